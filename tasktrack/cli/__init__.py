@@ -1,0 +1,1 @@
+"""The `tasktrack` command line."""

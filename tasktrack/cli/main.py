@@ -1,0 +1,38 @@
+"""The `tasktrack` entry point: one group, one subcommand module per area."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+import psycopg
+import sqlalchemy.exc
+
+from tasktrack.cli.db import db
+from tasktrack.config import ConfigError
+from tasktrack.store.migrate import SchemaBehind
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what tasktrack does.")
+@click.version_option(package_name="tasktrack")
+def cli(verbose: bool) -> None:
+    """tasktrack: event-sourced task tracking on PostgreSQL, speaking ClearML's tasks API."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+
+
+cli.add_command(db)
+
+
+def main() -> None:
+    """Run the CLI; expected failures become one line on stderr and exit status 1."""
+    try:
+        cli()
+    except (ConfigError, SchemaBehind) as exc:
+        click.echo(f"tasktrack: {exc}", err=True)
+        sys.exit(1)
+    except (sqlalchemy.exc.OperationalError, psycopg.OperationalError) as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        click.echo(f"tasktrack: cannot use the database: {reason}", err=True)
+        sys.exit(1)

@@ -1,0 +1,64 @@
+"""Settings read from the environment, once, into a frozen Struct."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+import platformdirs
+
+ENV_DATABASE_URL = "TASKTRACK_DATABASE_URL"
+ENV_DATA_DIR = "TASKTRACK_DATA_DIR"
+ENV_MAX_BODY_BYTES = "TASKTRACK_MAX_BODY_BYTES"
+ENV_POOL_SIZE = "TASKTRACK_POOL_SIZE"
+
+
+class ConfigError(ValueError):
+    """A setting in the environment has an unusable value."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything tasktrack reads from its environment."""
+
+    database_url: str | None
+    data_dir: Path
+    max_body_bytes: int = 10 * 1024 * 1024
+    pool_size: int = 10
+
+    @property
+    def embedded(self) -> bool:
+        """True when no server is configured and the embedded PostgreSQL is used."""
+        return self.database_url is None
+
+
+def _int_setting(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from `env` (default: the process environment)."""
+    env = os.environ if env is None else env
+    url = env.get(ENV_DATABASE_URL) or None
+    data_dir_raw = env.get(ENV_DATA_DIR) or None
+    data_dir = (
+        Path(data_dir_raw).expanduser()
+        if data_dir_raw
+        else Path(platformdirs.user_data_dir("tasktrack", appauthor=False))
+    )
+    return Settings(
+        database_url=url,
+        data_dir=data_dir,
+        max_body_bytes=_int_setting(env, ENV_MAX_BODY_BYTES, 10 * 1024 * 1024),
+        pool_size=_int_setting(env, ENV_POOL_SIZE, 10),
+    )

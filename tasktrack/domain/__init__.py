@@ -1,0 +1,1 @@
+"""The pure domain: commands, events, state, decide and evolve; no I/O."""

@@ -1,0 +1,100 @@
+"""Domain errors, each carrying the ClearML result code and subcode it answers with."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """A refused command or query; nothing was written."""
+
+    code: ClassVar[int] = 400
+    subcode: ClassVar[int] = 0
+
+    def __init__(self, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+    @property
+    def codes(self) -> tuple[int, int]:
+        return (self.code, self.subcode)
+
+
+class InvalidRequest(DomainError):
+    """The request fails validation: a missing or mistyped field, a bad enum value."""
+
+    subcode = 12
+
+
+class ConflictingFields(DomainError):
+    subcode = 15
+
+
+class BadFilter(DomainError):
+    subcode = 16
+
+
+class EmptyBatch(DomainError):
+    subcode = 17
+
+
+class TaskNotFound(DomainError):
+    """Unknown, deleted or another company's task: indistinguishable on purpose."""
+
+    subcode = 101
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"Invalid task id: id={task_id}", id=task_id)
+
+
+class InvalidTaskStatus(DomainError):
+    """An illegal status change, or an edit in a status that does not allow it."""
+
+    subcode = 110
+
+
+class StatusChangedConcurrently(DomainError):
+    """Another status change won the race against the state this command saw."""
+
+    subcode = 121
+
+
+class TaskCannotBeDeleted(DomainError):
+    subcode = 123
+
+
+class NoEventsAdded(DomainError):
+    subcode = 131
+
+
+class QueueNotFound(DomainError):
+    subcode = 701
+
+
+class TaskAlreadyQueued(DomainError):
+    subcode = 706
+
+
+class DataRuleViolation(DomainError):
+    """A value breaks a data rule (a name shorter than 3 characters)."""
+
+    subcode = 800
+
+
+class VersionConflict(DomainError):
+    """The stream is not at the version the client expected (optimistic concurrency)."""
+
+    code = 409
+    subcode = 0
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"version conflict on {stream_id}: expected version {expected}, stream is at {actual}",
+            stream_id=stream_id,
+            expected_version=expected,
+            actual_version=actual,
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual

@@ -1,0 +1,337 @@
+"""Every fact tasktrack records: the events of the log, one frozen tagged Struct each.
+
+An event is named in the past tense and carries what happened, not what was asked: merged
+values, resolved queue ids, the status it came from. `at` is when it happened and `by` the user
+who caused it. Evolution rules (msgspec's schema-evolution guide): a field is only ever added,
+with a default; a field's type never changes; a change of meaning is a new event type; an old
+payload is upcast on read (domain/upcasting.py) and every type declares its `schema_version`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from tasktrack.domain.values import (
+    Artifact,
+    ArtifactId,
+    ConfigItem,
+    Configuration,
+    Container,
+    Execution,
+    HyperParams,
+    ModelType,
+    Output,
+    ParamItem,
+    Runtime,
+    Script,
+    Status,
+    TaskModels,
+    TaskType,
+)
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="event", tag=True):
+    """Base of all events. The tag (the class name) is the log's `type` column."""
+
+    schema_version: ClassVar[int] = 1
+
+    at: datetime
+    by: str
+
+
+class StatusChange(msgspec.Struct, frozen=True, kw_only=True):
+    """A move of the status machine: from, to, why, and whether the table was skipped."""
+
+    from_status: Status
+    to_status: Status
+    reason: str = ""
+    message: str = ""
+    force: bool = False
+
+
+class TaskChanges(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """New values of the fields an edit touched; embedded objects are already merged."""
+
+    name: str | UnsetType = UNSET
+    type: TaskType | UnsetType = UNSET
+    comment: str | UnsetType = UNSET
+    tags: list[str] | UnsetType = UNSET
+    system_tags: list[str] | UnsetType = UNSET
+    parent: str | UnsetType | None = UNSET
+    project: str | UnsetType | None = UNSET
+    output: Output | UnsetType = UNSET
+    execution: Execution | UnsetType = UNSET
+    script: Script | UnsetType = UNSET
+    hyperparams: HyperParams | UnsetType = UNSET
+    configuration: Configuration | UnsetType = UNSET
+    models: TaskModels | UnsetType = UNSET
+    container: Container | UnsetType = UNSET
+    runtime: Runtime | UnsetType = UNSET
+    status_message: str | UnsetType = UNSET
+
+
+# --- creation and editing ------------------------------------------------------------------
+
+
+class TaskCreated(Event, frozen=True):
+    """A task came into being (by create or clone), in status created."""
+
+    task_id: str
+    company: str
+    name: str
+    type: TaskType
+    comment: str = ""
+    tags: list[str] = []
+    system_tags: list[str] = []
+    parent: str | None = None
+    project: str | None = None
+    output: Output | None = None
+    execution: Execution | None = None
+    script: Script | None = None
+    hyperparams: HyperParams | None = None
+    configuration: Configuration | None = None
+    models: TaskModels | None = None
+    container: Container | None = None
+    runtime: Runtime | None = None
+    cloned_from: str | None = None
+
+
+class TaskEdited(Event, frozen=True):
+    """Fields were rewritten by `edit` (with `force` when outside status created)."""
+
+    changes: TaskChanges
+    force: bool = False
+
+
+class TaskUpdated(Event, frozen=True):
+    """Descriptive fields were rewritten by `update` (allowed in any status)."""
+
+    changes: TaskChanges
+
+
+class TaskTagsUpdated(Event, frozen=True):
+    """Tags and system tags after an `update_tags`."""
+
+    tags: list[str]
+    system_tags: list[str]
+
+
+class TaskRequirementsSet(Event, frozen=True):
+    """`script.requirements` was replaced."""
+
+    requirements: dict[str, Any]
+
+
+class HyperParamsChanged(Event, frozen=True):
+    """Sections of hyper parameters now hold these items; a None section was removed.
+
+    With `replaced_all`, every section not named here was removed too.
+    """
+
+    sections: dict[str, dict[str, ParamItem] | None]
+    replaced_all: bool = False
+    force: bool = False
+
+
+class ConfigurationChanged(Event, frozen=True):
+    """Configuration items now hold these values; a None item was removed.
+
+    With `replaced_all`, every item not named here was removed too.
+    """
+
+    items: dict[str, ConfigItem | None]
+    replaced_all: bool = False
+    force: bool = False
+
+
+class ArtifactsUpserted(Event, frozen=True):
+    """Artifacts were added, or replaced where (key, mode) matched."""
+
+    artifacts: list[Artifact]
+
+
+class ArtifactsDeleted(Event, frozen=True):
+    """Artifacts identified by (key, mode) were removed."""
+
+    artifacts: list[ArtifactId]
+
+
+class ModelUpserted(Event, frozen=True):
+    """An input or output model entry of this name now points at `model`."""
+
+    name: str
+    model: str
+    model_type: ModelType
+    iteration: int | None = None
+
+
+class ModelsDeleted(Event, frozen=True):
+    """Input or output model entries of these names were removed."""
+
+    names: list[str]
+    model_type: ModelType
+
+
+# --- the status machine ----------------------------------------------------------------------
+
+
+class TaskStatusChanged(Event, frozen=True):
+    """The status moved without an endpoint-specific effect (edit with force, archive, publish)."""
+
+    change: StatusChange
+
+
+class TaskStarted(Event, frozen=True):
+    """The task went in_progress; `started` keeps the earliest time it ever started."""
+
+    change: StatusChange
+
+
+class TaskStopped(Event, frozen=True):
+    """The task stopped; `completed` is set (ClearML does so on stopped too)."""
+
+    change: StatusChange
+
+
+class TaskStopRequested(Event, frozen=True):
+    """A stop was asked of a task whose worker is live: status stays, message says stopping."""
+
+    reason: str
+    message: str
+
+
+class TaskCompleted(Event, frozen=True):
+    """The task completed; `completed` is set."""
+
+    change: StatusChange
+
+
+class TaskFailed(Event, frozen=True):
+    """The task failed."""
+
+    change: StatusChange
+
+
+class TaskClosed(Event, frozen=True):
+    """The task was closed."""
+
+    change: StatusChange
+
+
+class TaskPublished(Event, frozen=True):
+    """The task was published (from publishing); `published` is set."""
+
+    change: StatusChange
+
+
+class TaskEnqueued(Event, frozen=True):
+    """The task entered `queue`; `enqueue_status` is the status to return to on dequeue."""
+
+    change: StatusChange
+    queue: str
+    enqueue_status: Status | None
+
+
+class TaskDequeued(Event, frozen=True):
+    """The task left its queue (dequeue, stop or archive) and went back to a prior status."""
+
+    change: StatusChange
+    queue: str | None
+
+
+class TaskReset(Event, frozen=True):
+    """The task went back to created and its run fields were cleared (all artifacts too)."""
+
+    change: StatusChange
+    clear_all: bool = False
+
+
+class TaskArchived(Event, frozen=True):
+    """The system tag `archived` was added."""
+
+    reason: str = ""
+    message: str = ""
+
+
+class TaskUnarchived(Event, frozen=True):
+    """The system tag `archived` was removed."""
+
+    reason: str = ""
+    message: str = ""
+
+
+class TaskDeleted(Event, frozen=True):
+    """The task was deleted: its stream ends here and it leaves every read model."""
+
+    status: Status
+    force: bool = False
+
+
+class TaskParentDeleted(Event, frozen=True):
+    """This task's parent was deleted; its parent field now reads `__DELETED__<id>`."""
+
+    parent: str
+
+
+# --- liveness ------------------------------------------------------------------------------
+
+
+class TaskPinged(Event, frozen=True):
+    """The task said it is alive."""
+
+
+class WorkerReported(Event, frozen=True):
+    """A worker reported that it is running this task."""
+
+    worker: str
+
+
+TaskEvent = (
+    TaskCreated
+    | TaskEdited
+    | TaskUpdated
+    | TaskTagsUpdated
+    | TaskRequirementsSet
+    | HyperParamsChanged
+    | ConfigurationChanged
+    | ArtifactsUpserted
+    | ArtifactsDeleted
+    | ModelUpserted
+    | ModelsDeleted
+    | TaskStatusChanged
+    | TaskStarted
+    | TaskStopped
+    | TaskStopRequested
+    | TaskCompleted
+    | TaskFailed
+    | TaskClosed
+    | TaskPublished
+    | TaskEnqueued
+    | TaskDequeued
+    | TaskReset
+    | TaskArchived
+    | TaskUnarchived
+    | TaskDeleted
+    | TaskParentDeleted
+    | TaskPinged
+    | WorkerReported
+)
+
+# Every event type the log can hold: the one tagged union all decoding goes through.
+AnyEvent = TaskEvent
+
+
+def status_change(event: AnyEvent) -> StatusChange | None:
+    """The status move an event records, if any (each event moves the status at most once)."""
+    change = getattr(event, "change", None)
+    return change if isinstance(change, StatusChange) else None
+
+
+def event_type_name(event_class: type[Event]) -> str:
+    tag = event_class.__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag

@@ -1,0 +1,1 @@
+"""Projectors: fold the log into read models, inline or catching up."""

@@ -1,0 +1,1 @@
+"""Read side: typed answers from the read models and the log."""

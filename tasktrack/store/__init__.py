@@ -1,0 +1,1 @@
+"""Storage: schema, connections, the event log, migrations, the embedded server."""

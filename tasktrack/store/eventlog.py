@@ -1,0 +1,246 @@
+"""The event log: append with per-stream locking and hash chaining, read a stream, read all.
+
+Ordering, the part that matters most (DESIGN §2, and docs/architecture.md):
+
+* Sequence order is not commit order. A transaction can take position 10 and commit after the
+  one that took 11; a reader that already passed 11 would never see 10. So the log is read in
+  the order of the *writing transaction id* (`tx`, an xid8) and then position, and only rows of
+  transactions older than the oldest one still running (`tx < pg_snapshot_xmin(...)`) are
+  returned. Every transaction below that horizon has committed or aborted, so no row can ever
+  appear behind a reader's checkpoint; writers never wait for readers or for each other across
+  streams. A long open transaction only holds readers back, which is why every connection sets
+  `idle_in_transaction_session_timeout` (store/engine.py).
+
+* Within a stream, `(tx, position)` order must also be version order. A transaction gets its
+  id at its first write *or row lock*; if it got one before waiting for a stream that another
+  transaction then appends to, it would carry the *older* id but the *newer* version, and
+  readers would meet the stream's events out of order. So writers lock streams with
+  transaction-scoped advisory locks, which assign no transaction id, and take every lock a
+  command needs before their first write (`lock_streams`, sorted, so two commands never wait
+  on each other in a cycle). The transaction id is then assigned after the stream's previous
+  writer committed, hence larger. The unique (stream_id, stream_version) key stays the last
+  line of defence: a write that slipped past the lock fails instead of overwriting history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import psycopg
+from psycopg import errors as pgerrors
+
+from tasktrack.domain import chain, codec
+from tasktrack.domain.envelope import (
+    LOG_START,
+    NEW_STREAM,
+    Appended,
+    Checkpoint,
+    Metadata,
+    Recorded,
+    StreamHead,
+)
+from tasktrack.domain.errors import VersionConflict
+from tasktrack.domain.events import AnyEvent
+
+_metadata_decoder = msgspec.json.Decoder(Metadata)
+_encoder = msgspec.json.Encoder()
+
+_COLUMNS = (
+    "position, tx::text, stream_id, stream_version, company, type, schema_version, "
+    "data::text, metadata::text, recorded_at, hash"
+)
+
+
+def lock_key(name: str) -> int:
+    """A signed 64-bit advisory-lock key for a stream id (or any other named resource)."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class LockOrderError(RuntimeError):
+    """A stream lock was asked for after the transaction's first write (a programming error)."""
+
+
+def lock_streams(conn: psycopg.Connection[Any], names: Iterable[str]) -> None:
+    """Take the transaction-scoped locks of these streams, in one sorted order.
+
+    Must come before the transaction's first write (see the module docstring for why), and
+    refuses otherwise; the locks are released at commit or rollback.
+    """
+    keys = sorted({lock_key(n) for n in names})
+    if not keys:
+        return
+    # unnest yields the array in order and each row's lock is taken as the row is produced;
+    # count(*) consumes every row, and the same statement tells whether this transaction
+    # already owns a transaction id.
+    row = conn.execute(
+        "SELECT pg_current_xact_id_if_assigned() IS NOT NULL, count(*) "
+        "FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k) AS locks",
+        (keys,),
+    ).fetchone()
+    if row is not None and row[0]:
+        raise LockOrderError(
+            "stream locks must be taken before the transaction's first write: lock every "
+            "stream of the command first (lock_streams), then append with their heads"
+        )
+
+
+def read_head(conn: psycopg.Connection[Any], stream_id: str) -> StreamHead:
+    row = conn.execute(
+        "SELECT stream_version, hash FROM events WHERE stream_id = %s "
+        "ORDER BY stream_version DESC LIMIT 1",
+        (stream_id,),
+    ).fetchone()
+    return NEW_STREAM if row is None else StreamHead(row[0], bytes(row[1]))
+
+
+def append(
+    conn: psycopg.Connection[Any],
+    *,
+    stream_id: str,
+    company: str,
+    events: Sequence[AnyEvent],
+    metadata: Metadata,
+    recorded_at: datetime,
+    expected_version: int | None = None,
+    head: StreamHead | None = None,
+) -> list[Appended]:
+    """Append `events` to a stream and return where they landed.
+
+    `head` is the stream's current head when the caller already locked the stream and read it
+    (the service reads it from the task row); otherwise the stream is locked and its head read
+    here. `expected_version` (0 for a stream that must not exist yet) makes the append
+    conditional: a different current version raises VersionConflict before anything is written.
+    """
+    if not events:
+        return []
+    if head is None:
+        lock_streams(conn, [stream_id])
+        head = read_head(conn, stream_id)
+    if expected_version is not None and expected_version != head.version:
+        raise VersionConflict(stream_id, expected_version, head.version)
+
+    meta_bytes = _encoder.encode(metadata).decode()
+    meta_builtins = msgspec.to_builtins(metadata)
+    rows: list[tuple[Any, ...]] = []
+    appended: list[Appended] = []
+    previous = head.hash
+    for offset, event in enumerate(events, start=1):
+        version = head.version + offset
+        type_name = codec.type_of(event)
+        schema_version = type(event).schema_version
+        data = codec.encode(event)
+        digest = chain.link(
+            previous,
+            chain.event_bytes(
+                stream_id=stream_id,
+                stream_version=version,
+                type_name=type_name,
+                schema_version=schema_version,
+                data=msgspec.to_builtins(event),
+                metadata=meta_builtins,
+                recorded_at=recorded_at,
+            ),
+        )
+        rows.append(
+            (
+                stream_id,
+                version,
+                company,
+                type_name,
+                schema_version,
+                data.decode(),
+                meta_bytes,
+                recorded_at,
+                digest,
+            )
+        )
+        appended.append(Appended(version, 0, digest))
+        previous = digest
+
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)"] * len(rows))
+    params = [value for row in rows for value in row]
+    try:
+        positions = conn.execute(
+            "INSERT INTO events (stream_id, stream_version, company, type, schema_version, "
+            f"data, metadata, recorded_at, hash) VALUES {placeholders} RETURNING position",
+            params,
+        ).fetchall()
+    except pgerrors.UniqueViolation as exc:
+        # Someone appended without holding the stream lock; the key refused the duplicate.
+        raise VersionConflict(stream_id, head.version, head.version + 1) from exc
+    return [
+        Appended(a.stream_version, int(p[0]), a.hash)
+        for a, p in zip(appended, positions, strict=True)
+    ]
+
+
+def _recorded(row: Sequence[Any]) -> Recorded:
+    (
+        position,
+        tx,
+        stream_id,
+        version,
+        company,
+        type_name,
+        schema_version,
+        data,
+        metadata,
+        recorded_at,
+        digest,
+    ) = row
+    return Recorded(
+        position=position,
+        tx=int(tx),
+        stream_id=stream_id,
+        stream_version=version,
+        company=company,
+        type=type_name,
+        schema_version=schema_version,
+        event=codec.decode(type_name, schema_version, data),
+        metadata=_metadata_decoder.decode(metadata),
+        recorded_at=recorded_at,
+        hash=bytes(digest),
+    )
+
+
+def read_stream(
+    conn: psycopg.Connection[Any],
+    stream_id: str,
+    *,
+    to_version: int | None = None,
+    until: datetime | None = None,
+) -> list[Recorded]:
+    """A stream's events in version order, up to a version and/or a time (both inclusive)."""
+    query = f"SELECT {_COLUMNS} FROM events WHERE stream_id = %s"
+    params: list[Any] = [stream_id]
+    if to_version is not None:
+        query += " AND stream_version <= %s"
+        params.append(to_version)
+    if until is not None:
+        query += " AND recorded_at <= %s"
+        params.append(until)
+    query += " ORDER BY stream_version"
+    return [_recorded(row) for row in conn.execute(query, params)]
+
+
+def read_all(
+    conn: psycopg.Connection[Any], after: Checkpoint = LOG_START, *, limit: int = 1000
+) -> list[Recorded]:
+    """The next committed events after `after`, in commit-safe (tx, position) order.
+
+    Only transactions older than every transaction still in progress are read (see the module
+    docstring): an event returned here can never be preceded by one that shows up later.
+    """
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM events "
+        "WHERE (tx, position) > (%s::text::xid8, %s) "
+        "AND tx < pg_snapshot_xmin(pg_current_snapshot()) "
+        "ORDER BY tx, position LIMIT %s",
+        (str(after.tx), after.position, limit),
+    ).fetchall()
+    return [_recorded(row) for row in rows]

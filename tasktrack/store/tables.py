@@ -1,0 +1,180 @@
+"""The schema: SQLAlchemy Core metadata, the single description alembic compares against."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Double,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from tasktrack.store.types import Xid8
+
+NAMING = {
+    "ix": "%(table_name)s_%(column_0_N_name)s_idx",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ck": "%(table_name)s_%(constraint_name)s_check",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+def _ts(name: str, nullable: bool = True) -> Column[Any]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+# The log: the only source of truth. Everything below it is a projection.
+events = Table(
+    "events",
+    metadata,
+    Column("position", BigInteger, Identity(always=True), primary_key=True),
+    # The writing transaction, for commit-safe reading (see store/eventlog.py).
+    Column("tx", Xid8(), nullable=False, server_default=text("pg_current_xact_id()")),
+    Column("stream_id", Text, nullable=False),
+    Column("stream_version", Integer, nullable=False),
+    Column("company", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("schema_version", SmallInteger, nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    # Concurrent appends at the same version conflict here instead of overwriting each other.
+    UniqueConstraint("stream_id", "stream_version"),
+    Index("events_tx_position_idx", "tx", "position"),
+    Index("events_recorded_at_brin", "recorded_at", postgresql_using="brin"),
+)
+
+# Current state of every live task: one row per task, all fields of ClearML's task object.
+# The row is also the stream head: `stream_version`/`head_hash` are locked FOR UPDATE by writers.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("company", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("comment", Text, nullable=False, server_default=""),
+    _ts("created", nullable=False),
+    _ts("started"),
+    _ts("completed"),
+    Column("active_duration", BigInteger),
+    Column("parent", Text),
+    Column("project", Text),
+    Column("output", JSONB),
+    Column("execution", JSONB),
+    Column("container", JSONB),
+    Column("models", JSONB),
+    Column("script", JSONB),
+    Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("system_tags", ARRAY(Text), nullable=False, server_default="{}"),
+    _ts("status_changed"),
+    Column("status_message", Text),
+    Column("status_reason", Text),
+    _ts("published"),
+    Column("last_worker", Text),
+    _ts("last_worker_report"),
+    _ts("last_update"),
+    _ts("last_change"),
+    Column("last_changed_by", Text),
+    Column("last_iteration", BigInteger),
+    Column("hyperparams", JSONB),
+    Column("configuration", JSONB),
+    Column("runtime", JSONB),
+    Column("enqueue_status", Text),
+    Column("stream_version", Integer, nullable=False),
+    Column("head_hash", LargeBinary, nullable=False),
+    _ts("head_at", nullable=False),
+    Index("tasks_company_status_idx", "company", "status"),
+    Index("tasks_company_project_idx", "company", "project"),
+    Index("tasks_company_last_update_idx", "company", "last_update"),
+    Index("tasks_parent_idx", "parent"),
+    Index("tasks_tags_idx", "tags", postgresql_using="gin"),
+    Index("tasks_system_tags_idx", "system_tags", postgresql_using="gin"),
+)
+
+# One row per status change, in stream order: from, to, who, when, why.
+task_status_history = Table(
+    "task_status_history",
+    metadata,
+    Column("task_id", Text, nullable=False),
+    Column("stream_version", Integer, nullable=False),
+    Column("company", Text, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("from_status", Text, nullable=False),
+    Column("to_status", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    _ts("at", nullable=False),
+    Column("force", Boolean, nullable=False),
+    PrimaryKeyConstraint("task_id", "stream_version"),
+    Index("task_status_history_company_at_idx", "company", "at"),
+)
+
+# The last/min/max/first/mean aggregate of each (task, metric, variant), folded incrementally.
+task_metrics = Table(
+    "task_metrics",
+    metadata,
+    Column("task_id", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("variant", Text, nullable=False),
+    Column("company", Text, nullable=False),
+    Column("metric_hash", Text, nullable=False),
+    Column("variant_hash", Text, nullable=False),
+    Column("value", Double),
+    Column("min_value", Double),
+    Column("min_value_iteration", BigInteger),
+    Column("max_value", Double),
+    Column("max_value_iteration", BigInteger),
+    Column("first_value", Double),
+    Column("first_value_iteration", BigInteger),
+    Column("count", BigInteger, nullable=False),
+    Column("finite_count", BigInteger, nullable=False),
+    Column("nonfinite_count", BigInteger, nullable=False),
+    Column("mean_value", Double),
+    Column("x_axis_label", Text),
+    PrimaryKeyConstraint("task_id", "metric", "variant"),
+)
+
+# Where each catch-up projector has got to in the log, written with its rows (exactly once).
+projector_checkpoints = Table(
+    "projector_checkpoints",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("tx", Xid8(), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    _ts("updated_at", nullable=False),
+)
+
+# A client request id -> the first result, so a retried command is not applied twice.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("request_id", Text, nullable=False),
+    Column("fingerprint", LargeBinary, nullable=False),
+    Column("response", JSONB, nullable=False),
+    _ts("created_at", nullable=False),
+    PrimaryKeyConstraint("company", "request_id"),
+)

@@ -1,0 +1,61 @@
+"""Shared fixtures: one PostgreSQL server per test session, a migrated database on it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from tasktrack.store import migrate
+from tasktrack.store.engine import make_engine
+from tests import pgserver
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A maintenance-database URL on the session's server (see tests/pgserver.py)."""
+    with pgserver.server_url() as (url, origin):
+        print(f"\ntests use PostgreSQL from {origin}")
+        yield url
+
+
+@pytest.fixture(scope="session")
+def new_database(pg_server: str) -> Iterator[Callable[[], str]]:
+    """A factory of fresh, empty databases on the session's server, all dropped at the end."""
+    made: list[str] = []
+
+    def make() -> str:
+        url = pgserver.create_database(pg_server)
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        pgserver.drop_database(pg_server, url)
+
+
+@pytest.fixture(scope="session")
+def database_url(new_database: Callable[[], str]) -> str:
+    """The session's database, built by alembic (never create_all)."""
+    url = new_database()
+    engine = make_engine(url, pool_size=2)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=5)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def company() -> str:
+    """A company (tenant) of this test's own, so tests never see each other's tasks."""
+    return f"co-{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,308 @@
+"""The event log against real PostgreSQL: append, read, hash chain, races, commit-safe reading."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+from tasktrack.domain.envelope import LOG_START, Checkpoint, Recorded
+from tasktrack.domain.errors import VersionConflict
+from tasktrack.domain.events import TaskPinged
+from tasktrack.store import chaincheck, eventlog
+from tasktrack.store.engine import raw
+from tests import factories
+
+
+def _connect(engine: Engine, autocommit: bool = False) -> psycopg.Connection[Any]:
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(url, autocommit=autocommit)
+
+
+@pytest.fixture
+def conn(engine: Engine) -> Iterator[psycopg.Connection[Any]]:
+    """A connection on which every `_append` is a transaction of its own."""
+    with _connect(engine, autocommit=True) as c:
+        yield c
+
+
+def _append(conn: psycopg.Connection[Any], stream: str, n: int = 1, **kw: Any) -> list[Any]:
+    """Append n pings; in its own transaction when the connection has none open."""
+
+    def go() -> list[Any]:
+        return eventlog.append(
+            conn,
+            stream_id=stream,
+            company="co",
+            events=[factories.pinged() for _ in range(n)],
+            metadata=factories.meta(request_id="r1"),
+            recorded_at=factories.now(),
+            **kw,
+        )
+
+    if conn.autocommit:
+        with conn.transaction():
+            return go()
+    return go()
+
+
+@pytest.mark.smoke
+def test_append_returns_versions_and_positions_and_reads_back(
+    conn: psycopg.Connection[Any],
+) -> None:
+    stream = factories.new_id()
+    created = factories.created(stream, runtime={"huge": 1e16, "tiny": 1.5e-7, "big": 2**70})
+    with conn.transaction():
+        first = eventlog.append(
+            conn,
+            stream_id=stream,
+            company="co",
+            events=[created],
+            metadata=factories.meta(),
+            recorded_at=factories.now(),
+            expected_version=0,
+        )
+    more = _append(conn, stream, 2, expected_version=1)
+    assert [a.stream_version for a in first + more] == [1, 2, 3]
+    positions = [a.position for a in first + more]
+    assert positions == sorted(positions)
+
+    recorded = eventlog.read_stream(conn, stream)
+    assert [r.stream_version for r in recorded] == [1, 2, 3]
+    assert recorded[0].event == created
+    assert isinstance(recorded[1].event, TaskPinged)
+    assert recorded[1].metadata.request_id == "r1"
+    assert [r.hash for r in recorded] == [a.hash for a in first + more]
+    assert chaincheck.check_stream(conn, stream) is None
+
+
+def test_read_stream_up_to_a_version_or_a_time(conn: psycopg.Connection[Any]) -> None:
+    stream = factories.new_id()
+    t0 = factories.now()
+    for i in range(4):
+        with conn.transaction():
+            eventlog.append(
+                conn,
+                stream_id=stream,
+                company="co",
+                events=[factories.pinged()],
+                metadata=factories.meta(),
+                recorded_at=t0 + timedelta(seconds=i),
+            )
+    assert [r.stream_version for r in eventlog.read_stream(conn, stream, to_version=2)] == [1, 2]
+    until = t0 + timedelta(seconds=2)
+    assert [r.stream_version for r in eventlog.read_stream(conn, stream, until=until)] == [1, 2, 3]
+
+
+def test_expected_version_is_checked_before_writing(conn: psycopg.Connection[Any]) -> None:
+    stream = factories.new_id()
+    _append(conn, stream, 2)
+    with pytest.raises(VersionConflict) as info:
+        _append(conn, stream, expected_version=1)
+    assert (info.value.expected, info.value.actual) == (1, 2)
+    with pytest.raises(VersionConflict):
+        _append(conn, stream, expected_version=0)
+    assert len(eventlog.read_stream(conn, stream)) == 2
+
+
+def test_hash_chain_detects_an_edited_payload(engine: Engine) -> None:
+    """Tampering as a superuser would: disable the trigger, edit a payload."""
+    stream = factories.new_id()
+    with engine.begin() as sa_conn:
+        _append(raw(sa_conn), stream, 3)
+    with engine.begin() as sa_conn:
+        c = raw(sa_conn)
+        c.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_delete")
+        c.execute(
+            "UPDATE events SET data = jsonb_set(data, '{by}', '\"mallory\"') "
+            "WHERE stream_id = %s AND stream_version = 2",
+            (stream,),
+        )
+        c.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
+    with engine.connect() as sa_conn:
+        broken = chaincheck.check_stream(raw(sa_conn), stream)
+    assert broken is not None
+    assert broken.stream_version == 2
+
+
+def test_twenty_concurrent_appends_at_one_version_exactly_one_wins(engine: Engine) -> None:
+    stream = factories.new_id()
+    with engine.begin() as sa_conn:
+        _append(raw(sa_conn), stream, 3)
+    writers = 20
+    barrier = threading.Barrier(writers)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def writer() -> None:
+        with _connect(engine) as c:
+            barrier.wait()
+            try:
+                with c.transaction():
+                    _append(c, stream, expected_version=3)
+                result = "ok"
+            except VersionConflict:
+                result = "conflict"
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=writer) for _ in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(outcomes) == ["conflict"] * (writers - 1) + ["ok"]
+    with engine.connect() as sa_conn:
+        versions = [r.stream_version for r in eventlog.read_stream(raw(sa_conn), stream)]
+        assert chaincheck.check_stream(raw(sa_conn), stream) is None
+    assert versions == [1, 2, 3, 4]
+
+
+def _read_until_empty(conn: psycopg.Connection[Any], after: Checkpoint) -> list[Recorded]:
+    out: list[Recorded] = []
+    while batch := eventlog.read_all(conn, after, limit=2):
+        out.extend(batch)
+        after = batch[-1].checkpoint
+    return out
+
+
+def _naive_read(conn: psycopg.Connection[Any], after_position: int) -> list[int]:
+    rows = conn.execute(
+        "SELECT position FROM events WHERE position > %s ORDER BY position", (after_position,)
+    )
+    return [r[0] for r in rows]
+
+
+class OutOfOrderCommit:
+    """Two writers: `early` takes the lower position but commits after `late`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.early = _connect(engine)
+        self.late = _connect(engine)
+        self.reader = _connect(engine)
+        self.reader.autocommit = True
+        start = self.reader.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+        assert start is not None
+        self.start_position: int = start[0]
+        self.start = Checkpoint(0, 0)
+
+    def write_both_commit_late(self) -> tuple[int, int]:
+        early_pos = _append(self.early, factories.new_id())[0].position
+        late_pos = _append(self.late, factories.new_id())[0].position
+        assert early_pos < late_pos
+        self.late.commit()
+        return early_pos, late_pos
+
+    def commit_early(self) -> None:
+        self.early.commit()
+
+    def close(self) -> None:
+        for c in (self.early, self.late, self.reader):
+            c.close()
+
+
+@pytest.fixture
+def out_of_order(engine: Engine) -> Iterator[OutOfOrderCommit]:
+    scenario = OutOfOrderCommit(engine)
+    # Start from the end of the log as it is now, so other tests' events don't matter.
+    tail = _read_until_empty(scenario.reader, LOG_START)
+    scenario.start = tail[-1].checkpoint if tail else LOG_START
+    yield scenario
+    scenario.close()
+
+
+@pytest.mark.smoke
+def test_reader_never_passes_an_uncommitted_lower_position(out_of_order: OutOfOrderCommit) -> None:
+    early_pos, late_pos = out_of_order.write_both_commit_late()
+
+    # Between the two commits: the later event must not be returned ahead of the earlier one.
+    seen = _read_until_empty(out_of_order.reader, out_of_order.start)
+    assert [r.position for r in seen] == []
+
+    out_of_order.commit_early()
+    seen = _read_until_empty(out_of_order.reader, out_of_order.start)
+    assert [r.position for r in seen] == [early_pos, late_pos]
+    # And only once: reading on from the last checkpoint finds nothing more.
+    assert _read_until_empty(out_of_order.reader, seen[-1].checkpoint) == []
+
+
+def test_a_naive_position_reader_loses_the_event(out_of_order: OutOfOrderCommit) -> None:
+    """The same scenario against `position > last`: it skips the early event for good.
+
+    This is the failure the commit-safe reader exists to prevent; it shows the scenario above
+    can tell the two readers apart.
+    """
+    early_pos, late_pos = out_of_order.write_both_commit_late()
+    seen = _naive_read(out_of_order.reader, out_of_order.start_position)
+    assert seen == [late_pos]
+    out_of_order.commit_early()
+    assert _naive_read(out_of_order.reader, seen[-1]) == []
+    assert early_pos not in seen
+
+
+def test_locking_a_stream_after_a_write_is_refused(conn: psycopg.Connection[Any]) -> None:
+    """A transaction that already wrote holds a transaction id; locking another stream then
+    could order its event ahead of one appended meanwhile. The log refuses."""
+    first, second = factories.new_id(), factories.new_id()
+
+    def write_two_streams() -> None:
+        with conn.transaction():
+            _append(conn, first)
+            _append(conn, second)
+
+    with pytest.raises(eventlog.LockOrderError):
+        write_two_streams()
+    assert eventlog.read_stream(conn, first) == []  # the refused transaction wrote nothing
+
+
+def test_stream_order_holds_for_a_writer_of_several_streams(engine: Engine) -> None:
+    """A command writing two streams locks both first; if it waits for one of them, its events
+    still come after the ones appended while it waited."""
+    stream, other = factories.new_id(), factories.new_id()
+    with engine.begin() as sa_conn:
+        _append(raw(sa_conn), stream)
+    with engine.connect() as sa_conn:
+        tail = _read_until_empty(raw(sa_conn), LOG_START)
+    start = tail[-1].checkpoint if tail else LOG_START
+
+    holder = _connect(engine)
+    writer = _connect(engine)
+    try:
+        _append(holder, stream)  # version 2, lock held until commit
+        done = threading.Event()
+
+        def write_both() -> None:
+            eventlog.lock_streams(writer, [other, stream])  # waits for `holder`
+            for s in (other, stream):
+                eventlog.append(
+                    writer,
+                    stream_id=s,
+                    company="co",
+                    events=[factories.pinged()],
+                    metadata=factories.meta(),
+                    recorded_at=factories.now(),
+                    head=eventlog.read_head(writer, s),
+                )
+            writer.commit()
+            done.set()
+
+        thread = threading.Thread(target=write_both)
+        thread.start()
+        assert not done.wait(0.5)  # blocked on the stream lock
+        holder.commit()
+        thread.join()
+        assert done.is_set()
+    finally:
+        holder.close()
+        writer.close()
+
+    with engine.connect() as sa_conn:
+        seen = [r for r in _read_until_empty(raw(sa_conn), start) if r.stream_id == stream]
+        assert chaincheck.check_stream(raw(sa_conn), stream) is None
+    assert [r.stream_version for r in seen] == [2, 3]
