@@ -98,3 +98,10 @@ class VersionConflict(DomainError):
         self.stream_id = stream_id
         self.expected = expected
         self.actual = actual
+
+
+class RequestIdReused(DomainError):
+    """An idempotency key (request id) was sent again with a different request."""
+
+    code = 409
+    subcode = 1

@@ -77,7 +77,7 @@ class TaskChanges(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
 # --- creation and editing ------------------------------------------------------------------
 
 
-class TaskCreated(Event, frozen=True):
+class TaskCreated(Event, frozen=True, kw_only=True):
     """A task came into being (by create or clone), in status created."""
 
     task_id: str
@@ -100,33 +100,33 @@ class TaskCreated(Event, frozen=True):
     cloned_from: str | None = None
 
 
-class TaskEdited(Event, frozen=True):
+class TaskEdited(Event, frozen=True, kw_only=True):
     """Fields were rewritten by `edit` (with `force` when outside status created)."""
 
     changes: TaskChanges
     force: bool = False
 
 
-class TaskUpdated(Event, frozen=True):
+class TaskUpdated(Event, frozen=True, kw_only=True):
     """Descriptive fields were rewritten by `update` (allowed in any status)."""
 
     changes: TaskChanges
 
 
-class TaskTagsUpdated(Event, frozen=True):
+class TaskTagsUpdated(Event, frozen=True, kw_only=True):
     """Tags and system tags after an `update_tags`."""
 
     tags: list[str]
     system_tags: list[str]
 
 
-class TaskRequirementsSet(Event, frozen=True):
+class TaskRequirementsSet(Event, frozen=True, kw_only=True):
     """`script.requirements` was replaced."""
 
     requirements: dict[str, Any]
 
 
-class HyperParamsChanged(Event, frozen=True):
+class HyperParamsChanged(Event, frozen=True, kw_only=True):
     """Sections of hyper parameters now hold these items; a None section was removed.
 
     With `replaced_all`, every section not named here was removed too.
@@ -137,7 +137,7 @@ class HyperParamsChanged(Event, frozen=True):
     force: bool = False
 
 
-class ConfigurationChanged(Event, frozen=True):
+class ConfigurationChanged(Event, frozen=True, kw_only=True):
     """Configuration items now hold these values; a None item was removed.
 
     With `replaced_all`, every item not named here was removed too.
@@ -148,19 +148,19 @@ class ConfigurationChanged(Event, frozen=True):
     force: bool = False
 
 
-class ArtifactsUpserted(Event, frozen=True):
+class ArtifactsUpserted(Event, frozen=True, kw_only=True):
     """Artifacts were added, or replaced where (key, mode) matched."""
 
     artifacts: list[Artifact]
 
 
-class ArtifactsDeleted(Event, frozen=True):
+class ArtifactsDeleted(Event, frozen=True, kw_only=True):
     """Artifacts identified by (key, mode) were removed."""
 
     artifacts: list[ArtifactId]
 
 
-class ModelUpserted(Event, frozen=True):
+class ModelUpserted(Event, frozen=True, kw_only=True):
     """An input or output model entry of this name now points at `model`."""
 
     name: str
@@ -169,7 +169,7 @@ class ModelUpserted(Event, frozen=True):
     iteration: int | None = None
 
 
-class ModelsDeleted(Event, frozen=True):
+class ModelsDeleted(Event, frozen=True, kw_only=True):
     """Input or output model entries of these names were removed."""
 
     names: list[str]
@@ -179,56 +179,56 @@ class ModelsDeleted(Event, frozen=True):
 # --- the status machine ----------------------------------------------------------------------
 
 
-class TaskStatusChanged(Event, frozen=True):
+class TaskStatusChanged(Event, frozen=True, kw_only=True):
     """The status moved without an endpoint-specific effect (edit with force, archive, publish)."""
 
     change: StatusChange
 
 
-class TaskStarted(Event, frozen=True):
+class TaskStarted(Event, frozen=True, kw_only=True):
     """The task went in_progress; `started` keeps the earliest time it ever started."""
 
     change: StatusChange
 
 
-class TaskStopped(Event, frozen=True):
+class TaskStopped(Event, frozen=True, kw_only=True):
     """The task stopped; `completed` is set (ClearML does so on stopped too)."""
 
     change: StatusChange
 
 
-class TaskStopRequested(Event, frozen=True):
+class TaskStopRequested(Event, frozen=True, kw_only=True):
     """A stop was asked of a task whose worker is live: status stays, message says stopping."""
 
     reason: str
     message: str
 
 
-class TaskCompleted(Event, frozen=True):
+class TaskCompleted(Event, frozen=True, kw_only=True):
     """The task completed; `completed` is set."""
 
     change: StatusChange
 
 
-class TaskFailed(Event, frozen=True):
+class TaskFailed(Event, frozen=True, kw_only=True):
     """The task failed."""
 
     change: StatusChange
 
 
-class TaskClosed(Event, frozen=True):
+class TaskClosed(Event, frozen=True, kw_only=True):
     """The task was closed."""
 
     change: StatusChange
 
 
-class TaskPublished(Event, frozen=True):
+class TaskPublished(Event, frozen=True, kw_only=True):
     """The task was published (from publishing); `published` is set."""
 
     change: StatusChange
 
 
-class TaskEnqueued(Event, frozen=True):
+class TaskEnqueued(Event, frozen=True, kw_only=True):
     """The task entered `queue`; `enqueue_status` is the status to return to on dequeue."""
 
     change: StatusChange
@@ -236,42 +236,42 @@ class TaskEnqueued(Event, frozen=True):
     enqueue_status: Status | None
 
 
-class TaskDequeued(Event, frozen=True):
+class TaskDequeued(Event, frozen=True, kw_only=True):
     """The task left its queue (dequeue, stop or archive) and went back to a prior status."""
 
     change: StatusChange
     queue: str | None
 
 
-class TaskReset(Event, frozen=True):
+class TaskReset(Event, frozen=True, kw_only=True):
     """The task went back to created and its run fields were cleared (all artifacts too)."""
 
     change: StatusChange
     clear_all: bool = False
 
 
-class TaskArchived(Event, frozen=True):
+class TaskArchived(Event, frozen=True, kw_only=True):
     """The system tag `archived` was added."""
 
     reason: str = ""
     message: str = ""
 
 
-class TaskUnarchived(Event, frozen=True):
+class TaskUnarchived(Event, frozen=True, kw_only=True):
     """The system tag `archived` was removed."""
 
     reason: str = ""
     message: str = ""
 
 
-class TaskDeleted(Event, frozen=True):
+class TaskDeleted(Event, frozen=True, kw_only=True):
     """The task was deleted: its stream ends here and it leaves every read model."""
 
     status: Status
     force: bool = False
 
 
-class TaskParentDeleted(Event, frozen=True):
+class TaskParentDeleted(Event, frozen=True, kw_only=True):
     """This task's parent was deleted; its parent field now reads `__DELETED__<id>`."""
 
     parent: str
@@ -280,14 +280,25 @@ class TaskParentDeleted(Event, frozen=True):
 # --- liveness ------------------------------------------------------------------------------
 
 
-class TaskPinged(Event, frozen=True):
+class TaskPinged(Event, frozen=True, kw_only=True):
     """The task said it is alive."""
 
 
-class WorkerReported(Event, frozen=True):
+class WorkerReported(Event, frozen=True, kw_only=True):
     """A worker reported that it is running this task."""
 
     worker: str
+
+
+# --- queues ---------------------------------------------------------------------------------
+
+
+class QueueCreated(Event, frozen=True, kw_only=True):
+    """A queue came into being (a name used for the first time by enqueue, or created)."""
+
+    queue_id: str
+    company: str
+    name: str
 
 
 TaskEvent = (
@@ -322,7 +333,7 @@ TaskEvent = (
 )
 
 # Every event type the log can hold: the one tagged union all decoding goes through.
-AnyEvent = TaskEvent
+AnyEvent = TaskEvent | QueueCreated
 
 
 def status_change(event: AnyEvent) -> StatusChange | None:

@@ -157,6 +157,18 @@ task_metrics = Table(
     PrimaryKeyConstraint("task_id", "metric", "variant"),
 )
 
+# Queues by id and by name (a name is unique within a company).
+queues = Table(
+    "queues",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("company", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    _ts("created", nullable=False),
+    Column("user_id", Text, nullable=False),
+    UniqueConstraint("company", "name"),
+)
+
 # Where each catch-up projector has got to in the log, written with its rows (exactly once).
 projector_checkpoints = Table(
     "projector_checkpoints",

@@ -1,0 +1,241 @@
+"""The Python API: `tasktrack.connect()` and a client with one method per command and query.
+
+For services that embed tasktrack. It calls the same service as the HTTP layer, so a command
+behaves the same whichever door it came in by. Commands return ClearML's response `data` (plain
+dicts); queries return typed Structs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any, Self
+
+import msgspec
+from sqlalchemy import Connection, Engine
+
+from tasktrack.config import Settings, load_settings
+from tasktrack.domain import codec
+from tasktrack.domain import commands as cmd
+from tasktrack.queries import tasks as task_queries
+from tasktrack.queries.views import StatusHistoryEntry, TaskView
+from tasktrack.service import Caller, TaskService
+from tasktrack.service.results import Result
+from tasktrack.store import migrate
+from tasktrack.store.engine import open_database
+
+DEFAULT_COMPANY = "default"
+DEFAULT_USER = "local"
+
+
+def start(engine: Engine) -> TaskService:
+    """Start-up checks (schema current, upcaster chains complete), then the service."""
+    codec.check_upcasters()
+    migrate.require_current(engine)
+    return TaskService(engine)
+
+
+class Client:
+    """tasktrack for one caller (company and user). Thread-safe: share it."""
+
+    def __init__(self, engine: Engine, caller: Caller, service: TaskService | None = None) -> None:
+        self.engine = engine
+        self.caller = caller
+        self.service = service or start(engine)
+        self._closer: ExitStack | None = None
+
+    def as_caller(self, company: str, user: str) -> Client:
+        """The same connection, acting as another company/user."""
+        return Client(self.engine, Caller(company=company, user=user), self.service)
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def execute(self, command: cmd.Command, request_id: str | None = None) -> Result:
+        return self.service.execute(command, self.caller, request_id=request_id)
+
+    def _do(self, kind: type[cmd.Command], fields: dict[str, Any]) -> Result:
+        request_id = fields.pop("request_id", None)
+        return self.execute(kind(**fields), request_id=request_id)
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def close(self) -> None:
+        if self._closer is not None:
+            self._closer.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def get_by_id(self, task: str) -> TaskView:
+        with self._read() as conn:
+            return task_queries.get_by_id(conn, self.caller.company, task)
+
+    def get_all(self, **filters: Any) -> list[TaskView]:
+        """Filters: id, status, project, tags, system_tags, type, user, parent (any-of lists),
+        page, page_size, order_by, search_hidden."""
+        listed = {k: [v] if isinstance(v, str) else v for k, v in filters.items()}
+        query = msgspec.convert(listed, task_queries.SimpleFilter)
+        with self._read() as conn:
+            return task_queries.get_all(conn, self.caller.company, query)
+
+    def get_status_history(self, task: str) -> list[StatusHistoryEntry]:
+        with self._read() as conn:
+            return task_queries.status_history(conn, self.caller.company, task)
+
+    # --- commands: one method each; keyword arguments are the ClearML request fields --------
+
+    def create(self, **f: Any) -> Result:
+        return self._do(cmd.CreateTask, f)
+
+    def validate(self, **f: Any) -> Result:
+        return self._do(cmd.ValidateTask, f)
+
+    def edit(self, **f: Any) -> Result:
+        return self._do(cmd.EditTask, f)
+
+    def update(self, **f: Any) -> Result:
+        return self._do(cmd.UpdateTask, f)
+
+    def clone(self, **f: Any) -> Result:
+        return self._do(cmd.CloneTask, f)
+
+    def delete(self, **f: Any) -> Result:
+        return self._do(cmd.DeleteTask, f)
+
+    def reset(self, **f: Any) -> Result:
+        return self._do(cmd.ResetTask, f)
+
+    def started(self, **f: Any) -> Result:
+        return self._do(cmd.MarkStarted, f)
+
+    def stopped(self, **f: Any) -> Result:
+        return self._do(cmd.MarkStopped, f)
+
+    def completed(self, **f: Any) -> Result:
+        return self._do(cmd.MarkCompleted, f)
+
+    def failed(self, **f: Any) -> Result:
+        return self._do(cmd.MarkFailed, f)
+
+    def close_task(self, **f: Any) -> Result:
+        """tasks.close (named so as not to shadow Client.close)."""
+        return self._do(cmd.CloseTask, f)
+
+    def stop(self, **f: Any) -> Result:
+        return self._do(cmd.StopTask, f)
+
+    def enqueue(self, **f: Any) -> Result:
+        return self._do(cmd.EnqueueTask, f)
+
+    def dequeue(self, **f: Any) -> Result:
+        return self._do(cmd.DequeueTask, f)
+
+    def publish(self, **f: Any) -> Result:
+        return self._do(cmd.PublishTask, f)
+
+    def archive(self, *, tasks: list[str], **f: Any) -> Result:
+        """tasks.archive: answers {archived: n}."""
+        result = self._do(cmd.ArchiveTasks, {"ids": tasks, **f})
+        return {"archived": len(result["succeeded"])}
+
+    def ping(self, **f: Any) -> Result:
+        return self._do(cmd.PingTask, f)
+
+    def update_tags(self, **f: Any) -> Result:
+        return self._do(cmd.UpdateTags, f)
+
+    def set_requirements(self, **f: Any) -> Result:
+        return self._do(cmd.SetRequirements, f)
+
+    def edit_hyper_params(self, **f: Any) -> Result:
+        return self._do(cmd.EditHyperParams, f)
+
+    def delete_hyper_params(self, **f: Any) -> Result:
+        return self._do(cmd.DeleteHyperParams, f)
+
+    def edit_configuration(self, **f: Any) -> Result:
+        return self._do(cmd.EditConfiguration, f)
+
+    def delete_configuration(self, **f: Any) -> Result:
+        return self._do(cmd.DeleteConfiguration, f)
+
+    def add_or_update_artifacts(self, **f: Any) -> Result:
+        return self._do(cmd.AddOrUpdateArtifacts, f)
+
+    def delete_artifacts(self, **f: Any) -> Result:
+        return self._do(cmd.DeleteArtifacts, f)
+
+    def add_or_update_model(self, **f: Any) -> Result:
+        return self._do(cmd.AddOrUpdateModel, f)
+
+    def delete_models(self, **f: Any) -> Result:
+        return self._do(cmd.DeleteModels, f)
+
+    def worker_status_report(self, **f: Any) -> Result:
+        """workers.status_report {worker, task}: makes the task's worker live for `stop`."""
+        return self._do(cmd.ReportWorkerStatus, f)
+
+    def reset_many(self, **f: Any) -> Result:
+        return self._do(cmd.ResetTasks, f)
+
+    def delete_many(self, **f: Any) -> Result:
+        return self._do(cmd.DeleteTasks, f)
+
+    def stop_many(self, **f: Any) -> Result:
+        return self._do(cmd.StopTasks, f)
+
+    def enqueue_many(self, **f: Any) -> Result:
+        return self._do(cmd.EnqueueTasks, f)
+
+    def dequeue_many(self, **f: Any) -> Result:
+        return self._do(cmd.DequeueTasks, f)
+
+    def publish_many(self, **f: Any) -> Result:
+        return self._do(cmd.PublishTasks, f)
+
+    def archive_many(self, **f: Any) -> Result:
+        return self._do(cmd.ArchiveTasks, f)
+
+    def unarchive_many(self, **f: Any) -> Result:
+        return self._do(cmd.UnarchiveTasks, f)
+
+
+def connect(
+    url: str | None = None,
+    *,
+    company: str = DEFAULT_COMPANY,
+    user: str = DEFAULT_USER,
+    settings: Settings | None = None,
+) -> Client:
+    """A client on `url` (None: TASKTRACK_DATABASE_URL, else the embedded server).
+
+    The database must be migrated (`tasktrack db upgrade`); with the embedded server this is
+    done here. Close the client (or use it as a context manager) to release the connections.
+    """
+    base = settings or load_settings()
+    if url is not None:
+        base = Settings(
+            database_url=url,
+            data_dir=base.data_dir,
+            max_body_bytes=base.max_body_bytes,
+            pool_size=base.pool_size,
+        )
+    stack = ExitStack()
+    try:
+        db = stack.enter_context(open_database(base))
+        if db.embedded:
+            migrate.upgrade(db.engine)
+        client = Client(db.engine, Caller(company=company, user=user))
+    except BaseException:
+        stack.close()
+        raise
+    client._closer = stack
+    return client

@@ -1,0 +1,58 @@
+"""decide(state, command, context) -> events: the one entry to the task rules, pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tasktrack.domain import commands as cmd
+from tasktrack.domain import editing, lifecycle, params
+from tasktrack.domain import events as ev
+from tasktrack.domain.context import Context
+from tasktrack.domain.errors import TaskNotFound
+from tasktrack.domain.state import TaskState
+
+_RULES: dict[type[cmd.Command], Callable[[TaskState, Any, Context], list[ev.AnyEvent]]] = {
+    cmd.EditTask: editing.edit,
+    cmd.UpdateTask: editing.update,
+    cmd.SetRequirements: editing.set_requirements,
+    cmd.EditHyperParams: params.edit_hyper_params,
+    cmd.DeleteHyperParams: params.delete_hyper_params,
+    cmd.EditConfiguration: params.edit_configuration,
+    cmd.DeleteConfiguration: params.delete_configuration,
+    cmd.AddOrUpdateArtifacts: params.add_or_update_artifacts,
+    cmd.DeleteArtifacts: params.delete_artifacts,
+    cmd.AddOrUpdateModel: params.add_or_update_model,
+    cmd.DeleteModels: params.delete_models,
+    cmd.MarkStarted: lifecycle.started,
+    cmd.MarkStopped: lifecycle.stopped,
+    cmd.MarkCompleted: lifecycle.completed,
+    cmd.MarkFailed: lifecycle.failed,
+    cmd.CloseTask: lifecycle.closed,
+    cmd.StopTask: lifecycle.stop,
+    cmd.EnqueueTask: lifecycle.enqueue,
+    cmd.DequeueTask: lifecycle.dequeue,
+    cmd.ResetTask: lifecycle.reset,
+    cmd.PublishTask: lifecycle.publish,
+    cmd.DeleteTask: lifecycle.delete,
+    cmd.ArchiveTask: lifecycle.archive,
+    cmd.UnarchiveTask: lifecycle.unarchive,
+    cmd.PingTask: lifecycle.ping,
+    cmd.ReportWorkerStatus: lifecycle.worker_report,
+}
+
+
+def decide(state: TaskState | None, command: cmd.Command, ctx: Context) -> list[ev.AnyEvent]:
+    """The events a command on an existing task produces, or a DomainError.
+
+    A missing task, a deleted one and another company's are the same 400/101, on purpose.
+    """
+    task_id = getattr(command, "task", "")
+    if state is None or state.deleted or state.company != ctx.company:
+        raise TaskNotFound(str(task_id))
+    return _RULES[type(command)](state, command, ctx)
+
+
+def handles(command: cmd.Command) -> bool:
+    """True for commands on one existing task (the others have entry points of their own)."""
+    return type(command) in _RULES

@@ -1,0 +1,64 @@
+"""`task_status_history`: one row per status change, with from, to, who, when, why, force."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping, Sequence
+from typing import Any
+
+import psycopg
+
+from tasktrack.domain import events as ev
+from tasktrack.domain.envelope import Recorded
+from tasktrack.domain.state import TaskState
+
+
+class StatusHistoryProjector:
+    name = "task_status_history"
+
+    def __init__(self, table: str = "task_status_history") -> None:
+        self.table = table
+
+    def apply(
+        self,
+        conn: psycopg.Connection[Any],
+        batch: Sequence[Recorded],
+        states: MutableMapping[str, TaskState],
+    ) -> None:
+        rows: list[tuple[Any, ...]] = []
+        for record in batch:
+            event = record.event
+            if isinstance(event, ev.TaskDeleted):
+                self._flush(conn, rows)
+                rows = []
+                conn.execute(f"DELETE FROM {self.table} WHERE task_id = %s", (record.stream_id,))
+                continue
+            change = ev.status_change(event)
+            if change is None:
+                continue
+            rows.append(
+                (
+                    record.stream_id,
+                    record.stream_version,
+                    record.company,
+                    record.position,
+                    change.from_status,
+                    change.to_status,
+                    change.reason,
+                    change.message,
+                    event.by,
+                    event.at,
+                    change.force,
+                )
+            )
+        self._flush(conn, rows)
+
+    def _flush(self, conn: psycopg.Connection[Any], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        with conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {self.table} (task_id, stream_version, company, position, "
+                "from_status, to_status, reason, message, user_id, at, force) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                rows,
+            )

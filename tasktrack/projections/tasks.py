@@ -1,0 +1,77 @@
+"""The `tasks` read model: one row per live task, every field of ClearML's task object.
+
+The row is also the stream's snapshot: `stream_version`, `head_hash` and `head_at` are the
+stream head the service checks and appends after, so folding a task's stream from the log must
+give exactly its row (a fixture checks this after every integration test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping, Sequence
+from typing import Any
+
+import psycopg
+
+from tasktrack.domain import events as ev
+from tasktrack.domain.envelope import Recorded, StreamHead
+from tasktrack.domain.evolve import evolve
+from tasktrack.domain.state import TaskState
+from tasktrack.store.taskrows import (
+    COLUMNS,
+    SELECT_LIST,
+    TaskRow,
+    placeholders,
+    row_params,
+    state_from_row,
+)
+
+
+class TasksProjector:
+    """Keeps `tasks` equal to the fold of every live task's stream."""
+
+    name = "tasks"
+
+    def __init__(self, table: str = "tasks") -> None:
+        self.table = table
+        self._upsert = (
+            f"INSERT INTO {table} ({SELECT_LIST}) VALUES ({placeholders()}) "
+            "ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
+        )
+
+    def load(self, conn: psycopg.Connection[Any], ids: Iterable[str]) -> dict[str, TaskRow]:
+        """The stored rows of these tasks (missing ids are absent from the answer)."""
+        rows = conn.execute(
+            f"SELECT {SELECT_LIST} FROM {self.table} WHERE id = ANY(%s)", (list(ids),)
+        ).fetchall()
+        return {r[0]: state_from_row(r) for r in rows}
+
+    def apply(
+        self,
+        conn: psycopg.Connection[Any],
+        batch: Sequence[Recorded],
+        states: MutableMapping[str, TaskState],
+    ) -> None:
+        touched: dict[str, Recorded] = {}
+        missing = {
+            r.stream_id
+            for r in batch
+            if r.stream_id not in states
+            and not isinstance(r.event, ev.TaskCreated)
+            and not isinstance(r.event, ev.QueueCreated)
+        }
+        if missing:
+            states.update({k: row.state for k, row in self.load(conn, missing).items()})
+        for record in batch:
+            if isinstance(record.event, ev.QueueCreated):
+                continue
+            state = states.get(record.stream_id)
+            states[record.stream_id] = evolve(state, record.event)
+            touched[record.stream_id] = record
+        for stream_id, last in touched.items():
+            state = states[stream_id]
+            if state.deleted:
+                conn.execute(f"DELETE FROM {self.table} WHERE id = %s", (stream_id,))
+                continue
+            head = StreamHead(last.stream_version, last.hash)
+            conn.execute(self._upsert, row_params(state, head, last.recorded_at))

@@ -1,0 +1,109 @@
+"""What queries answer: plain typed results (never rows or tuples)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from tasktrack.domain.state import TaskState
+from tasktrack.domain.values import (
+    Configuration,
+    Container,
+    Execution,
+    HyperParams,
+    Output,
+    Runtime,
+    Script,
+    Status,
+    TaskModels,
+    TaskType,
+)
+
+
+class LastMetricsEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The aggregate of one (metric, variant) of a task, as ClearML's last_metrics holds it."""
+
+    metric: str
+    variant: str
+    value: float | None = None
+    min_value: float | None = None
+    min_value_iteration: int | None = None
+    max_value: float | None = None
+    max_value_iteration: int | None = None
+    first_value: float | None = None
+    first_value_iteration: int | None = None
+    count: int = 0
+    mean_value: float | None = None
+    x_axis_label: str | None = None
+
+
+LastMetrics = dict[str, dict[str, LastMetricsEvent]]
+
+
+class TaskView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A task as `get_by_id` answers it: ClearML's task object (unset fields are absent)."""
+
+    id: str
+    name: str
+    user: str
+    company: str
+    type: TaskType
+    status: Status
+    created: datetime
+    tags: list[str]
+    system_tags: list[str]
+    comment: str | None = None
+    started: datetime | None = None
+    completed: datetime | None = None
+    active_duration: int | None = None
+    parent: str | None = None
+    project: str | None = None
+    output: Output | None = None
+    execution: Execution | None = None
+    container: Container | None = None
+    models: TaskModels | None = None
+    script: Script | None = None
+    status_changed: datetime | None = None
+    status_message: str | None = None
+    status_reason: str | None = None
+    published: datetime | None = None
+    last_worker: str | None = None
+    last_worker_report: datetime | None = None
+    last_update: datetime | None = None
+    last_change: datetime | None = None
+    last_changed_by: str | None = None
+    last_iteration: int | None = None
+    last_metrics: LastMetrics | None = None
+    hyperparams: HyperParams | None = None
+    configuration: Configuration | None = None
+    runtime: Runtime | None = None
+    enqueue_status: Status | None = None
+
+
+def task_view(state: TaskState, last_metrics: LastMetrics | None = None) -> TaskView:
+    fields: dict[str, Any] = {
+        name: getattr(state, name) for name in TaskView.__struct_fields__ if name != "last_metrics"
+    }
+    return TaskView(**fields, last_metrics=last_metrics or {})
+
+
+class StatusHistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One status change of a task: tasktrack's status history (oldest first)."""
+
+    version: int
+    position: int
+    from_status: Status
+    to_status: Status
+    reason: str
+    message: str
+    user: str
+    at: datetime
+    force: bool
+
+
+class TaskPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of get_all."""
+
+    tasks: list[TaskView]

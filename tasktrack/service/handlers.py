@@ -1,0 +1,248 @@
+"""Command handlers: lock, load, decide, append, project. One small function per kind of command.
+
+Every handler takes all the stream locks it needs before its first write (see
+store/eventlog.py); reads are fresh because they happen after the locks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from msgspec import UNSET, structs
+
+from tasktrack.domain import commands as cmd
+from tasktrack.domain import editing
+from tasktrack.domain import events as ev
+from tasktrack.domain.context import Context
+from tasktrack.domain.decide import decide
+from tasktrack.domain.errors import (
+    DomainError,
+    InvalidRequest,
+    QueueNotFound,
+    StatusChangedConcurrently,
+    TaskNotFound,
+    VersionConflict,
+)
+from tasktrack.domain.state import TaskState
+from tasktrack.service import results
+from tasktrack.service.uow import UnitOfWork
+
+DEFAULT_QUEUE_NAME = "default"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _context(uow: UnitOfWork, streams: list[str]) -> Context:
+    meta = uow.metadata
+    return Context(now=uow.now(streams), user=meta.user, company=meta.company)
+
+
+def _visible(uow: UnitOfWork, task_id: str) -> TaskState:
+    state = uow.states.get(task_id)
+    if state is None or state.deleted or state.company != uow.metadata.company:
+        raise TaskNotFound(task_id)
+    return state
+
+
+def _check_expected(c: cmd.Command, stream_id: str, state: TaskState | None) -> None:
+    if c.expected_version is not None:
+        actual = state.version if state is not None else 0
+        if actual != c.expected_version:
+            raise VersionConflict(stream_id, c.expected_version, actual)
+
+
+def apply_to_task(
+    uow: UnitOfWork, c: cmd.Command, task_id: str, seen: str | None
+) -> results.Result:
+    """Decide and write one command on one locked, loaded task."""
+    state = uow.states.get(task_id)
+    ctx = _context(uow, [task_id])
+    events = decide(state, c, ctx)
+    assert state is not None  # decide refuses a missing task
+    _check_expected(c, task_id, state)
+    moves = any(ev.status_change(e) is not None for e in events)
+    if moves and seen is not None and seen != state.status:
+        # The command saw another status than the one it would now change: ClearML's CAS.
+        raise StatusChangedConcurrently(
+            f"Failed changing task status, probably someone changed it before you: "
+            f"task={task_id}, expected status={seen}, current status={state.status}",
+            task=task_id,
+        )
+    extra: dict[str, Any] = {}
+    if any(isinstance(e, ev.TaskDeleted) for e in events):
+        extra["updated_children"] = _orphan_children(uow, task_id, ctx)
+    uow.append(task_id, events, ctx.now)
+    uow.project()
+    result = results.single(c, state, uow.states[task_id], events)
+    if isinstance(c, cmd.DeleteTask):
+        result = {"deleted": True, "events": {}, **extra}
+    return result
+
+
+def _children(uow: UnitOfWork, ids: list[str]) -> list[str]:
+    rows = uow.conn.execute(
+        "SELECT id FROM tasks WHERE parent = ANY(%s) AND company = %s ORDER BY id",
+        (ids, uow.metadata.company),
+    )
+    return [r[0] for r in rows]
+
+
+def _orphan_children(uow: UnitOfWork, task_id: str, ctx: Context) -> int:
+    """Children of a deleted task point at `__DELETED__<id>` (their streams say so too)."""
+    children = _children(uow, [task_id])
+    if not children:
+        return 0
+    # Locked already by delete_many; for a single delete no write has happened yet.
+    uow.lock(children)
+    uow.load([c for c in children if c not in uow.states])
+    for child in children:
+        uow.append(child, [ev.TaskParentDeleted(at=ctx.now, by=ctx.user, parent=task_id)], ctx.now)
+    return len(children)
+
+
+def on_task(uow: UnitOfWork, c: cmd.Command) -> results.Result:
+    """The common path: a command on one existing task (its `task` field)."""
+    task_id: str = getattr(c, "task")  # noqa: B009 - every command decide() handles has it
+    seen = uow.statuses([task_id]).get(task_id)
+    uow.lock([task_id, *queue_locks(uow, c)])
+    uow.load([task_id])
+    if isinstance(c, cmd.PingTask) and task_id not in uow.states:
+        return {}  # ClearML ignores pings of unknown tasks
+    if isinstance(c, cmd.EnqueueTask):
+        c = resolve_queue(uow, c)
+    return apply_to_task(uow, c, task_id, seen)
+
+
+def queue_locks(uow: UnitOfWork, c: cmd.Command) -> list[str]:
+    """A queue named for the first time is created: lock its name with the task."""
+    if not isinstance(c, cmd.EnqueueTask | cmd.EnqueueTasks):
+        return []
+    if c.queue is not UNSET and c.queue_name is not UNSET:
+        raise InvalidRequest(
+            "Validation error: queue and queue_name are mutually exclusive", field="queue_name"
+        )
+    if c.queue is not UNSET:
+        return []
+    name = c.queue_name if c.queue_name is not UNSET else DEFAULT_QUEUE_NAME
+    return [f"queue-name:{uow.metadata.company}:{name}"]
+
+
+def resolve_queue(uow: UnitOfWork, c: cmd.TaskCommand) -> cmd.TaskCommand:
+    """Enqueue by id needs an existing queue (400/701); by name creates it on first use."""
+    if not isinstance(c, cmd.EnqueueTask):
+        return c
+    if c.queue is not UNSET:  # by id (queue_locks refused queue and queue_name together)
+        _require_queue(uow, c.queue)
+        return c
+    name = c.queue_name if c.queue_name is not UNSET else DEFAULT_QUEUE_NAME
+    row = uow.conn.execute(
+        "SELECT id FROM queues WHERE company = %s AND name = %s", (uow.metadata.company, name)
+    ).fetchone()
+    if row is not None:
+        queue_id = row[0]
+    else:
+        queue_id = new_id()
+        ctx = _context(uow, [])
+        created = ev.QueueCreated(
+            at=ctx.now, by=ctx.user, queue_id=queue_id, company=ctx.company, name=name
+        )
+        uow.append(queue_id, [created], ctx.now)
+    return structs.replace(c, queue=queue_id, queue_name=UNSET)
+
+
+def _require_queue(uow: UnitOfWork, queue_id: str) -> None:
+    row = uow.conn.execute(
+        "SELECT 1 FROM queues WHERE id = %s AND company = %s", (queue_id, uow.metadata.company)
+    ).fetchone()
+    if row is None:
+        raise QueueNotFound(f"Invalid queue id: id={queue_id}", id=queue_id)
+
+
+def on_create(uow: UnitOfWork, c: cmd.CreateTask) -> results.Result:
+    task_id = new_id()
+    parent = c.parent if isinstance(c.parent, str) else None
+    uow.lock([task_id, *([parent] if parent else [])])
+    if parent:
+        uow.load([parent])
+        _visible(uow, parent)
+    ctx = _context(uow, [])
+    if isinstance(c, cmd.ValidateTask):
+        editing.validate(c, ctx)
+        return {}
+    uow.append(task_id, editing.create(c, ctx, task_id), ctx.now)
+    uow.project()
+    return {"id": task_id}
+
+
+def on_clone(uow: UnitOfWork, c: cmd.CloneTask) -> results.Result:
+    task_id = new_id()
+    parent = c.new_task_parent if c.new_task_parent is not UNSET else None
+    uow.lock([c.task, task_id, *([parent] if parent else [])])
+    uow.load([c.task, *([parent] if parent else [])])
+    source = _visible(uow, c.task)
+    if parent:
+        _visible(uow, parent)
+    ctx = _context(uow, [c.task])
+    uow.append(task_id, editing.clone(source, c, ctx, task_id), ctx.now)
+    uow.project()
+    return {"id": task_id}
+
+
+def on_update_tags(uow: UnitOfWork, c: cmd.UpdateTags) -> results.Result:
+    ids = list(dict.fromkeys(c.ids))
+    uow.lock(ids)
+    uow.load(ids)
+    for task_id in ids:
+        _visible(uow, task_id)
+    ctx = _context(uow, ids)
+    updated = 0
+    for task_id in ids:
+        events = editing.update_tags(uow.states[task_id], c.add_tags, c.remove_tags, ctx)
+        uow.append(task_id, events, ctx.now)
+        updated += 1 if events else 0
+    uow.project()
+    return {"updated": updated}
+
+
+def on_worker_report(uow: UnitOfWork, c: cmd.ReportWorkerStatus) -> results.Result:
+    if c.task is UNSET:
+        return {}
+    uow.lock([c.task])
+    uow.load([c.task])
+    state = uow.states.get(c.task)
+    if state is None or state.company != uow.metadata.company:
+        return {}  # as ClearML: a report naming an unknown task still counts for the worker
+    return apply_to_task(uow, c, c.task, None)
+
+
+def _error(exc: DomainError) -> dict[str, Any]:
+    return {"codes": list(exc.codes), "msg": exc.message, "data": exc.data}
+
+
+def on_many(uow: UnitOfWork, c: cmd.ManyTasks) -> results.Result:
+    """Each id in a savepoint of its own: one failure does not stop (or undo) the rest."""
+    singles = cmd.expand(c)
+    ids = [s.task for s in singles]
+    seen = uow.statuses(ids)
+    uow.lock([*ids, *queue_locks(uow, c)])
+    children: list[str] = []
+    if isinstance(c, cmd.DeleteTasks):
+        # Locked parents admit no new children, so these are all; lock them before any write.
+        children = _children(uow, ids)
+        uow.lock(children)
+    uow.load([*ids, *children])
+    succeeded: list[results.Result] = []
+    failed: list[results.Result] = []
+    for single in singles:
+        try:
+            with uow.savepoint():
+                resolved = resolve_queue(uow, single)
+                outcome = apply_to_task(uow, resolved, single.task, seen.get(single.task))
+        except DomainError as exc:
+            failed.append({"id": single.task, "error": _error(exc)})
+            continue
+        succeeded.append({"id": single.task, **outcome})
+    return results.many(succeeded, failed)

@@ -1,0 +1,80 @@
+"""The `data` each command answers with, shaped as ClearML's responses, from before and after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from tasktrack.domain import commands as cmd
+from tasktrack.domain import events as ev
+from tasktrack.domain.state import TaskState
+
+Result = dict[str, Any]
+
+_SKIP = {"version", "deleted"}
+
+
+def changed_fields(before: TaskState, after: TaskState) -> dict[str, Any]:
+    """The fields whose values differ, as JSON builtins (ClearML's `fields`)."""
+    out: dict[str, Any] = {}
+    for name in TaskState.__struct_fields__:
+        if name in _SKIP:
+            continue
+        new = getattr(after, name)
+        if new != getattr(before, name):
+            out[name] = msgspec.to_builtins(new)
+    return out
+
+
+def _count_params(state: TaskState) -> int:
+    return sum(len(items) for items in (state.hyperparams or {}).values())
+
+
+def _count_artifacts(state: TaskState) -> int:
+    execution = state.execution
+    if execution is None or execution.artifacts is UNSET:
+        return 0
+    return len(execution.artifacts)
+
+
+def single(
+    command: cmd.Command, before: TaskState, after: TaskState, events: list[ev.AnyEvent]
+) -> Result:
+    """The answer to a command on one task."""
+    updated = 1 if events else 0
+    fields = changed_fields(before, after)
+    match command:
+        case cmd.PingTask() | cmd.ReportWorkerStatus():
+            return {}
+        case cmd.EnqueueTask():
+            return {"queued": 1, "updated": updated, "fields": fields}
+        case cmd.DequeueTask():
+            return {"dequeued": 1, "updated": updated, "fields": fields}
+        case cmd.ArchiveTask():
+            return {"archived": 1}
+        case cmd.UnarchiveTask():
+            return {"unarchived": 1}
+        case cmd.DeleteHyperParams():
+            return {"deleted": _count_params(before) - _count_params(after)}
+        case cmd.DeleteConfiguration():
+            return {"deleted": len(before.configuration or {}) - len(after.configuration or {})}
+        case cmd.DeleteArtifacts():
+            return {"deleted": _count_artifacts(before) - _count_artifacts(after)}
+        case cmd.AddOrUpdateArtifacts():
+            return {"updated": len(command.artifacts) if events else 0}
+        case cmd.EditHyperParams() | cmd.EditConfiguration():
+            return {"updated": updated}
+        case cmd.AddOrUpdateModel() | cmd.DeleteModels():
+            return {"updated": updated}
+        case cmd.ResetTask():
+            return {"updated": updated, "fields": fields, "dequeued": {"removed": 0}}
+        case cmd.PublishTask():
+            return {"updated": updated, "fields": fields, "committed_versions_results": []}
+        case _:
+            return {"updated": updated, "fields": fields}
+
+
+def many(succeeded: list[Result], failed: list[Result]) -> Result:
+    return {"succeeded": succeeded, "failed": failed}

@@ -1,0 +1,179 @@
+"""One command's unit of work: a transaction that locks, loads, appends, projects, commits.
+
+The order inside matters (store/eventlog.py explains why): every stream lock the command needs
+is taken before its first write, then states are read (fresh, after the locks), then events are
+appended and the inline projections written in the same transaction, so a write is visible to
+the next read and the task row stays the stream's snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import psycopg
+
+from tasktrack.domain import codec
+from tasktrack.domain.envelope import NEW_STREAM, Metadata, Recorded, StreamHead
+from tasktrack.domain.errors import RequestIdReused
+from tasktrack.domain.events import AnyEvent
+from tasktrack.domain.state import TaskState
+from tasktrack.projections.base import Projector
+from tasktrack.projections.queues import QueuesProjector
+from tasktrack.projections.status_history import StatusHistoryProjector
+from tasktrack.projections.tasks import TasksProjector
+from tasktrack.store import eventlog
+from tasktrack.store.taskrows import TaskRow
+
+_encoder = msgspec.json.Encoder()
+
+
+def idempotency_lock(company: str, request_id: str) -> str:
+    return f"request:{company}:{request_id}"
+
+
+def fingerprint(command: msgspec.Struct) -> bytes:
+    return hashlib.sha256(type(command).__name__.encode() + _encoder.encode(command)).digest()
+
+
+class UnitOfWork:
+    """The transaction of one command on a raw psycopg connection (not thread-safe)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], metadata: Metadata) -> None:
+        self.conn = conn
+        self.metadata = metadata
+        self.tasks = TasksProjector()
+        self.inline: tuple[Projector, ...] = (
+            self.tasks,
+            StatusHistoryProjector(),
+            QueuesProjector(),
+        )
+        self.rows: dict[str, TaskRow] = {}
+        self.states: dict[str, TaskState] = {}
+        self.heads: dict[str, StreamHead] = {}
+        self.head_times: dict[str, datetime] = {}
+        self.appended: list[Recorded] = []
+        self.locked: set[str] = set()
+
+    # --- before the first write -------------------------------------------------------------
+
+    def statuses(self, ids: Iterable[str]) -> dict[str, str]:
+        """Statuses as committed now, read *before* locking: what the command "saw"."""
+        rows = self.conn.execute(
+            "SELECT id, status FROM tasks WHERE id = ANY(%s)", (list(ids),)
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def lock(self, names: Iterable[str]) -> None:
+        """Lock streams (and named resources) not locked yet by this unit of work."""
+        new = set(names) - self.locked
+        if new:
+            eventlog.lock_streams(self.conn, new)
+            self.locked |= new
+
+    def load(self, ids: Iterable[str]) -> dict[str, TaskRow]:
+        """Rows of locked tasks (read after the lock, so they are the latest committed)."""
+        rows = self.tasks.load(self.conn, ids)
+        for task_id, row in rows.items():
+            self.rows[task_id] = row
+            self.states[task_id] = row.state
+            self.heads[task_id] = row.head
+            self.head_times[task_id] = row.head_at
+        return rows
+
+    def stored_response(self, request_id: str, command: msgspec.Struct) -> Any | None:
+        """The response of a request already carried out under this request id, if any."""
+        row = self.conn.execute(
+            "SELECT fingerprint, response FROM idempotency_keys "
+            "WHERE company = %s AND request_id = %s",
+            (self.metadata.company, request_id),
+        ).fetchone()
+        if row is None:
+            return None
+        if bytes(row[0]) != fingerprint(command):
+            raise RequestIdReused(
+                f"request id {request_id!r} was already used for a different request",
+                request_id=request_id,
+            )
+        return row[1]
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the command that may fail alone: its writes and bookkeeping roll back."""
+        saved = (dict(self.states), dict(self.heads), dict(self.head_times), list(self.appended))
+        try:
+            with self.conn.transaction():
+                yield
+        except BaseException:
+            self.states, self.heads, self.head_times, self.appended = saved
+            raise
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def now(self, streams: Iterable[str] = ()) -> datetime:
+        """The command's time: the clock, but never before the last event of its streams."""
+        now = datetime.now(UTC)
+        for stream in streams:
+            last = self.head_times.get(stream)
+            if last is not None and last > now:
+                now = last
+        return now
+
+    def append(self, stream_id: str, events: Sequence[AnyEvent], at: datetime) -> None:
+        if not events:
+            return
+        head = self.heads.get(stream_id, NEW_STREAM)
+        appended = eventlog.append(
+            self.conn,
+            stream_id=stream_id,
+            company=self.metadata.company,
+            events=events,
+            metadata=self.metadata,
+            recorded_at=at,
+            head=head,
+        )
+        for event, landed in zip(events, appended, strict=True):
+            self.appended.append(
+                Recorded(
+                    position=landed.position,
+                    tx=0,  # inline projectors never need it; catch-up readers read it back
+                    stream_id=stream_id,
+                    stream_version=landed.stream_version,
+                    company=self.metadata.company,
+                    type=codec.type_of(event),
+                    schema_version=type(event).schema_version,
+                    event=event,
+                    metadata=self.metadata,
+                    recorded_at=at,
+                    hash=landed.hash,
+                )
+            )
+        last = appended[-1]
+        self.heads[stream_id] = StreamHead(last.stream_version, last.hash)
+        self.head_times[stream_id] = at
+
+    def project(self) -> None:
+        """Run the inline projectors over everything appended since the last call."""
+        if not self.appended:
+            return
+        batch, self.appended = self.appended, []
+        # The tasks projector runs first and folds the batch into `self.states`, which then
+        # holds the states after this batch for the rest of the unit of work.
+        for projector in self.inline:
+            projector.apply(self.conn, batch, self.states)
+
+    def remember(self, request_id: str, command: msgspec.Struct, response: Any) -> None:
+        self.conn.execute(
+            "INSERT INTO idempotency_keys (company, request_id, fingerprint, response, created_at) "
+            "VALUES (%s, %s, %s, %s::jsonb, now())",
+            (
+                self.metadata.company,
+                request_id,
+                fingerprint(command),
+                _encoder.encode(response).decode(),
+            ),
+        )

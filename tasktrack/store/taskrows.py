@@ -1,0 +1,100 @@
+"""The `tasks` row <-> TaskState mapping, shared by the projector (writes) and queries (reads)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from tasktrack.domain.envelope import StreamHead
+from tasktrack.domain.state import TaskState
+
+JSON_FIELDS = (
+    "output",
+    "execution",
+    "container",
+    "models",
+    "script",
+    "hyperparams",
+    "configuration",
+    "runtime",
+)
+# TaskState field -> column, in the table's order (the state's `user` is the column user_id).
+FIELDS = (
+    "id",
+    "company",
+    "user",
+    "name",
+    "type",
+    "status",
+    "comment",
+    "created",
+    "started",
+    "completed",
+    "active_duration",
+    "parent",
+    "project",
+    "output",
+    "execution",
+    "container",
+    "models",
+    "script",
+    "tags",
+    "system_tags",
+    "status_changed",
+    "status_message",
+    "status_reason",
+    "published",
+    "last_worker",
+    "last_worker_report",
+    "last_update",
+    "last_change",
+    "last_changed_by",
+    "last_iteration",
+    "hyperparams",
+    "configuration",
+    "runtime",
+    "enqueue_status",
+)
+COLUMNS = (
+    *("user_id" if f == "user" else f for f in FIELDS),
+    "stream_version",
+    "head_hash",
+    "head_at",
+)
+SELECT_LIST = ", ".join(COLUMNS)
+
+_encoder = msgspec.json.Encoder()
+
+
+class TaskRow(msgspec.Struct, frozen=True):
+    """A task's state and the head of its stream, as stored."""
+
+    state: TaskState
+    head: StreamHead
+    head_at: datetime
+
+
+def placeholders() -> str:
+    return ", ".join("%s::jsonb" if c in JSON_FIELDS else "%s" for c in COLUMNS)
+
+
+def row_params(state: TaskState, head: StreamHead, head_at: datetime) -> list[Any]:
+    values: list[Any] = []
+    for field in FIELDS:
+        value = getattr(state, field)
+        if field in JSON_FIELDS and value is not None:
+            value = _encoder.encode(value).decode()
+        values.append(value)
+    values.extend([state.version, head.hash, head_at])
+    return values
+
+
+def state_from_row(row: Sequence[Any]) -> TaskRow:
+    data = dict(zip(FIELDS, row[: len(FIELDS)], strict=True))
+    version, head_hash, head_at = row[len(FIELDS) :]
+    data["version"] = version
+    state = msgspec.convert(data, TaskState, from_attributes=False)
+    return TaskRow(state=state, head=StreamHead(version, bytes(head_hash)), head_at=head_at)

@@ -1,0 +1,36 @@
+"""Integration fixtures: a client per test (own company), and the replay check after each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from tasktrack.api import Client
+from tasktrack.service import Caller
+from tests import replay
+
+
+@pytest.fixture(scope="session")
+def service_client(engine: Engine) -> Client:
+    return Client(engine, Caller(company="session", user="tester"))
+
+
+@pytest.fixture
+def client(service_client: Client, company: str) -> Client:
+    """A client acting for this test's own company as user `alice`."""
+    return service_client.as_caller(company, "alice")
+
+
+@pytest.fixture(autouse=True)
+def replay_matches_read_models(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every integration test: each stream it wrote, folded from the log, equals its row."""
+    if "engine" not in request.fixturenames:
+        yield
+        return
+    engine: Engine = request.getfixturevalue("engine")
+    start = replay.log_end(engine)
+    yield
+    problems = replay.mismatches(engine, after_position=start)
+    assert not problems, "read models differ from a replay of the log:\n" + "\n".join(problems)

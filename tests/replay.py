@@ -1,0 +1,64 @@
+"""Fold streams from the log and compare them with the `tasks` rows (used after every test)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from tasktrack.domain.events import QueueCreated
+from tasktrack.domain.evolve import fold
+from tasktrack.projections.tasks import TasksProjector
+from tasktrack.store import chaincheck, eventlog
+from tasktrack.store.engine import raw
+
+
+def log_end(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.exec_driver_sql("SELECT coalesce(max(position), 0) FROM events").scalar_one()
+        )
+
+
+def mismatches(engine: Engine, after_position: int) -> list[str]:
+    """Every stream written after `after_position` whose replay differs from its row."""
+    problems: list[str] = []
+    with engine.connect() as sa_conn:
+        conn = raw(sa_conn)
+        streams = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT stream_id FROM events WHERE position > %s", (after_position,)
+            )
+        ]
+        rows = TasksProjector().load(conn, streams)
+        for stream in streams:
+            records = eventlog.read_stream(conn, stream)
+            if any(isinstance(r.event, QueueCreated) for r in records):
+                continue
+            broken = chaincheck.check_stream(conn, stream)
+            if broken is not None:
+                problems.append(f"{stream}: hash chain broken at {broken.stream_version}")
+            state = fold([r.event for r in records])
+            row = rows.get(stream)
+            if state is None or state.deleted:
+                if row is not None:
+                    problems.append(f"{stream}: deleted in the log but still has a row")
+                continue
+            if row is None:
+                problems.append(f"{stream}: no row for a live stream")
+                continue
+            if row.state != state:
+                diff = [
+                    f"{f}: row={getattr(row.state, f)!r} replay={getattr(state, f)!r}"
+                    for f in state.__struct_fields__
+                    if getattr(row.state, f) != getattr(state, f)
+                ]
+                problems.append(f"{stream}: " + "; ".join(diff))
+            last = records[-1]
+            if (row.head.version, row.head.hash, row.head_at) != (
+                last.stream_version,
+                last.hash,
+                last.recorded_at,
+            ):
+                problems.append(f"{stream}: stream head in the row is not the last event")
+        sa_conn.rollback()
+    return problems
