@@ -10,6 +10,7 @@ import psycopg
 import sqlalchemy.exc
 
 from tasktrack.cli.db import db
+from tasktrack.cli.demo import demo
 from tasktrack.config import ConfigError
 from tasktrack.store.migrate import SchemaBehind
 
@@ -23,6 +24,7 @@ def cli(verbose: bool) -> None:
 
 
 cli.add_command(db)
+cli.add_command(demo)
 
 
 def main() -> None:

@@ -62,7 +62,9 @@ def status_after(state: TaskState, event: ev.AnyEvent) -> TaskState:
 def _publish(state: TaskState, c: cmd.ChangeStatus, ctx: Context) -> list[ev.AnyEvent]:
     # The table row decides whether a task may be published; it then passes through publishing.
     status.require(state.status, "published", force=c.force)
-    if state.status == "published":
+    if state.status == "published" and not c.force:
+        # "The same status is always allowed" does not make a published task publishable
+        # again: publish passes through publishing, which published does not allow.
         raise InvalidTaskStatus(
             "Invalid task status: current_status=published, new_status=published",
             current_status="published",
