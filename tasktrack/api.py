@@ -17,6 +17,8 @@ from sqlalchemy import Connection, Engine
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
+from tasktrack.domain.errors import InvalidRequest
+from tasktrack.queries import metrics as metric_queries
 from tasktrack.queries import tasks as task_queries
 from tasktrack.queries.views import StatusHistoryEntry, TaskView
 from tasktrack.service import Caller, TaskService
@@ -54,8 +56,13 @@ class Client:
         return self.service.execute(command, self.caller, request_id=request_id)
 
     def _do(self, kind: type[cmd.Command], fields: dict[str, Any]) -> Result:
+        """Validate the fields into the command (as an HTTP body would be), then run it."""
         request_id = fields.pop("request_id", None)
-        return self.execute(kind(**fields), request_id=request_id)
+        try:
+            command = msgspec.convert(fields, kind)
+        except msgspec.ValidationError as exc:
+            raise InvalidRequest(f"Validation error: {exc}") from exc
+        return self.execute(command, request_id=request_id)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -85,6 +92,15 @@ class Client:
         query = msgspec.convert(listed, task_queries.SimpleFilter)
         with self._read() as conn:
             return task_queries.get_all(conn, self.caller.company, query)
+
+    def get_scalar_series(
+        self, task: str, metric: str | None = None, all_runs: bool = False
+    ) -> metric_queries.Series:
+        """events.scalar_metrics_iter_histogram: {metric: {variant: {name, x, y, timestamps}}}."""
+        with self._read() as conn:
+            return metric_queries.scalar_series(
+                conn, self.caller.company, task, metric=metric, all_runs=all_runs
+            )
 
     def get_status_history(self, task: str) -> list[StatusHistoryEntry]:
         with self._read() as conn:
@@ -182,6 +198,10 @@ class Client:
     def worker_status_report(self, **f: Any) -> Result:
         """workers.status_report {worker, task}: makes the task's worker live for `stop`."""
         return self._do(cmd.ReportWorkerStatus, f)
+
+    def add_events(self, events: list[Any], request_id: str | None = None) -> Result:
+        """events.add_batch: scalar events ({task, type, metric, variant, value, iter, ...})."""
+        return self.execute(cmd.AddEvents(events=events), request_id=request_id)
 
     def reset_many(self, **f: Any) -> Result:
         return self._do(cmd.ResetTasks, f)

@@ -270,6 +270,19 @@ class ReportWorkerStatus(Command, frozen=True, kw_only=True):
     task: str | UnsetType = UNSET
 
 
+# --- metrics ------------------------------------------------------------------------------
+
+
+class AddEvents(Command, frozen=True, kw_only=True):
+    """events.add / events.add_batch: events of one or several tasks, each checked on its own.
+
+    Items are raw JSON objects (or domain.metrics.EventIn): a bad one is skipped and counted,
+    it does not refuse the request.
+    """
+
+    events: list[Any]
+
+
 # --- the *_many variants: the same command for each id, one failure does not stop the rest --
 
 
@@ -383,6 +396,7 @@ AnyCommand = (
     | CloneTask
     | UpdateTags
     | ReportWorkerStatus
+    | AddEvents
     | ResetTasks
     | DeleteTasks
     | StopTasks

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from tasktrack.domain.metrics import Point, decode_value, encode_value
 from tasktrack.domain.values import (
     Artifact,
     ArtifactId,
@@ -277,6 +278,62 @@ class TaskParentDeleted(Event, frozen=True, kw_only=True):
     parent: str
 
 
+# --- metrics ------------------------------------------------------------------------------
+
+
+class MetricsReported(Event, frozen=True, kw_only=True):
+    """Scalar points reported for this task by one request, stored column by column.
+
+    Point i is series `series[i]` (an index into `metrics`/`variants`), at iteration `iters[i]`
+    (None when the report gave none), with value `values[i]` (NaN and infinities by name:
+    "NaN", "Infinity", "-Infinity") at `timestamps[i]` (epoch ms). `x_axis_labels` maps point
+    indexes to the label they carried, where one was given.
+    """
+
+    metrics: list[str]
+    variants: list[str]
+    series: list[int]
+    iters: list[int | None]
+    values: list[float | str]
+    timestamps: list[int]
+    x_axis_labels: dict[int, str] = {}
+
+    def points(self, task_id: str) -> list[Point]:
+        """The points again, in arrival order."""
+        labels = self.x_axis_labels
+        return [
+            Point(
+                task=task_id,
+                metric=self.metrics[s],
+                variant=self.variants[s],
+                iter=self.iters[i],
+                value=decode_value(self.values[i]),
+                timestamp=self.timestamps[i],
+                x_axis_label=labels.get(i),
+            )
+            for i, s in enumerate(self.series)
+        ]
+
+
+def metrics_reported(at: datetime, by: str, points: list[Point]) -> MetricsReported:
+    """The compact event of one report's accepted points of one task (in arrival order)."""
+    index: dict[tuple[str, str], int] = {}
+    series: list[int] = []
+    for p in points:
+        series.append(index.setdefault((p.metric, p.variant), len(index)))
+    return MetricsReported(
+        at=at,
+        by=by,
+        metrics=[m for m, _ in index],
+        variants=[v for _, v in index],
+        series=series,
+        iters=[p.iter for p in points],
+        values=[encode_value(p.value) for p in points],
+        timestamps=[p.timestamp for p in points],
+        x_axis_labels={i: p.x_axis_label for i, p in enumerate(points) if p.x_axis_label},
+    )
+
+
 # --- liveness ------------------------------------------------------------------------------
 
 
@@ -330,6 +387,7 @@ TaskEvent = (
     | TaskParentDeleted
     | TaskPinged
     | WorkerReported
+    | MetricsReported
 )
 
 # Every event type the log can hold: the one tagged union all decoding goes through.

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET, structs
 
 from tasktrack.domain import events as ev
+from tasktrack.domain.metrics import moves_last_iteration
 from tasktrack.domain.state import DELETED_PARENT_PREFIX, TaskState
 from tasktrack.domain.values import Artifact, Execution, ModelItem, Output, Script, TaskModels
 
@@ -202,6 +203,24 @@ def _requirements(state: TaskState, e: ev.TaskRequirementsSet) -> TaskState:
     return _set(state, script=script, **_touched(e))
 
 
+def _metrics(state: TaskState, e: ev.MetricsReported) -> TaskState:
+    """A report refreshes last_update, last_change and active_duration, and raises
+    last_iteration to its highest iteration (monitor metrics and missing iters aside)."""
+    highest = [
+        it
+        for it, s in zip(e.iters, e.series, strict=True)
+        if it is not None and moves_last_iteration(e.metrics[s])
+    ]
+    last_iteration = max([state.last_iteration, *highest])
+    return _set(
+        state,
+        last_iteration=last_iteration,
+        last_update=e.at,
+        last_change=e.at,
+        active_duration=active_duration(state, e.at),
+    )
+
+
 def _pinged(state: TaskState, e: ev.Event) -> TaskState:
     return _set(state, last_update=e.at, active_duration=active_duration(state, e.at))
 
@@ -257,6 +276,7 @@ _HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
     ev.TaskDeleted: lambda s, e: _set(s, deleted=True),
     ev.TaskParentDeleted: lambda s, e: _set(s, parent=DELETED_PARENT_PREFIX + e.parent),
     ev.TaskPinged: _pinged,
+    ev.MetricsReported: _metrics,
     ev.WorkerReported: lambda s, e: _set(
         s, last_worker=e.worker, last_worker_report=e.at, last_update=e.at
     ),

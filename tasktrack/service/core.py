@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.decide import handles
 from tasktrack.domain.envelope import Metadata
-from tasktrack.service import handlers
+from tasktrack.service import handlers, reporting
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork, idempotency_lock
 
@@ -41,6 +41,7 @@ _SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     cmd.CloneTask: handlers.on_clone,
     cmd.UpdateTags: handlers.on_update_tags,
     cmd.ReportWorkerStatus: handlers.on_worker_report,
+    cmd.AddEvents: reporting.on_add_events,
 }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from msgspec import UNSET
 
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import events as ev
@@ -28,17 +27,6 @@ def changed_fields(before: TaskState, after: TaskState) -> dict[str, Any]:
     return out
 
 
-def _count_params(state: TaskState) -> int:
-    return sum(len(items) for items in (state.hyperparams or {}).values())
-
-
-def _count_artifacts(state: TaskState) -> int:
-    execution = state.execution
-    if execution is None or execution.artifacts is UNSET:
-        return 0
-    return len(execution.artifacts)
-
-
 def single(
     command: cmd.Command, before: TaskState, after: TaskState, events: list[ev.AnyEvent]
 ) -> Result:
@@ -56,15 +44,11 @@ def single(
             return {"archived": 1}
         case cmd.UnarchiveTask():
             return {"unarchived": 1}
-        case cmd.DeleteHyperParams():
-            return {"deleted": _count_params(before) - _count_params(after)}
-        case cmd.DeleteConfiguration():
-            return {"deleted": len(before.configuration or {}) - len(after.configuration or {})}
-        case cmd.DeleteArtifacts():
-            return {"deleted": _count_artifacts(before) - _count_artifacts(after)}
-        case cmd.AddOrUpdateArtifacts():
-            return {"updated": len(command.artifacts) if events else 0}
-        case cmd.EditHyperParams() | cmd.EditConfiguration():
+        # ClearML answers these with the number of task documents it updated (0 or 1), not
+        # the number of items.
+        case cmd.DeleteHyperParams() | cmd.DeleteConfiguration() | cmd.DeleteArtifacts():
+            return {"deleted": updated}
+        case cmd.AddOrUpdateArtifacts() | cmd.EditHyperParams() | cmd.EditConfiguration():
             return {"updated": updated}
         case cmd.AddOrUpdateModel() | cmd.DeleteModels():
             return {"updated": updated}

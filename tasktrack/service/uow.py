@@ -23,6 +23,7 @@ from tasktrack.domain.errors import RequestIdReused
 from tasktrack.domain.events import AnyEvent
 from tasktrack.domain.state import TaskState
 from tasktrack.projections.base import Projector
+from tasktrack.projections.metrics import MetricsProjector
 from tasktrack.projections.queues import QueuesProjector
 from tasktrack.projections.status_history import StatusHistoryProjector
 from tasktrack.projections.tasks import TasksProjector
@@ -51,6 +52,7 @@ class UnitOfWork:
             self.tasks,
             StatusHistoryProjector(),
             QueuesProjector(),
+            MetricsProjector(),
         )
         self.rows: dict[str, TaskRow] = {}
         self.states: dict[str, TaskState] = {}

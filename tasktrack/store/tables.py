@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     SmallInteger,
     Table,
@@ -154,6 +155,8 @@ task_metrics = Table(
     Column("nonfinite_count", BigInteger, nullable=False),
     Column("mean_value", Double),
     Column("x_axis_label", Text),
+    # The exact sum of the finite values (numeric): mean_value = value_sum / finite_count.
+    Column("value_sum", Numeric, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("task_id", "metric", "variant"),
 )
 

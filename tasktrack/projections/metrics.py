@@ -1,0 +1,132 @@
+"""`task_metrics`: last/min/max/first/mean of every (task, metric, variant), folded per report.
+
+Each report is applied with one set-based `INSERT … ON CONFLICT DO UPDATE` over arrays of its
+per-series stats (computed in Python by domain.metrics.batch_stats); the SET clause is the
+across-requests rule of domain.metrics.combine, in SQL. The cap of 2000 pairs per task admits
+new pairs in order of first appearance while there is room. Min and max cannot be undone, so a
+reset (or delete) removes the task's rows and the next report starts a fresh aggregate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping, Sequence
+from typing import Any
+
+import psycopg
+
+from tasktrack.domain import events as ev
+from tasktrack.domain.envelope import Recorded
+from tasktrack.domain.metrics import MAX_PAIRS_PER_TASK, batch_stats
+from tasktrack.domain.state import TaskState
+
+_BETTER_MIN = "(EXCLUDED.min_value < t.min_value OR t.min_value IS NULL)"
+_BETTER_MAX = "(EXCLUDED.max_value > t.max_value OR t.max_value IS NULL)"
+# Adding a zero with 40 decimals makes numeric division keep at least 40 of them (it keeps
+# only ~20 significant digits for integral sums otherwise), so the cast to float8 is exact.
+_MEAN = "(({sum} + 0.0000000000000000000000000000000000000000) / {n})::float8"
+
+
+def _upsert_sql(table: str) -> str:
+    return f"""
+WITH b AS (
+    SELECT * FROM unnest(
+        %(metric)s::text[], %(variant)s::text[], %(value)s::float8[], %(label)s::text[],
+        %(min)s::float8[], %(min_it)s::int8[], %(max)s::float8[], %(max_it)s::int8[],
+        %(first)s::float8[], %(first_it)s::int8[], %(count)s::int8[], %(finite)s::int8[],
+        %(nonfinite)s::int8[], %(sum)s::numeric[]
+    ) WITH ORDINALITY AS b(metric, variant, value, x_axis_label, min_value,
+        min_value_iteration, max_value, max_value_iteration, first_value,
+        first_value_iteration, count, finite_count, nonfinite_count, value_sum, ord)
+), have AS (
+    SELECT metric, variant FROM {table} WHERE task_id = %(task)s
+), admitted AS (
+    SELECT b.* FROM b JOIN have USING (metric, variant)
+    UNION ALL (
+        SELECT b.* FROM b
+        WHERE NOT EXISTS (
+            SELECT 1 FROM have h WHERE h.metric = b.metric AND h.variant = b.variant)
+        ORDER BY b.ord
+        LIMIT greatest(0, %(cap)s - (SELECT count(*) FROM have))
+    )
+)
+INSERT INTO {table} AS t (task_id, company, metric, variant, metric_hash, variant_hash, value,
+    x_axis_label, min_value, min_value_iteration, max_value, max_value_iteration, first_value,
+    first_value_iteration, count, finite_count, nonfinite_count, value_sum, mean_value)
+SELECT %(task)s, %(company)s, metric, variant, md5(metric), md5(variant), value, x_axis_label,
+    min_value, min_value_iteration, max_value, max_value_iteration, first_value,
+    first_value_iteration, count, finite_count, nonfinite_count, value_sum,
+    CASE WHEN finite_count > 0 THEN {_MEAN.format(sum="value_sum", n="finite_count")} END
+FROM admitted
+ON CONFLICT (task_id, metric, variant) DO UPDATE SET
+    value = EXCLUDED.value,
+    x_axis_label = EXCLUDED.x_axis_label,
+    min_value = CASE WHEN {_BETTER_MIN} THEN EXCLUDED.min_value ELSE t.min_value END,
+    min_value_iteration = CASE WHEN {_BETTER_MIN}
+        THEN EXCLUDED.min_value_iteration ELSE t.min_value_iteration END,
+    max_value = CASE WHEN {_BETTER_MAX} THEN EXCLUDED.max_value ELSE t.max_value END,
+    max_value_iteration = CASE WHEN {_BETTER_MAX}
+        THEN EXCLUDED.max_value_iteration ELSE t.max_value_iteration END,
+    first_value = coalesce(t.first_value, EXCLUDED.first_value),
+    first_value_iteration = CASE WHEN t.first_value IS NULL
+        THEN EXCLUDED.first_value_iteration ELSE t.first_value_iteration END,
+    count = t.count + EXCLUDED.count,
+    finite_count = t.finite_count + EXCLUDED.finite_count,
+    nonfinite_count = t.nonfinite_count + EXCLUDED.nonfinite_count,
+    value_sum = t.value_sum + EXCLUDED.value_sum,
+    mean_value = CASE WHEN t.finite_count + EXCLUDED.finite_count > 0 THEN {
+        _MEAN.format(
+            sum="(t.value_sum + EXCLUDED.value_sum)", n="(t.finite_count + EXCLUDED.finite_count)"
+        )
+    } END
+"""
+
+
+class MetricsProjector:
+    name = "task_metrics"
+
+    def __init__(self, table: str = "task_metrics", cap: int = MAX_PAIRS_PER_TASK) -> None:
+        self.table = table
+        self.cap = cap
+        self._upsert = _upsert_sql(table)
+
+    def apply(
+        self,
+        conn: psycopg.Connection[Any],
+        batch: Sequence[Recorded],
+        states: MutableMapping[str, TaskState],
+    ) -> None:
+        for record in batch:
+            event = record.event
+            if isinstance(event, ev.MetricsReported):
+                self._report(conn, record, event)
+            elif isinstance(event, ev.TaskReset | ev.TaskDeleted):
+                conn.execute(f"DELETE FROM {self.table} WHERE task_id = %s", (record.stream_id,))
+
+    def _report(
+        self, conn: psycopg.Connection[Any], record: Recorded, event: ev.MetricsReported
+    ) -> None:
+        stats = batch_stats(event.points(record.stream_id))
+        keys = list(stats)
+        rows = [stats[k] for k in keys]
+        conn.execute(
+            self._upsert,
+            {
+                "task": record.stream_id,
+                "company": record.company,
+                "cap": self.cap,
+                "metric": [k[0] for k in keys],
+                "variant": [k[1] for k in keys],
+                "value": [s.value for s in rows],
+                "label": [s.x_axis_label for s in rows],
+                "min": [s.min_value for s in rows],
+                "min_it": [s.min_value_iteration for s in rows],
+                "max": [s.max_value for s in rows],
+                "max_it": [s.max_value_iteration for s in rows],
+                "first": [s.first_value for s in rows],
+                "first_it": [s.first_value_iteration for s in rows],
+                "count": [s.count for s in rows],
+                "finite": [s.finite_count for s in rows],
+                "nonfinite": [s.nonfinite_count for s in rows],
+                "sum": [s.value_sum for s in rows],
+            },
+        )
