@@ -1,49 +1,21 @@
-"""The hash chain of a stream: canonical bytes of an event and sha-256 over the previous hash.
+"""The hash chain of a stream: the bytes an event is hashed over, and the link to its predecessor.
 
-The canonical form must come out the same from the event as written and from the row as read
-back from PostgreSQL, whose jsonb keeps numbers as exact decimals but not their spelling (`1e16`
-is returned as `10000000000000000`, `1.50` as `1.50`, `0.1` as `0.1`). So each number is reduced
-to its exact decimal value in a normal form before hashing, keys are sorted, and the time is
-rendered in UTC to the microsecond.
+Payloads are stored as `json` (the exact text written), so the hash covers the stored bytes as
+they are: no canonical re-encoding, nothing to drift between the writer and the verifier. The
+envelope (stream, version, type, schema version, time in UTC to the microsecond) is encoded
+alongside, and every part is length-prefixed so no two events share their bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
 
 import msgspec
 
 GENESIS = b""
 
-_encoder = msgspec.json.Encoder(order="sorted")
-
-
-def _number(value: int | float) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value
-    if not math.isfinite(value):
-        return None  # JSON cannot carry it: the encoder writes null, so that is what is stored
-    if value.is_integer():
-        # jsonb turns 1e16 into 10000000000000000 and 1.0 into 1.0: compare as exact integers.
-        return int(Decimal(repr(value)))
-    return value
-
-
-def canonical(value: Any) -> Any:
-    """`value` (JSON builtins) with numbers in normal form and keys as strings."""
-    if isinstance(value, dict):
-        return {str(k): canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [canonical(v) for v in value]
-    if isinstance(value, int | float):
-        return _number(value)
-    return value
+_encoder = msgspec.json.Encoder()
 
 
 def utc_text(at: datetime) -> str:
@@ -56,24 +28,17 @@ def event_bytes(
     stream_version: int,
     type_name: str,
     schema_version: int,
-    data: Any,
-    metadata: Any,
+    data: bytes,
+    metadata: bytes,
     recorded_at: datetime,
 ) -> bytes:
-    """The canonical bytes of one event; `data` and `metadata` as JSON builtins."""
-    return _encoder.encode(
-        [
-            stream_id,
-            stream_version,
-            type_name,
-            schema_version,
-            canonical(data),
-            canonical(metadata),
-            utc_text(recorded_at),
-        ]
+    """The bytes one event is hashed over; `data` and `metadata` exactly as stored."""
+    head = _encoder.encode(
+        [stream_id, stream_version, type_name, schema_version, utc_text(recorded_at)]
     )
+    return b"".join(len(part).to_bytes(8, "big") + part for part in (head, data, metadata))
 
 
-def link(previous: bytes, canonical_bytes: bytes) -> bytes:
-    """The event's hash: sha-256 over the previous hash of its stream and its canonical bytes."""
-    return hashlib.sha256(previous + canonical_bytes).digest()
+def link(previous: bytes, event: bytes) -> bytes:
+    """The event's hash: sha-256 over the previous hash of its stream and the event's bytes."""
+    return hashlib.sha256(previous + event).digest()

@@ -29,8 +29,8 @@ _RAW_COLUMNS = (
 def check_rows(rows: Iterable[Sequence[Any]]) -> ChainBreak | None:
     """Walk one stream's raw rows (in version order) and return the first break, if any.
 
-    Stored payloads are hashed as they are, before any upcasting: the chain covers what was
-    written, not what the current code makes of it.
+    Stored payloads are hashed as they are (json keeps the exact text), before any upcasting:
+    the chain covers what was written, not what the current code makes of it.
     """
     previous = chain.GENESIS
     expected_version = 1
@@ -49,8 +49,8 @@ def check_rows(rows: Iterable[Sequence[Any]]) -> ChainBreak | None:
                 stream_version=version,
                 type_name=type_name,
                 schema_version=schema_version,
-                data=msgspec.json.decode(data),
-                metadata=msgspec.json.decode(meta),
+                data=data.encode(),
+                metadata=meta.encode(),
                 recorded_at=at,
             ),
         )

@@ -124,8 +124,8 @@ def append(
     if expected_version is not None and expected_version != head.version:
         raise VersionConflict(stream_id, expected_version, head.version)
 
-    meta_bytes = _encoder.encode(metadata).decode()
-    meta_builtins = msgspec.to_builtins(metadata)
+    meta_bytes = _encoder.encode(metadata)
+    meta_text = meta_bytes.decode()
     rows: list[tuple[Any, ...]] = []
     appended: list[Appended] = []
     previous = head.hash
@@ -141,8 +141,8 @@ def append(
                 stream_version=version,
                 type_name=type_name,
                 schema_version=schema_version,
-                data=msgspec.to_builtins(event),
-                metadata=meta_builtins,
+                data=data,
+                metadata=meta_bytes,
                 recorded_at=recorded_at,
             ),
         )
@@ -154,7 +154,7 @@ def append(
                 type_name,
                 schema_version,
                 data.decode(),
-                meta_bytes,
+                meta_text,
                 recorded_at,
                 digest,
             )
@@ -162,7 +162,7 @@ def append(
         appended.append(Appended(version, 0, digest))
         previous = digest
 
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)"] * len(rows))
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s::json, %s::json, %s, %s)"] * len(rows))
     params = [value for row in rows for value in row]
     try:
         positions = conn.execute(

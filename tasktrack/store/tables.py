@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 
 from tasktrack.store.types import Xid8
 
@@ -54,8 +54,10 @@ events = Table(
     Column("company", Text, nullable=False),
     Column("type", Text, nullable=False),
     Column("schema_version", SmallInteger, nullable=False),
-    Column("data", JSONB, nullable=False),
-    Column("metadata", JSONB, nullable=False),
+    # json, not jsonb: the exact bytes written are kept, and the hash chain covers them as is
+    # (jsonb would re-spell numbers: 1e16 comes back as 10000000000000000, -0.0 as 0.0).
+    Column("data", JSON, nullable=False),
+    Column("metadata", JSON, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("hash", LargeBinary, nullable=False),
     # Concurrent appends at the same version conflict here instead of overwriting each other.

@@ -56,7 +56,10 @@ def test_append_returns_versions_and_positions_and_reads_back(
     conn: psycopg.Connection[Any],
 ) -> None:
     stream = factories.new_id()
-    created = factories.created(stream, runtime={"huge": 1e16, "tiny": 1.5e-7, "big": 2**70})
+    # Numbers jsonb would re-spell (1e16, -0.0, 1.50): the log keeps the bytes as written.
+    created = factories.created(
+        stream, runtime={"huge": 1e16, "tiny": 1.5e-7, "big": 2**70, "negzero": -0.0}
+    )
     with conn.transaction():
         first = eventlog.append(
             conn,
@@ -119,7 +122,7 @@ def test_hash_chain_detects_an_edited_payload(engine: Engine) -> None:
         c = raw(sa_conn)
         c.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_delete")
         c.execute(
-            "UPDATE events SET data = jsonb_set(data, '{by}', '\"mallory\"') "
+            "UPDATE events SET data = jsonb_set(data::jsonb, '{by}', '\"mallory\"')::json "
             "WHERE stream_id = %s AND stream_version = 2",
             (stream,),
         )
