@@ -1,0 +1,1 @@
+"""tasktrack's benchmark suite (BENCH.md): each workload side by side with raw PostgreSQL."""

@@ -1,0 +1,122 @@
+"""Running a workload: a fresh database per run, each run in its own process, median/min/max."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import msgspec
+import psycopg
+
+from tasktrack.store import migrate
+from tasktrack.store.engine import make_engine
+from tests import pgserver
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class RunResult(msgspec.Struct, kw_only=True):
+    """What one run of one implementation reports (printed as JSON by the child process)."""
+
+    seconds: float
+    units: int
+    peak_rss_mb: float
+    check: str = "ok"
+    extra: dict[str, Any] = {}
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    # ru_maxrss is in kilobytes on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def server() -> Iterator[str]:
+    """The server benchmarks run on: TASKTRACK_BENCH_DATABASE_URL, else the tests' chain."""
+    url = os.environ.get("TASKTRACK_BENCH_DATABASE_URL")
+    if url:
+        yield url
+        return
+    with pgserver.server_url() as (found, _origin):
+        yield found
+
+
+def fresh_database(server_url: str, *, migrated: bool) -> str:
+    url = pgserver.create_database(server_url, prefix="tt_bench")
+    if migrated:
+        engine = make_engine(url, pool_size=1)
+        try:
+            migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+    return url
+
+
+def run_child(module: str, impl: str, url: str, params: dict[str, Any]) -> RunResult:
+    """Run one measured run in a fresh process (so its peak memory is its own)."""
+    cmd = [sys.executable, "-m", module, impl, url, json.dumps(params)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{module} {impl} failed:\n{done.stdout}\n{done.stderr}")
+    return msgspec.json.decode(done.stdout.strip().splitlines()[-1], type=RunResult)
+
+
+def child_main(impls: dict[str, Callable[[str, dict[str, Any]], RunResult]]) -> None:
+    """The entry of a workload module run as a child: `python -m bench.wN IMPL URL PARAMS`."""
+    impl, url, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    result = impls[impl](url, params)
+    sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
+
+
+def postgres_version(url: str) -> str:
+    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]).split()[0] if row else "?"
+
+
+def git_revision() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    return done.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def summary(runs: list[RunResult]) -> dict[str, Any]:
+    seconds = [r.seconds for r in runs]
+    return {
+        "median_s": round(statistics.median(seconds), 4),
+        "min_s": round(min(seconds), 4),
+        "max_s": round(max(seconds), 4),
+        "rate": round(runs[0].units / statistics.median(seconds), 1),
+        "peak_rss_mb": round(max(r.peak_rss_mb for r in runs), 1),
+        "runs": [round(s, 4) for s in seconds],
+    }
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+    }
