@@ -89,7 +89,14 @@ class Client:
         """Filters: id, status, project, tags, system_tags, type, user, parent (any-of lists),
         page, page_size, order_by, search_hidden."""
         listed = {k: [v] if isinstance(v, str) else v for k, v in filters.items()}
-        query = msgspec.convert(listed, task_queries.SimpleFilter)
+        try:
+            query = msgspec.convert(listed, task_queries.SimpleFilter)
+        except msgspec.ValidationError as exc:
+            raise InvalidRequest(f"Validation error: {exc}") from exc
+        return self.query_all(query)
+
+    def query_all(self, query: task_queries.SimpleFilter) -> list[TaskView]:
+        """get_all with an already validated filter (what the HTTP layer decoded)."""
         with self._read() as conn:
             return task_queries.get_all(conn, self.caller.company, query)
 

@@ -9,8 +9,10 @@ import click
 import psycopg
 import sqlalchemy.exc
 
+from tasktrack.cli.credentials import credentials
 from tasktrack.cli.db import db
 from tasktrack.cli.demo import demo
+from tasktrack.cli.serve import serve
 from tasktrack.config import ConfigError
 from tasktrack.store.migrate import SchemaBehind
 
@@ -25,6 +27,8 @@ def cli(verbose: bool) -> None:
 
 cli.add_command(db)
 cli.add_command(demo)
+cli.add_command(serve)
+cli.add_command(credentials)
 
 
 def main() -> None:

@@ -39,6 +39,12 @@ class EventIn(msgspec.Struct, frozen=True, kw_only=True):
     x_axis_label: str | None = None
 
 
+class MalformedEvent(msgspec.Struct, frozen=True):
+    """An event that could not even be read (not JSON): counted under `reason`."""
+
+    reason: str
+
+
 class Point(msgspec.Struct, frozen=True):
     """An accepted scalar: task, series, iteration (None if absent), value, time (epoch ms)."""
 
@@ -53,6 +59,8 @@ class Point(msgspec.Struct, frozen=True):
 
 def parse(raw: Any, now_ms: int) -> Point | str:
     """A Point, or the error message it is counted under in `errors_info`."""
+    if isinstance(raw, MalformedEvent):
+        return raw.reason
     try:
         event = raw if isinstance(raw, EventIn) else msgspec.convert(raw, EventIn)
     except msgspec.ValidationError as exc:

@@ -40,6 +40,11 @@ def _context(uow: UnitOfWork, streams: list[str]) -> Context:
     return Context(now=uow.now(streams), user=meta.user, company=meta.company)
 
 
+def _is_visible(uow: UnitOfWork, task_id: str) -> bool:
+    state = uow.states.get(task_id)
+    return state is not None and not state.deleted and state.company == uow.metadata.company
+
+
 def _visible(uow: UnitOfWork, task_id: str) -> TaskState:
     state = uow.states.get(task_id)
     if state is None or state.deleted or state.company != uow.metadata.company:
@@ -54,23 +59,49 @@ def _check_expected(c: cmd.Command, stream_id: str, state: TaskState | None) -> 
             raise VersionConflict(stream_id, c.expected_version, actual)
 
 
+# Commands that go through ClearML's compare-and-set on the status the request saw.
+STATUS_COMMANDS = (
+    cmd.MarkStarted,
+    cmd.MarkStopped,
+    cmd.MarkCompleted,
+    cmd.MarkFailed,
+    cmd.CloseTask,
+    cmd.StopTask,
+    cmd.EnqueueTask,
+    cmd.DequeueTask,
+    cmd.ResetTask,
+    cmd.PublishTask,
+    cmd.ArchiveTask,
+)
+
+
+def _compare_and_set(
+    c: cmd.Command, task_id: str, state: TaskState | None, seen: str | None
+) -> None:
+    """ClearML checks a status change against the status the request saw: if another change
+    landed in between (while this command waited for the task's lock), the loser gets 400/121
+    rather than a decision against a state it never saw."""
+    if state is None or seen is None or seen == state.status:
+        return
+    if isinstance(c, STATUS_COMMANDS) or (isinstance(c, cmd.EditTask) and c.status is not UNSET):
+        raise StatusChangedConcurrently(
+            f"Failed changing task status, probably someone changed it before you: "
+            f"task={task_id}, expected status={seen}, current status={state.status}",
+            task=task_id,
+        )
+
+
 def apply_to_task(
     uow: UnitOfWork, c: cmd.Command, task_id: str, seen: str | None
 ) -> results.Result:
     """Decide and write one command on one locked, loaded task."""
     state = uow.states.get(task_id)
     ctx = _context(uow, [task_id])
+    if state is not None and state.company == ctx.company and not state.deleted:
+        _check_expected(c, task_id, state)
+        _compare_and_set(c, task_id, state, seen)
     events = decide(state, c, ctx)
     assert state is not None  # decide refuses a missing task
-    _check_expected(c, task_id, state)
-    moves = any(ev.status_change(e) is not None for e in events)
-    if moves and seen is not None and seen != state.status:
-        # The command saw another status than the one it would now change: ClearML's CAS.
-        raise StatusChangedConcurrently(
-            f"Failed changing task status, probably someone changed it before you: "
-            f"task={task_id}, expected status={seen}, current status={state.status}",
-            task=task_id,
-        )
     extra: dict[str, Any] = {}
     if any(isinstance(e, ev.TaskDeleted) for e in events):
         extra["updated_children"] = _orphan_children(uow, task_id, ctx)
@@ -109,8 +140,8 @@ def on_task(uow: UnitOfWork, c: cmd.Command) -> results.Result:
     seen = uow.statuses([task_id]).get(task_id)
     uow.lock([task_id, *queue_locks(uow, c)])
     uow.load([task_id])
-    if isinstance(c, cmd.PingTask) and task_id not in uow.states:
-        return {}  # ClearML ignores pings of unknown tasks
+    if isinstance(c, cmd.PingTask) and not _is_visible(uow, task_id):
+        return {}  # ClearML ignores pings of unknown tasks (another company's look the same)
     if isinstance(c, cmd.EnqueueTask):
         c = resolve_queue(uow, c)
     return apply_to_task(uow, c, task_id, seen)
@@ -212,8 +243,7 @@ def on_worker_report(uow: UnitOfWork, c: cmd.ReportWorkerStatus) -> results.Resu
         return {}
     uow.lock([c.task])
     uow.load([c.task])
-    state = uow.states.get(c.task)
-    if state is None or state.company != uow.metadata.company:
+    if not _is_visible(uow, c.task):
         return {}  # as ClearML: a report naming an unknown task still counts for the worker
     return apply_to_task(uow, c, c.task, None)
 

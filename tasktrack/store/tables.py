@@ -195,3 +195,25 @@ idempotency_keys = Table(
     _ts("created_at", nullable=False),
     PrimaryKeyConstraint("company", "request_id"),
 )
+
+# API credentials: the secret is kept only as a salted scrypt hash.
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("access_key", Text, primary_key=True),
+    Column("company", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("secret_salt", LargeBinary, nullable=False),
+    Column("secret_hash", LargeBinary, nullable=False),
+    _ts("created_at", nullable=False),
+    _ts("revoked_at"),
+)
+
+# Secrets of the server itself (the token signing key), shared by every process and host.
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+    _ts("created_at", nullable=False),
+)

@@ -1,0 +1,83 @@
+"""`tasktrack serve`: the HTTP API on uvicorn, over the configured or the embedded database."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+import uvicorn
+
+from tasktrack.cli.common import database, settings
+from tasktrack.config import ENV_DATABASE_URL
+from tasktrack.store import credentials as store
+from tasktrack.store import migrate
+from tasktrack.store.engine import Database
+
+FIRST_COMPANY = "default"
+FIRST_USER = "admin"
+
+
+def first_credential(db: Database, data_dir: Path) -> store.NewCredential:
+    """The embedded server's own credential: created on first start, reused afterwards."""
+    path = data_dir / "credentials.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        with db.engine.connect() as conn:
+            if store.verify(conn, saved["access_key"], saved["secret_key"]) is not None:
+                return store.NewCredential(**saved)
+    with db.engine.begin() as conn:
+        new = store.create(conn, FIRST_COMPANY, FIRST_USER)
+    path.write_text(
+        json.dumps(
+            {
+                "access_key": new.access_key,
+                "secret_key": new.secret_key,
+                "company": new.company,
+                "user": new.user,
+            }
+        )
+    )
+    path.chmod(0o600)
+    return new
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8008, show_default=True, type=int)
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes."
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the ClearML-style HTTP API."""
+    current = settings()
+    with database() as db:
+        if db.embedded:
+            migrate.upgrade(db.engine)
+            cred = first_credential(db, current.data_dir)
+            click.echo(
+                f"credential (stored in {current.data_dir / 'credentials.json'}):\n"
+                f"  access_key={cred.access_key}\n  secret_key={cred.secret_key}\n"
+                f"  company={cred.company} user={cred.user}",
+                err=True,
+            )
+        else:
+            try:
+                migrate.require_current(db.engine)
+            except migrate.SchemaBehind as exc:
+                click.echo(f"tasktrack: {exc}", err=True)
+                sys.exit(1)
+        # Worker processes open the same database: the embedded one by its socket URL.
+        os.environ[ENV_DATABASE_URL] = db.engine.url.render_as_string(hide_password=False)
+        click.echo(f"serving {db.url} on http://{host}:{port}", err=True)
+        uvicorn.run(
+            "tasktrack.http.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )

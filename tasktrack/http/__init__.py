@@ -1,0 +1,1 @@
+"""The HTTP API: ClearML-style RPC (`POST /<service>.<action>`) over the service and queries."""

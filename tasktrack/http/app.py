@@ -1,0 +1,166 @@
+"""The ASGI application: one dispatcher for `/<service>.<action>` and `/v2.<minor>/…`.
+
+Litestar (see docs/architecture.md for the choice) gives the ASGI plumbing, the body size limit
+and the lifespan; the ClearML protocol itself (GET or POST with a JSON body, the envelope on
+every answer, subcodes) is ours, so one route dispatches to the endpoint table. The service is
+synchronous: each call runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Litestar, Request, Response, get, route
+from litestar.enums import HttpMethod
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+
+from tasktrack.api import Client, start
+from tasktrack.config import Settings, load_settings
+from tasktrack.domain.errors import DomainError, InvalidRequest
+from tasktrack.http import envelope
+from tasktrack.http.auth import Authenticator, Unauthorized
+from tasktrack.http.endpoints import ENDPOINTS, Call, Spec, decode
+from tasktrack.http.openapi import openapi_document
+from tasktrack.service import TaskService
+from tasktrack.store.engine import Database, open_database
+
+log = logging.getLogger(__name__)
+
+_VERSIONED = re.compile(r"^v2\.\d+$")
+NO_AUTH = {"debug.ping"}
+
+
+class AppState(msgspec.Struct, kw_only=True):
+    """What the dispatcher needs, built in the lifespan (nothing at import)."""
+
+    db: Database
+    service: TaskService
+    auth: Authenticator
+    openapi: bytes
+
+
+def _parse(path: str) -> tuple[str, str | None] | None:
+    parts = [p for p in path.split("/") if p]
+    if len(parts) == 1:
+        return parts[0], None
+    if len(parts) == 2 and _VERSIONED.match(parts[0]):
+        return parts[1], parts[0][1:]
+    return None
+
+
+def _respond(body: bytes, status: int) -> Response[bytes]:
+    return Response(content=body, status_code=status, media_type="application/json")
+
+
+def _nul_free(body: bytes) -> None:
+    # PostgreSQL text cannot hold NUL characters: refuse them up front instead of failing deep.
+    if b"\\u0000" in body:
+        raise InvalidRequest("Validation error: strings may not contain NUL (\\u0000) characters")
+
+
+def _run(state: AppState, spec: Spec, body: bytes, headers: dict[str, str]) -> Any:
+    """The synchronous part of a call (runs in a worker thread)."""
+    if spec.name == "auth.login":
+        return state.auth.login(headers.get("authorization"))
+    if spec.name in NO_AUTH:
+        return spec.run(Call(client=None), decode(spec, body))  # type: ignore[arg-type]
+    caller = state.auth.caller(headers.get("authorization"))
+    _nul_free(body)
+    payload = decode(spec, body)
+    client = Client(state.db.engine, caller, state.service)
+    return spec.run(Call(client=client, request_id=headers.get("x-request-id")), payload)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The application; the database is opened (and checked) when it starts serving."""
+    settings = settings or load_settings()
+    holder: dict[str, AppState] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        with ExitStack() as stack:
+            db = stack.enter_context(open_database(settings))
+            service = start(db.engine)
+            holder["state"] = AppState(
+                db=db,
+                service=service,
+                auth=Authenticator(db.engine),
+                openapi=msgspec.json.encode(openapi_document()),
+            )
+            yield
+            holder.clear()
+
+    @route(path=["/", "/{path:path}"], http_method=[HttpMethod.GET, HttpMethod.POST])
+    async def dispatch(request: Request[Any, Any, Any], path: str = "/") -> Response[bytes]:
+        request_id = uuid.uuid4().hex
+        parsed = _parse(path)
+        name, version = parsed if parsed else (path.strip("/"), None)
+
+        def answer(
+            data: Any,
+            code: int = 200,
+            subcode: int = 0,
+            msg: str = "OK",
+            error_data: dict[str, Any] | None = None,
+        ) -> Response[bytes]:
+            return _respond(
+                envelope.encode(
+                    request_id=request_id,
+                    endpoint=name,
+                    version=version,
+                    data=data,
+                    code=code,
+                    subcode=subcode,
+                    msg=msg,
+                    error_data=error_data,
+                ),
+                code,
+            )
+
+        spec = ENDPOINTS.get(name) if parsed else None
+        if spec is None:
+            return answer({}, 404, 0, f"Unknown endpoint: {name or '/'}")
+        try:
+            body = await request.body()
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            data = await anyio.to_thread.run_sync(_run, holder["state"], spec, body, headers)
+        except RequestEntityTooLarge:
+            limit = settings.max_body_bytes
+            return answer({}, 413, 0, f"Request body too large (limit {limit} bytes)")
+        except Unauthorized as exc:
+            return answer({}, 401, exc.subcode, exc.message)
+        except DomainError as exc:
+            return answer({}, exc.code, exc.subcode, exc.message, _plain(exc.data))
+        except Exception:
+            log.exception("internal error in %s", name)
+            return answer({}, 500, 0, "Internal server error")
+        return answer(data)
+
+    @get("/openapi.json")
+    async def openapi() -> Response[bytes]:
+        return _respond(holder["state"].openapi, 200)
+
+    return Litestar(
+        route_handlers=[openapi, dispatch],
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=None,
+        logging_config=None,
+    )
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    plain: dict[str, Any] = msgspec.to_builtins(data)
+    return plain
+
+
+def create_app_from_env() -> Litestar:
+    """The uvicorn factory (`uvicorn --factory tasktrack.http.app:create_app_from_env`)."""
+    return create_app(load_settings())

@@ -1,0 +1,120 @@
+"""Who is calling: HTTP Basic with an access/secret key pair, or a bearer token from auth.login.
+
+Tokens are JWTs (HS256, signed with a server secret kept in the database so every process
+agrees). ClearML's SDK decodes them without checking the signature and reads `api_version`,
+`exp` and `feature_set`, so those claims are always there. A token stays valid only while the
+credential it was issued for is not revoked.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from typing import Any
+
+import jwt
+import msgspec
+from sqlalchemy import Engine
+
+from tasktrack.http.envelope import API_VERSION
+from tasktrack.service import Caller
+from tasktrack.store import credentials
+
+TOKEN_SECRET_NAME = "jwt-hs256"  # noqa: S105 - the name of the row, not a secret
+DEFAULT_TOKEN_SECONDS = 24 * 3600
+
+
+class Unauthorized(Exception):
+    """401: missing, malformed, wrong or revoked credentials, or a bad or expired token."""
+
+    def __init__(self, subcode: int, message: str) -> None:
+        super().__init__(message)
+        self.subcode = subcode
+        self.message = message
+
+
+MISSING = 20
+INVALID = 21
+EXPIRED = 22
+
+
+class Token(msgspec.Struct, frozen=True, kw_only=True):
+    token: str
+    expires_in: int
+
+
+class Authenticator:
+    """Turns an Authorization header into a Caller (company and user come from here only)."""
+
+    def __init__(self, engine: Engine, token_seconds: int = DEFAULT_TOKEN_SECONDS) -> None:
+        self.engine = engine
+        self.token_seconds = token_seconds
+        with engine.begin() as conn:
+            self._key = credentials.server_secret(conn, TOKEN_SECRET_NAME)
+
+    def caller(self, authorization: str | None) -> Caller:
+        if not authorization:
+            raise Unauthorized(MISSING, "Unauthorized (missing credentials)")
+        scheme, _, value = authorization.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            cred = self._basic(value.strip())
+        elif scheme == "bearer":
+            cred = self._bearer(value.strip())
+        else:
+            raise Unauthorized(INVALID, f"Unauthorized (unsupported authorization {scheme!r})")
+        return Caller(company=cred.company, user=cred.user, client=cred.access_key)
+
+    def login(self, authorization: str | None) -> Token:
+        """auth.login: Basic credentials in, a signed token out."""
+        scheme, _, value = (authorization or "").partition(" ")
+        if scheme.lower() != "basic":
+            raise Unauthorized(MISSING, "Unauthorized (auth.login needs HTTP Basic credentials)")
+        cred = self._basic(value.strip())
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": cred.access_key,
+            "identity": {"company": cred.company, "user": cred.user, "role": "user"},
+            "api_version": API_VERSION,
+            "server_version": "tasktrack",
+            "feature_set": "basic",
+            "auth_type": "bearer_token",
+            "env": "tasktrack",
+            "iat": now,
+            "exp": now + self.token_seconds,
+        }
+        token = jwt.encode(claims, self._key, algorithm="HS256")
+        return Token(token=token, expires_in=self.token_seconds)
+
+    def _basic(self, value: str) -> credentials.Credential:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized(INVALID, "Unauthorized (malformed basic credentials)") from None
+        access_key, sep, secret_key = decoded.partition(":")
+        if not sep or not access_key or not secret_key:
+            raise Unauthorized(INVALID, "Unauthorized (malformed basic credentials)")
+        with self.engine.connect() as conn:
+            cred = credentials.verify(conn, access_key, secret_key)
+        if cred is None:
+            raise Unauthorized(INVALID, "Unauthorized (invalid credentials)")
+        return cred
+
+    def _bearer(self, token: str) -> credentials.Credential:
+        try:
+            claims = jwt.decode(
+                token, self._key, algorithms=["HS256"], options={"require": ["exp"]}
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized(EXPIRED, "Unauthorized (token expired)") from None
+        except jwt.InvalidTokenError:
+            raise Unauthorized(INVALID, "Unauthorized (invalid token)") from None
+        access_key = claims.get("sub")
+        if not isinstance(access_key, str):
+            raise Unauthorized(INVALID, "Unauthorized (invalid token)")
+        with self.engine.connect() as conn:
+            cred = credentials.active(conn, access_key)
+        if cred is None:
+            raise Unauthorized(INVALID, "Unauthorized (the token's credential was revoked)")
+        return cred

@@ -1,0 +1,243 @@
+"""Every endpoint: its name, the Struct its body decodes into, and what it runs.
+
+Command endpoints decode straight into the command Struct and go to the service (through the
+same Client the Python API uses); query endpoints call the queries. Decoders are built once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from tasktrack.api import Client
+from tasktrack.domain import commands as cmd
+from tasktrack.domain.errors import InvalidRequest
+from tasktrack.domain.metrics import EventIn, MalformedEvent
+from tasktrack.http.projection import only_fields
+from tasktrack.queries.tasks import SimpleFilter
+
+
+class Call(msgspec.Struct, kw_only=True):
+    """One authenticated call: the client acting for the caller, and the idempotency key."""
+
+    client: Client
+    request_id: str | None = None
+
+
+class Spec(msgspec.Struct, frozen=True, kw_only=True):
+    """An endpoint. `request` is the body's type (also what the OpenAPI document shows)."""
+
+    name: str
+    request: Any
+    run: Callable[[Call, Any], Any]
+    summary: str
+    body: str = "json"  # "json", "event" (one event, NaN literals allowed) or "ndjson"
+
+
+# --- request bodies of the query endpoints ---------------------------------------------------
+
+
+class TaskId(msgspec.Struct, frozen=True, kw_only=True):
+    task: str
+
+
+class GetAll(SimpleFilter, frozen=True, kw_only=True):
+    only_fields: list[str] | None = None
+
+
+class ScalarHistogram(msgspec.Struct, frozen=True, kw_only=True):
+    task: str
+    metric: str | None = None
+    all_runs: bool = False
+
+
+class Archive(msgspec.Struct, frozen=True, kw_only=True):
+    tasks: list[str]
+    status_reason: str = ""
+    status_message: str = ""
+
+
+class Empty(msgspec.Struct, frozen=True):
+    pass
+
+
+# --- what they run ---------------------------------------------------------------------------
+
+
+def _command(call: Call, command: cmd.Command) -> Any:
+    return call.client.execute(command, request_id=call.request_id)
+
+
+def _archive(call: Call, body: Archive) -> Any:
+    many = cmd.ArchiveTasks(
+        ids=body.tasks, status_reason=body.status_reason, status_message=body.status_message
+    )
+    result = call.client.execute(many, request_id=call.request_id)
+    return {"archived": len(result["succeeded"])}
+
+
+def _get_by_id(call: Call, body: TaskId) -> Any:
+    return {"task": call.client.get_by_id(body.task)}
+
+
+def _get_all(call: Call, body: GetAll) -> Any:
+    tasks = call.client.query_all(body)
+    if body.only_fields:
+        return {"tasks": [only_fields(msgspec.to_builtins(t), body.only_fields) for t in tasks]}
+    return {"tasks": tasks}
+
+
+def _history(call: Call, body: TaskId) -> Any:
+    entries = call.client.get_status_history(body.task)
+    return {
+        "history": [
+            {
+                "version": h.version,
+                "from_status": h.from_status,
+                "to_status": h.to_status,
+                "reason": h.reason,
+                "message": h.message,
+                "user": h.user,
+                "at": h.at,
+                "force": h.force,
+            }
+            for h in entries
+        ]
+    }
+
+
+def _series(call: Call, body: ScalarHistogram) -> Any:
+    return call.client.get_scalar_series(body.task, metric=body.metric, all_runs=body.all_runs)
+
+
+def _add_events(call: Call, events: list[Any]) -> Any:
+    return call.client.add_events(events, request_id=call.request_id)
+
+
+def _ping(call: Call, body: Empty) -> Any:
+    return {"msg": "tasktrack server"}
+
+
+COMMANDS: dict[str, tuple[type[cmd.Command], str]] = {
+    "tasks.create": (cmd.CreateTask, "Create a task (status created)"),
+    "tasks.validate": (cmd.ValidateTask, "Check a create request without writing"),
+    "tasks.edit": (cmd.EditTask, "Edit a task (created, or with force)"),
+    "tasks.update": (cmd.UpdateTask, "Update descriptive fields (any status)"),
+    "tasks.clone": (cmd.CloneTask, "Clone a task into a new created task"),
+    "tasks.delete": (cmd.DeleteTask, "Delete a task (created or archived, or with force)"),
+    "tasks.reset": (cmd.ResetTask, "Reset a task to created"),
+    "tasks.started": (cmd.MarkStarted, "Mark a task in_progress"),
+    "tasks.stopped": (cmd.MarkStopped, "Mark a task stopped"),
+    "tasks.completed": (cmd.MarkCompleted, "Mark a task completed (and publish)"),
+    "tasks.failed": (cmd.MarkFailed, "Mark a task failed"),
+    "tasks.close": (cmd.CloseTask, "Close a task"),
+    "tasks.stop": (cmd.StopTask, "Stop a task, or ask its live worker to"),
+    "tasks.enqueue": (cmd.EnqueueTask, "Put a task in a queue"),
+    "tasks.dequeue": (cmd.DequeueTask, "Take a task out of its queue"),
+    "tasks.publish": (cmd.PublishTask, "Publish a task"),
+    "tasks.ping": (cmd.PingTask, "The task is alive"),
+    "tasks.update_tags": (cmd.UpdateTags, "Add and remove tags of tasks"),
+    "tasks.set_requirements": (cmd.SetRequirements, "Replace script.requirements"),
+    "tasks.edit_hyper_params": (cmd.EditHyperParams, "Add or replace hyper parameters"),
+    "tasks.delete_hyper_params": (cmd.DeleteHyperParams, "Delete hyper parameters"),
+    "tasks.edit_configuration": (cmd.EditConfiguration, "Add or replace configuration"),
+    "tasks.delete_configuration": (cmd.DeleteConfiguration, "Delete configuration items"),
+    "tasks.add_or_update_artifacts": (cmd.AddOrUpdateArtifacts, "Add or replace artifacts"),
+    "tasks.delete_artifacts": (cmd.DeleteArtifacts, "Delete artifacts"),
+    "tasks.add_or_update_model": (cmd.AddOrUpdateModel, "Set an input or output model"),
+    "tasks.delete_models": (cmd.DeleteModels, "Delete input or output models"),
+    "tasks.reset_many": (cmd.ResetTasks, "Reset tasks"),
+    "tasks.delete_many": (cmd.DeleteTasks, "Delete tasks"),
+    "tasks.stop_many": (cmd.StopTasks, "Stop tasks"),
+    "tasks.enqueue_many": (cmd.EnqueueTasks, "Enqueue tasks"),
+    "tasks.dequeue_many": (cmd.DequeueTasks, "Dequeue tasks"),
+    "tasks.publish_many": (cmd.PublishTasks, "Publish tasks"),
+    "tasks.archive_many": (cmd.ArchiveTasks, "Archive tasks"),
+    "tasks.unarchive_many": (cmd.UnarchiveTasks, "Unarchive tasks"),
+    "workers.status_report": (cmd.ReportWorkerStatus, "A worker reports the task it runs"),
+}
+
+
+def _table() -> dict[str, Spec]:
+    specs = [
+        Spec(name=name, request=kind, run=_command, summary=summary)
+        for name, (kind, summary) in COMMANDS.items()
+    ]
+    specs += [
+        Spec(name="tasks.archive", request=Archive, run=_archive, summary="Archive tasks"),
+        Spec(name="tasks.get_by_id", request=TaskId, run=_get_by_id, summary="A task"),
+        Spec(name="tasks.get_all", request=GetAll, run=_get_all, summary="Tasks by filters"),
+        Spec(
+            name="tasks.get_status_history",
+            request=TaskId,
+            run=_history,
+            summary="A task's status changes, oldest first",
+        ),
+        Spec(
+            name="events.add",
+            request=EventIn,
+            run=_add_events,
+            body="event",
+            summary="Report one event",
+        ),
+        Spec(
+            name="events.add_batch",
+            request=EventIn,
+            run=_add_events,
+            body="ndjson",
+            summary="Report events (newline-delimited JSON)",
+        ),
+        Spec(
+            name="events.scalar_metrics_iter_histogram",
+            request=ScalarHistogram,
+            run=_series,
+            summary="Scalar series of a task",
+        ),
+        Spec(name="debug.ping", request=Empty, run=_ping, summary="Is the server up (no auth)"),
+        Spec(
+            name="auth.login",
+            request=Empty,
+            run=_ping,
+            summary="HTTP Basic credentials in, a bearer token out",
+        ),
+    ]
+    return {s.name: s for s in specs}
+
+
+ENDPOINTS = _table()
+_decoders: dict[str, msgspec.json.Decoder[Any]] = {
+    name: msgspec.json.Decoder(spec.request) for name, spec in ENDPOINTS.items()
+}
+
+
+def _lenient_json(text: bytes) -> Any:
+    """A JSON value, NaN and Infinity literals allowed (ClearML's SDK writes them)."""
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
+
+
+def decode(spec: Spec, body: bytes) -> Any:
+    """The request body as the endpoint's Struct (or event list); raises 400/12 if invalid."""
+    if spec.body == "ndjson":
+        events: list[Any] = []
+        for line in body.splitlines():
+            if line.strip():
+                try:
+                    events.append(_lenient_json(line))
+                except ValueError:
+                    events.append(MalformedEvent("Invalid event: JSON is malformed"))
+        return events
+    if spec.body == "event":
+        try:
+            return [_lenient_json(body or b"{}")]
+        except ValueError as exc:
+            raise InvalidRequest(f"Validation error: JSON is malformed: {exc}") from exc
+    try:
+        return _decoders[spec.name].decode(body or b"{}")
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise InvalidRequest(f"Validation error: {exc}") from exc

@@ -1,0 +1,63 @@
+"""End-to-end fixtures: a real `tasktrack serve` process on a fresh database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from tasktrack.store import credentials, migrate
+from tasktrack.store.engine import make_engine
+from tests.e2e.http import Api, basic, serving
+
+BODY_LIMIT = 1_000_000
+
+
+@pytest.fixture(scope="session")
+def e2e_database(new_database: Callable[[], str]) -> str:
+    url = new_database()
+    engine = make_engine(url, pool_size=1)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def e2e_engine(e2e_database: str) -> Iterator[Engine]:
+    engine = make_engine(e2e_database, pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def server(e2e_database: str) -> Iterator[str]:
+    env = {"TASKTRACK_DATABASE_URL": e2e_database, "TASKTRACK_MAX_BODY_BYTES": str(BODY_LIMIT)}
+    with serving(env) as base:
+        yield base
+
+
+@pytest.fixture
+def new_caller(server: str, e2e_engine: Engine) -> Iterator[Callable[..., Api]]:
+    """Make an Api for a new credential (a fresh company unless one is given)."""
+    made: list[Api] = []
+
+    def make(company: str | None = None, user: str = "alice") -> Api:
+        with e2e_engine.begin() as conn:
+            cred = credentials.create(conn, company or f"co-{uuid.uuid4().hex[:10]}", user)
+        api = Api(server, basic(cred.access_key, cred.secret_key))
+        api.credential = cred  # type: ignore[attr-defined]
+        made.append(api)
+        return api
+
+    yield make
+    for api in made:
+        api.close()
+
+
+@pytest.fixture
+def api(new_caller: Callable[..., Api]) -> Api:
+    return new_caller()
