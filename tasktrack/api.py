@@ -18,7 +18,9 @@ from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import InvalidRequest
+from tasktrack.queries import logs as log_queries
 from tasktrack.queries import metrics as metric_queries
+from tasktrack.queries import projects as project_queries
 from tasktrack.queries import tasks as task_queries
 from tasktrack.queries.views import StatusHistoryEntry, TaskView
 from tasktrack.service import Caller, TaskService
@@ -108,6 +110,29 @@ class Client:
             return metric_queries.scalar_series(
                 conn, self.caller.company, task, metric=metric, all_runs=all_runs
             )
+
+    def get_task_log(self, task: str, **options: Any) -> log_queries.TaskLog:
+        """events.get_task_log: console lines (batch_size, navigate_earlier, from_timestamp)."""
+        with self._read() as conn:
+            return log_queries.task_log(conn, self.caller.company, task, **options)
+
+    def get_project(self, project: str) -> project_queries.ProjectView:
+        with self._read() as conn:
+            return project_queries.get_by_id(conn, self.caller.company, project)
+
+    def get_projects(self, **filters: Any) -> list[project_queries.ProjectView]:
+        """Filters: id (list), name (a regular expression), search_hidden, page, page_size."""
+        try:
+            query = msgspec.convert(filters, project_queries.ProjectFilter)
+        except msgspec.ValidationError as exc:
+            raise InvalidRequest(f"Validation error: {exc}") from exc
+        return self.query_projects(query)
+
+    def query_projects(
+        self, query: project_queries.ProjectFilter
+    ) -> list[project_queries.ProjectView]:
+        with self._read() as conn:
+            return project_queries.get_all(conn, self.caller.company, query)
 
     def get_status_history(self, task: str) -> list[StatusHistoryEntry]:
         with self._read() as conn:
@@ -209,6 +234,10 @@ class Client:
     def add_events(self, events: list[Any], request_id: str | None = None) -> Result:
         """events.add_batch: scalar events ({task, type, metric, variant, value, iter, ...})."""
         return self.execute(cmd.AddEvents(events=events), request_id=request_id)
+
+    def create_project(self, **f: Any) -> Result:
+        """projects.create {name, description?, tags?, system_tags?}: {id}."""
+        return self._do(cmd.CreateProject, f)
 
     def reset_many(self, **f: Any) -> Result:
         return self._do(cmd.ResetTasks, f)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from tasktrack.domain.events import QueueCreated
+from tasktrack.domain.events import TASK_EVENTS
 from tasktrack.domain.evolve import fold
 from tasktrack.projections.tasks import TasksProjector
 from tasktrack.store import chaincheck, eventlog
@@ -32,7 +32,7 @@ def mismatches(engine: Engine, after_position: int) -> list[str]:
         rows = TasksProjector().load(conn, streams)
         for stream in streams:
             records = eventlog.read_stream(conn, stream)
-            if any(isinstance(r.event, QueueCreated) for r in records):
+            if not records or not isinstance(records[0].event, TASK_EVENTS):
                 continue
             broken = chaincheck.check_stream(conn, stream)
             if broken is not None:

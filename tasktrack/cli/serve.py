@@ -50,7 +50,8 @@ def first_credential(db: Database, data_dir: Path) -> store.NewCredential:
 @click.option(
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes."
 )
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--access-log", is_flag=True, help="Log every request (method, path, status).")
+def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Serve the ClearML-style HTTP API."""
     current = settings()
     with database() as db:
@@ -78,6 +79,6 @@ def serve(host: str, port: int, workers: int) -> None:
             host=host,
             port=port,
             workers=workers,
-            log_level="warning",
-            access_log=False,
+            log_level="info" if access_log else "warning",
+            access_log=access_log,
         )

@@ -283,6 +283,19 @@ class AddEvents(Command, frozen=True, kw_only=True):
     events: list[Any]
 
 
+# --- projects -------------------------------------------------------------------------------
+
+
+class CreateProject(Command, frozen=True, kw_only=True):
+    """projects.create: a project with a name unique within the company."""
+
+    name: str
+    description: str = ""
+    tags: list[str] = []
+    system_tags: list[str] = []
+    default_output_destination: str | None = None
+
+
 # --- the *_many variants: the same command for each id, one failure does not stop the rest --
 
 
@@ -397,6 +410,7 @@ AnyCommand = (
     | UpdateTags
     | ReportWorkerStatus
     | AddEvents
+    | CreateProject
     | ResetTasks
     | DeleteTasks
     | StopTasks

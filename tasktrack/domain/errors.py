@@ -68,6 +68,19 @@ class NoEventsAdded(DomainError):
     subcode = 131
 
 
+class ProjectNotFound(DomainError):
+    """Unknown project, or another company's."""
+
+    subcode = 401
+
+    def __init__(self, project_id: str) -> None:
+        super().__init__(f"Invalid project id: id={project_id}", id=project_id)
+
+
+class InvalidProjectName(DomainError):
+    subcode = 407
+
+
 class QueueNotFound(DomainError):
     subcode = 701
 
@@ -80,6 +93,12 @@ class DataRuleViolation(DomainError):
     """A value breaks a data rule (a name shorter than 3 characters)."""
 
     subcode = 800
+
+
+class ExpectedUniqueData(DomainError):
+    """A value that must be unique already exists (a project name)."""
+
+    subcode = 801
 
 
 class VersionConflict(DomainError):

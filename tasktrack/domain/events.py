@@ -9,6 +9,7 @@ payload is upcast on read (domain/upcasting.py) and every type declares its `sch
 
 from __future__ import annotations
 
+import typing
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -16,6 +17,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from tasktrack.domain.metrics import Point, decode_value, encode_value
+from tasktrack.domain.reports import LogLine, RawEvent
 from tasktrack.domain.values import (
     Artifact,
     ArtifactId,
@@ -334,6 +336,41 @@ def metrics_reported(at: datetime, by: str, points: list[Point]) -> MetricsRepor
     )
 
 
+class TaskLogged(Event, frozen=True, kw_only=True):
+    """Console output reported for this task by one request, column by column."""
+
+    timestamps: list[int]
+    levels: list[str]
+    workers: list[str | None]
+    msgs: list[str]
+    iters: list[int | None]
+
+
+class TaskEventsReported(Event, frozen=True, kw_only=True):
+    """Events of other kinds (plots, debug images, …) reported by one request, as sent."""
+
+    events: list[dict[str, Any]]
+
+    def iters(self) -> list[int]:
+        return [e["iter"] for e in self.events if isinstance(e.get("iter"), int)]
+
+
+def task_logged(at: datetime, by: str, lines: list[LogLine]) -> TaskLogged:
+    return TaskLogged(
+        at=at,
+        by=by,
+        timestamps=[x.timestamp for x in lines],
+        levels=[x.level for x in lines],
+        workers=[x.worker for x in lines],
+        msgs=[x.msg for x in lines],
+        iters=[x.iter for x in lines],
+    )
+
+
+def events_reported(at: datetime, by: str, raw: list[RawEvent]) -> TaskEventsReported:
+    return TaskEventsReported(at=at, by=by, events=[r.body for r in raw])
+
+
 # --- liveness ------------------------------------------------------------------------------
 
 
@@ -356,6 +393,21 @@ class QueueCreated(Event, frozen=True, kw_only=True):
     queue_id: str
     company: str
     name: str
+
+
+# --- projects -------------------------------------------------------------------------------
+
+
+class ProjectCreated(Event, frozen=True, kw_only=True):
+    """A project came into being (names are unique within a company)."""
+
+    project_id: str
+    company: str
+    name: str
+    description: str = ""
+    tags: list[str] = []
+    system_tags: list[str] = []
+    default_output_destination: str | None = None
 
 
 TaskEvent = (
@@ -388,10 +440,16 @@ TaskEvent = (
     | TaskPinged
     | WorkerReported
     | MetricsReported
+    | TaskLogged
+    | TaskEventsReported
 )
 
 # Every event type the log can hold: the one tagged union all decoding goes through.
-AnyEvent = TaskEvent | QueueCreated
+AnyEvent = TaskEvent | QueueCreated | ProjectCreated
+
+
+# The events of task streams (queue and project streams have their own).
+TASK_EVENTS: tuple[type[Event], ...] = typing.get_args(TaskEvent)
 
 
 def status_change(event: AnyEvent) -> StatusChange | None:

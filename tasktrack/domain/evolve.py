@@ -221,6 +221,19 @@ def _metrics(state: TaskState, e: ev.MetricsReported) -> TaskState:
     )
 
 
+def _reported(state: TaskState, e: ev.TaskLogged | ev.TaskEventsReported) -> TaskState:
+    """Other reports refresh the task as scalar ones do (their iterations count too)."""
+    iters = e.iters() if isinstance(e, ev.TaskEventsReported) else e.iters
+    highest = [it for it in iters if it is not None]
+    return _set(
+        state,
+        last_iteration=max([state.last_iteration, *highest]),
+        last_update=e.at,
+        last_change=e.at,
+        active_duration=active_duration(state, e.at),
+    )
+
+
 def _pinged(state: TaskState, e: ev.Event) -> TaskState:
     return _set(state, last_update=e.at, active_duration=active_duration(state, e.at))
 
@@ -277,6 +290,8 @@ _HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
     ev.TaskParentDeleted: lambda s, e: _set(s, parent=DELETED_PARENT_PREFIX + e.parent),
     ev.TaskPinged: _pinged,
     ev.MetricsReported: _metrics,
+    ev.TaskLogged: _reported,
+    ev.TaskEventsReported: _reported,
     ev.WorkerReported: lambda s, e: _set(
         s, last_worker=e.worker, last_worker_report=e.at, last_update=e.at
     ),
@@ -292,6 +307,10 @@ def evolve(state: TaskState | None, event: ev.AnyEvent) -> TaskState:
         raise ValueError(f"{type(event).__name__} before TaskCreated")
     handler = _HANDLERS[type(event)]
     new = handler(state, event)
+    if state.status == "queued" and new.status != "queued" and new.queue:
+        # It left its queue (started, stopped, forced elsewhere): execution.queue names the
+        # queue a task is in, and only while it is in it; the log keeps where it was.
+        new = _set(new, execution=_execution(new, queue=UNSET))
     return _set(new, version=state.version + 1)
 
 

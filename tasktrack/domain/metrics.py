@@ -73,6 +73,8 @@ def parse(raw: Any, now_ms: int) -> Point | str:
         return f"Unsupported event type: {event.type}"
     if event.value is None:
         return "Missing scalar value"
+    if "\x00" in (event.metric or "") or "\x00" in (event.variant or ""):
+        return "Invalid event: metric and variant may not contain NUL characters"
     if event.iter is not None and not -(2**63) <= event.iter < 2**63:
         return "Iteration out of range (signed 64-bit)"
     return Point(

@@ -34,9 +34,11 @@ class Unauthorized(Exception):
         self.message = message
 
 
-MISSING = 20
-INVALID = 21
-EXPIRED = 22
+# ClearML's 401 subcodes.
+MISSING = 20  # no credentials
+MALFORMED = 21  # a header that cannot be read
+INVALID = 22  # wrong key or secret, or a revoked credential
+BAD_TOKEN = 30  # a token that is forged, expired, or whose credential was revoked
 
 
 class Token(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,7 +65,7 @@ class Authenticator:
         elif scheme == "bearer":
             cred = self._bearer(value.strip())
         else:
-            raise Unauthorized(INVALID, f"Unauthorized (unsupported authorization {scheme!r})")
+            raise Unauthorized(MALFORMED, f"Unauthorized (unsupported authorization {scheme!r})")
         return Caller(company=cred.company, user=cred.user, client=cred.access_key)
 
     def login(self, authorization: str | None) -> Token:
@@ -91,10 +93,10 @@ class Authenticator:
         try:
             decoded = base64.b64decode(value, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
-            raise Unauthorized(INVALID, "Unauthorized (malformed basic credentials)") from None
+            raise Unauthorized(MALFORMED, "Unauthorized (malformed basic credentials)") from None
         access_key, sep, secret_key = decoded.partition(":")
         if not sep or not access_key or not secret_key:
-            raise Unauthorized(INVALID, "Unauthorized (malformed basic credentials)")
+            raise Unauthorized(MALFORMED, "Unauthorized (malformed basic credentials)")
         with self.engine.connect() as conn:
             cred = credentials.verify(conn, access_key, secret_key)
         if cred is None:
@@ -107,14 +109,14 @@ class Authenticator:
                 token, self._key, algorithms=["HS256"], options={"require": ["exp"]}
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthorized(EXPIRED, "Unauthorized (token expired)") from None
+            raise Unauthorized(BAD_TOKEN, "Unauthorized (token expired)") from None
         except jwt.InvalidTokenError:
-            raise Unauthorized(INVALID, "Unauthorized (invalid token)") from None
+            raise Unauthorized(BAD_TOKEN, "Unauthorized (invalid token)") from None
         access_key = claims.get("sub")
         if not isinstance(access_key, str):
-            raise Unauthorized(INVALID, "Unauthorized (invalid token)")
+            raise Unauthorized(BAD_TOKEN, "Unauthorized (invalid token)")
         with self.engine.connect() as conn:
             cred = credentials.active(conn, access_key)
         if cred is None:
-            raise Unauthorized(INVALID, "Unauthorized (the token's credential was revoked)")
+            raise Unauthorized(BAD_TOKEN, "Unauthorized (the token's credential was revoked)")
         return cred

@@ -17,6 +17,7 @@ from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import InvalidRequest
 from tasktrack.domain.metrics import EventIn, MalformedEvent
 from tasktrack.http.projection import only_fields
+from tasktrack.queries.projects import ProjectFilter
 from tasktrack.queries.tasks import SimpleFilter
 
 
@@ -58,6 +59,21 @@ class Archive(msgspec.Struct, frozen=True, kw_only=True):
     tasks: list[str]
     status_reason: str = ""
     status_message: str = ""
+
+
+class TaskLogRequest(msgspec.Struct, frozen=True, kw_only=True):
+    task: str
+    batch_size: int = 500
+    navigate_earlier: bool = True
+    from_timestamp: int | None = None
+
+
+class ProjectId(msgspec.Struct, frozen=True, kw_only=True):
+    project: str
+
+
+class GetProjects(ProjectFilter, frozen=True, kw_only=True):
+    only_fields: list[str] | None = None
 
 
 class Empty(msgspec.Struct, frozen=True):
@@ -113,6 +129,26 @@ def _series(call: Call, body: ScalarHistogram) -> Any:
     return call.client.get_scalar_series(body.task, metric=body.metric, all_runs=body.all_runs)
 
 
+def _task_log(call: Call, body: TaskLogRequest) -> Any:
+    return call.client.get_task_log(
+        body.task,
+        batch_size=body.batch_size,
+        navigate_earlier=body.navigate_earlier,
+        from_timestamp=body.from_timestamp,
+    )
+
+
+def _get_project(call: Call, body: ProjectId) -> Any:
+    return {"project": call.client.get_project(body.project)}
+
+
+def _get_projects(call: Call, body: GetProjects) -> Any:
+    found = call.client.query_projects(body)
+    if body.only_fields:
+        return {"projects": [only_fields(msgspec.to_builtins(p), body.only_fields) for p in found]}
+    return {"projects": found}
+
+
 def _add_events(call: Call, events: list[Any]) -> Any:
     return call.client.add_events(events, request_id=call.request_id)
 
@@ -158,6 +194,7 @@ COMMANDS: dict[str, tuple[type[cmd.Command], str]] = {
     "tasks.archive_many": (cmd.ArchiveTasks, "Archive tasks"),
     "tasks.unarchive_many": (cmd.UnarchiveTasks, "Unarchive tasks"),
     "workers.status_report": (cmd.ReportWorkerStatus, "A worker reports the task it runs"),
+    "projects.create": (cmd.CreateProject, "Create a project (unique name)"),
 }
 
 
@@ -195,6 +232,19 @@ def _table() -> dict[str, Spec]:
             request=ScalarHistogram,
             run=_series,
             summary="Scalar series of a task",
+        ),
+        Spec(
+            name="events.get_task_log",
+            request=TaskLogRequest,
+            run=_task_log,
+            summary="A task's console output",
+        ),
+        Spec(name="projects.get_by_id", request=ProjectId, run=_get_project, summary="A project"),
+        Spec(
+            name="projects.get_all",
+            request=GetProjects,
+            run=_get_projects,
+            summary="Projects by id or name (a regular expression)",
         ),
         Spec(name="debug.ping", request=Empty, run=_ping, summary="Is the server up (no auth)"),
         Spec(

@@ -53,18 +53,15 @@ class TasksProjector:
         states: MutableMapping[str, TaskState],
     ) -> None:
         touched: dict[str, Recorded] = {}
+        mine = [r for r in batch if isinstance(r.event, ev.TASK_EVENTS)]
         missing = {
             r.stream_id
-            for r in batch
-            if r.stream_id not in states
-            and not isinstance(r.event, ev.TaskCreated)
-            and not isinstance(r.event, ev.QueueCreated)
+            for r in mine
+            if r.stream_id not in states and not isinstance(r.event, ev.TaskCreated)
         }
         if missing:
             states.update({k: row.state for k, row in self.load(conn, missing).items()})
-        for record in batch:
-            if isinstance(record.event, ev.QueueCreated):
-                continue
+        for record in mine:
             state = states.get(record.stream_id)
             states[record.stream_id] = evolve(state, record.event)
             touched[record.stream_id] = record

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from msgspec import UNSET
 
 from tasktrack.domain.state import TaskState
 from tasktrack.domain.values import (
@@ -82,11 +83,38 @@ class TaskView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     enqueue_status: Status | None = None
 
 
+def _models(models: TaskModels | None) -> TaskModels:
+    """ClearML always answers both model lists (its SDK reads `models.output` unguarded)."""
+    given = models or TaskModels()
+    return TaskModels(
+        input=[] if given.input is UNSET else given.input,
+        output=[] if given.output is UNSET else given.output,
+    )
+
+
+# Embedded objects and maps ClearML always answers, empty when never set (its documents have
+# these defaults, and its SDK reads e.g. `output.destination` and `models.output` unguarded).
+_ALWAYS = {
+    "output": Output,
+    "execution": Execution,
+    "script": Script,
+    "hyperparams": dict,
+    "configuration": dict,
+    "container": dict,
+    "runtime": dict,
+}
+
+
 def task_view(state: TaskState, last_metrics: LastMetrics | None = None) -> TaskView:
     fields: dict[str, Any] = {
-        name: getattr(state, name) for name in TaskView.__struct_fields__ if name != "last_metrics"
+        name: getattr(state, name)
+        for name in TaskView.__struct_fields__
+        if name not in ("last_metrics", "models")
     }
-    return TaskView(**fields, last_metrics=last_metrics or {})
+    for name, empty in _ALWAYS.items():
+        if fields[name] is None:
+            fields[name] = empty()
+    return TaskView(**fields, models=_models(state.models), last_metrics=last_metrics or {})
 
 
 class StatusHistoryEntry(msgspec.Struct, frozen=True, kw_only=True):

@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.decide import handles
 from tasktrack.domain.envelope import Metadata
-from tasktrack.service import handlers, reporting
+from tasktrack.domain.errors import InvalidRequest
+from tasktrack.service import handlers, projects, reporting
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork, idempotency_lock
 
@@ -42,6 +43,7 @@ _SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     cmd.UpdateTags: handlers.on_update_tags,
     cmd.ReportWorkerStatus: handlers.on_worker_report,
     cmd.AddEvents: reporting.on_add_events,
+    cmd.CreateProject: projects.on_create_project,
 }
 
 
@@ -77,6 +79,10 @@ class TaskService:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return self._run(handler, command, metadata, request_id)
+            except pgerrors.DataError as exc:
+                # A value PostgreSQL cannot store (a NUL in text, a number out of range): the
+                # transaction rolled back, so this is a refused request, not a server error.
+                raise InvalidRequest(f"Validation error: {exc.diag.message_primary}") from exc
             except RETRYABLE:
                 if attempt == ATTEMPTS:
                     raise

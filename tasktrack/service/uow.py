@@ -24,6 +24,7 @@ from tasktrack.domain.events import AnyEvent
 from tasktrack.domain.state import TaskState
 from tasktrack.projections.base import Projector
 from tasktrack.projections.metrics import MetricsProjector
+from tasktrack.projections.projects import ProjectsProjector
 from tasktrack.projections.queues import QueuesProjector
 from tasktrack.projections.status_history import StatusHistoryProjector
 from tasktrack.projections.tasks import TasksProjector
@@ -53,6 +54,7 @@ class UnitOfWork:
             StatusHistoryProjector(),
             QueuesProjector(),
             MetricsProjector(),
+            ProjectsProjector(),
         )
         self.rows: dict[str, TaskRow] = {}
         self.states: dict[str, TaskState] = {}

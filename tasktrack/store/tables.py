@@ -174,6 +174,22 @@ queues = Table(
     UniqueConstraint("company", "name"),
 )
 
+# Projects by id and by name (a name is unique within a company).
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("company", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("user_id", Text, nullable=False),
+    _ts("created", nullable=False),
+    Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("system_tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("default_output_destination", Text),
+    UniqueConstraint("company", "name"),
+)
+
 # Where each catch-up projector has got to in the log, written with its rows (exactly once).
 projector_checkpoints = Table(
     "projector_checkpoints",

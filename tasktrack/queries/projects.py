@@ -1,0 +1,92 @@
+"""Reading projects: by id, and by filters (a name regex, as ClearML's SDK looks them up)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import psycopg
+from sqlalchemy import Connection, Row, select
+from sqlalchemy.exc import DataError
+
+from tasktrack.domain.errors import BadFilter, ProjectNotFound
+from tasktrack.store.tables import projects
+
+MAX_PAGE_SIZE = 500
+
+
+class ProjectView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    id: str
+    name: str
+    basename: str
+    description: str
+    user: str
+    company: str
+    created: datetime
+    tags: list[str]
+    system_tags: list[str]
+    default_output_destination: str | None = None
+
+
+class ProjectFilter(msgspec.Struct, frozen=True, kw_only=True):
+    id: list[str] | None = None
+    name: str | None = None
+    search_hidden: bool = False
+    page: int = 0
+    page_size: int = MAX_PAGE_SIZE
+
+
+_COLUMNS = [
+    projects.c[n]
+    for n in (
+        "id",
+        "name",
+        "description",
+        "user_id",
+        "company",
+        "created",
+        "tags",
+        "system_tags",
+        "default_output_destination",
+    )
+]
+
+
+def _view(row: Row[Any]) -> ProjectView:
+    fields = {str(k): v for k, v in row._asdict().items()}  # keys are str subclasses
+    fields["user"] = fields.pop("user_id")
+    fields["basename"] = fields["name"].rsplit("/", 1)[-1]
+    view: ProjectView = msgspec.convert(fields, ProjectView, from_attributes=False)
+    return view
+
+
+def get_by_id(conn: Connection, company: str, project_id: str) -> ProjectView:
+    row = conn.execute(
+        select(*_COLUMNS).where(projects.c.id == project_id, projects.c.company == company)
+    ).fetchone()
+    if row is None:
+        raise ProjectNotFound(project_id)
+    return _view(row)
+
+
+def get_all(conn: Connection, company: str, f: ProjectFilter) -> list[ProjectView]:
+    if f.page < 0 or f.page_size < 1:
+        raise BadFilter("page must be >= 0 and page_size >= 1")
+    stmt = select(*_COLUMNS).where(projects.c.company == company)
+    if f.id is not None:
+        stmt = stmt.where(projects.c.id.in_(f.id))
+    if f.name is not None:
+        stmt = stmt.where(projects.c.name.regexp_match(f.name))
+    if not f.search_hidden and f.id is None:
+        stmt = stmt.where(~projects.c.system_tags.contains(["hidden"]))
+    size = min(f.page_size, MAX_PAGE_SIZE)
+    stmt = stmt.order_by(projects.c.name, projects.c.id).limit(size).offset(f.page * size)
+    try:
+        rows = conn.execute(stmt).fetchall()
+    except DataError as exc:
+        if isinstance(exc.orig, psycopg.errors.InvalidRegularExpression):
+            conn.rollback()
+            raise BadFilter(f"invalid regular expression for name: {f.name!r}") from exc
+        raise
+    return [_view(r) for r in rows]

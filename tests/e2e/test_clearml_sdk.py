@@ -1,0 +1,189 @@
+"""ClearML's own Python SDK runs experiments against `tasktrack serve`, unchanged.
+
+Each test runs a real SDK script in a subprocess (with its own HOME, so its cache and offline
+folders are its own) and then checks what tasktrack recorded: the task row, its status history,
+last_metrics, the series and the console log. Most runs switch the SDK's reporting subprocess
+off (`sdk.development.report_use_subprocess: false`) for speed; one keeps the SDK's defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.http import Api
+
+pytest.importorskip("clearml", reason="the clearml SDK is in the test extras")
+
+SCRIPTS = Path(__file__).parent / "sdk_scripts"
+
+
+class Sdk:
+    """Runs SDK scripts as one user on one machine (shared HOME: cache, offline sessions)."""
+
+    def __init__(self, server: str, api: Api, home: Path, subprocess_reporting: bool) -> None:
+        self.api = api
+        self.home = home
+        cred = api.credential  # type: ignore[attr-defined]
+        config = home / "clearml.conf"
+        config.write_text(
+            "sdk { development { report_use_subprocess: %s } }\n"
+            % ("true" if subprocess_reporting else "false")
+        )
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("CLEARML_", "TRAINS_"))},
+            "HOME": str(home),
+            "CLEARML_CONFIG_FILE": str(config),
+            "CLEARML_API_HOST": server,
+            "CLEARML_WEB_HOST": server,
+            "CLEARML_FILES_HOST": server,
+            "CLEARML_API_ACCESS_KEY": cred.access_key,
+            "CLEARML_API_SECRET_KEY": cred.secret_key,
+        }
+
+    def run(self, script: str, *args: str) -> tuple[subprocess.CompletedProcess[str], str]:
+        done = subprocess.run(
+            [sys.executable, str(SCRIPTS / script), *args],
+            env=self.env,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        found = re.search(r"^(TASK|ZIP) (\S+)$", done.stdout, re.MULTILINE)
+        assert found, f"no id printed:\n{done.stdout}\n{done.stderr}"
+        return done, found.group(2)
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        return dict(self.api.ok("tasks.get_by_id", {"task": task_id})["task"])
+
+    def history(self, task_id: str) -> list[tuple[str, str]]:
+        entries = self.api.ok("tasks.get_status_history", {"task": task_id})["history"]
+        return [(h["from_status"], h["to_status"]) for h in entries]
+
+    def metric(self, task_id: str, metric: str, variant: str) -> dict[str, Any]:
+        for variants in self.task(task_id)["last_metrics"].values():
+            for entry in variants.values():
+                if (entry["metric"], entry["variant"]) == (metric, variant):
+                    return dict(entry)
+        raise AssertionError(f"{metric}/{variant} not in last_metrics of {task_id}")
+
+
+@pytest.fixture
+def sdk(server: str, new_caller: Callable[..., Api], tmp_path: Path) -> Sdk:
+    return Sdk(server, new_caller(user="sdk-user"), tmp_path, subprocess_reporting=False)
+
+
+def _check_normal_run(
+    sdk: Sdk, done: subprocess.CompletedProcess[str], task_id: str, *, resent: bool = False
+) -> None:
+    """`resent`: the SDK's reporting subprocess delivers at least once (under load it may send a
+    batch again); SEMANTICS counts a repeated report twice, so only the count may then grow,
+    by whole batches, while every value stays exact."""
+    assert done.returncode == 0, done.stderr
+    task = sdk.task(task_id)
+    assert task["status"] == "completed"
+    assert task["name"] == "normal run"
+    assert task["user"] == "sdk-user"
+    assert sdk.history(task_id) == [("created", "in_progress"), ("in_progress", "completed")]
+    params = task["hyperparams"]["General"]
+    assert (params["lr"]["value"], params["epochs"]["value"]) == ("0.1", "5")
+    loss = sdk.metric(task_id, "loss", "train")
+    assert loss["value"] == 0.2
+    if resent:
+        assert loss["count"] % 5 == 0
+        assert loss["count"] >= 5
+    else:
+        assert loss["count"] == 5
+    assert (loss["min_value"], loss["min_value_iteration"]) == (0.2, 4)
+    assert (loss["max_value"], loss["max_value_iteration"]) == (1.0, 0)
+    assert task["last_iteration"] == 4
+    series = sdk.api.ok("events.scalar_metrics_iter_histogram", {"task": task_id})
+    assert series["loss"]["train"]["x"] == [0, 1, 2, 3, 4]
+    assert series["loss"]["train"]["y"] == [1.0, 0.5, 1 / 3, 0.25, 0.2]
+    log = sdk.api.ok("events.get_task_log", {"task": task_id, "batch_size": 1000})
+    assert any("hello from the script" in e["msg"] for e in log["events"])
+    project = sdk.api.ok("projects.get_by_id", {"project": task["project"]})["project"]
+    assert project["name"] == "sdk e2e"
+
+
+def test_a_normal_run(sdk: Sdk) -> None:
+    done, task_id = sdk.run("normal.py")
+    _check_normal_run(sdk, done, task_id)
+
+
+def test_a_normal_run_with_the_sdk_defaults(
+    server: str, new_caller: Callable[..., Api], tmp_path: Path
+) -> None:
+    """The SDK's default: reports go through its reporting subprocess."""
+    sdk = Sdk(server, new_caller(user="sdk-user"), tmp_path, subprocess_reporting=True)
+    done, task_id = sdk.run("normal.py")
+    _check_normal_run(sdk, done, task_id, resent=True)
+
+
+def test_a_run_that_raises_ends_failed_and_its_scalars_land(sdk: Sdk) -> None:
+    done, task_id = sdk.run("raises.py")
+    assert done.returncode != 0
+    assert "RuntimeError: boom" in done.stderr
+    task = sdk.task(task_id)
+    assert task["status"] == "failed"
+    assert sdk.history(task_id) == [("created", "in_progress"), ("in_progress", "failed")]
+    loss = sdk.metric(task_id, "loss", "train")
+    assert (loss["count"], loss["value"], loss["min_value"]) == (3, 8.0, 8.0)
+
+
+def test_mark_completed(sdk: Sdk) -> None:
+    done, task_id = sdk.run("completed.py")
+    assert done.returncode == 0, done.stderr
+    assert sdk.task(task_id)["status"] == "completed"
+    assert sdk.history(task_id)[:2] == [("created", "in_progress"), ("in_progress", "completed")]
+    acc = sdk.metric(task_id, "acc", "val")
+    assert (acc["value"], acc["count"]) == (0.9, 1)
+    assert sdk.task(task_id)["last_iteration"] == 7
+
+
+def test_a_rerun_reuses_the_task_through_reset(sdk: Sdk) -> None:
+    first, task_id = sdk.run("rerun.py", "1")
+    assert first.returncode == 0, first.stderr
+    second, again = sdk.run("rerun.py", "2")
+    assert second.returncode == 0, second.stderr
+    assert again == task_id
+    assert sdk.history(task_id) == [
+        ("created", "in_progress"),
+        ("in_progress", "completed"),
+        ("completed", "created"),  # the reset
+        ("created", "in_progress"),
+        ("in_progress", "completed"),
+    ]
+    task = sdk.task(task_id)
+    assert task["hyperparams"]["General"]["run"]["value"] == "2"
+    loss = sdk.metric(task_id, "loss", "train")  # a fresh aggregate after the reset
+    assert (loss["count"], loss["min_value"], loss["max_value"]) == (3, 20.0, 22.0)
+    current = sdk.api.ok("events.scalar_metrics_iter_histogram", {"task": task_id})
+    assert current["loss"]["train"]["y"] == [20.0, 21.0, 22.0]
+    everything = sdk.api.ok(
+        "events.scalar_metrics_iter_histogram", {"task": task_id, "all_runs": True}
+    )
+    assert everything["loss"]["train"]["y"] == [10.0, 11.0, 12.0, 20.0, 21.0, 22.0]
+
+
+def test_an_offline_session_is_imported(sdk: Sdk) -> None:
+    recorded, zip_path = sdk.run("offline.py")
+    assert recorded.returncode == 0, recorded.stderr
+    assert Path(zip_path).exists()
+    imported, task_id = sdk.run("import_offline.py", zip_path)
+    assert imported.returncode == 0, imported.stderr
+    task = sdk.task(task_id)
+    assert task["name"] == "offline run"
+    assert task["status"] == "completed"
+    assert task["hyperparams"]["General"]["batch"]["value"] == "32"
+    loss = sdk.metric(task_id, "loss", "train")
+    assert (loss["count"], loss["value"], loss["first_value"]) == (4, 7.0, 10.0)
