@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from typing import Any, Self
 
 import msgspec
@@ -22,11 +23,12 @@ from tasktrack.queries import logs as log_queries
 from tasktrack.queries import metrics as metric_queries
 from tasktrack.queries import projects as project_queries
 from tasktrack.queries import tasks as task_queries
+from tasktrack.queries import timetravel
 from tasktrack.queries.views import StatusHistoryEntry, TaskView
 from tasktrack.service import Caller, TaskService
 from tasktrack.service.results import Result
 from tasktrack.store import migrate
-from tasktrack.store.engine import open_database
+from tasktrack.store.engine import open_database, raw
 
 DEFAULT_COMPANY = "default"
 DEFAULT_USER = "local"
@@ -83,9 +85,15 @@ class Client:
 
     # --- queries ----------------------------------------------------------------------------
 
-    def get_by_id(self, task: str) -> TaskView:
+    def get_by_id(self, task: str, as_of: datetime | int | str | None = None) -> TaskView:
+        """The task now, or as it was at `as_of` (a stream version, or a time)."""
         with self._read() as conn:
-            return task_queries.get_by_id(conn, self.caller.company, task)
+            if as_of is None:
+                return task_queries.get_by_id(conn, self.caller.company, task)
+            moment = as_of if isinstance(as_of, datetime) else timetravel.parse_as_of(as_of)
+            if isinstance(moment, datetime) and moment.tzinfo is None:
+                raise InvalidRequest("Validation error: as_of needs a timezone")
+            return timetravel.task_as_of(raw(conn), self.caller.company, task, moment)
 
     def get_all(self, **filters: Any) -> list[TaskView]:
         """Filters: id, status, project, tags, system_tags, type, user, parent (any-of lists),

@@ -45,6 +45,11 @@ class TaskId(msgspec.Struct, frozen=True, kw_only=True):
     task: str
 
 
+class GetById(msgspec.Struct, frozen=True, kw_only=True):
+    task: str
+    as_of: str | int | None = None  # tasktrack: the task as it was (a version or an ISO time)
+
+
 class GetAll(SimpleFilter, frozen=True, kw_only=True):
     only_fields: list[str] | None = None
 
@@ -95,8 +100,8 @@ def _archive(call: Call, body: Archive) -> Any:
     return {"archived": len(result["succeeded"])}
 
 
-def _get_by_id(call: Call, body: TaskId) -> Any:
-    return {"task": call.client.get_by_id(body.task)}
+def _get_by_id(call: Call, body: GetById) -> Any:
+    return {"task": call.client.get_by_id(body.task, as_of=body.as_of)}
 
 
 def _get_all(call: Call, body: GetAll) -> Any:
@@ -205,7 +210,12 @@ def _table() -> dict[str, Spec]:
     ]
     specs += [
         Spec(name="tasks.archive", request=Archive, run=_archive, summary="Archive tasks"),
-        Spec(name="tasks.get_by_id", request=TaskId, run=_get_by_id, summary="A task"),
+        Spec(
+            name="tasks.get_by_id",
+            request=GetById,
+            run=_get_by_id,
+            summary="A task, now or as it was at `as_of` (a stream version or an ISO time)",
+        ),
         Spec(name="tasks.get_all", request=GetAll, run=_get_all, summary="Tasks by filters"),
         Spec(
             name="tasks.get_status_history",

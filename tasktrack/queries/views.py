@@ -81,6 +81,8 @@ class TaskView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     configuration: Configuration | None = None
     runtime: Runtime | None = None
     enqueue_status: Status | None = None
+    # tasktrack's own: the task's stream version, for expected_version (optimistic concurrency).
+    stream_version: int | None = None
 
 
 def _models(models: TaskModels | None) -> TaskModels:
@@ -109,12 +111,17 @@ def task_view(state: TaskState, last_metrics: LastMetrics | None = None) -> Task
     fields: dict[str, Any] = {
         name: getattr(state, name)
         for name in TaskView.__struct_fields__
-        if name not in ("last_metrics", "models")
+        if name not in ("last_metrics", "models", "stream_version")
     }
     for name, empty in _ALWAYS.items():
         if fields[name] is None:
             fields[name] = empty()
-    return TaskView(**fields, models=_models(state.models), last_metrics=last_metrics or {})
+    return TaskView(
+        **fields,
+        models=_models(state.models),
+        last_metrics=last_metrics or {},
+        stream_version=state.version,
+    )
 
 
 class StatusHistoryEntry(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -49,8 +50,13 @@ class Sdk:
         }
 
     def run(self, script: str, *args: str) -> tuple[subprocess.CompletedProcess[str], str]:
+        # The script runs from the user's own folder, outside this repository: inside a git
+        # work tree the SDK runs git (repository detection) from a forked reporting process,
+        # which can deadlock in the SDK itself.
+        local = self.home / script
+        shutil.copyfile(SCRIPTS / script, local)
         done = subprocess.run(
-            [sys.executable, str(SCRIPTS / script), *args],
+            [sys.executable, str(local), *args],
             env=self.env,
             cwd=self.home,
             capture_output=True,
