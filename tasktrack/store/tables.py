@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Double,
     Identity,
@@ -188,6 +189,31 @@ projects = Table(
     Column("system_tags", ARRAY(Text), nullable=False, server_default="{}"),
     Column("default_output_destination", Text),
     UniqueConstraint("company", "name"),
+)
+
+# The daily activity rollup (a catch-up projector): per company, project and UTC day.
+activity_daily = Table(
+    "activity_daily",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("project", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("tasks_created", BigInteger, nullable=False, server_default="0"),
+    Column("status_changes", BigInteger, nullable=False, server_default="0"),
+    Column("completed", BigInteger, nullable=False, server_default="0"),
+    Column("failed", BigInteger, nullable=False, server_default="0"),
+    Column("metric_reports", BigInteger, nullable=False, server_default="0"),
+    Column("metric_points", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("company", "project", "day"),
+)
+
+# The rollup's own memory of each task's project, as the log says.
+activity_task_projects = Table(
+    "activity_task_projects",
+    metadata,
+    Column("task_id", Text, primary_key=True),
+    Column("company", Text, nullable=False),
+    Column("project", Text, nullable=False),
 )
 
 # Where each catch-up projector has got to in the log, written with its rows (exactly once).
