@@ -96,16 +96,22 @@ class Client:
             return timetravel.task_as_of(raw(conn), self.caller.company, task, moment)
 
     def get_all(self, **filters: Any) -> list[TaskView]:
-        """Filters: id, status, project, tags, system_tags, type, user, parent (any-of lists),
-        page, page_size, order_by, search_hidden."""
-        listed = {k: [v] if isinstance(v, str) else v for k, v in filters.items()}
-        try:
-            query = msgspec.convert(listed, task_queries.SimpleFilter)
-        except msgspec.ValidationError as exc:
-            raise InvalidRequest(f"Validation error: {exc}") from exc
-        return self.query_all(query)
+        """tasks.get_all with the whole filter language of SEMANTICS §5 (docs/semantics.md).
 
-    def query_all(self, query: task_queries.SimpleFilter) -> list[TaskView]:
+        List fields (a value, a list with `-` and `__$` tokens, or None for missing/empty): id,
+        user, tags, system_tags, type, status, project, parent, and `**{"execution.queue": q}`.
+        Ranges `[min, max]`: created, started (ISO strings or datetimes), active_duration,
+        last_iteration, `**{"last_metrics.<mh>.<vh>.<field>": [lo, hi]}`. status_changed,
+        last_update, last_change: ">=2024-05-01" (or a list, or a pair). name, comment: regular
+        expressions; search_text; order_by, page, page_size, search_hidden.
+        """
+        if "only_fields" in filters:
+            raise InvalidRequest(
+                "Validation error: only_fields shapes HTTP answers; get_all returns whole tasks"
+            )
+        return self.query_all(task_queries.request_from(filters, task_queries.GetAllRequest))
+
+    def query_all(self, query: task_queries.GetAllRequest) -> list[TaskView]:
         """get_all with an already validated filter (what the HTTP layer decoded)."""
         with self._read() as conn:
             return task_queries.get_all(conn, self.caller.company, query)

@@ -17,8 +17,8 @@ from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import InvalidRequest
 from tasktrack.domain.metrics import EventIn, MalformedEvent
 from tasktrack.http.projection import only_fields
+from tasktrack.queries.filter_request import GetAllRequest, request_from
 from tasktrack.queries.projects import ProjectFilter
-from tasktrack.queries.tasks import SimpleFilter
 
 
 class Call(msgspec.Struct, kw_only=True):
@@ -36,6 +36,9 @@ class Spec(msgspec.Struct, frozen=True, kw_only=True):
     run: Callable[[Call, Any], Any]
     summary: str
     body: str = "json"  # "json", "event" (one event, NaN literals allowed) or "ndjson"
+    # For bodies with keys no Struct can name (get_all's `last_metrics.<mh>.<vh>.<field>`):
+    # the body is decoded as a JSON object and handed to this instead of the Struct decoder.
+    parse: Callable[[dict[str, Any]], Any] | None = None
 
 
 # --- request bodies of the query endpoints ---------------------------------------------------
@@ -50,8 +53,12 @@ class GetById(msgspec.Struct, frozen=True, kw_only=True):
     as_of: str | int | None = None  # tasktrack: the task as it was (a version or an ISO time)
 
 
-class GetAll(SimpleFilter, frozen=True, kw_only=True):
+class GetAll(GetAllRequest, frozen=True, kw_only=True):
     only_fields: list[str] | None = None
+
+
+def _parse_get_all(body: dict[str, Any]) -> GetAll:
+    return request_from(body, GetAll)
 
 
 class ScalarHistogram(msgspec.Struct, frozen=True, kw_only=True):
@@ -216,7 +223,13 @@ def _table() -> dict[str, Spec]:
             run=_get_by_id,
             summary="A task, now or as it was at `as_of` (a stream version or an ISO time)",
         ),
-        Spec(name="tasks.get_all", request=GetAll, run=_get_all, summary="Tasks by filters"),
+        Spec(
+            name="tasks.get_all",
+            request=GetAll,
+            run=_get_all,
+            parse=_parse_get_all,
+            summary="Tasks by filters (the filter language of SEMANTICS §5)",
+        ),
         Spec(
             name="tasks.get_status_history",
             request=TaskId,
@@ -271,6 +284,7 @@ ENDPOINTS = _table()
 _decoders: dict[str, msgspec.json.Decoder[Any]] = {
     name: msgspec.json.Decoder(spec.request) for name, spec in ENDPOINTS.items()
 }
+_object_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
 def _lenient_json(text: bytes) -> Any:
@@ -298,6 +312,8 @@ def decode(spec: Spec, body: bytes) -> Any:
         except ValueError as exc:
             raise InvalidRequest(f"Validation error: JSON is malformed: {exc}") from exc
     try:
+        if spec.parse is not None:
+            return spec.parse(_object_decoder.decode(body or b"{}"))
         return _decoders[spec.name].decode(body or b"{}")
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise InvalidRequest(f"Validation error: {exc}") from exc

@@ -1,14 +1,17 @@
-"""Reading tasks: get_by_id, a simple get_all, and a task's status history."""
+"""Reading tasks: get_by_id, get_all (its filter language is in filters.py), status history."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-from sqlalchemy import Connection, Select, and_, false, not_, select
+import psycopg
+from sqlalchemy import Connection, and_, select
+from sqlalchemy.exc import DataError
 
 from tasktrack.domain.errors import BadFilter, TaskNotFound
+from tasktrack.queries import filters
+from tasktrack.queries.filter_request import MAX_PAGE_SIZE, GetAllRequest, plan, request_from
 from tasktrack.queries.views import (
     LastMetrics,
     LastMetricsEvent,
@@ -19,7 +22,16 @@ from tasktrack.queries.views import (
 from tasktrack.store.tables import task_metrics, task_status_history, tasks
 from tasktrack.store.taskrows import COLUMNS, state_from_row
 
-MAX_PAGE_SIZE = 500
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "GetAllRequest",
+    "get_all",
+    "get_by_id",
+    "last_metrics",
+    "request_from",
+    "status_history",
+]
+
 _ROW = [tasks.c[name] for name in COLUMNS]
 _METRIC_FIELDS = tuple(f for f in LastMetricsEvent.__struct_fields__)
 
@@ -54,58 +66,17 @@ def get_by_id(conn: Connection, company: str, task_id: str) -> TaskView:
     return _views(conn, [row])[0]
 
 
-class SimpleFilter(msgspec.Struct, frozen=True, kw_only=True):
-    """The filters of get_all that need no filter language: any-of lists and paging."""
-
-    id: list[str] | None = None
-    status: list[str] | None = None
-    project: list[str] | None = None
-    tags: list[str] | None = None
-    system_tags: list[str] | None = None
-    type: list[str] | None = None
-    user: list[str] | None = None
-    parent: list[str] | None = None
-    page: int = 0
-    page_size: int = MAX_PAGE_SIZE
-    order_by: list[str] = []
-    search_hidden: bool = False
-
-
-def _any_of(stmt: Select[Any], column: Any, values: list[str] | None) -> Select[Any]:
-    if values is None:
-        return stmt
-    return stmt.where(column.in_(values)) if values else stmt.where(false())
-
-
-def get_all(conn: Connection, company: str, f: SimpleFilter) -> list[TaskView]:
-    if f.page < 0 or f.page_size < 1:
-        raise BadFilter("page must be >= 0 and page_size >= 1")
-    stmt = select(*_ROW).where(tasks.c.company == company)
-    stmt = _any_of(stmt, tasks.c.id, f.id)
-    stmt = _any_of(stmt, tasks.c.status, f.status)
-    stmt = _any_of(stmt, tasks.c.project, f.project)
-    stmt = _any_of(stmt, tasks.c.type, f.type)
-    stmt = _any_of(stmt, tasks.c.user_id, f.user)
-    stmt = _any_of(stmt, tasks.c.parent, f.parent)
-    if f.tags:
-        stmt = stmt.where(tasks.c.tags.overlap(f.tags))
-    if f.system_tags:
-        stmt = stmt.where(tasks.c.system_tags.overlap(f.system_tags))
-    if not f.search_hidden and f.id is None:
-        stmt = stmt.where(not_(tasks.c.system_tags.contains(["hidden"])))
-    order = []
-    for key in f.order_by:
-        name = key.lstrip("-")
-        column = tasks.c.get("user_id" if name == "user" else name)
-        if column is None:
-            raise BadFilter(f"cannot order by {name!r}")
-        order.append(
-            column.desc().nulls_last() if key.startswith("-") else column.asc().nulls_last()
-        )
-    order.append(tasks.c.id.asc())
-    size = min(f.page_size, MAX_PAGE_SIZE)
-    stmt = stmt.order_by(*order).limit(size).offset(f.page * size)
-    return _views(conn, conn.execute(stmt).fetchall())
+def get_all(conn: Connection, company: str, request: GetAllRequest) -> list[TaskView]:
+    """The company's tasks that pass every filter of the request (SEMANTICS §5), one page."""
+    query = filters.select_tasks(_ROW, company, plan(request))
+    try:
+        rows = conn.execute(query).fetchall()
+    except DataError as exc:
+        if isinstance(exc.orig, psycopg.errors.InvalidRegularExpression):
+            given = {f: p for f, p in (("name", request.name), ("comment", request.comment)) if p}
+            raise BadFilter(str(exc.orig).strip(), **given) from exc
+        raise
+    return _views(conn, rows)
 
 
 def status_history(conn: Connection, company: str, task_id: str) -> list[StatusHistoryEntry]:
