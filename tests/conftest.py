@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import Engine
 
+from tasktrack.projections import rebuild, registry
 from tasktrack.store import migrate
 from tasktrack.store.engine import make_engine
 from tests import pgserver
@@ -36,16 +37,29 @@ def new_database(pg_server: str) -> Iterator[Callable[[], str]]:
         pgserver.drop_database(pg_server, url)
 
 
+def verify_read_models(url: str) -> None:
+    """Every projection of the database must equal a replay of its log (run at session end)."""
+    engine = make_engine(url, pool_size=2)
+    try:
+        differences = rebuild.verify(engine, list(registry.PROJECTORS))
+    finally:
+        engine.dispose()
+    assert not differences, "read models differ from a replay of the log:\n" + "\n".join(
+        f"{d.table} {d.key}: {d.kind} {d.columns}" for d in differences[:50]
+    )
+
+
 @pytest.fixture(scope="session")
-def database_url(new_database: Callable[[], str]) -> str:
-    """The session's database, built by alembic (never create_all)."""
+def database_url(new_database: Callable[[], str]) -> Iterator[str]:
+    """The session's database, built by alembic (never create_all); verified at the end."""
     url = new_database()
     engine = make_engine(url, pool_size=2)
     try:
         migrate.upgrade(engine)
     finally:
         engine.dispose()
-    return url
+    yield url
+    verify_read_models(url)
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +73,13 @@ def engine(database_url: str) -> Iterator[Engine]:
 def company() -> str:
     """A company (tenant) of this test's own, so tests never see each other's tasks."""
     return f"co-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def bare_log_engine(new_database: Callable[[], str]) -> Iterator[Engine]:
+    """A database of the module's own, for tests that append bare events (streams no
+    projector could fold, e.g. pings of tasks never created); not verified at the end."""
+    engine = make_engine(new_database(), pool_size=5)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()

@@ -9,10 +9,15 @@ import click
 import psycopg
 import sqlalchemy.exc
 
+from tasktrack.cli.archive import export, import_
+from tasktrack.cli.audit import audit
 from tasktrack.cli.credentials import credentials
 from tasktrack.cli.db import db
 from tasktrack.cli.demo import demo
+from tasktrack.cli.projections import projections
+from tasktrack.cli.report import report
 from tasktrack.cli.serve import serve
+from tasktrack.cli.tasks import tasks
 from tasktrack.config import ConfigError
 from tasktrack.store.migrate import SchemaBehind
 
@@ -29,6 +34,12 @@ cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(serve)
 cli.add_command(credentials)
+cli.add_command(tasks)
+cli.add_command(report)
+cli.add_command(projections)
+cli.add_command(audit)
+cli.add_command(export)
+cli.add_command(import_)
 
 
 def main() -> None:

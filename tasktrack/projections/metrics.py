@@ -21,9 +21,12 @@ from tasktrack.domain.state import TaskState
 
 _BETTER_MIN = "(EXCLUDED.min_value < t.min_value OR t.min_value IS NULL)"
 _BETTER_MAX = "(EXCLUDED.max_value > t.max_value OR t.max_value IS NULL)"
-# Adding a zero with 40 decimals makes numeric division keep at least 40 of them (it keeps
-# only ~20 significant digits for integral sums otherwise), so the cast to float8 is exact.
-_MEAN = "(({sum} + 0.0000000000000000000000000000000000000000) / {n})::float8"
+# The mean is rounded once, to a double: the exact sum gets 40 more decimals before dividing
+# (numeric division keeps the dividend's scale), so the quotient is exact whenever it is a
+# finite decimal (a count of up to 2^40 halvings) and far closer than a double's last place
+# otherwise; the float8 cast then rounds it correctly, ties to even. Rounding the quotient to
+# the sum's own scale first would round ties twice (found by the time-travel property test).
+_MEAN = "(round({sum}, scale({sum}) + 40) / {n})::float8"
 
 
 def _upsert_sql(table: str) -> str:

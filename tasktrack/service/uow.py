@@ -22,11 +22,8 @@ from tasktrack.domain.envelope import NEW_STREAM, Metadata, Recorded, StreamHead
 from tasktrack.domain.errors import RequestIdReused
 from tasktrack.domain.events import AnyEvent
 from tasktrack.domain.state import TaskState
+from tasktrack.projections import registry
 from tasktrack.projections.base import Projector
-from tasktrack.projections.metrics import MetricsProjector
-from tasktrack.projections.projects import ProjectsProjector
-from tasktrack.projections.queues import QueuesProjector
-from tasktrack.projections.status_history import StatusHistoryProjector
 from tasktrack.projections.tasks import TasksProjector
 from tasktrack.store import eventlog
 from tasktrack.store.taskrows import TaskRow
@@ -49,13 +46,8 @@ class UnitOfWork:
         self.conn = conn
         self.metadata = metadata
         self.tasks = TasksProjector()
-        self.inline: tuple[Projector, ...] = (
-            self.tasks,
-            StatusHistoryProjector(),
-            QueuesProjector(),
-            MetricsProjector(),
-            ProjectsProjector(),
-        )
+        # The tasks projector first: it folds each batch into self.states for the others.
+        self.inline: tuple[Projector, ...] = (self.tasks, *registry.inline()[1:])
         self.rows: dict[str, TaskRow] = {}
         self.states: dict[str, TaskState] = {}
         self.heads: dict[str, StreamHead] = {}

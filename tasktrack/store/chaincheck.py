@@ -20,7 +20,7 @@ class ChainBreak(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
-_RAW_COLUMNS = (
+RAW_COLUMNS = (
     "stream_id, stream_version, position, type, schema_version, data::text, metadata::text, "
     "recorded_at, hash"
 )
@@ -68,7 +68,7 @@ def check_rows(rows: Iterable[Sequence[Any]]) -> ChainBreak | None:
 
 def check_stream(conn: psycopg.Connection[Any], stream_id: str) -> ChainBreak | None:
     rows = conn.execute(
-        f"SELECT {_RAW_COLUMNS} FROM events WHERE stream_id = %s ORDER BY stream_version",
+        f"SELECT {RAW_COLUMNS} FROM events WHERE stream_id = %s ORDER BY stream_version",
         (stream_id,),
     )
     return check_rows(rows)

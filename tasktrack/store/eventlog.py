@@ -49,8 +49,10 @@ from tasktrack.domain.events import AnyEvent
 _metadata_decoder = msgspec.json.Decoder(Metadata)
 _encoder = msgspec.json.Encoder()
 
+# tx is read as text (psycopg has no xid8 loader) under another name: ORDER BY tx would
+# otherwise sort by that text ("10" before "9").
 _COLUMNS = (
-    "position, tx::text, stream_id, stream_version, company, type, schema_version, "
+    "position, tx::text AS tx_text, stream_id, stream_version, company, type, schema_version, "
     "data::text, metadata::text, recorded_at, hash"
 )
 
@@ -229,18 +231,26 @@ def read_stream(
 
 
 def read_all(
-    conn: psycopg.Connection[Any], after: Checkpoint = LOG_START, *, limit: int = 1000
+    conn: psycopg.Connection[Any],
+    after: Checkpoint = LOG_START,
+    *,
+    limit: int = 1000,
+    writers_locked_out: bool = False,
 ) -> list[Recorded]:
     """The next committed events after `after`, in commit-safe (tx, position) order.
 
     Only transactions older than every transaction still in progress are read (see the module
     docstring): an event returned here can never be preceded by one that shows up later.
+    `writers_locked_out`: the caller holds a lock on `events` that no inserting transaction
+    can hold alongside (SHARE mode, see projections/rebuild.py), so every row is committed
+    and the horizon is not needed (other, unrelated transactions would only hold it back).
     """
+    horizon = "" if writers_locked_out else "AND tx < pg_snapshot_xmin(pg_current_snapshot()) "
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM events "
         "WHERE (tx, position) > (%s::text::xid8, %s) "
-        "AND tx < pg_snapshot_xmin(pg_current_snapshot()) "
-        "ORDER BY tx, position LIMIT %s",
+        f"{horizon}"
+        "ORDER BY events.tx, events.position LIMIT %s",
         (str(after.tx), after.position, limit),
     ).fetchall()
     return [_recorded(row) for row in rows]

@@ -10,20 +10,22 @@ from sqlalchemy import Engine
 
 from tasktrack.store import credentials, migrate
 from tasktrack.store.engine import make_engine
+from tests.conftest import verify_read_models
 from tests.e2e.http import Api, basic, serving
 
 BODY_LIMIT = 1_000_000
 
 
 @pytest.fixture(scope="session")
-def e2e_database(new_database: Callable[[], str]) -> str:
+def e2e_database(new_database: Callable[[], str]) -> Iterator[str]:
     url = new_database()
     engine = make_engine(url, pool_size=1)
     try:
         migrate.upgrade(engine)
     finally:
         engine.dispose()
-    return url
+    yield url
+    verify_read_models(url)
 
 
 @pytest.fixture(scope="session")

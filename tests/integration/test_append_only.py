@@ -11,6 +11,12 @@ from tasktrack.store.engine import raw
 from tests import factories
 
 
+@pytest.fixture(scope="module")
+def engine(bare_log_engine: Engine) -> Engine:
+    """These tests write bare events (no TaskCreated first): keep them out of the shared log."""
+    return bare_log_engine
+
+
 @pytest.fixture
 def stream(engine: Engine) -> str:
     stream_id = factories.new_id()

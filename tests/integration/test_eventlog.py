@@ -16,7 +16,13 @@ from tasktrack.domain.errors import VersionConflict
 from tasktrack.domain.events import TaskPinged
 from tasktrack.store import chaincheck, eventlog
 from tasktrack.store.engine import raw
-from tests import factories
+from tests import factories, settle
+
+
+@pytest.fixture(scope="module")
+def engine(bare_log_engine: Engine) -> Engine:
+    """These tests write bare events (no TaskCreated first): keep them out of the shared log."""
+    return bare_log_engine
 
 
 def _connect(engine: Engine, autocommit: bool = False) -> psycopg.Connection[Any]:
@@ -212,6 +218,7 @@ class OutOfOrderCommit:
 
 @pytest.fixture
 def out_of_order(engine: Engine) -> Iterator[OutOfOrderCommit]:
+    settle.horizon_reaches_end(engine)
     scenario = OutOfOrderCommit(engine)
     # Start from the end of the log as it is now, so other tests' events don't matter.
     tail = _read_until_empty(scenario.reader, LOG_START)
@@ -229,6 +236,7 @@ def test_reader_never_passes_an_uncommitted_lower_position(out_of_order: OutOfOr
     assert [r.position for r in seen] == []
 
     out_of_order.commit_early()
+    settle.horizon_passes(out_of_order.reader, late_pos)
     seen = _read_until_empty(out_of_order.reader, out_of_order.start)
     assert [r.position for r in seen] == [early_pos, late_pos]
     # And only once: reading on from the last checkpoint finds nothing more.
@@ -270,6 +278,7 @@ def test_stream_order_holds_for_a_writer_of_several_streams(engine: Engine) -> N
     stream, other = factories.new_id(), factories.new_id()
     with engine.begin() as sa_conn:
         _append(raw(sa_conn), stream)
+    settle.horizon_reaches_end(engine)
     with engine.connect() as sa_conn:
         tail = _read_until_empty(raw(sa_conn), LOG_START)
     start = tail[-1].checkpoint if tail else LOG_START
@@ -305,7 +314,57 @@ def test_stream_order_holds_for_a_writer_of_several_streams(engine: Engine) -> N
         holder.close()
         writer.close()
 
+    settle.horizon_reaches_end(engine)
     with engine.connect() as sa_conn:
         seen = [r for r in _read_until_empty(raw(sa_conn), start) if r.stream_id == stream]
         assert chaincheck.check_stream(raw(sa_conn), stream) is None
     assert [r.stream_version for r in seen] == [2, 3]
+
+
+def test_commit_order_is_numeric_across_digit_lengths(new_database: Any) -> None:
+    """Transaction ids 9 and 10: read in numeric order (the text "10" sorts before "9")."""
+    from tasktrack.domain import chain, codec
+    from tasktrack.store import migrate
+    from tasktrack.store.engine import make_engine
+
+    engine = make_engine(new_database(), pool_size=1)
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as sa_conn:
+            c = raw(sa_conn)
+            for tx, stream in ((10, "s-late"), (9, "s-early")):
+                event = factories.pinged()
+                data, meta = codec.encode(event), msgspec_meta()
+                at = factories.now()
+                digest = chain.link(
+                    b"",
+                    chain.event_bytes(
+                        stream_id=stream,
+                        stream_version=1,
+                        type_name="TaskPinged",
+                        schema_version=1,
+                        data=data,
+                        metadata=meta,
+                        recorded_at=at,
+                    ),
+                )
+                c.execute(
+                    "INSERT INTO events (tx, stream_id, stream_version, company, type, "
+                    "schema_version, data, metadata, recorded_at, hash) "
+                    "VALUES (%s::text::xid8, %s, 1, 'co', 'TaskPinged', 1, %s::json, %s::json, "
+                    "%s, %s)",
+                    (str(tx), stream, data.decode(), meta.decode(), at, digest),
+                )
+        with engine.connect() as sa_conn:
+            seen = eventlog.read_all(raw(sa_conn), LOG_START, limit=10)
+            assert [(r.tx, r.stream_id) for r in seen] == [(9, "s-early"), (10, "s-late")]
+            assert chaincheck.check_stream(raw(sa_conn), "s-early") is None
+            sa_conn.rollback()
+    finally:
+        engine.dispose()
+
+
+def msgspec_meta() -> bytes:
+    import msgspec
+
+    return msgspec.json.encode(factories.meta())

@@ -1,0 +1,140 @@
+"""`tasktrack projections`: status, run (catch up or follow), rebuild, verify."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from contextlib import ExitStack
+
+import click
+import msgspec
+
+from tasktrack.cli.common import database
+from tasktrack.cli.progress import bar
+from tasktrack.projections import rebuild as rebuilding
+from tasktrack.projections import registry, runner
+from tasktrack.store import migrate
+
+
+def _specs(names: tuple[str, ...]) -> list[registry.ProjectorSpec]:
+    try:
+        return registry.select(list(names))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.group()
+def projections() -> None:
+    """Read models: their checkpoints, the catch-up runner, rebuild and verify."""
+
+
+@projections.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per projector.")
+def status(as_json: bool) -> None:
+    """Each catch-up projector's checkpoint and how far behind the log it is."""
+    with database() as db:
+        migrate.require_current(db.engine)
+        found = runner.status(db.engine, list(registry.catch_up()))
+    for s in found:
+        if as_json:
+            click.echo(msgspec.json.encode(s).decode())
+        else:
+            when = f"{s.updated_at:%Y-%m-%d %H:%M:%S}" if s.updated_at else "never"
+            click.echo(
+                f"{s.name}: position {s.position} (tx {s.tx}), updated {when}, "
+                f"{s.pending} events behind"
+            )
+    click.echo(
+        "inline projections (tasks, task_status_history, task_metrics, queues, projects) "
+        "are written with every command: never behind",
+        err=True,
+    )
+
+
+@projections.command()
+@click.argument("names", nargs=-1)
+@click.option("--follow", is_flag=True, help="Keep running: wake on NOTIFY, poll as fallback.")
+@click.option("--wait", is_flag=True, help="Wait for another runner to stop instead of exiting.")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option(
+    "--poll",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 600),
+    help="Seconds between polls when following.",
+)
+def run(names: tuple[str, ...], follow: bool, wait: bool, batch_size: int, poll: float) -> None:
+    """Apply the log to the catch-up projectors (NAMES: all by default)."""
+    specs = [s for s in _specs(names) if s.mode == "catch_up"]
+    stopping = {"now": False}
+
+    def stop(*_: object) -> None:
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with database() as db, ExitStack() as locks:
+        migrate.require_current(db.engine)
+        try:
+            for spec in specs:  # one runner per projector: hold each one's lock
+                locks.enter_context(runner.exclusive(db.engine, spec.name, wait=wait))
+        except runner.ProjectorBusy as exc:
+            click.echo(f"tasktrack: {exc}", err=True)
+            sys.exit(2)
+        if follow:
+            runner.follow(
+                db.engine,
+                specs,
+                batch_size=batch_size,
+                poll_seconds=poll,
+                should_stop=lambda: stopping["now"],
+            )
+            return
+        for spec in specs:
+            n = runner.catch_up(db.engine, spec, batch_size)
+            click.echo(f"{spec.name}: applied {n} events")
+
+
+@projections.command(name="rebuild")
+@click.argument("names", nargs=-1)
+def rebuild_(names: tuple[str, ...]) -> None:
+    """Replay the whole log into shadow tables, then swap them in atomically."""
+    specs = _specs(names)
+    with database() as db:
+        migrate.require_current(db.engine)
+        total = rebuilding.total_events(db.engine)
+        with bar("rebuilding " + ", ".join(s.name for s in specs), total * _passes(specs)) as step:
+            end = rebuilding.rebuild(db.engine, specs, progress=step)
+    click.echo(f"rebuilt {len(specs)} projections up to position {end.position}")
+
+
+@projections.command()
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Differences as JSON lines.")
+def verify(names: tuple[str, ...], as_json: bool) -> None:
+    """Rebuild into shadow tables and compare with the live ones; exit 1 on any difference."""
+    specs = _specs(names)
+    with database() as db:
+        migrate.require_current(db.engine)
+        total = rebuilding.total_events(db.engine)
+        with bar("verifying " + ", ".join(s.name for s in specs), total * _passes(specs)) as step:
+            found = rebuilding.verify(db.engine, specs, progress=step)
+    for d in found:
+        if as_json:
+            click.echo(msgspec.json.encode(d).decode())
+        else:
+            what = f" in {', '.join(d.columns)}" if d.columns else ""
+            click.echo(f"{d.table} {d.key}: {d.kind}{what}")
+    if found:
+        click.echo(
+            f"tasktrack: {len(found)} differences between the read models and a replay", err=True
+        )
+        sys.exit(1)
+    click.echo(f"all {len(specs)} projections equal a replay of the log")
+
+
+def _passes(specs: list[registry.ProjectorSpec]) -> int:
+    """How many times the log is read: once per catch-up projector, once for all inline."""
+    return sum(1 for s in specs if s.mode == "catch_up") + (
+        1 if any(s.mode == "inline" for s in specs) else 0
+    )

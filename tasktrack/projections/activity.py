@@ -1,0 +1,127 @@
+"""`activity_daily`: status changes, completions, failures and metric reports per project per day.
+
+A catch-up projector: the runner feeds it the log in commit-safe order and writes its
+checkpoint in the same transaction. It remembers each task's project itself
+(`activity_task_projects`), from the log alone, so a rebuild needs nothing but the log. Counts
+are of what happened: a task deleted later keeps its past activity in the rollup.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import MutableMapping, Sequence
+from datetime import UTC, date
+from typing import Any
+
+import psycopg
+from msgspec import UNSET
+
+from tasktrack.domain import events as ev
+from tasktrack.domain.envelope import Recorded
+from tasktrack.domain.state import TaskState
+
+NO_PROJECT = ""
+_COUNTERS = (
+    "tasks_created",
+    "status_changes",
+    "completed",
+    "failed",
+    "metric_reports",
+    "metric_points",
+)
+
+
+class ActivityProjector:
+    name = "activity_daily"
+
+    def __init__(
+        self, daily: str = "activity_daily", task_projects: str = "activity_task_projects"
+    ) -> None:
+        self.daily = daily
+        self.task_projects = task_projects
+
+    def _projects_of(
+        self, conn: psycopg.Connection[Any], tasks: set[str]
+    ) -> dict[str, tuple[str, str]]:
+        rows = conn.execute(
+            f"SELECT task_id, company, project FROM {self.task_projects} WHERE task_id = ANY(%s)",
+            (list(tasks),),
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def apply(
+        self,
+        conn: psycopg.Connection[Any],
+        batch: Sequence[Recorded],
+        states: MutableMapping[str, TaskState],
+    ) -> None:
+        known = self._projects_of(conn, {r.stream_id for r in batch})
+        moved: dict[str, tuple[str, str] | None] = {}
+        counts: Counter[tuple[str, str, date, str]] = Counter()
+        for record in batch:
+            e = record.event
+            task = record.stream_id
+            if isinstance(e, ev.TaskCreated):
+                known[task] = moved[task] = (e.company, e.project or NO_PROJECT)
+            elif isinstance(e, ev.TaskEdited | ev.TaskUpdated) and e.changes.project is not UNSET:
+                company = known.get(task, (record.company, NO_PROJECT))[0]
+                known[task] = moved[task] = (company, e.changes.project or NO_PROJECT)
+            elif isinstance(e, ev.TaskDeleted):
+                moved[task] = None
+            where = known.get(task)
+            if where is None:
+                continue  # not a task stream (queues, projects)
+            key = (where[0], where[1], e.at.astimezone(UTC).date())
+            if isinstance(e, ev.TaskCreated):
+                counts[(*key, "tasks_created")] += 1
+            change = ev.status_change(e)
+            if change is not None:
+                counts[(*key, "status_changes")] += 1
+                if change.to_status in ("completed", "failed"):
+                    counts[(*key, change.to_status)] += 1
+            if isinstance(e, ev.MetricsReported):
+                counts[(*key, "metric_reports")] += 1
+                counts[(*key, "metric_points")] += len(e.series)
+            if isinstance(e, ev.TaskDeleted):
+                known.pop(task, None)
+        self._write_projects(conn, moved)
+        self._write_counts(conn, counts)
+
+    def _write_projects(
+        self, conn: psycopg.Connection[Any], moved: dict[str, tuple[str, str] | None]
+    ) -> None:
+        gone = [t for t, where in moved.items() if where is None]
+        kept = [(t, where) for t, where in moved.items() if where is not None]
+        if gone:
+            conn.execute(f"DELETE FROM {self.task_projects} WHERE task_id = ANY(%s)", (gone,))
+        if kept:
+            conn.execute(
+                f"INSERT INTO {self.task_projects} (task_id, company, project) "
+                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) "
+                "ON CONFLICT (task_id) DO UPDATE SET project = EXCLUDED.project",
+                ([t for t, _ in kept], [w[0] for _, w in kept], [w[1] for _, w in kept]),
+            )
+
+    def _write_counts(
+        self, conn: psycopg.Connection[Any], counts: Counter[tuple[str, str, date, str]]
+    ) -> None:
+        rows: dict[tuple[str, str, date], dict[str, int]] = {}
+        for (company, project, day, counter), n in counts.items():
+            rows.setdefault((company, project, day), dict.fromkeys(_COUNTERS, 0))[counter] += n
+        if not rows:
+            return
+        keys = list(rows)
+        # One set-based upsert per batch: the batch's sums are added to the stored ones.
+        conn.execute(
+            f"INSERT INTO {self.daily} AS d (company, project, day, {', '.join(_COUNTERS)}) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::date[], "
+            + ", ".join(["%s::int8[]"] * len(_COUNTERS))
+            + ") ON CONFLICT (company, project, day) DO UPDATE SET "
+            + ", ".join(f"{c} = d.{c} + EXCLUDED.{c}" for c in _COUNTERS),
+            (
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [k[2] for k in keys],
+                *([rows[k][c] for k in keys] for c in _COUNTERS),
+            ),
+        )

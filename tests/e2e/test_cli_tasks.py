@@ -1,0 +1,303 @@
+"""`tasktrack tasks` as a user drives it: list, show and history as tables and as JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+import tasktrack
+from tasktrack.api import Client
+from tasktrack.queries.views import TaskView
+from tasktrack.store import migrate
+from tasktrack.store.engine import make_engine
+from tests.e2e.cli import run
+
+
+@pytest.fixture(scope="module")
+def cli_database(new_database: Callable[[], str]) -> str:
+    url = new_database()
+    engine = make_engine(url, pool_size=1)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def company() -> str:
+    return f"cli-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def client(cli_database: str, company: str) -> Iterator[Client]:
+    with tasktrack.connect(cli_database, company=company, user="alice") as c:
+        yield c
+
+
+@pytest.fixture
+def tt(cli_database: str, company: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`tasktrack tasks --company <this test's> ARGS` on the test database."""
+
+    def call(*args: str, company_: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run(
+            "tasks",
+            "--company",
+            company_ or company,
+            *args,
+            env={"TASKTRACK_DATABASE_URL": cli_database},
+        )
+
+    return call
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(ok(result))
+
+
+def scalar(task: str, metric: str, variant: str, value: float, it: int) -> dict[str, Any]:
+    return {
+        "task": task,
+        "type": "training_stats_scalar",
+        "metric": metric,
+        "variant": variant,
+        "value": value,
+        "iter": it,
+    }
+
+
+def make_run(client: Client, name: str, **fields: Any) -> str:
+    """A task queued, started, with loss/train at iterations 0..2 (0.9, 0.4, 0.6), completed."""
+    task = str(client.create(name=name, type="training", **fields)["id"])
+    client.enqueue(task=task, queue_name="gpu")
+    client.started(task=task, status_reason="picked up")
+    client.add_events([scalar(task, "loss", "train", v, i) for i, v in enumerate([0.9, 0.4, 0.6])])
+    client.completed(task=task, status_message="all done")
+    return task
+
+
+def test_list_shows_the_tasks_as_a_table_and_as_one_json_document(
+    client: Client, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    done = make_run(client, "resnet-run", project="vision", tags=["resnet", "lr=0.1"])
+    draft = str(client.create(name="draft-one", type="testing")["id"])
+
+    table = ok(tt("list"))
+    lines = table.splitlines()
+    [done_line] = [line for line in lines if done in line]
+    tags = ", ".join(client.get_by_id(done).tags)  # as stored: "lr=0.1, resnet"
+    for value in ("resnet-run", "completed", "training", "vision", "alice", tags):
+        assert value in done_line
+    [draft_line] = [line for line in lines if draft in line]
+    assert "draft-one" in draft_line
+    assert "created" in draft_line
+    assert "testing" in draft_line
+
+    document = as_json(tt("list", "--json"))
+    assert document["page"] == 0
+    assert document["page_size"] == 50
+    assert [t["id"] for t in document["tasks"]] == [draft, done]  # newest first
+    by_id = {t["id"]: t for t in document["tasks"]}
+    assert by_id[done]["status"] == "completed"
+    assert by_id[done]["project"] == "vision"
+    assert by_id[done]["last_iteration"] == 2
+    assert by_id[draft]["status"] == "created"
+    # Stable keys: every field of the task object, null when unset, whatever the task.
+    assert set(by_id[draft]) == set(by_id[done]) == set(TaskView.__struct_fields__)
+    assert by_id[draft]["started"] is None
+
+
+def test_list_filters_reach_get_all(
+    client: Client, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    a = make_run(client, "alpha sweep", project="p1", tags=["x"])
+    b = str(client.create(name="beta", type="testing", project="p2", tags=["y"])["id"])
+    c = str(client.create(name="gamma", type="training", project="p1", comment="a SWEEP too")["id"])
+    hidden = str(client.create(name="hidden one", type="training", system_tags=["hidden"])["id"])
+    bob = client.as_caller(client.caller.company, "bob")
+    d = str(bob.create(name="bob's", type="inference")["id"])
+
+    def ids(*args: str) -> list[str]:
+        return [t["id"] for t in as_json(tt("list", "--json", *args))["tasks"]]
+
+    assert ids("--status", "completed") == [a]
+    assert ids("--status", "created", "--status", "completed", "--order-by", "name") == [a, b, d, c]
+    assert ids("--project", "p1", "--order-by", "name") == [a, c]
+    assert ids("--tag", "y") == [b]
+    assert ids("--type", "inference") == [d]
+    assert ids("--user-filter", "bob") == [d]
+    assert ids("--id", b, "--id", c, "--order-by", "name") == [b, c]
+    assert ids("--search", "sweep", "--order-by", "name") == [a, c]  # name or comment, any case
+    assert ids("--search", a[:12]) == [a]
+    assert hidden not in ids()
+    assert hidden in ids("--all")
+    assert ids("--order-by", "-name") == [c, d, b, a]
+    assert ids("--order-by", "name", "--page-size", "2") == [a, b]
+    assert ids("--order-by", "name", "--page-size", "2", "--page", "1") == [d, c]
+    # "s" (not a hex digit, so never in an id): a by name, d by name, c by comment.
+    assert ids("--search", "S", "--order-by", "name", "--page-size", "2") == [a, d]
+    assert ids("--search", "S", "--order-by", "name", "--page-size", "2", "--page", "1") == [c]
+
+
+def test_show_prints_the_main_fields_hyperparameters_and_last_metrics(
+    client: Client, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    task = make_run(
+        client,
+        "show-me",
+        project="vision",
+        tags=["t1"],
+        hyperparams={"Args": {"lr": {"value": "0.01"}, "batch_size": {"value": "64"}}},
+    )
+    out = ok(tt("show", task))
+    lines = out.splitlines()
+
+    def row(label: str) -> str:
+        return next(line for line in lines if line.strip("│ ").startswith(label))
+
+    assert task in row("id")
+    assert "completed" in row("status")
+    assert "all done" in row("status message")
+    assert "vision" in row("project")
+    assert "t1" in row("tags")
+    assert row("last iteration").split("│")[2].strip() == "2"
+    assert row("started (UTC)").split("│")[2].strip() != ""
+    assert "0.01" in row("Args/lr")
+    assert "64" in row("Args/batch_size")
+    metric_row = row("loss").split()
+    assert metric_row == ["loss", "train", "0.6", "0.4", "0.9", "3"]  # last, min, max, count
+
+    document = as_json(tt("show", task, "--json"))
+    api_view = client.get_by_id(task)
+    assert document["id"] == task
+    assert document["status"] == api_view.status == "completed"
+    assert document["hyperparams"]["Args"]["lr"]["value"] == "0.01"
+    [[entry]] = [list(v.values()) for v in document["last_metrics"].values()]
+    assert (entry["value"], entry["min_value"], entry["max_value"]) == (0.6, 0.4, 0.9)
+    assert document["stream_version"] == api_view.stream_version
+
+
+def test_show_as_of_shows_the_task_as_it_was(
+    client: Client, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    task = str(client.create(name="traveller", type="training")["id"])
+    client.enqueue(task=task, queue_name="cpu")
+    time.sleep(0.01)
+    between = datetime.now(UTC)
+    time.sleep(0.01)
+    client.started(task=task)
+
+    assert as_json(tt("show", task, "--json"))["status"] == "in_progress"
+    assert as_json(tt("show", task, "--as-of", "1", "--json"))["status"] == "created"
+    assert as_json(tt("show", task, "--as-of", between.isoformat(), "--json"))["status"] == "queued"
+    table = ok(tt("show", task, "--as-of", "2"))
+    assert "as of 2" in table
+    status_line = next(line for line in table.splitlines() if "│ status " in line)
+    assert "queued" in status_line
+
+
+def test_history_is_the_status_timeline(
+    client: Client, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    task = make_run(client, "with-history")
+    client.reset(task=task, force=True)
+    expected = client.get_status_history(task)
+    assert len(expected) == 4
+
+    out = ok(tt("history", task))
+    rows = [line for line in out.splitlines() if "→" in line and "from → to" not in line]
+    assert len(rows) == 4
+    for line, h in zip(rows, expected, strict=True):
+        assert line.split()[0] == str(h.version)
+        assert f"{h.from_status} → {h.to_status}" in line
+        assert h.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] in line
+        assert "alice" in line
+        assert h.reason in line
+        assert h.message in line
+    assert "picked up" in rows[1]
+    assert "all done" in rows[2]
+    assert "yes" not in rows[2]
+    assert rows[3].rstrip().endswith("yes")  # the forced reset
+
+    document = as_json(tt("history", task, "--json"))
+    assert document["task"] == task
+    assert [(h["version"], h["from_status"], h["to_status"]) for h in document["history"]] == [
+        (h.version, h.from_status, h.to_status) for h in expected
+    ]
+    assert document["history"][3]["force"] is True
+    assert document["history"][1]["reason"] == "picked up"
+    assert set(document["history"][0]) == {
+        "version",
+        "position",
+        "from_status",
+        "to_status",
+        "reason",
+        "message",
+        "user",
+        "at",
+        "force",
+    }
+
+
+def test_another_companys_tasks_are_not_there(
+    client: Client, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    task = str(client.create(name="mine", type="training")["id"])
+    other = f"other-{uuid.uuid4().hex[:8]}"
+    assert as_json(tt("list", "--json", company_=other))["tasks"] == []
+    refused = tt("show", task, company_=other)
+    assert refused.returncode == 1
+    assert f"no such task: {task}" in refused.stderr
+
+
+@pytest.mark.parametrize("command", ["show", "history"])
+def test_an_unknown_task_is_exit_1_no_such_task(
+    command: str, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    result = tt(command, "no-such-id")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "tasktrack: no such task: no-such-id"
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("show", "{task}", "--as-of", "yesterday"), "as_of 'yesterday' is not an ISO time"),
+        (("show", "{task}", "--as-of", "2025-01-01T00:00:00"), "as_of needs a timezone"),
+        (("list", "--order-by", "bogus"), "cannot order by 'bogus'"),
+        (("list", "--status", "sleeping"), "'sleeping' is not one of"),
+        (("list", "--page-size", "0"), "0 is not in the range"),
+        (("list", "--page", "-1"), "-1 is not in the range"),
+    ],
+)
+def test_bad_input_is_a_message_and_a_non_zero_exit(
+    args: tuple[str, ...],
+    message: str,
+    client: Client,
+    tt: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    task = str(client.create(name="target", type="training")["id"])
+    result = tt(*[a.replace("{task}", task) for a in args])
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_blank_company_is_refused(cli_database: str) -> None:
+    result = run("tasks", "--company", " ", "list", env={"TASKTRACK_DATABASE_URL": cli_database})
+    assert result.returncode == 2
+    assert "must not be empty" in result.stderr

@@ -1,0 +1,235 @@
+"""Tampering as a superuser would, and the audit catching each kind (issue: audit verify,
+anchors, replay); plus export/import round trips with hash verification."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tasktrack.api import Client
+from tasktrack.projections import rebuild, registry
+from tasktrack.queries import audit
+from tasktrack.service import Caller
+from tasktrack.store import archive, migrate
+from tasktrack.store.engine import make_engine, raw
+from tests import settle
+
+
+@pytest.fixture
+def own_engine(new_database: Callable[[], str]) -> Iterator[Engine]:
+    engine = make_engine(new_database(), pool_size=2)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tasks(own_engine: Engine) -> list[str]:
+    client = Client(own_engine, Caller(company="acme", user="alice"))
+    ids = []
+    for i in range(3):
+        task = str(client.create(name=f"audited {i}", type="training")["id"])
+        client.enqueue(task=task, queue_name="q")
+        client.started(task=task)
+        client.completed(task=task)
+        ids.append(task)
+    return ids
+
+
+def _tamper(engine: Engine, *statements: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE events DISABLE TRIGGER events_no_update_delete"))
+        for sql in statements:
+            conn.execute(text(sql))
+        conn.execute(text("ALTER TABLE events ENABLE TRIGGER events_no_update_delete"))
+
+
+def _breaks(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        found = audit.verify_chains(raw(conn))
+        conn.rollback()
+    return {b.stream_id: b.stream_version for b in found}
+
+
+def _anchor(engine: Engine) -> audit.Anchor:
+    """An anchor that covers the whole log: while other sessions of the shared test server
+    hold old transactions open, the commit-safe horizon may lag behind for a moment."""
+    for _ in range(200):
+        with engine.connect() as conn:
+            taken = audit.anchor(raw(conn))
+            last = conn.execute(text("SELECT max(position) FROM events")).scalar_one()
+            conn.rollback()
+        if taken.position == last:
+            return taken
+        time.sleep(0.05)
+    raise AssertionError("the commit-safe horizon never reached the end of the log")
+
+
+def _anchor_problem(engine: Engine, anchor: audit.Anchor) -> str | None:
+    with engine.connect() as conn:
+        problem = audit.check_anchor(raw(conn), anchor)
+        conn.rollback()
+    return problem
+
+
+def test_an_untouched_log_verifies(own_engine: Engine, tasks: list[str]) -> None:
+    anchor = _anchor(own_engine)
+    assert _breaks(own_engine) == {}
+    assert _anchor_problem(own_engine, anchor) is None
+    assert anchor.streams == 4  # three tasks and the queue
+
+
+def test_an_edited_payload_is_caught(own_engine: Engine, tasks: list[str]) -> None:
+    _tamper(
+        own_engine,
+        "UPDATE events SET data = replace(data::text, 'audited 1', "
+        f"'innocent')::json WHERE stream_id = '{tasks[1]}' AND stream_version = 1",
+    )
+    assert _breaks(own_engine) == {tasks[1]: 1}
+
+
+def test_edited_metadata_is_caught(own_engine: Engine, tasks: list[str]) -> None:
+    _tamper(
+        own_engine,
+        "UPDATE events SET metadata = replace(metadata::text, 'alice', "
+        f"'mallory')::json WHERE stream_id = '{tasks[0]}' AND stream_version = 3",
+    )
+    assert _breaks(own_engine) == {tasks[0]: 3}
+
+
+def test_a_deleted_event_is_caught(own_engine: Engine, tasks: list[str]) -> None:
+    _tamper(own_engine, f"DELETE FROM events WHERE stream_id = '{tasks[2]}' AND stream_version = 2")
+    assert _breaks(own_engine) == {tasks[2]: 3}  # version 2 is missing before 3
+
+
+def test_reordered_events_are_caught(own_engine: Engine, tasks: list[str]) -> None:
+    t = tasks[0]
+    _tamper(
+        own_engine,
+        f"UPDATE events SET stream_version = 100 WHERE stream_id = '{t}' AND stream_version = 2",
+        f"UPDATE events SET stream_version = 2 WHERE stream_id = '{t}' AND stream_version = 3",
+        f"UPDATE events SET stream_version = 3 WHERE stream_id = '{t}' AND stream_version = 100",
+    )
+    assert _breaks(own_engine) == {t: 2}
+
+
+def test_a_removed_last_event_and_a_removed_stream_need_the_anchor(
+    own_engine: Engine, tasks: list[str]
+) -> None:
+    anchor = _anchor(own_engine)
+    _tamper(
+        own_engine,
+        f"DELETE FROM events WHERE stream_id = '{tasks[0]}' AND stream_version = "
+        f"(SELECT max(stream_version) FROM events WHERE stream_id = '{tasks[0]}')",
+    )
+    assert _breaks(own_engine) == {}  # every remaining chain still holds...
+    assert _anchor_problem(own_engine, anchor) is not None  # ...but the anchor does not
+
+    fresh = _anchor(own_engine)
+    _tamper(own_engine, f"DELETE FROM events WHERE stream_id = '{tasks[1]}'")
+    assert _breaks(own_engine) == {}
+    problem = _anchor_problem(own_engine, fresh)
+    assert problem is not None
+    assert "4 streams then, 3 now" in problem
+
+
+def test_events_after_the_anchor_do_not_disturb_it(own_engine: Engine, tasks: list[str]) -> None:
+    anchor = _anchor(own_engine)
+    Client(own_engine, Caller(company="acme", user="alice")).ping(task=tasks[0])
+    assert _anchor_problem(own_engine, anchor) is None
+
+
+def test_replay_tells_the_timeline_from_the_log_alone(own_engine: Engine, tasks: list[str]) -> None:
+    Client(own_engine, Caller(company="acme", user="alice")).delete(task=tasks[0], force=True)
+    with own_engine.connect() as conn:
+        entries = audit.timeline(raw(conn), tasks[0])
+        conn.rollback()
+    assert [(e.from_status, e.to_status) for e in entries] == [
+        ("created", "queued"),
+        ("queued", "in_progress"),
+        ("in_progress", "completed"),
+    ]
+    assert all(e.user == "alice" and len(e.hash) == 64 for e in entries)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_export_import_round_trip(
+    own_engine: Engine,
+    tasks: list[str],
+    new_database: Callable[[], str],
+    tmp_path: Path,
+    suffix: str,
+) -> None:
+    path = tmp_path / f"log{suffix}"
+    settle.horizon_reaches_end(own_engine)
+    with own_engine.connect() as conn:
+        events = archive.read_log(raw(conn))
+        if suffix == ".parquet":
+            exported = archive.write_parquet(events, path)
+        else:
+            with path.open("wb") as f:
+                exported = archive.write_jsonl(events, f)
+        conn.rollback()
+    target = make_engine(new_database(), pool_size=2)
+    try:
+        migrate.upgrade(target)
+        with target.connect() as conn:
+            imported = archive.import_events(raw(conn), archive.read_archive(path))
+        assert imported == exported
+        rebuild.rebuild(target, list(registry.PROJECTORS))
+        assert rebuild.verify(target, list(registry.PROJECTORS)) == []
+        assert _breaks(target) == {}
+        for table in ("events", "tasks", "task_status_history", "queues"):
+            assert _table_digest(target, table) == _table_digest(own_engine, table), table
+    finally:
+        target.dispose()
+
+
+def _table_digest(engine: Engine, table: str) -> str:
+    columns = (
+        "position, stream_id, stream_version, company, type, schema_version, "
+        "data::text, metadata::text, recorded_at, hash"
+        if table == "events"
+        else "t.*"
+    )
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                text(
+                    f"SELECT md5(string_agg(r::text, '|' ORDER BY r::text)) "
+                    f"FROM (SELECT {columns} FROM {table} t) r"
+                )
+            ).scalar_one()
+        )
+
+
+def test_import_refuses_an_altered_or_partial_export_or_a_used_database(
+    own_engine: Engine, tasks: list[str], new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    path = tmp_path / "log.jsonl"
+    settle.horizon_reaches_end(own_engine)
+    with own_engine.connect() as conn, path.open("wb") as f:
+        archive.write_jsonl(archive.read_log(raw(conn)), f)
+        conn.rollback()
+    lines = path.read_text().splitlines()
+    altered = tmp_path / "altered.jsonl"
+    altered.write_text("\n".join(line.replace("audited 2", "audited 9") for line in lines))
+    partial = tmp_path / "partial.jsonl"
+    partial.write_text("\n".join(lines[3:]))
+    target = make_engine(new_database(), pool_size=2)
+    try:
+        migrate.upgrade(target)
+        for bad, says in ((altered, "hash does not match"), (partial, "is missing")):
+            with target.connect() as conn, pytest.raises(archive.ImportRefused, match=says):
+                archive.import_events(raw(conn), archive.read_archive(bad))
+            with target.connect() as conn:
+                count = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+            assert count == 0  # a refused import writes nothing
+    finally:
+        target.dispose()
+    with own_engine.connect() as conn, pytest.raises(archive.ImportRefused, match="empty"):
+        archive.import_events(raw(conn), archive.read_archive(path))
