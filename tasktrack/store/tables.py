@@ -111,7 +111,14 @@ tasks = Table(
     _ts("head_at", nullable=False),
     Index("tasks_company_status_idx", "company", "status"),
     Index("tasks_company_project_idx", "company", "project"),
-    Index("tasks_company_last_update_idx", "company", "last_update"),
+    # get_all's orders and filters (migration 0008): by id, -last_update with missing last,
+    # execution.queue, the time ranges.
+    Index("tasks_company_id_idx", "company", "id"),
+    Index("tasks_company_last_update_idx", "company", text("last_update DESC NULLS LAST"), "id"),
+    Index("tasks_company_queue_idx", "company", text("(execution ->> 'queue')")),
+    Index("tasks_company_created_idx", "company", "created"),
+    Index("tasks_company_started_idx", "company", "started"),
+    Index("tasks_company_status_changed_idx", "company", "status_changed"),
     Index("tasks_parent_idx", "parent"),
     Index("tasks_tags_idx", "tags", postgresql_using="gin"),
     Index("tasks_system_tags_idx", "system_tags", postgresql_using="gin"),
@@ -161,6 +168,13 @@ task_metrics = Table(
     # The exact sum of the finite values (numeric): mean_value = value_sum / finite_count.
     Column("value_sum", Numeric, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("task_id", "metric", "variant"),
+    Index(
+        "task_metrics_company_metric_hash_variant_hash_value_idx",
+        "company",
+        "metric_hash",
+        "variant_hash",
+        "value",
+    ),
 )
 
 # Queues by id and by name (a name is unique within a company).
