@@ -19,11 +19,18 @@ from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import InvalidRequest
+from tasktrack.queries import analytics, timetravel
 from tasktrack.queries import logs as log_queries
 from tasktrack.queries import metrics as metric_queries
 from tasktrack.queries import projects as project_queries
 from tasktrack.queries import tasks as task_queries
-from tasktrack.queries import timetravel
+from tasktrack.queries.analytics_views import (
+    QueueWait,
+    StatusDuration,
+    StatusInterval,
+    StatusSummary,
+    TaskInStatus,
+)
 from tasktrack.queries.views import StatusHistoryEntry, TaskView
 from tasktrack.service import Caller, TaskService
 from tasktrack.service.results import Result
@@ -151,6 +158,95 @@ class Client:
     def get_status_history(self, task: str) -> list[StatusHistoryEntry]:
         with self._read() as conn:
             return task_queries.status_history(conn, self.caller.company, task)
+
+    # --- status analytics over the SQL views (docs/analytics.md), in the caller's company ----
+    # Times are datetimes with a zone or ISO strings; since/until select by entry time.
+
+    def status_intervals(
+        self,
+        task: str | None = None,
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = analytics.DEFAULT_LIMIT,
+    ) -> list[StatusInterval]:
+        """Each stay in a status, [entered_at, left_at), oldest entry first."""
+        with self._read() as conn:
+            return analytics.status_intervals(
+                conn,
+                self.caller.company,
+                task=task,
+                project=project,
+                status=status,
+                since=since,
+                until=until,
+                limit=limit,
+            )
+
+    def status_durations(
+        self,
+        task: str | None = None,
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        limit: int = analytics.DEFAULT_LIMIT,
+    ) -> list[StatusDuration]:
+        """Per task and status: how often it was entered and the time spent in it."""
+        with self._read() as conn:
+            return analytics.status_durations(
+                conn, self.caller.company, task=task, project=project, status=status, limit=limit
+            )
+
+    def queue_waits(
+        self,
+        task: str | None = None,
+        *,
+        project: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        started_only: bool = False,
+        limit: int = analytics.DEFAULT_LIMIT,
+    ) -> list[QueueWait]:
+        """Each visit to the queue: queued_at, started_at and wait_seconds once it ran."""
+        with self._read() as conn:
+            return analytics.task_queue_waits(
+                conn,
+                self.caller.company,
+                task=task,
+                project=project,
+                since=since,
+                until=until,
+                started_only=started_only,
+                limit=limit,
+            )
+
+    def status_summary(
+        self,
+        group_by: str = "project",
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+    ) -> list[StatusSummary]:
+        """Per project, type, user or UTC day, and status: entries and time spent."""
+        with self._read() as conn:
+            return analytics.status_summary(
+                conn,
+                self.caller.company,
+                group_by,
+                project=project,
+                status=status,
+                since=since,
+                until=until,
+            )
+
+    def tasks_in_status(self, status: str, at: datetime | str) -> list[TaskInStatus]:
+        """The tasks that were in `status` at `at` (a stay is [entered_at, left_at))."""
+        with self._read() as conn:
+            return analytics.tasks_in_status(conn, self.caller.company, status, at)
 
     # --- commands: one method each; keyword arguments are the ClearML request fields --------
 

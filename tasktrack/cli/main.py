@@ -9,6 +9,7 @@ import click
 import psycopg
 import sqlalchemy.exc
 
+from tasktrack.cli.analytics import analytics
 from tasktrack.cli.archive import export, import_
 from tasktrack.cli.audit import audit
 from tasktrack.cli.credentials import credentials
@@ -35,6 +36,7 @@ cli.add_command(demo)
 cli.add_command(serve)
 cli.add_command(credentials)
 cli.add_command(tasks)
+cli.add_command(analytics)
 cli.add_command(report)
 cli.add_command(projections)
 cli.add_command(audit)

@@ -16,6 +16,7 @@ from tasktrack.api import Client
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import InvalidRequest
 from tasktrack.domain.metrics import EventIn, MalformedEvent
+from tasktrack.http import analytics
 from tasktrack.http.projection import only_fields
 from tasktrack.queries.filter_request import GetAllRequest, request_from
 from tasktrack.queries.projects import ProjectFilter
@@ -276,6 +277,11 @@ def _table() -> dict[str, Spec]:
             run=_ping,
             summary="HTTP Basic credentials in, a bearer token out",
         ),
+    ]
+    # Status analytics over the SQL views (request bodies and runs in http/analytics.py).
+    specs += [
+        Spec(name=name, request=request, run=run, summary=summary)
+        for name, (request, run, summary) in analytics.ENDPOINTS.items()
     ]
     return {s.name: s for s in specs}
 

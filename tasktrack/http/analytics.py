@@ -1,0 +1,122 @@
+"""The `analytics.*` endpoints: their request bodies and what they run (listed in endpoints.py).
+
+Company and user come from the credential; times are ISO 8601 with a zone (a naive one is
+400/12). See docs/analytics.md for what each answer's fields mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from tasktrack.domain.values import Status
+from tasktrack.queries.analytics import DEFAULT_LIMIT, GroupBy
+
+if TYPE_CHECKING:
+    from tasktrack.http.endpoints import Call
+
+
+class StatusIntervals(msgspec.Struct, frozen=True, kw_only=True):
+    """Intervals of one task, or of the company's tasks, entered within a window."""
+
+    task: str | None = None
+    project: str | None = None
+    status: Status | None = None
+    since: datetime | None = None  # entered at or after
+    until: datetime | None = None  # entered before
+    limit: int = DEFAULT_LIMIT
+
+
+class StatusDurations(msgspec.Struct, frozen=True, kw_only=True):
+    """Per task and status totals, of one task or of the company's tasks."""
+
+    task: str | None = None
+    project: str | None = None
+    status: Status | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+class QueueWaits(msgspec.Struct, frozen=True, kw_only=True):
+    """Visits to the queue queued within a window (started_only: those that ran)."""
+
+    task: str | None = None
+    project: str | None = None
+    since: datetime | None = None  # queued at or after
+    until: datetime | None = None  # queued before
+    started_only: bool = False
+    limit: int = DEFAULT_LIMIT
+
+
+class StatusSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """Totals per group (project, type, user or UTC day) and status."""
+
+    group_by: GroupBy = "project"
+    project: str | None = None
+    status: Status | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class TasksInStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """The tasks in `status` at the moment `at`."""
+
+    status: Status
+    at: datetime
+
+
+def _fields(body: msgspec.Struct) -> dict[str, Any]:
+    return {name: getattr(body, name) for name in body.__struct_fields__}
+
+
+def _intervals(call: Call, body: StatusIntervals) -> Any:
+    return {"intervals": call.client.status_intervals(**_fields(body))}
+
+
+def _durations(call: Call, body: StatusDurations) -> Any:
+    return {"durations": call.client.status_durations(**_fields(body))}
+
+
+def _queue_waits(call: Call, body: QueueWaits) -> Any:
+    return {"waits": call.client.queue_waits(**_fields(body))}
+
+
+def _summary(call: Call, body: StatusSummary) -> Any:
+    return {"group_by": body.group_by, "summary": call.client.status_summary(**_fields(body))}
+
+
+def _in_status(call: Call, body: TasksInStatus) -> Any:
+    found = call.client.tasks_in_status(body.status, body.at)
+    return {"status": body.status, "at": body.at, "tasks": found}
+
+
+# name -> (request body, run, summary)
+ENDPOINTS: dict[str, tuple[type[msgspec.Struct], Callable[[Call, Any], Any], str]] = {
+    "analytics.status_intervals": (
+        StatusIntervals,
+        _intervals,
+        "Each stay of a task in a status, [entered_at, left_at)",
+    ),
+    "analytics.status_durations": (
+        StatusDurations,
+        _durations,
+        "Per task and status: entries and seconds spent",
+    ),
+    "analytics.queue_waits": (
+        QueueWaits,
+        _queue_waits,
+        "Each visit to the queue: queued_at, started_at, wait_seconds",
+    ),
+    "analytics.status_summary": (
+        StatusSummary,
+        _summary,
+        "Per project, type, user or UTC day, and status: entries and seconds",
+    ),
+    "analytics.tasks_in_status": (
+        TasksInStatus,
+        _in_status,
+        "The tasks that were in a status at a moment",
+    ),
+}

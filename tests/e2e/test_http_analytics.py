@@ -1,0 +1,140 @@
+"""The `analytics.*` endpoints over a real server: answers checked against the status history."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.e2e.http import Api
+
+ANALYTICS = (
+    "analytics.status_intervals",
+    "analytics.status_durations",
+    "analytics.queue_waits",
+    "analytics.status_summary",
+    "analytics.tasks_in_status",
+)
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _life(api: Api, project: str = "http-analytics") -> tuple[str, list[dict[str, Any]]]:
+    """A task created, queued, started and completed; its status history."""
+    task = str(
+        api.ok("tasks.create", {"name": "analysed", "type": "training", "project": project})["id"]
+    )
+    api.ok("tasks.enqueue", {"task": task, "queue_name": "gpu"})
+    api.ok("tasks.started", {"task": task})
+    api.ok("tasks.completed", {"task": task})
+    history = api.ok("tasks.get_status_history", {"task": task})["history"]
+    return task, history
+
+
+@pytest.mark.smoke
+def test_intervals_durations_and_waits_follow_the_history(api: Api) -> None:
+    task, history = _life(api)
+    created = _time(api.ok("tasks.get_by_id", {"task": task})["task"]["created"])
+    changes = [_time(h["at"]) for h in history]
+
+    intervals = api.ok("analytics.status_intervals", {"task": task})["intervals"]
+    assert [i["status"] for i in intervals] == ["created", "queued", "in_progress", "completed"]
+    assert [_time(i["entered_at"]) for i in intervals] == [created, *changes]
+    assert [i["left_at"] and _time(i["left_at"]) for i in intervals] == [*changes, None]
+    assert [i["seconds"] for i in intervals[:-1]] == [
+        (b - a).total_seconds() for a, b in itertools.pairwise([created, *changes])
+    ]
+    assert intervals[-1]["seconds"] is None
+
+    durations = api.ok("analytics.status_durations", {"task": task})["durations"]
+    assert sum(d["seconds"] for d in durations) == pytest.approx(
+        (changes[-1] - created).total_seconds(), abs=1e-6
+    )
+    assert [d["status"] for d in durations if d["is_current"]] == ["completed"]
+
+    (wait,) = api.ok("analytics.queue_waits", {"project": "http-analytics"})["waits"]
+    assert (wait["task_id"], wait["next_status"]) == (task, "in_progress")
+    assert _time(wait["queued_at"]) == changes[0]
+    assert _time(wait["started_at"]) == changes[1]
+    assert wait["wait_seconds"] == (changes[1] - changes[0]).total_seconds()
+
+
+def test_summary_and_tasks_in_status(api: Api) -> None:
+    first, history = _life(api, project="p1")
+    second, _ = _life(api, project="p2")
+    queued_at, started_at = _time(history[0]["at"]), _time(history[1]["at"])
+
+    summary = api.ok("analytics.status_summary", {"group_by": "project", "status": "queued"})
+    assert summary["group_by"] == "project"
+    assert [(r["group"], r["status"], r["entries"]) for r in summary["summary"]] == [
+        ("p1", "queued", 1),
+        ("p2", "queued", 1),
+    ]
+    by_type = api.ok("analytics.status_summary", {"group_by": "type"})["summary"]
+    assert {(r["group"], r["status"]): r["entries"] for r in by_type} == {
+        ("training", s): 2 for s in ("created", "queued", "in_progress", "completed")
+    }
+
+    def in_status(status: str, at: datetime) -> list[str]:
+        data = api.ok("analytics.tasks_in_status", {"status": status, "at": at.isoformat()})
+        assert data["status"] == status
+        return [t["task_id"] for t in data["tasks"]]
+
+    assert in_status("queued", queued_at) == [first]
+    assert in_status("created", queued_at - timedelta(microseconds=1)) == [first]
+    assert in_status("queued", started_at) == []
+    assert in_status("in_progress", started_at) == [first]
+    assert set(in_status("completed", datetime.now(queued_at.tzinfo) + timedelta(1))) == {
+        first,
+        second,
+    }
+
+
+def test_another_company_sees_none_of_it(api: Api, new_caller: Callable[..., Api]) -> None:
+    task, history = _life(api)
+    other = new_caller()
+    assert other.ok("analytics.status_intervals", {})["intervals"] == []
+    assert other.ok("analytics.status_summary", {})["summary"] == []
+    assert other.ok("analytics.queue_waits", {})["waits"] == []
+    body = {"status": "queued", "at": history[0]["at"]}
+    assert other.ok("analytics.tasks_in_status", body)["tasks"] == []
+    assert api.ok("analytics.tasks_in_status", body)["tasks"]
+    assert other.error("analytics.status_durations", {"task": task})[:2] == (400, 101)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "codes"),
+    [
+        ("analytics.status_summary", {"group_by": "week"}, (400, 12)),
+        ("analytics.status_summary", {"status": "running"}, (400, 12)),
+        ("analytics.status_intervals", {"since": "2026-01-01T00:00:00"}, (400, 12)),
+        ("analytics.status_intervals", {"since": "not a time"}, (400, 12)),
+        ("analytics.tasks_in_status", {"status": "queued"}, (400, 12)),
+        ("analytics.tasks_in_status", {"status": "queued", "at": "2026-01-01T00:00:00"}, (400, 12)),
+        (
+            "analytics.queue_waits",
+            {"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+            (400, 16),
+        ),
+        ("analytics.status_durations", {"limit": 0}, (400, 16)),
+        ("analytics.status_intervals", {"task": "0" * 32}, (400, 101)),
+    ],
+)
+def test_bad_requests(
+    api: Api, endpoint: str, body: dict[str, Any], codes: tuple[int, int]
+) -> None:
+    assert api.error(endpoint, body)[:2] == codes
+
+
+def test_openapi_describes_the_analytics_bodies(api: Api) -> None:
+    document = api.http.get("/openapi.json").json()
+    for name in ANALYTICS:
+        assert f"/{name}" in document["paths"]
+    summary = document["components"]["schemas"]["StatusSummary"]["properties"]
+    assert set(summary["group_by"]["enum"]) == {"project", "type", "user", "day"}
+    assert document["components"]["schemas"]["TasksInStatus"]["required"] == ["status", "at"]
