@@ -17,6 +17,8 @@ from typing import Any
 
 import anyio.to_thread
 import msgspec
+import psycopg
+import sqlalchemy.exc
 from litestar import Litestar, Request, Response, get, route
 from litestar.enums import HttpMethod
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -29,6 +31,7 @@ from tasktrack.http.auth import Authenticator, Unauthorized
 from tasktrack.http.endpoints import ENDPOINTS, Call, Spec, decode
 from tasktrack.http.openapi import openapi_document
 from tasktrack.service import TaskService
+from tasktrack.service.core import OutcomeUnknown
 from tasktrack.store.engine import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -144,6 +147,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             return answer({}, 401, exc.subcode, exc.message)
         except DomainError as exc:
             return answer({}, exc.code, exc.subcode, exc.message, _plain(exc.data))
+        except OutcomeUnknown as exc:
+            log.warning("commit outcome unknown in %s: %s", name, exc.__cause__)
+            return answer({}, 503, 1, str(exc))
+        except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+            # The database is unreachable (a restart, a network cut): say so, and that a retry
+            # may work; a command that got this far wrote nothing (see TaskService).
+            log.warning("database unavailable in %s: %s", name, exc)
+            return answer({}, 503, 0, "Database unavailable; retry later")
         except Exception:
             log.exception("internal error in %s", name)
             return answer({}, 500, 0, "Internal server error")

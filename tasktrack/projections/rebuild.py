@@ -8,13 +8,15 @@ Inline projections are written by every command, so the last stretch is done wit
 held off: `LOCK TABLE events IN SHARE MODE` waits for transactions that inserted events to
 finish and blocks new inserts, the remaining events are drained, and then, in that same
 transaction, the shadows are compared with the live tables (verify) or copied over them
-(rebuild: TRUNCATE + INSERT, atomic, keeping the live tables' grants, indexes and views).
+(rebuild: TRUNCATE + INSERT, atomic, keeping the live tables' grants, indexes and views;
+the live tables are locked together with the log, see `_lock_for_swap`).
 Catch-up projections are rebuilt under their runner lock and get their checkpoint with their
 rows; they are verified as of their own checkpoint (a replay up to it must equal them).
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
@@ -31,6 +33,7 @@ from tasktrack.store import eventlog, tables
 from tasktrack.store.engine import raw
 
 BATCH = 2000
+LOCK_ATTEMPTS = 300
 Progress = Callable[[int], None]
 
 
@@ -214,13 +217,40 @@ def rebuild(
             states = BoundedStates()
             at = _replay(conn, inline, LOG_START, states, progress=progress)
             # Writers held off (see the module docstring): drain the rest, then swap, atomically.
-            conn.execute("LOCK TABLE events IN SHARE MODE")
+            _lock_for_swap(conn, [t for s in inline for t in s.tables])
             at = _replay(conn, inline, at, states, writers_locked_out=True, progress=progress)
             for spec in inline:
                 _copy_over(conn, spec)
             conn.commit()
             end = max(end, at)
     return end
+
+
+def _lock_for_swap(conn: psycopg.Connection[Any], live: list[str]) -> None:
+    """Hold writers off and take the live tables for the swap, backing off while they write.
+
+    Both locks are taken before anything is drained. A command reads a task row, then inserts
+    events, then writes metric rows: were the TRUNCATE's ACCESS EXCLUSIVE lock taken only at
+    the copy, behind the SHARE lock on events, a command holding a read lock on `tasks` and
+    waiting to insert would deadlock with it. So both are requested with a short lock timeout,
+    inside a savepoint; on a timeout (or a deadlock) the savepoint is rolled back, which
+    releases whatever was granted and lets the waiting commands finish, and it tries again.
+    """
+    for attempt in range(1, LOCK_ATTEMPTS + 1):
+        conn.execute("SAVEPOINT swap_locks")
+        try:
+            conn.execute("SET LOCAL lock_timeout = '200ms'")
+            conn.execute("LOCK TABLE events IN SHARE MODE")
+            conn.execute(f"LOCK TABLE {', '.join(live)} IN ACCESS EXCLUSIVE MODE")
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
+            conn.execute("ROLLBACK TO SAVEPOINT swap_locks")
+            if attempt == LOCK_ATTEMPTS:
+                raise
+            time.sleep(min(0.01 * attempt, 0.5))
+            continue
+        conn.execute("RELEASE SAVEPOINT swap_locks")
+        conn.execute("SET LOCAL lock_timeout = DEFAULT")
+        return
 
 
 def _copy_over(conn: psycopg.Connection[Any], spec: ProjectorSpec) -> None:

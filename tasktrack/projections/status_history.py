@@ -55,10 +55,25 @@ class StatusHistoryProjector:
     def _flush(self, conn: psycopg.Connection[Any], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
+        # Inline, positions are not known yet (the INSERT of the events is pipelined and read
+        # back only at commit): position 0 means "look it up by (stream, version)".
+        known = [r for r in rows if r[3]]
+        unknown = [(*r[:3], *r[4:], r[0], r[1]) for r in rows if not r[3]]
+        columns = (
+            "task_id, stream_version, company, position, from_status, to_status, reason, "
+            "message, user_id, at, force"
+        )
         with conn.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO {self.table} (task_id, stream_version, company, position, "
-                "from_status, to_status, reason, message, user_id, at, force) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                rows,
-            )
+            if known:
+                cur.executemany(
+                    f"INSERT INTO {self.table} ({columns}) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    known,
+                )
+            if unknown:
+                cur.executemany(
+                    f"INSERT INTO {self.table} ({columns}) "
+                    "SELECT %s, %s, %s, e.position, %s, %s, %s, %s, %s, %s, %s "
+                    "FROM events e WHERE e.stream_id = %s AND e.stream_version = %s",
+                    unknown,
+                )

@@ -39,12 +39,17 @@ class TasksProjector:
             + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
         )
 
+    @property
+    def select_sql(self) -> str:
+        """The rows of a list of task ids (one parameter: the list)."""
+        return f"SELECT {SELECT_LIST} FROM {self.table} WHERE id = ANY(%s)"
+
+    def rows(self, fetched: Iterable[Sequence[Any]]) -> dict[str, TaskRow]:
+        return {r[0]: state_from_row(r) for r in fetched}
+
     def load(self, conn: psycopg.Connection[Any], ids: Iterable[str]) -> dict[str, TaskRow]:
         """The stored rows of these tasks (missing ids are absent from the answer)."""
-        rows = conn.execute(
-            f"SELECT {SELECT_LIST} FROM {self.table} WHERE id = ANY(%s)", (list(ids),)
-        ).fetchall()
-        return {r[0]: state_from_row(r) for r in rows}
+        return self.rows(conn.execute(self.select_sql, (list(ids),)).fetchall())
 
     def apply(
         self,
@@ -65,10 +70,19 @@ class TasksProjector:
             state = states.get(record.stream_id)
             states[record.stream_id] = evolve(state, record.event)
             touched[record.stream_id] = record
-        for stream_id, last in touched.items():
-            state = states[stream_id]
-            if state.deleted:
-                conn.execute(f"DELETE FROM {self.table} WHERE id = %s", (stream_id,))
-                continue
-            head = StreamHead(last.stream_version, last.hash)
-            conn.execute(self._upsert, row_params(state, head, last.recorded_at))
+        gone = [stream_id for stream_id in touched if states[stream_id].deleted]
+        rows = [
+            row_params(
+                states[stream_id], StreamHead(last.stream_version, last.hash), last.recorded_at
+            )
+            for stream_id, last in touched.items()
+            if not states[stream_id].deleted
+        ]
+        if gone:
+            conn.execute(f"DELETE FROM {self.table} WHERE id = ANY(%s)", (gone,))
+        if len(rows) == 1:
+            conn.execute(self._upsert, rows[0])
+        elif rows:
+            # executemany pipelines the statements: one round trip for a rebuild's batch.
+            with conn.cursor() as cur:
+                cur.executemany(self._upsert, rows)

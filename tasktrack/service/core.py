@@ -15,10 +15,11 @@ from sqlalchemy import Engine
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.decide import handles
 from tasktrack.domain.envelope import Metadata
-from tasktrack.domain.errors import InvalidRequest
+from tasktrack.domain.errors import DomainError, InvalidRequest
 from tasktrack.service import handlers, projects, reporting
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork, idempotency_lock
+from tasktrack.store import eventlog
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,21 @@ class TaskService:
                     "retrying %s after a deadlock (attempt %d)", type(command).__name__, attempt
                 )
                 time.sleep(0.005 * attempt)
+            except ConnectionLost as exc:
+                # The connection died before the COMMIT went out: nothing was committed, and
+                # the pool hands out another connection (a server restart kills them all).
+                if attempt == ATTEMPTS:
+                    raise DatabaseUnavailable(str(exc.__cause__)) from exc
+                log.warning("retrying %s on a new connection: %s", type(command).__name__, exc)
+                time.sleep(0.1 * attempt)
+            except pgerrors.UniqueViolation as exc:
+                # The log's (stream, version) key refused an append: a writer that bypassed the
+                # stream lock got there first. Nothing was committed; a retry re-reads the head.
+                if exc.diag.constraint_name != eventlog.STREAM_KEY:
+                    raise
+                if attempt == ATTEMPTS:
+                    raise StreamClash(exc.diag.message_detail or "") from exc
+                time.sleep(0.005 * attempt)
         raise AssertionError("unreachable")
 
     def _run(
@@ -100,21 +116,98 @@ class TaskService:
         request_id: str | None,
     ) -> Result:
         pooled = self.engine.raw_connection()
+        conn = pooled.driver_connection
+        assert isinstance(conn, psycopg.Connection)
+        sent_commit = False
         try:
-            conn = pooled.driver_connection
-            assert isinstance(conn, psycopg.Connection)
-            with conn.transaction():
-                uow = UnitOfWork(conn, metadata)
-                if request_id is not None:
-                    # Retries of one request wait for each other here, then find the result.
-                    uow.lock([idempotency_lock(metadata.company, request_id)])
-                    stored = uow.stored_response(request_id, command)
-                    if stored is not None:
-                        result: Result = stored
-                        return result
-                result = handler(uow, command)
-                if request_id is not None:
-                    uow.remember(request_id, command, result)
-                return result
+            # Round trips are most of a command's cost, so: pipeline mode (statements go out
+            # without waiting; the connection syncs only when a result is read) and BEGIN and
+            # COMMIT sent as plain statements in autocommit mode (psycopg would sync on each).
+            # A command then costs two round trips: its reads (locks and rows, in one go: see
+            # UnitOfWork.open) and its writes followed by the COMMIT.
+            conn.autocommit = True
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                result = self._unit(handler, command, metadata, request_id, conn)
+                sent_commit = True
+                conn.execute("COMMIT")
+            return result
+        except BaseException as exc:
+            _end_transaction(pooled, conn, exc, sent_commit)
+            raise
         finally:
+            if pooled.is_valid:
+                conn.autocommit = False
             pooled.close()
+
+    def _unit(
+        self,
+        handler: Callable[[UnitOfWork, Any], Result],
+        command: cmd.Command,
+        metadata: Metadata,
+        request_id: str | None,
+        conn: psycopg.Connection[Any],
+    ) -> Result:
+        uow = UnitOfWork(conn, metadata)
+        if request_id is not None:
+            # Retries of one request wait for each other here, then find the result.
+            uow.lock([idempotency_lock(metadata.company, request_id)])
+            stored = uow.stored_response(request_id, command)
+            if stored is not None:
+                result: Result = stored
+                return result
+        result = handler(uow, command)
+        if request_id is not None:
+            uow.remember(request_id, command, result)
+        return result
+
+
+class StreamClash(DomainError):
+    """Another writer kept appending to the same stream at the same versions."""
+
+    code = 409
+    subcode = 0
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"concurrent append to the same stream, retry the request: {detail}")
+
+
+class ConnectionLost(RuntimeError):
+    """The connection broke before the COMMIT was sent: nothing was committed."""
+
+
+class DatabaseUnavailable(DomainError):
+    """The database could not be reached, retries included; nothing was written."""
+
+    code = 503
+    subcode = 0
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"Database unavailable, nothing was written; retry later: {detail}")
+
+
+class OutcomeUnknown(RuntimeError):
+    """The connection broke while the COMMIT was on its way: it may or may not have happened.
+
+    Not a DomainError (those wrote nothing): HTTP answers 503 with subcode 1 and this message.
+    """
+
+
+def _end_transaction(
+    pooled: Any, conn: psycopg.Connection[Any], exc: BaseException, sent_commit: bool
+) -> None:
+    """Roll back what a failed command left open, or drop a connection that broke."""
+    # Only a broken connection leaves the outcome in doubt: a server-side error (a deadlock, a
+    # unique violation), even one read back at the COMMIT's sync, means nothing was committed.
+    if conn.broken or conn.closed:
+        pooled.invalidate()
+        if sent_commit:
+            raise OutcomeUnknown(
+                "The database connection broke while committing: the command may or may not "
+                "have been applied; retry it with the same request id to be sure"
+            ) from exc
+        raise ConnectionLost(str(exc)) from exc
+    try:
+        conn.execute("ROLLBACK")
+    except psycopg.Error:
+        pooled.invalidate()

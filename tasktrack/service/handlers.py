@@ -137,9 +137,7 @@ def _orphan_children(uow: UnitOfWork, task_id: str, ctx: Context) -> int:
 def on_task(uow: UnitOfWork, c: cmd.Command) -> results.Result:
     """The common path: a command on one existing task (its `task` field)."""
     task_id: str = getattr(c, "task")  # noqa: B009 - every command decide() handles has it
-    seen = uow.statuses([task_id]).get(task_id)
-    uow.lock([task_id, *queue_locks(uow, c)])
-    uow.load([task_id])
+    seen = uow.open([task_id], extra_locks=queue_locks(uow, c)).get(task_id)
     if isinstance(c, cmd.PingTask) and not _is_visible(uow, task_id):
         return {}  # ClearML ignores pings of unknown tasks (another company's look the same)
     if isinstance(c, cmd.EnqueueTask):

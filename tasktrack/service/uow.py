@@ -39,6 +39,19 @@ def fingerprint(command: msgspec.Struct) -> bytes:
     return hashlib.sha256(type(command).__name__.encode() + _encoder.encode(command)).digest()
 
 
+# The statuses a command "saw" and its locks, in one statement (a statement costs the client
+# more than the server here). The statuses are read with the statement's snapshot, taken
+# before the locks are granted: what was committed when the command arrived. The rows the
+# command decides on are read by the *next* statement, whose snapshot follows the locks.
+OPEN_SQL = (
+    "SELECT pg_current_xact_id_if_assigned() IS NOT NULL, locks.n, seen.ids, seen.statuses "
+    "FROM (SELECT count(*) AS n FROM (SELECT pg_advisory_xact_lock(k) "
+    "      FROM unnest(%s::bigint[]) AS k) AS taken) AS locks, "
+    "     (SELECT array_agg(id) AS ids, array_agg(status) AS statuses "
+    "      FROM tasks WHERE id = ANY(%s)) AS seen"
+)
+
+
 class UnitOfWork:
     """The transaction of one command on a raw psycopg connection (not thread-safe)."""
 
@@ -53,9 +66,26 @@ class UnitOfWork:
         self.heads: dict[str, StreamHead] = {}
         self.head_times: dict[str, datetime] = {}
         self.appended: list[Recorded] = []
+        self.pending: list[eventlog.PendingAppend] = []
         self.locked: set[str] = set()
+        self._savepoints = 0
 
     # --- before the first write -------------------------------------------------------------
+
+    def open(self, ids: list[str], *, extra_locks: Iterable[str] = ()) -> dict[str, str]:
+        """The usual first step in ONE round trip (the service runs in pipeline mode): read the
+        statuses the command "saw" (before locking), take the locks (the tasks and any extra
+        names), read the locked rows (fresh: after the locks). Returns the statuses seen."""
+        names = (set(ids) | set(extra_locks)) - self.locked
+        locked = self.conn.execute(OPEN_SQL, (eventlog.lock_keys(names), ids))
+        rows = self.conn.execute(self.tasks.select_sql, (ids,))
+        row = locked.fetchone()  # the pipeline syncs here, once
+        eventlog.check_locked(row)
+        assert row is not None
+        statuses = dict(zip(row[2] or [], row[3] or [], strict=True))
+        self.locked |= names
+        self._remember_rows(self.tasks.rows(rows.fetchall()))
+        return statuses
 
     def statuses(self, ids: Iterable[str]) -> dict[str, str]:
         """Statuses as committed now, read *before* locking: what the command "saw"."""
@@ -74,12 +104,15 @@ class UnitOfWork:
     def load(self, ids: Iterable[str]) -> dict[str, TaskRow]:
         """Rows of locked tasks (read after the lock, so they are the latest committed)."""
         rows = self.tasks.load(self.conn, ids)
+        self._remember_rows(rows)
+        return rows
+
+    def _remember_rows(self, rows: dict[str, TaskRow]) -> None:
         for task_id, row in rows.items():
             self.rows[task_id] = row
             self.states[task_id] = row.state
             self.heads[task_id] = row.head
             self.head_times[task_id] = row.head_at
-        return rows
 
     def stored_response(self, request_id: str, command: msgspec.Struct) -> Any | None:
         """The response of a request already carried out under this request id, if any."""
@@ -99,14 +132,28 @@ class UnitOfWork:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A part of the command that may fail alone: its writes and bookkeeping roll back."""
-        saved = (dict(self.states), dict(self.heads), dict(self.head_times), list(self.appended))
+        """A part of the command that may fail alone: its writes and bookkeeping roll back.
+
+        Explicit SAVEPOINT statements: the service runs the connection in autocommit mode and
+        sends BEGIN/COMMIT itself, inside the pipeline (see TaskService._run).
+        """
+        self._savepoints += 1
+        name = f"part_{self._savepoints}"
+        saved = (
+            dict(self.states),
+            dict(self.heads),
+            dict(self.head_times),
+            list(self.appended),
+            list(self.pending),
+        )
+        self.conn.execute(f"SAVEPOINT {name}")
         try:
-            with self.conn.transaction():
-                yield
+            yield
         except BaseException:
-            self.states, self.heads, self.head_times, self.appended = saved
+            self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self.states, self.heads, self.head_times, self.appended, self.pending = saved
             raise
+        self.conn.execute(f"RELEASE SAVEPOINT {name}")
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -120,10 +167,11 @@ class UnitOfWork:
         return now
 
     def append(self, stream_id: str, events: Sequence[AnyEvent], at: datetime) -> None:
+        """Send the events' INSERT (pipelined: no round trip until the commit syncs)."""
         if not events:
             return
         head = self.heads.get(stream_id, NEW_STREAM)
-        appended = eventlog.append(
+        pending = eventlog.send_append(
             self.conn,
             stream_id=stream_id,
             company=self.metadata.company,
@@ -132,10 +180,11 @@ class UnitOfWork:
             recorded_at=at,
             head=head,
         )
-        for event, landed in zip(events, appended, strict=True):
+        self.pending.append(pending)
+        for event, landed in zip(events, pending.appended, strict=True):
             self.appended.append(
                 Recorded(
-                    position=landed.position,
+                    position=0,  # not known until the pipeline syncs: projectors look it up
                     tx=0,  # inline projectors never need it; catch-up readers read it back
                     stream_id=stream_id,
                     stream_version=landed.stream_version,
@@ -148,7 +197,7 @@ class UnitOfWork:
                     hash=landed.hash,
                 )
             )
-        last = appended[-1]
+        last = pending.appended[-1]
         self.heads[stream_id] = StreamHead(last.stream_version, last.hash)
         self.head_times[stream_id] = at
 

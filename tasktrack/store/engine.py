@@ -7,6 +7,7 @@ drop to psycopg (pipeline mode, COPY) on the *same* connection and transaction; 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -16,10 +17,13 @@ import psycopg
 from psycopg.types.json import set_json_loads
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 from tasktrack.config import ConfigError, Settings
 from tasktrack.store import embedded, types
+
+# Connections idle longer than this are pinged before use (see _ping_if_idle).
+PING_IDLE_AFTER_S = 1.0
 
 # A transaction left open blocks commit-safe log readers (store/eventlog.py); kill idle ones.
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
@@ -54,7 +58,9 @@ def make_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
         normalize_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # Not SQLAlchemy's pre-ping (a round trip on every checkout, a third of a command's
+        # cost): only connections idle for a while are pinged (_ping_if_idle).
+        pool_pre_ping=False,
         json_serializer=_json_dumps,
         json_deserializer=msgspec.json.decode,
         connect_args={
@@ -73,7 +79,32 @@ def make_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
         # jsonb read through raw psycopg (hot paths) decodes with msgspec too.
         set_json_loads(msgspec.json.decode, dbapi_connection)
 
+    event.listen(engine, "checkin", _note_idle)
+    event.listen(engine, "checkout", _ping_if_idle)
     return engine
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Ping a connection idle for PING_IDLE_AFTER_S before handing it out.
+
+    A server restart or a network cut leaves dead connections in the pool; one idle for a
+    while may be one, and a ping costs one round trip. One in constant use was alive a moment
+    ago; if it died since, its command fails before its COMMIT was sent and the service
+    retries it on a fresh connection (TaskService), and a read fails with a 503. Raising
+    DisconnectionError makes the pool drop the connection and hand out a new one.
+    """
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < PING_IDLE_AFTER_S:
+        return
+    try:
+        dbapi_connection.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except psycopg.OperationalError as exc:
+        raise DisconnectionError(f"dropping a dead pooled connection: {exc}") from exc
 
 
 def raw(conn: Connection) -> psycopg.Connection[Any]:

@@ -67,28 +67,42 @@ class LockOrderError(RuntimeError):
     """A stream lock was asked for after the transaction's first write (a programming error)."""
 
 
+# The log's unique key on (stream_id, stream_version): the last line of defence against a
+# writer that appends without the stream lock.
+STREAM_KEY = "events_stream_id_stream_version_key"
+
+LOCK_SQL = (
+    # unnest yields the array in order and each row's lock is taken as the row is produced;
+    # count(*) consumes every row, and the same statement tells whether this transaction
+    # already owns a transaction id.
+    "SELECT pg_current_xact_id_if_assigned() IS NOT NULL, count(*) "
+    "FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k) AS locks"
+)
+
+
+def lock_keys(names: Iterable[str]) -> list[int]:
+    """The sorted advisory-lock keys of these streams (one order for every command)."""
+    return sorted({lock_key(n) for n in names})
+
+
+def check_locked(row: Sequence[Any] | None) -> None:
+    """Refuse locks that came after the transaction's first write (see the module docstring)."""
+    if row is not None and row[0]:
+        raise LockOrderError(
+            "stream locks must be taken before the transaction's first write: lock every "
+            "stream of the command first (lock_streams), then append with their heads"
+        )
+
+
 def lock_streams(conn: psycopg.Connection[Any], names: Iterable[str]) -> None:
     """Take the transaction-scoped locks of these streams, in one sorted order.
 
     Must come before the transaction's first write (see the module docstring for why), and
     refuses otherwise; the locks are released at commit or rollback.
     """
-    keys = sorted({lock_key(n) for n in names})
-    if not keys:
-        return
-    # unnest yields the array in order and each row's lock is taken as the row is produced;
-    # count(*) consumes every row, and the same statement tells whether this transaction
-    # already owns a transaction id.
-    row = conn.execute(
-        "SELECT pg_current_xact_id_if_assigned() IS NOT NULL, count(*) "
-        "FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k) AS locks",
-        (keys,),
-    ).fetchone()
-    if row is not None and row[0]:
-        raise LockOrderError(
-            "stream locks must be taken before the transaction's first write: lock every "
-            "stream of the command first (lock_streams), then append with their heads"
-        )
+    keys = lock_keys(names)
+    if keys:
+        check_locked(conn.execute(LOCK_SQL, (keys,)).fetchone())
 
 
 def read_head(conn: psycopg.Connection[Any], stream_id: str) -> StreamHead:
@@ -98,6 +112,93 @@ def read_head(conn: psycopg.Connection[Any], stream_id: str) -> StreamHead:
         (stream_id,),
     ).fetchone()
     return NEW_STREAM if row is None else StreamHead(row[0], bytes(row[1]))
+
+
+class PendingAppend:
+    """An INSERT sent but not read back: positions are fetched after the pipeline syncs."""
+
+    def __init__(
+        self,
+        cursor: psycopg.Cursor[Any],
+        appended: list[Appended],
+        stream_id: str,
+        head: StreamHead,
+    ) -> None:
+        self.cursor = cursor
+        self.appended = appended
+        self.stream_id = stream_id
+        self.head = head
+
+    def result(self) -> list[Appended]:
+        try:
+            positions = self.cursor.fetchall()
+        except pgerrors.UniqueViolation as exc:
+            # Someone appended without holding the stream lock; the key refused the duplicate.
+            raise VersionConflict(self.stream_id, self.head.version, self.head.version + 1) from exc
+        return [
+            Appended(a.stream_version, int(p[0]), a.hash)
+            for a, p in zip(self.appended, positions, strict=True)
+        ]
+
+
+def send_append(
+    conn: psycopg.Connection[Any],
+    *,
+    stream_id: str,
+    company: str,
+    events: Sequence[AnyEvent],
+    metadata: Metadata,
+    recorded_at: datetime,
+    head: StreamHead,
+) -> PendingAppend:
+    """Hash-chain `events` onto `head` and send their INSERT without waiting for it.
+
+    The caller holds the stream's lock and read `head` after taking it. In pipeline mode this
+    costs no round trip of its own; `result()` reads the positions back.
+    """
+    meta_bytes = _encoder.encode(metadata)
+    meta_text = meta_bytes.decode()
+    params: list[Any] = []
+    appended: list[Appended] = []
+    previous = head.hash
+    for offset, event in enumerate(events, start=1):
+        version = head.version + offset
+        type_name = codec.type_of(event)
+        schema_version = type(event).schema_version
+        data = codec.encode(event)
+        digest = chain.link(
+            previous,
+            chain.event_bytes(
+                stream_id=stream_id,
+                stream_version=version,
+                type_name=type_name,
+                schema_version=schema_version,
+                data=data,
+                metadata=meta_bytes,
+                recorded_at=recorded_at,
+            ),
+        )
+        params += [
+            stream_id,
+            version,
+            company,
+            type_name,
+            schema_version,
+            data.decode(),
+            meta_text,
+            recorded_at,
+            digest,
+        ]
+        appended.append(Appended(version, 0, digest))
+        previous = digest
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s::json, %s::json, %s, %s)"] * len(events))
+    cursor = conn.cursor()
+    cursor.execute(
+        "INSERT INTO events (stream_id, stream_version, company, type, schema_version, "
+        f"data, metadata, recorded_at, hash) VALUES {placeholders} RETURNING position",
+        params,
+    )
+    return PendingAppend(cursor, appended, stream_id, head)
 
 
 def append(
@@ -125,60 +226,15 @@ def append(
         head = read_head(conn, stream_id)
     if expected_version is not None and expected_version != head.version:
         raise VersionConflict(stream_id, expected_version, head.version)
-
-    meta_bytes = _encoder.encode(metadata)
-    meta_text = meta_bytes.decode()
-    rows: list[tuple[Any, ...]] = []
-    appended: list[Appended] = []
-    previous = head.hash
-    for offset, event in enumerate(events, start=1):
-        version = head.version + offset
-        type_name = codec.type_of(event)
-        schema_version = type(event).schema_version
-        data = codec.encode(event)
-        digest = chain.link(
-            previous,
-            chain.event_bytes(
-                stream_id=stream_id,
-                stream_version=version,
-                type_name=type_name,
-                schema_version=schema_version,
-                data=data,
-                metadata=meta_bytes,
-                recorded_at=recorded_at,
-            ),
-        )
-        rows.append(
-            (
-                stream_id,
-                version,
-                company,
-                type_name,
-                schema_version,
-                data.decode(),
-                meta_text,
-                recorded_at,
-                digest,
-            )
-        )
-        appended.append(Appended(version, 0, digest))
-        previous = digest
-
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s::json, %s::json, %s, %s)"] * len(rows))
-    params = [value for row in rows for value in row]
-    try:
-        positions = conn.execute(
-            "INSERT INTO events (stream_id, stream_version, company, type, schema_version, "
-            f"data, metadata, recorded_at, hash) VALUES {placeholders} RETURNING position",
-            params,
-        ).fetchall()
-    except pgerrors.UniqueViolation as exc:
-        # Someone appended without holding the stream lock; the key refused the duplicate.
-        raise VersionConflict(stream_id, head.version, head.version + 1) from exc
-    return [
-        Appended(a.stream_version, int(p[0]), a.hash)
-        for a, p in zip(appended, positions, strict=True)
-    ]
+    return send_append(
+        conn,
+        stream_id=stream_id,
+        company=company,
+        events=events,
+        metadata=metadata,
+        recorded_at=recorded_at,
+        head=head,
+    ).result()
 
 
 def _recorded(row: Sequence[Any]) -> Recorded:

@@ -237,7 +237,7 @@ def test_rebuild_while_writers_keep_writing(own: Client, own_engine: Engine) -> 
         stop.set()
         for t in threads:
             t.join()
-    assert not errors
+    assert not errors, [repr(e.__cause__) for e in errors]
     assert len(written) > 3
     assert rebuild.verify(own_engine, list(registry.PROJECTORS)) == []
     for task in written[-5:]:
