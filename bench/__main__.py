@@ -1,9 +1,10 @@
-"""`python -m bench [--quick] [--only W3,...] [--runs N]`: BENCH.md's workloads, with baselines.
+"""`python -m bench [--quick] [--only W1,W3] [--runs N]`: BENCH.md's workloads, with baselines.
 
-Every workload runs tasktrack and its raw-PostgreSQL baseline in the same session on the same
-server, each run on a fresh database in a fresh process, after one warm-up run; the figure that
-counts is the ratio of the medians. One JSON object per workload goes to stdout, a table to
-stderr.
+Each workload runs tasktrack and its raw-PostgreSQL baseline in the same session on the same
+server, every run in a fresh process (its peak memory is its own) after one warm-up run; a
+workload that writes gets a fresh database per run, one that reads or rebuilds a prepared one.
+The figure that counts is the ratio of the medians. One JSON object per workload goes to stdout,
+a table to stderr.
 """
 
 from __future__ import annotations
@@ -11,87 +12,236 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import harness, w3
-
-WORKLOADS: dict[str, Any] = {"W3": w3}
+from bench import harness, w1, w2, w3, w4, w5, w6
 
 
-def measure(module: Any, impl: str, server: str, p: dict[str, Any], runs: int) -> list[Any]:
+class Workload(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    module: str
+    unit: str
+    params: Callable[..., dict[str, Any]]
+    n: Callable[[dict[str, Any]], int]
+    ours: str = "tasktrack"
+    raw: tuple[str, str] | None = None  # (module, impl) of the baseline
+    raw_params: Callable[..., dict[str, Any]] | None = None
+    prepare: Callable[..., dict[str, Any]] | None = None  # once, into a shared database
+    prepare_file: Callable[..., dict[str, Any]] | None = None  # once, files only
+    latency: bool = False
+    memory_check: bool = False
+
+
+WORKLOADS = [
+    Workload(
+        id="W1",
+        module="bench.w1",
+        unit="writes/s",
+        params=w1.params,
+        n=lambda p: p["writes"],
+        raw=("bench.w1", "raw"),
+    ),
+    Workload(
+        id="W1c",
+        module="bench.w1",
+        unit="writes/s",
+        params=lambda quick, scale=1.0: w1.params(quick, writers=4),
+        n=lambda p: p["writes"],
+        raw=("bench.w1", "raw"),
+    ),
+    Workload(
+        id="W2",
+        module="bench.w2",
+        unit="events/s",
+        params=w2.params,
+        n=lambda p: p["events"],
+        raw=("bench.w2", "raw"),
+        prepare_file=w2.prepare,
+    ),
+    Workload(
+        id="W3",
+        module="bench.w3",
+        unit="points/s",
+        params=w3.params,
+        n=lambda p: p["tasks"] * p["series"] * p["iters"],
+        raw=("bench.w3", "raw"),
+        memory_check=True,
+    ),
+    Workload(
+        id="W3h",
+        module="bench.w6",
+        ours="w3h",
+        unit="points/s",
+        params=w6.params_w3h,
+        n=lambda p: p["tasks"] * p["series"] * p["iters"],
+        raw=("bench.w3", "raw"),
+        raw_params=w3.params,
+    ),
+    Workload(
+        id="W4",
+        module="bench.w4",
+        unit="events/s",
+        params=w4.params,
+        n=lambda p: p["events"],
+        raw=("bench.w4", "raw"),
+        prepare=w4.prepare,
+        memory_check=True,
+    ),
+    Workload(
+        id="W5",
+        module="bench.w5",
+        unit="queries",
+        params=w5.params,
+        n=lambda p: p["tasks"],
+        prepare=w5.prepare,
+        latency=True,
+    ),
+    Workload(
+        id="W6",
+        module="bench.w6",
+        ours="ping",
+        unit="requests/s",
+        params=w6.params,
+        n=lambda p: p["clients"] * p["requests"],
+        latency=True,
+    ),
+]
+BY_ID = {w.id: w for w in WORKLOADS}
+
+
+def measure(
+    module: str,
+    impl: str,
+    server: str,
+    p: dict[str, Any],
+    runs: int,
+    *,
+    migrated: bool,
+    shared: str | None,
+) -> list[harness.RunResult]:
     results = []
     for i in range(runs + 1):  # the first is the warm-up
-        url = harness.fresh_database(server, migrated=impl != "raw")
+        url = shared or harness.fresh_database(server, migrated=migrated)
         try:
-            result = harness.run_child(module.__name__, impl, url, p)
+            result = harness.run_child(module, impl, url, p)
         finally:
-            harness.pgserver.drop_database(server, url)
+            if shared is None:
+                harness.pgserver.drop_database(server, url)
         if result.check != "ok":
-            raise SystemExit(f"{module.__name__} {impl}: wrong results: {result.check}")
+            raise SystemExit(f"{module} {impl}: wrong results: {result.check}")
         if i:
             results.append(result)
     return results
 
 
-def run_workload(name: str, server: str, quick: bool, runs: int) -> list[dict[str, Any]]:
-    module = WORKLOADS[name]
-    p = module.params(quick)
-    raw = harness.summary(measure(module, "raw", server, p, runs))
-    ours = harness.summary(measure(module, "tasktrack", server, p, runs))
-    record = {
-        "workload": name,
-        "impl": "tasktrack",
-        "n": p["tasks"] * p["series"] * p["iters"],
-        **ours,
-        "unit": "points/s",
-        "raw_rate": raw["rate"],
-        "raw_median_s": raw["median_s"],
-        "raw_runs": raw["runs"],
-        "raw_peak_rss_mb": raw["peak_rss_mb"],
-        "ratio_to_raw": round(ours["rate"] / raw["rate"], 3),
-        "postgres": harness.postgres_version(server),
-        "git": harness.git_revision(),
-    }
-    # Memory must not grow with N: the same workload at a tenth of the size, for comparison.
-    small = module.params(quick, scale=0.1)
-    small_runs = measure(module, "tasktrack", server, small, 1)
-    record["peak_rss_mb_at_tenth_n"] = round(small_runs[0].peak_rss_mb, 1)
-    return [record]
+def run_workload(w: Workload, server: str, quick: bool, runs: int, workdir: Path) -> dict[str, Any]:
+    p = w.params(quick)
+    shared = None
+    if w.prepare_file is not None:
+        p = w.prepare_file(p, workdir)
+    if w.prepare is not None:
+        shared = harness.fresh_database(server, migrated=True)
+        p = w.prepare(p, workdir, shared)
+    try:
+        ours_runs = measure(w.module, w.ours, server, p, runs, migrated=True, shared=shared)
+        record: dict[str, Any] = {
+            "workload": w.id,
+            "impl": "tasktrack",
+            "n": w.n(p),
+            **harness.summary(ours_runs),
+            "unit": w.unit,
+        }
+        if w.latency:
+            record["latency_ms"] = ours_runs[len(ours_runs) // 2].extra
+        if w.raw is not None:
+            raw_p = w.raw_params(quick) if w.raw_params else p
+            raw_runs = measure(
+                w.raw[0], w.raw[1], server, raw_p, runs, migrated=False, shared=shared
+            )
+            raw = harness.summary(raw_runs)
+            record.update(
+                raw_rate=raw["rate"],
+                raw_median_s=raw["median_s"],
+                raw_runs=raw["runs"],
+                raw_peak_rss_mb=raw["peak_rss_mb"],
+                ratio_to_raw=round(record["rate"] / raw["rate"], 3),
+            )
+    finally:
+        if shared is not None:
+            harness.pgserver.drop_database(server, shared)
+    if w.memory_check:
+        small = w.params(quick, scale=0.1)
+        small_shared = None
+        if w.prepare is not None:
+            small_shared = harness.fresh_database(server, migrated=True)
+            small = w.prepare(small, workdir, small_shared)
+        try:
+            small_runs = measure(
+                w.module, w.ours, server, small, 1, migrated=True, shared=small_shared
+            )
+        finally:
+            if small_shared is not None:
+                harness.pgserver.drop_database(server, small_shared)
+        record["peak_rss_mb_at_tenth_n"] = round(small_runs[0].peak_rss_mb, 1)
+    record["postgres"] = harness.postgres_version(server)
+    record["git"] = harness.git_revision()
+    return record
+
+
+def _row(record: dict[str, Any]) -> list[str]:
+    spread = f"{record['min_s']:.2f}-{record['max_s']:.2f} s"
+    memory = f"{record['peak_rss_mb']:.0f} MB"
+    if "peak_rss_mb_at_tenth_n" in record:
+        memory += f" (N/10: {record['peak_rss_mb_at_tenth_n']:.0f})"
+    if "latency_ms" in record:
+        lat = record["latency_ms"]
+        if "p99_ms" in lat:
+            rate = f"{record['rate']:,.0f} {record['unit']}"
+            figure = f"{rate}, p50 {lat['p50_ms']} p99 {lat['p99_ms']} ms"
+        else:
+            figure = "; ".join(
+                f"{k} p50 {v['p50_ms']} p99 {v['p99_ms']} ms" for k, v in lat.items()
+            )
+        return [record["workload"], str(record["n"]), figure, "-", "-", spread, memory]
+    return [
+        record["workload"],
+        str(record["n"]),
+        f"{record['rate']:,.0f} {record['unit']}",
+        f"{record.get('raw_rate', 0):,.0f}",
+        f"{record.get('ratio_to_raw', 0):.2f}",
+        spread,
+        memory,
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="about 10x smaller (CI smoke)")
-    parser.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated ids")
+    parser.add_argument("--only", default=",".join(BY_ID), help="comma-separated workload ids")
     parser.add_argument("--runs", type=int, default=3, help="measured runs per implementation")
     args = parser.parse_args()
-    wanted = [w.strip().upper() for w in args.only.split(",") if w.strip()]
-    unknown = sorted(set(wanted) - set(WORKLOADS))
+    wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+    unknown = sorted(set(wanted) - set(BY_ID))
     if unknown:
-        parser.error(f"unknown workloads {unknown}; known: {sorted(WORKLOADS)}")
+        parser.error(f"unknown workloads {unknown}; known: {list(BY_ID)}")
 
     table = Table(title="tasktrack vs raw PostgreSQL (medians)")
-    for column in ("workload", "n", "tasktrack", "raw", "ratio", "spread (s)", "peak RSS"):
+    for column in ("workload", "n", "tasktrack", "raw", "ratio", "spread", "peak RSS"):
         table.add_column(column)
-    with harness.server() as server:
+    with harness.server() as server, tempfile.TemporaryDirectory(prefix="tt-bench-") as tmp:
         for name in wanted:
-            for record in run_workload(name, server, args.quick, args.runs):
-                sys.stdout.write(json.dumps(record) + "\n")
-                sys.stdout.flush()
-                table.add_row(
-                    name,
-                    str(record["n"]),
-                    f"{record['rate']:,.0f} {record['unit']}",
-                    f"{record['raw_rate']:,.0f}",
-                    f"{record['ratio_to_raw']:.2f}",
-                    f"{record['min_s']:.2f}-{record['max_s']:.2f}",
-                    f"{record['peak_rss_mb']:.0f} MB "
-                    f"(N/10: {record['peak_rss_mb_at_tenth_n']:.0f})",
-                )
-    Console(stderr=True, width=140).print(table)
+            record = run_workload(BY_ID[name], server, args.quick, args.runs, Path(tmp))
+            sys.stdout.write(json.dumps(record) + "\n")
+            sys.stdout.flush()
+            table.add_row(*_row(record))
+    Console(stderr=True, width=160).print(table)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,126 @@
+"""W1 / W1c: single-command writes (status changes, pings, edits), one transaction each.
+
+tasktrack: the service (lock, decide, append, inline projections, commit) through the Python
+API. Raw: one INSERT of an event row and a commit per write, into a table keyed by a unique
+(stream, version). W1c runs `writers` processes at once, each on its own tasks.
+Run as a child: `python -m bench.w1 tasktrack|raw URL PARAMS`.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from typing import Any
+
+import psycopg
+
+from bench.harness import RunResult, child_main, peak_rss_mb
+from tasktrack.api import Client
+from tasktrack.service import Caller
+from tasktrack.store.engine import make_engine
+
+# One cycle per task: enqueue, ping, started, ping, edit, stopped, reset (7 writes).
+CYCLE = ["enqueue", "ping", "started", "ping", "edit", "stopped", "reset"]
+
+
+def plan(p: dict[str, Any], writer: int) -> list[tuple[int, str]]:
+    """(task index, command) of one writer, tasks taking turns."""
+    tasks = p["tasks"] // p["writers"]
+    per_writer = p["writes"] // p["writers"]
+    return [(i % tasks, CYCLE[(i // tasks) % len(CYCLE)]) for i in range(per_writer)]
+
+
+def _tasktrack_writer(url: str, p: dict[str, Any], writer: int, out: Any, go: Any) -> None:
+    engine = make_engine(url, pool_size=2)
+    client = Client(engine, Caller(company=f"bench{writer}", user="bench"))
+    ids = [
+        str(client.create(name=f"w1 task {i}", type="training")["id"])
+        for i in range(p["tasks"] // p["writers"])
+    ]
+    steps = plan(p, writer)
+    out.put(("ready", writer))
+    go.wait()
+    start = time.perf_counter()
+    for index, command in steps:
+        task = ids[index]
+        if command == "enqueue":
+            client.enqueue(task=task, queue_name="w1")
+        elif command == "ping":
+            client.ping(task=task)
+        elif command == "started":
+            client.started(task=task)
+        elif command == "edit":
+            client.edit(task=task, comment=f"note {index}", force=True)
+        elif command == "stopped":
+            client.stopped(task=task)
+        else:
+            client.reset(task=task)
+    out.put(("done", time.perf_counter() - start, len(steps), peak_rss_mb()))
+    engine.dispose()
+
+
+RAW_SCHEMA = """
+CREATE TABLE log (position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                  stream_id text NOT NULL, stream_version int NOT NULL, data text NOT NULL,
+                  UNIQUE (stream_id, stream_version))
+"""
+
+
+def _raw_writer(url: str, p: dict[str, Any], writer: int, out: Any, go: Any) -> None:
+    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    steps = plan(p, writer)
+    with psycopg.connect(libpq) as conn:
+        versions = [0] * (p["tasks"] // p["writers"])
+        payload = json.dumps({"event": "TaskPinged", "at": "2026-01-01T00:00:00Z", "by": "b"})
+        out.put(("ready", writer))
+        go.wait()
+        start = time.perf_counter()
+        for index, _command in steps:
+            versions[index] += 1
+            conn.execute(
+                "INSERT INTO log (stream_id, stream_version, data) VALUES (%s, %s, %s)",
+                (f"w{writer}-t{index}", versions[index], payload),
+            )
+            conn.commit()
+        out.put(("done", time.perf_counter() - start, len(steps), peak_rss_mb()))
+
+
+def _run(url: str, p: dict[str, Any], target: Any) -> RunResult:
+    """Start the writers, release them together once all are ready, time until the last ends."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    go = ctx.Event()
+    procs = [ctx.Process(target=target, args=(url, p, w, queue, go)) for w in range(p["writers"])]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        assert queue.get(timeout=600)[0] == "ready"
+    start = time.perf_counter()
+    go.set()
+    results = [queue.get(timeout=600) for _ in procs]
+    seconds = time.perf_counter() - start
+    for proc in procs:
+        proc.join()
+    return RunResult(
+        seconds=seconds, units=sum(r[2] for r in results), peak_rss_mb=max(r[3] for r in results)
+    )
+
+
+def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
+    return _run(url, p, _tasktrack_writer)
+
+
+def run_raw(url: str, p: dict[str, Any]) -> RunResult:
+    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq) as conn:
+        conn.execute(RAW_SCHEMA)
+    return _run(url, p, _raw_writer)
+
+
+def params(quick: bool, writers: int = 1) -> dict[str, Any]:
+    return {"tasks": 1000, "writes": 2000 if quick else 20000, "writers": writers}
+
+
+if __name__ == "__main__":
+    child_main({"tasktrack": run_tasktrack, "raw": run_raw})
