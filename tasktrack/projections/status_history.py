@@ -10,6 +10,7 @@ import psycopg
 from tasktrack.domain import events as ev
 from tasktrack.domain.envelope import Recorded
 from tasktrack.domain.state import TaskState
+from tasktrack.projections import bulk
 
 
 class StatusHistoryProjector:
@@ -63,6 +64,9 @@ class StatusHistoryProjector:
             "task_id, stream_version, company, position, from_status, to_status, reason, "
             "message, user_id, at, force"
         )
+        if bulk.worth_copying(conn, len(known)):
+            bulk.copy_rows(conn, self.table, [c.strip() for c in columns.split(",")], known)
+            known = []
         with conn.cursor() as cur:
             if known:
                 cur.executemany(

@@ -16,6 +16,7 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.envelope import Recorded, StreamHead
 from tasktrack.domain.evolve import evolve
 from tasktrack.domain.state import TaskState
+from tasktrack.projections import bulk
 from tasktrack.store.taskrows import (
     COLUMNS,
     SELECT_LIST,
@@ -80,7 +81,9 @@ class TasksProjector:
         ]
         if gone:
             conn.execute(f"DELETE FROM {self.table} WHERE id = ANY(%s)", (gone,))
-        if len(rows) == 1:
+        if bulk.worth_copying(conn, len(rows)):
+            bulk.upsert_rows(conn, self.table, COLUMNS, ("id",), rows)
+        elif len(rows) == 1:
             conn.execute(self._upsert, rows[0])
         elif rows:
             # executemany pipelines the statements: one round trip for a rebuild's batch.

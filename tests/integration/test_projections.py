@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
 from tasktrack.domain import events as ev
-from tasktrack.projections import rebuild, registry, runner
+from tasktrack.projections import bulk, rebuild, registry, runner
 from tasktrack.service import Caller
 from tasktrack.store import eventlog, migrate
 from tasktrack.store.engine import make_engine, raw
@@ -249,3 +249,22 @@ def test_replay_memory_is_bounded() -> None:
     for i in range(10):
         states[str(i)] = Any  # type: ignore[assignment]
     assert list(states) == ["7", "8", "9"]
+
+
+def _snapshot(engine: Engine, table: str) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))]
+
+
+def test_a_rebuild_in_bulk_writes_what_the_commands_wrote_row_by_row(
+    own: Client, own_engine: Engine
+) -> None:
+    """Enough tasks that a replay batch goes by COPY and staged upserts (projections/bulk.py),
+    while the commands wrote the same rows one statement at a time: they must agree."""
+    _workload(own, tasks=3 * bulk.BULK_MIN_ROWS)
+    catch_up_fully(own_engine)
+    before = {t: _snapshot(own_engine, t) for t in ("tasks", "task_status_history")}
+    assert len(before["tasks"]) > 2 * bulk.BULK_MIN_ROWS
+    rebuild.rebuild(own_engine, list(registry.PROJECTORS))
+    assert {t: _snapshot(own_engine, t) for t in before} == before
+    assert rebuild.verify(own_engine, list(registry.PROJECTORS)) == []
