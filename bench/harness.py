@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 import psycopg
+from sqlalchemy.engine import make_url
 
 from tasktrack.store import migrate
 from tasktrack.store.engine import make_engine
@@ -44,21 +45,43 @@ def server() -> Iterator[str]:
     """The server benchmarks run on: TASKTRACK_BENCH_DATABASE_URL, else the tests' chain."""
     url = os.environ.get("TASKTRACK_BENCH_DATABASE_URL")
     if url:
-        yield url
+        try:
+            yield url
+        finally:
+            drop_templates()
         return
     with pgserver.server_url() as (found, _origin):
-        yield found
+        try:
+            yield found
+        finally:
+            drop_templates()
+
+
+# The migrated template of this session, by server (migrating takes a second; cloning a
+# template is a file copy).
+_templates: dict[str, str] = {}
 
 
 def fresh_database(server_url: str, *, migrated: bool) -> str:
-    url = pgserver.create_database(server_url, prefix="tt_bench")
-    if migrated:
+    if not migrated:
+        return pgserver.create_database(server_url, prefix="tt_bench")
+    if server_url not in _templates:
+        url = pgserver.create_database(server_url, prefix="tt_bench_template")
         engine = make_engine(url, pool_size=1)
         try:
             migrate.upgrade(engine)
         finally:
             engine.dispose()
-    return url
+        _templates[server_url] = url
+    template = make_url(_templates[server_url]).database
+    assert template is not None
+    return pgserver.create_database(server_url, prefix="tt_bench", template=template)
+
+
+def drop_templates() -> None:
+    for server_url, url in list(_templates.items()):
+        pgserver.drop_database(server_url, url)
+        del _templates[server_url]
 
 
 def run_child(module: str, impl: str, url: str, params: dict[str, Any]) -> RunResult:

@@ -59,11 +59,14 @@ def with_database(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
-def create_database(server: str, prefix: str = "tt_test") -> str:
-    """Create a fresh, empty database on `server` and return its URL."""
+def create_database(server: str, prefix: str = "tt_test", template: str | None = None) -> str:
+    """Create a fresh database on `server` (empty, or a copy of `template`); return its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     with psycopg.connect(_libpq(server), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(statement)
     return with_database(server, name)
 
 
