@@ -129,10 +129,26 @@ class Stats(msgspec.Struct, kw_only=True):
         return float(Fraction(self.value_sum) / self.finite_count)
 
 
-def _exact_sum(values: Iterable[float]) -> Decimal:
+def exact_sum(values: Iterable[float]) -> Decimal:
+    """The exact sum of finite doubles, as a Decimal.
+
+    Equal, digit for digit and exponent for exponent, to summing `Decimal(v)` (the exponent is
+    that of the value with the most binary places), but added as integers: every double is
+    n / 2**k, so the sum is an integer over the largest 2**k, and a Decimal only at the end
+    (n / 2**k = n * 5**k / 10**k). Several times faster than Decimal additions at 1,500 digits.
+    """
+    total = 0
+    scale = 0  # the sum is total / 2**scale
+    for v in values:
+        n, d = v.as_integer_ratio()
+        k = d.bit_length() - 1
+        if k > scale:
+            total <<= k - scale
+            scale = k
+        total += n << (scale - k)
     with localcontext() as ctx:
         ctx.prec = EXACT_DIGITS
-        return sum((Decimal(v) for v in values), Decimal(0))
+        return Decimal(total * 5**scale).scaleb(-scale)
 
 
 def batch_stats(points: Iterable[Point]) -> dict[Series, Stats]:
@@ -173,7 +189,7 @@ def batch_stats(points: Iterable[Point]) -> dict[Series, Stats]:
         if s.first_value_iteration is None or it < s.first_value_iteration:
             s.first_value, s.first_value_iteration = p.value, it
     for key, values in finite.items():
-        out[key].value_sum = _exact_sum(values)
+        out[key].value_sum = exact_sum(values)
     return out
 
 

@@ -4,6 +4,7 @@ reference of SEMANTICS §4 for random point streams split into random reports.""
 from __future__ import annotations
 
 import math
+from decimal import Decimal, localcontext
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -111,3 +112,22 @@ def test_parse_refuses_what_semantics_refuses() -> None:
     point = metrics.parse({"task": "t", "type": metrics.SCALAR, "value": 1, "metric": None}, 77)
     assert isinstance(point, metrics.Point)
     assert (point.metric, point.variant, point.iter, point.timestamp) == ("", "", None, 77)
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=30))
+def test_the_integer_exact_sum_is_the_decimal_sum_digit_for_digit(values: list[float]) -> None:
+    with localcontext() as ctx:
+        ctx.prec = metrics.EXACT_DIGITS
+        expected = sum((Decimal(v) for v in values), Decimal(0))
+    got = metrics.exact_sum(values)
+    assert got == expected
+    assert got.as_tuple() == expected.as_tuple()  # same digits, same exponent, same sign
+
+
+def test_the_exact_sum_at_the_edges_of_doubles() -> None:
+    tiny, huge = 5e-324, 1.7976931348623157e308
+    assert metrics.exact_sum([huge, tiny, -huge]) == Decimal(tiny)
+    assert metrics.exact_sum([-0.0, -0.0]).as_tuple() == Decimal(0).as_tuple()
+    assert str(metrics.exact_sum([0.1, 0.2])) == (
+        "0.3000000000000000166533453693773481063544750213623046875"
+    )
