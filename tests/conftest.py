@@ -37,6 +37,22 @@ def new_database(pg_server: str) -> Iterator[Callable[[], str]]:
         pgserver.drop_database(pg_server, url)
 
 
+@pytest.fixture(scope="session")
+def new_migrated_database(new_database: Callable[[], str]) -> Callable[[], str]:
+    """A factory of fresh databases built by alembic (never create_all), dropped at the end."""
+
+    def make() -> str:
+        url = new_database()
+        engine = make_engine(url, pool_size=1)
+        try:
+            migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+        return url
+
+    return make
+
+
 def verify_read_models(url: str) -> None:
     """Every projection of the database must equal a replay of its log (run at session end)."""
     engine = make_engine(url, pool_size=2)
@@ -50,14 +66,9 @@ def verify_read_models(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(new_database: Callable[[], str]) -> Iterator[str]:
+def database_url(new_migrated_database: Callable[[], str]) -> Iterator[str]:
     """The session's database, built by alembic (never create_all); verified at the end."""
-    url = new_database()
-    engine = make_engine(url, pool_size=2)
-    try:
-        migrate.upgrade(engine)
-    finally:
-        engine.dispose()
+    url = new_migrated_database()
     yield url
     verify_read_models(url)
 
@@ -76,10 +87,9 @@ def company() -> str:
 
 
 @pytest.fixture(scope="module")
-def bare_log_engine(new_database: Callable[[], str]) -> Iterator[Engine]:
+def bare_log_engine(new_migrated_database: Callable[[], str]) -> Iterator[Engine]:
     """A database of the module's own, for tests that append bare events (streams no
     projector could fold, e.g. pings of tasks never created); not verified at the end."""
-    engine = make_engine(new_database(), pool_size=5)
-    migrate.upgrade(engine)
+    engine = make_engine(new_migrated_database(), pool_size=5)
     yield engine
     engine.dispose()

@@ -13,22 +13,14 @@ import pytest
 
 import tasktrack
 from tasktrack.api import Client
-from tasktrack.store import migrate
-from tasktrack.store.engine import make_engine
 from tests.e2e.cli import run
 
 Tt = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="module")
-def cli_database(new_database: Callable[[], str]) -> str:
-    url = new_database()
-    engine = make_engine(url, pool_size=1)
-    try:
-        migrate.upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
+def cli_database(new_migrated_database: Callable[[], str]) -> str:
+    return new_migrated_database()
 
 
 @pytest.fixture

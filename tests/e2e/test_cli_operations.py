@@ -16,7 +16,6 @@ from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
 from tasktrack.service import Caller
-from tasktrack.store import migrate
 from tasktrack.store.engine import make_engine
 from tests import settle
 from tests.e2e.cli import TASKTRACK, run
@@ -25,10 +24,9 @@ SCALAR = "training_stats_scalar"
 
 
 @pytest.fixture
-def db(new_database: Callable[[], str]) -> Iterator[tuple[str, Engine]]:
-    url = new_database()
+def db(new_migrated_database: Callable[[], str]) -> Iterator[tuple[str, Engine]]:
+    url = new_migrated_database()
     engine = make_engine(url, pool_size=2)
-    migrate.upgrade(engine)
     yield url, engine
     engine.dispose()
 

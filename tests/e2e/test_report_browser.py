@@ -18,8 +18,6 @@ import pytest
 
 import tasktrack
 from tasktrack.api import Client
-from tasktrack.store import migrate
-from tasktrack.store.engine import make_engine
 from tests.e2e.cli import run
 from tests.html_elements import Element, by_class, elements, pairs
 
@@ -69,14 +67,8 @@ def chromium_dom(page: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def report_database(new_database: Callable[[], str]) -> str:
-    url = new_database()
-    engine = make_engine(url, pool_size=1)
-    try:
-        migrate.upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
+def report_database(new_migrated_database: Callable[[], str]) -> str:
+    return new_migrated_database()
 
 
 @pytest.fixture

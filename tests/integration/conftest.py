@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine
 
 from tasktrack.api import Client
 from tasktrack.service import Caller
+from tasktrack.store.engine import make_engine
 from tests import replay
 
 
@@ -21,6 +22,14 @@ def service_client(engine: Engine) -> Client:
 def client(service_client: Client, company: str) -> Client:
     """A client acting for this test's own company as user `alice`."""
     return service_client.as_caller(company, "alice")
+
+
+@pytest.fixture
+def own_engine(new_migrated_database: Callable[[], str]) -> Iterator[Engine]:
+    """A database of this test's own, for tests that look at (or break) the whole of it."""
+    engine = make_engine(new_migrated_database(), pool_size=4)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(autouse=True)

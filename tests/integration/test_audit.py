@@ -4,7 +4,7 @@ anchors, replay); plus export/import round trips with hash verification."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,14 +17,6 @@ from tasktrack.service import Caller
 from tasktrack.store import archive, migrate
 from tasktrack.store.engine import make_engine, raw
 from tests import settle
-
-
-@pytest.fixture
-def own_engine(new_database: Callable[[], str]) -> Iterator[Engine]:
-    engine = make_engine(new_database(), pool_size=2)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

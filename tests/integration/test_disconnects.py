@@ -6,7 +6,6 @@ Each test has a database of its own: it kills that database's server processes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine, text
@@ -15,16 +14,6 @@ from tasktrack.api import Client
 from tasktrack.service import Caller
 from tasktrack.service.core import OutcomeUnknown
 from tasktrack.store import engine as engine_module
-from tasktrack.store import migrate
-from tasktrack.store.engine import make_engine
-
-
-@pytest.fixture
-def own_engine(new_database: Callable[[], str]) -> Iterator[Engine]:
-    engine = make_engine(new_database(), pool_size=2)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

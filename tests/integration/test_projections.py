@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from datetime import UTC
 from typing import Any
 
@@ -16,20 +15,11 @@ from tasktrack.api import Client
 from tasktrack.domain import events as ev
 from tasktrack.projections import bulk, rebuild, registry, runner
 from tasktrack.service import Caller
-from tasktrack.store import eventlog, migrate
-from tasktrack.store.engine import make_engine, raw
+from tasktrack.store import eventlog
+from tasktrack.store.engine import raw
 
 ACTIVITY = registry.BY_NAME["activity_daily"]
 SCALAR = "training_stats_scalar"
-
-
-@pytest.fixture
-def own_engine(new_database: Callable[[], str]) -> Iterator[Engine]:
-    """A database of this test's own: rebuild and verify look at the whole log."""
-    engine = make_engine(new_database(), pool_size=4)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

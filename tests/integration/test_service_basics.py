@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
 from tasktrack.domain.errors import (
@@ -19,8 +18,6 @@ from tasktrack.domain.errors import (
 )
 from tasktrack.service import Caller
 from tasktrack.service.core import StreamClash
-from tasktrack.store import migrate
-from tasktrack.store.engine import make_engine
 
 
 def _task(client: Client, **kw: object) -> str:
@@ -129,35 +126,31 @@ def test_concurrent_status_changes_never_both_win_from_one_state(client: Client)
 
 
 def test_an_append_that_clashes_on_the_log_key_is_a_409_and_writes_nothing(
-    new_database: Callable[[], str],
+    own_engine: Engine,
 ) -> None:
     """A writer that bypassed the stream lock took the next version: the command is refused
     with a conflict (after retrying), and neither the log nor the task row change."""
-    engine = make_engine(new_database(), pool_size=2)
-    try:
-        migrate.upgrade(engine)
-        client = Client(engine, Caller(company="acme", user="alice"))
-        t = _task(client)
-        before = client.get_by_id(t)
-        with engine.begin() as conn:
-            # Out of band: the next version of the stream, with the task row left behind.
-            conn.execute(
-                text(
-                    "INSERT INTO events (stream_id, stream_version, company, type, "
-                    "schema_version, data, metadata, recorded_at, hash) "
-                    "SELECT stream_id, stream_version + 1, company, type, schema_version, data, "
-                    "metadata, recorded_at, hash FROM events WHERE stream_id = :t"
-                ),
-                {"t": t},
-            )
-        with engine.connect() as conn:
-            count = text("SELECT count(*) FROM events WHERE stream_id = :t")
-            events_before = conn.execute(count, {"t": t}).scalar_one()
-        with pytest.raises(StreamClash, match="concurrent append") as refused:
-            client.started(task=t)
-        assert refused.value.code == 409
-        with engine.connect() as conn:
-            assert conn.execute(count, {"t": t}).scalar_one() == events_before
-        assert client.get_by_id(t) == before
-    finally:
-        engine.dispose()
+    engine = own_engine
+    client = Client(engine, Caller(company="acme", user="alice"))
+    t = _task(client)
+    before = client.get_by_id(t)
+    with engine.begin() as conn:
+        # Out of band: the next version of the stream, with the task row left behind.
+        conn.execute(
+            text(
+                "INSERT INTO events (stream_id, stream_version, company, type, "
+                "schema_version, data, metadata, recorded_at, hash) "
+                "SELECT stream_id, stream_version + 1, company, type, schema_version, data, "
+                "metadata, recorded_at, hash FROM events WHERE stream_id = :t"
+            ),
+            {"t": t},
+        )
+    count = text("SELECT count(*) FROM events WHERE stream_id = :t")
+    with engine.connect() as conn:
+        events_before = conn.execute(count, {"t": t}).scalar_one()
+    with pytest.raises(StreamClash, match="concurrent append") as refused:
+        client.started(task=t)
+    assert refused.value.code == 409
+    with engine.connect() as conn:
+        assert conn.execute(count, {"t": t}).scalar_one() == events_before
+    assert client.get_by_id(t) == before
