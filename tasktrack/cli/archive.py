@@ -12,7 +12,7 @@ from tasktrack.cli.common import database
 from tasktrack.cli.progress import bar
 from tasktrack.projections import rebuild as rebuilding
 from tasktrack.projections import registry
-from tasktrack.store import archive, migrate
+from tasktrack.store import archive, migrate, privileges
 from tasktrack.store.engine import raw
 
 
@@ -60,6 +60,9 @@ def import_(file: Path) -> None:
     with database() as db:
         migrate.require_current(db.engine)
         with db.engine.connect() as sa_conn:
+            # It sets the log's position sequence and rebuilds every projection: owner's work.
+            privileges.require_owner(sa_conn, "tasktrack import")
+            sa_conn.rollback()
             try:
                 with bar("importing events", None) as step:
                     count = archive.import_events(raw(sa_conn), archive.read_archive(file), step)

@@ -1,4 +1,4 @@
-"""`tasktrack db`: migrate the schema, and check that it is current."""
+"""`tasktrack db`: migrate the schema, check that it is current, grant the application role."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import sys
 import click
 
 from tasktrack.cli.common import database
-from tasktrack.store import migrate
+from tasktrack.store import migrate, privileges
 
 
 @click.group()
 def db() -> None:
-    """Database schema: upgrade, check, status."""
+    """Database schema: upgrade, check, status; the application role's grants."""
 
 
 @db.command()
@@ -21,9 +21,11 @@ def upgrade(revision: str) -> None:
     """Migrate the database to the latest schema (or to --revision)."""
     with database() as current:
         before = migrate.status(current.engine)
-        migrate.upgrade(current.engine, revision)
+        roles = migrate.upgrade(current.engine, revision)
         after = migrate.status(current.engine)
     click.echo(f"{current.url}: schema {before.current or 'empty'} -> {after.current}")
+    if roles:
+        click.echo(f"privileges re-applied to the application roles: {', '.join(roles)}")
 
 
 @db.command()
@@ -43,9 +45,48 @@ def status() -> None:
     """Show the database's schema revision and the latest one."""
     with database() as current:
         state = migrate.status(current.engine)
+        with current.engine.connect() as conn:
+            owner = privileges.schema_owner(conn)
+            roles = privileges.app_roles(conn)
     click.echo(f"database: {current.url}")
     click.echo(f"current:  {state.current or '(empty)'}")
     click.echo(f"latest:   {state.head}")
+    click.echo(f"owner:    {owner or '(none)'}")
+    click.echo(f"app roles: {', '.join(roles) or '(none)'}")
+
+
+@db.command()
+@click.argument("role")
+def grant(role: str) -> None:
+    """Make ROLE an application role: exactly what the service needs (run as the owner).
+
+    ROLE must exist. It may append to the log and read it, never change or remove events, and
+    owns nothing; `tasktrack db upgrade` re-applies the grants after every migration.
+    """
+    with database() as current:
+        migrate.require_current(current.engine)
+        granted = privileges.grant(current.engine, role)
+        with current.engine.connect() as conn:
+            may_create = privileges.may_create(conn, role)
+    for g in granted:
+        click.echo(f"{g.relation}: {', '.join(g.privileges)}")
+    click.echo(f"{current.url}: {role} is an application role ({len(granted)} relations)")
+    if may_create:
+        click.echo(
+            f"tasktrack: warning: {role} may still create objects in the schema (PUBLIC may, "
+            "before PostgreSQL 15): run REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+            err=True,
+        )
+
+
+@db.command()
+@click.argument("role")
+def revoke(role: str) -> None:
+    """Take every privilege on tasktrack's tables and views away from ROLE (run as the owner)."""
+    with database() as current, current.engine.begin() as conn:
+        privileges.require_owner(conn, "`tasktrack db revoke`")
+        privileges.revoke(conn, role)
+    click.echo(f"{current.url}: {role} holds no privileges on tasktrack's relations any more")
 
 
 @db.command()

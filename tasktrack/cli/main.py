@@ -21,6 +21,7 @@ from tasktrack.cli.serve import serve
 from tasktrack.cli.tasks import tasks
 from tasktrack.config import ConfigError
 from tasktrack.store.migrate import SchemaBehind
+from tasktrack.store.privileges import BadGrantee, NotOwner
 
 
 @click.group()
@@ -48,8 +49,20 @@ def main() -> None:
     """Run the CLI; expected failures become one line on stderr and exit status 1."""
     try:
         cli()
-    except (ConfigError, SchemaBehind) as exc:
+    except (ConfigError, SchemaBehind, NotOwner, BadGrantee) as exc:
         click.echo(f"tasktrack: {exc}", err=True)
+        sys.exit(1)
+    except (sqlalchemy.exc.ProgrammingError, psycopg.errors.InsufficientPrivilege) as exc:
+        # An application role attempting an owner's work (docs/reliability.md).
+        cause = getattr(exc, "orig", exc)
+        if not isinstance(cause, psycopg.errors.InsufficientPrivilege):
+            raise
+        reason = str(cause).strip().splitlines()[0]
+        click.echo(
+            f"tasktrack: {reason}: this needs the schema owner's role, not the application "
+            "role (docs/reliability.md, Least privilege)",
+            err=True,
+        )
         sys.exit(1)
     except (sqlalchemy.exc.OperationalError, psycopg.OperationalError) as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]

@@ -13,7 +13,8 @@ from tasktrack.cli.common import database
 from tasktrack.cli.progress import bar
 from tasktrack.projections import rebuild as rebuilding
 from tasktrack.projections import registry, runner
-from tasktrack.store import migrate
+from tasktrack.store import migrate, privileges
+from tasktrack.store.engine import Database
 
 
 def _specs(names: tuple[str, ...]) -> list[registry.ProjectorSpec]:
@@ -102,6 +103,7 @@ def rebuild_(names: tuple[str, ...]) -> None:
     specs = _specs(names)
     with database() as db:
         migrate.require_current(db.engine)
+        _require_owner(db, "tasktrack projections rebuild")
         total = rebuilding.total_events(db.engine)
         with bar("rebuilding " + ", ".join(s.name for s in specs), total * _passes(specs)) as step:
             end = rebuilding.rebuild(db.engine, specs, progress=step)
@@ -116,6 +118,7 @@ def verify(names: tuple[str, ...], as_json: bool) -> None:
     specs = _specs(names)
     with database() as db:
         migrate.require_current(db.engine)
+        _require_owner(db, "tasktrack projections verify")
         total = rebuilding.total_events(db.engine)
         with bar("verifying " + ", ".join(s.name for s in specs), total * _passes(specs)) as step:
             found = rebuilding.verify(db.engine, specs, progress=step)
@@ -131,6 +134,13 @@ def verify(names: tuple[str, ...], as_json: bool) -> None:
         )
         sys.exit(1)
     click.echo(f"all {len(specs)} projections equal a replay of the log")
+
+
+def _require_owner(db: Database, action: str) -> None:
+    """Rebuild and verify hold writers off with a lock on the log only its owner may take."""
+    with db.engine.connect() as conn:
+        privileges.require_owner(conn, action)
+        conn.rollback()
 
 
 def _passes(specs: list[registry.ProjectorSpec]) -> int:

@@ -13,6 +13,8 @@ from alembic.script.revision import RevisionError
 from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 
+from tasktrack.store import privileges
+
 UPGRADE_COMMAND = "tasktrack db upgrade"
 
 
@@ -54,19 +56,25 @@ def status(engine: Engine) -> SchemaStatus:
     return SchemaStatus(current=current, head=head_revision())
 
 
-def _run(engine: Engine, fn: str, revision: str) -> None:
+def _run(engine: Engine, fn: str, revision: str) -> list[str]:
     config = alembic_config()
     with engine.begin() as conn:
+        # Migrations are the owner's work: say so plainly instead of failing half-way (or, on
+        # a current schema, pretending to succeed) as an application role.
+        privileges.require_owner(conn, f"tasktrack db {fn}")
         config.attributes["connection"] = conn
         getattr(command, fn)(config, revision)
+        # In the same transaction: a new table is usable by the application roles at once.
+        return privileges.reapply(conn)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    _run(engine, "upgrade", revision)
+def upgrade(engine: Engine, revision: str = "head") -> list[str]:
+    """Migrate up; re-grant the application roles (privileges.py). Returns their names."""
+    return _run(engine, "upgrade", revision)
 
 
-def downgrade(engine: Engine, revision: str = "base") -> None:
-    _run(engine, "downgrade", revision)
+def downgrade(engine: Engine, revision: str = "base") -> list[str]:
+    return _run(engine, "downgrade", revision)
 
 
 def _known(revision: str) -> bool:
