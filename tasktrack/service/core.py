@@ -193,13 +193,36 @@ class OutcomeUnknown(RuntimeError):
     """
 
 
+# SQLSTATEs of a session the server ended: admin_shutdown, crash_shutdown, cannot_connect_now.
+_SESSION_ENDED = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _connection_lost(conn: psycopg.Connection[Any], exc: BaseException) -> bool:
+    """Did the connection (rather than the statement) fail?
+
+    psycopg marks a connection broken only once it notices; a server process terminated after
+    it ran the COMMIT but before the client read the sync raises AdminShutdown (57P01) first,
+    and leaving the pipeline then fails with no SQLSTATE at all. Both mean the session is gone.
+    Class 40 (deadlock, serialization failure) is an OperationalError too, but a rolled-back
+    statement on a live session.
+    """
+    if conn.broken or conn.closed:
+        return True
+    for error in (exc, exc.__cause__, exc.__context__):
+        if isinstance(error, psycopg.OperationalError):
+            state = error.sqlstate
+            if state is None or state.startswith("08") or state in _SESSION_ENDED:
+                return True
+    return False
+
+
 def _end_transaction(
     pooled: Any, conn: psycopg.Connection[Any], exc: BaseException, sent_commit: bool
 ) -> None:
     """Roll back what a failed command left open, or drop a connection that broke."""
-    # Only a broken connection leaves the outcome in doubt: a server-side error (a deadlock, a
+    # Only a lost connection leaves the outcome in doubt: a server-side error (a deadlock, a
     # unique violation), even one read back at the COMMIT's sync, means nothing was committed.
-    if conn.broken or conn.closed:
+    if _connection_lost(conn, exc):
         pooled.invalidate()
         if sent_commit:
             raise OutcomeUnknown(
