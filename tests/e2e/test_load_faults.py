@@ -220,15 +220,12 @@ def _check(
     for w in writes:
         if w.outcome == "ack":
             assert landed[w.rid] == 1, (w.endpoint, w.rid, landed[w.rid])
-        else:  # 503 (either subcode) or no answer: absent or present exactly once
+        elif w.outcome == "unavailable":  # 503 subcode 0 promises nothing was written
+            assert landed[w.rid] == 0, (w.endpoint, w.rid, landed[w.rid])
+        else:  # 503 subcode 1 (outcome unknown) or no answer: absent or present exactly once
             assert landed[w.rid] <= 1, (w.endpoint, w.rid, landed[w.rid])
     unanswered = [w for w in writes if w.outcome != "ack"]
     figures["unacknowledged_landed_before_retry"] = sum(landed[w.rid] for w in unanswered)
-    # 503 with subcode 0 should mean "nothing was written"; a write that landed all the same is
-    # the bug tests/integration/test_commit_outcome.py pins down (strict xfail). Counted here.
-    figures["unavailable_503_0_that_landed"] = sum(
-        landed[w.rid] for w in unanswered if w.outcome == "unavailable"
-    )
 
     # Retry every unacknowledged write with its request id; re-send a sample of acknowledged
     # ones too: the first answer comes back and nothing is written again.
