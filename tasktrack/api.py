@@ -13,12 +13,16 @@ from datetime import datetime
 from typing import Any, Self
 
 import msgspec
+import psycopg
+from msgspec import structs
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
-from tasktrack.domain.errors import InvalidRequest
+from tasktrack.domain.errors import InvalidRequest, QueryTooSlow
+from tasktrack.domain.limits import MAX_KEY_LENGTH, too_long
 from tasktrack.queries import analytics, timetravel
 from tasktrack.queries import logs as log_queries
 from tasktrack.queries import metrics as metric_queries
@@ -49,21 +53,43 @@ def start(engine: Engine) -> TaskService:
 
 
 class Client:
-    """tasktrack for one caller (company and user). Thread-safe: share it."""
+    """tasktrack for one caller (company and user). Thread-safe: share it.
 
-    def __init__(self, engine: Engine, caller: Caller, service: TaskService | None = None) -> None:
+    With `read_timeout_ms`, every read runs under that statement timeout and one that runs
+    past it is refused with 400/16 (QueryTooSlow) instead of holding a connection.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        caller: Caller,
+        service: TaskService | None = None,
+        *,
+        read_timeout_ms: int | None = None,
+    ) -> None:
         self.engine = engine
         self.caller = caller
         self.service = service or start(engine)
+        self.read_timeout_ms = read_timeout_ms
         self._closer: ExitStack | None = None
 
     def as_caller(self, company: str, user: str) -> Client:
         """The same connection, acting as another company/user."""
-        return Client(self.engine, Caller(company=company, user=user), self.service)
+        return Client(
+            self.engine,
+            Caller(company=company, user=user),
+            self.service,
+            read_timeout_ms=self.read_timeout_ms,
+        )
 
     # --- plumbing ---------------------------------------------------------------------------
 
     def execute(self, command: cmd.Command, request_id: str | None = None) -> Result:
+        if request_id is not None and too_long(request_id):
+            raise InvalidRequest(
+                f"Validation error: a request id has at most {MAX_KEY_LENGTH} characters",
+                field="request_id",
+            )
         return self.service.execute(command, self.caller, request_id=request_id)
 
     def _do(self, kind: type[cmd.Command], fields: dict[str, Any]) -> Result:
@@ -78,7 +104,20 @@ class Client:
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
-            yield conn
+            timeout = self.read_timeout_ms
+            if timeout is None:
+                yield conn
+                return
+            # SET LOCAL: the timeout ends with this read's transaction (the pool rolls back).
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout)}")
+            try:
+                yield conn
+            except OperationalError as exc:
+                if isinstance(exc.orig, psycopg.errors.QueryCanceled):
+                    raise QueryTooSlow(timeout) from exc
+                raise
+            except psycopg.errors.QueryCanceled as exc:  # reads through the raw connection
+                raise QueryTooSlow(timeout) from exc
 
     def close(self) -> None:
         if self._closer is not None:
@@ -388,18 +427,15 @@ def connect(
     """
     base = settings or load_settings()
     if url is not None:
-        base = Settings(
-            database_url=url,
-            data_dir=base.data_dir,
-            max_body_bytes=base.max_body_bytes,
-            pool_size=base.pool_size,
-        )
+        base = structs.replace(base, database_url=url)
     stack = ExitStack()
     try:
         db = stack.enter_context(open_database(base))
         if db.embedded:
             migrate.upgrade(db.engine)
-        client = Client(db.engine, Caller(company=company, user=user))
+        client = Client(
+            db.engine, Caller(company=company, user=user), read_timeout_ms=base.read_timeout_ms
+        )
     except BaseException:
         stack.close()
         raise

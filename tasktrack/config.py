@@ -13,6 +13,14 @@ ENV_DATABASE_URL = "TASKTRACK_DATABASE_URL"
 ENV_DATA_DIR = "TASKTRACK_DATA_DIR"
 ENV_MAX_BODY_BYTES = "TASKTRACK_MAX_BODY_BYTES"
 ENV_POOL_SIZE = "TASKTRACK_POOL_SIZE"
+ENV_MAX_BATCH_EVENTS = "TASKTRACK_MAX_BATCH_EVENTS"
+ENV_MAX_BATCH_IDS = "TASKTRACK_MAX_BATCH_IDS"
+ENV_READ_TIMEOUT_MS = "TASKTRACK_READ_TIMEOUT_MS"
+
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_BATCH_EVENTS = 10_000
+DEFAULT_MAX_BATCH_IDS = 1_000
+DEFAULT_READ_TIMEOUT_MS = 10_000
 
 
 class ConfigError(ValueError):
@@ -24,8 +32,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     database_url: str | None
     data_dir: Path
-    max_body_bytes: int = 10 * 1024 * 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     pool_size: int = 10
+    # Limits of one request (docs/reliability.md): events in an events.add_batch, ids in a
+    # *_many, tasks.archive or tasks.update_tags, and the statement timeout of a read.
+    max_batch_events: int = DEFAULT_MAX_BATCH_EVENTS
+    max_batch_ids: int = DEFAULT_MAX_BATCH_IDS
+    read_timeout_ms: int = DEFAULT_READ_TIMEOUT_MS
 
     @property
     def embedded(self) -> bool:
@@ -59,6 +72,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         database_url=url,
         data_dir=data_dir,
-        max_body_bytes=_int_setting(env, ENV_MAX_BODY_BYTES, 10 * 1024 * 1024),
+        max_body_bytes=_int_setting(env, ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
         pool_size=_int_setting(env, ENV_POOL_SIZE, 10),
+        max_batch_events=_int_setting(env, ENV_MAX_BATCH_EVENTS, DEFAULT_MAX_BATCH_EVENTS),
+        max_batch_ids=_int_setting(env, ENV_MAX_BATCH_IDS, DEFAULT_MAX_BATCH_IDS),
+        read_timeout_ms=_int_setting(env, ENV_READ_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS),
     )

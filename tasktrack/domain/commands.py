@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from tasktrack.domain.limits import Key
 from tasktrack.domain.values import (
     Artifact,
     ArtifactId,
@@ -61,10 +62,10 @@ class TaskFields(Command, frozen=True, kw_only=True):
     name: str | UnsetType = UNSET
     type: TaskType | UnsetType = UNSET
     comment: str | UnsetType = UNSET
-    tags: list[str] | UnsetType = UNSET
-    system_tags: list[str] | UnsetType = UNSET
-    parent: str | UnsetType | None = UNSET
-    project: str | UnsetType | None = UNSET
+    tags: list[Key] | UnsetType = UNSET
+    system_tags: list[Key] | UnsetType = UNSET
+    parent: Key | UnsetType | None = UNSET
+    project: Key | UnsetType | None = UNSET
     output_dest: str | UnsetType = UNSET
     execution: Execution | UnsetType = UNSET
     script: Script | UnsetType = UNSET
@@ -102,9 +103,9 @@ class UpdateTask(Command, frozen=True, kw_only=True):
     name: str | UnsetType = UNSET
     status_message: str | UnsetType = UNSET
     comment: str | UnsetType = UNSET
-    project: str | UnsetType | None = UNSET
-    tags: list[str] | UnsetType = UNSET
-    system_tags: list[str] | UnsetType = UNSET
+    project: Key | UnsetType | None = UNSET
+    tags: list[Key] | UnsetType = UNSET
+    system_tags: list[Key] | UnsetType = UNSET
     output: Output | UnsetType = UNSET
     output__error: str | UnsetType = UNSET
 
@@ -114,10 +115,10 @@ class CloneTask(TaskCommand, frozen=True, kw_only=True):
 
     new_task_name: str | UnsetType = UNSET
     new_task_comment: str | UnsetType = UNSET
-    new_task_tags: list[str] | UnsetType = UNSET
-    new_task_system_tags: list[str] | UnsetType = UNSET
-    new_task_parent: str | UnsetType = UNSET
-    new_task_project: str | UnsetType = UNSET
+    new_task_tags: list[Key] | UnsetType = UNSET
+    new_task_system_tags: list[Key] | UnsetType = UNSET
+    new_task_parent: Key | UnsetType = UNSET
+    new_task_project: Key | UnsetType = UNSET
     new_task_hyperparams: HyperParams | UnsetType = UNSET
     new_task_configuration: Configuration | UnsetType = UNSET
     new_task_container: Container | UnsetType = UNSET
@@ -128,8 +129,8 @@ class UpdateTags(Command, frozen=True, kw_only=True):
     """tasks.update_tags: add and remove tags of several tasks."""
 
     ids: list[str]
-    add_tags: list[str] = []
-    remove_tags: list[str] = []
+    add_tags: list[Key] = []
+    remove_tags: list[Key] = []
 
 
 class SetRequirements(TaskCommand, frozen=True, kw_only=True):
@@ -225,8 +226,8 @@ class StopTask(ChangeStatus, frozen=True, kw_only=True):
 class EnqueueTask(ChangeStatus, frozen=True, kw_only=True):
     """tasks.enqueue: by queue id (must exist) or queue_name (created on first use)."""
 
-    queue: str | UnsetType = UNSET
-    queue_name: str | UnsetType = UNSET
+    queue: Key | UnsetType = UNSET
+    queue_name: Key | UnsetType = UNSET
 
 
 class DequeueTask(ChangeStatus, frozen=True, kw_only=True):
@@ -289,10 +290,10 @@ class AddEvents(Command, frozen=True, kw_only=True):
 class CreateProject(Command, frozen=True, kw_only=True):
     """projects.create: a project with a name unique within the company."""
 
-    name: str
+    name: Key
     description: str = ""
-    tags: list[str] = []
-    system_tags: list[str] = []
+    tags: list[Key] = []
+    system_tags: list[Key] = []
     default_output_destination: str | None = None
 
 
@@ -330,8 +331,8 @@ class StopTasks(ManyTasks, frozen=True, kw_only=True):
 
 class EnqueueTasks(ManyTasks, frozen=True, kw_only=True):
     single = EnqueueTask
-    queue: str | UnsetType = UNSET
-    queue_name: str | UnsetType = UNSET
+    queue: Key | UnsetType = UNSET
+    queue_name: Key | UnsetType = UNSET
     status_reason: str = ""
     status_message: str = ""
 

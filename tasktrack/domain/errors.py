@@ -35,6 +35,16 @@ class BadFilter(DomainError):
     subcode = 16
 
 
+class QueryTooSlow(BadFilter):
+    """A read ran past the read timeout and was cancelled (a filter that is too costly)."""
+
+    def __init__(self, timeout_ms: int) -> None:
+        super().__init__(
+            f"Query cancelled after {timeout_ms} ms (the read timeout): narrow its filters",
+            timeout_ms=timeout_ms,
+        )
+
+
 class EmptyBatch(DomainError):
     subcode = 17
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from tasktrack.domain.limits import MAX_KEY_LENGTH, too_long
 from tasktrack.domain.state import TaskState
 
 SCALAR = "training_stats_scalar"
@@ -24,6 +25,7 @@ NONFINITE_NAMES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf
 EXACT_DIGITS = 1500
 
 Series = tuple[str, str]
+INT64 = (-(2**63), 2**63)
 
 
 class EventIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,6 +69,8 @@ def parse(raw: Any, now_ms: int) -> Point | str:
         return f"Invalid event: {exc}"
     if not event.task:
         return "Missing task id"
+    if "\x00" in event.task:
+        return "Invalid task id"
     if not event.type:
         return "Missing event type"
     if event.type != SCALAR:
@@ -75,8 +79,12 @@ def parse(raw: Any, now_ms: int) -> Point | str:
         return "Missing scalar value"
     if "\x00" in (event.metric or "") or "\x00" in (event.variant or ""):
         return "Invalid event: metric and variant may not contain NUL characters"
-    if event.iter is not None and not -(2**63) <= event.iter < 2**63:
+    if too_long(event.metric or "") or too_long(event.variant or ""):
+        return f"Invalid event: metric and variant are limited to {MAX_KEY_LENGTH} characters"
+    if event.iter is not None and not INT64[0] <= event.iter < INT64[1]:
         return "Iteration out of range (signed 64-bit)"
+    if event.timestamp is not None and not valid_timestamp(event.timestamp):
+        return TIMESTAMP_ERROR
     return Point(
         task=event.task,
         metric=event.metric or "",
@@ -86,6 +94,14 @@ def parse(raw: Any, now_ms: int) -> Point | str:
         timestamp=int(event.timestamp) if event.timestamp is not None else now_ms,
         x_axis_label=event.x_axis_label,
     )
+
+
+TIMESTAMP_ERROR = "Invalid event: timestamp must be a finite number of epoch ms (signed 64-bit)"
+
+
+def valid_timestamp(value: float) -> bool:
+    """An epoch-ms timestamp: finite, and within signed 64 bits once truncated."""
+    return math.isfinite(value) and INT64[0] <= int(value) < INT64[1]
 
 
 def encode_value(value: float) -> float | str:

@@ -16,7 +16,7 @@ from tasktrack.domain import metrics
 from tasktrack.domain.metrics import EventIn, MalformedEvent, Point
 
 LOG = "log"
-INT64 = (-(2**63), 2**63)
+INT64 = metrics.INT64
 
 
 class LogLine(msgspec.Struct, frozen=True):
@@ -54,6 +54,8 @@ def _timestamp(value: Any, now_ms: int) -> int | str:
         return now_ms
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "Invalid event: timestamp must be a number (epoch ms)"
+    if not metrics.valid_timestamp(value):
+        return metrics.TIMESTAMP_ERROR
     return int(value)
 
 
@@ -83,6 +85,8 @@ def classify(raw: Any, now_ms: int) -> Point | LogLine | RawEvent | str:
     task, kind = raw.get("task"), raw.get("type")
     if not isinstance(task, str) or not task:
         return "Missing task id"
+    if "\x00" in task:
+        return "Invalid task id"
     if not isinstance(kind, str) or not kind:
         return "Missing event type"
     if kind == metrics.SCALAR:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack, asynccontextmanager
 from typing import Any
 
@@ -21,6 +21,7 @@ import psycopg
 import sqlalchemy.exc
 from litestar import Litestar, Request, Response, get, route
 from litestar.enums import HttpMethod
+from litestar.exceptions import HTTPException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from tasktrack.api import Client, start
@@ -28,7 +29,9 @@ from tasktrack.config import Settings, load_settings
 from tasktrack.domain.errors import DomainError, InvalidRequest
 from tasktrack.http import envelope
 from tasktrack.http.auth import Authenticator, Unauthorized
-from tasktrack.http.endpoints import ENDPOINTS, Call, Spec, decode
+from tasktrack.http.bodies import decode
+from tasktrack.http.endpoints import ENDPOINTS, Call, Spec
+from tasktrack.http.limits import Limits
 from tasktrack.http.openapi import openapi_document
 from tasktrack.service import TaskService
 from tasktrack.service.core import OutcomeUnknown
@@ -47,6 +50,8 @@ class AppState(msgspec.Struct, kw_only=True):
     service: TaskService
     auth: Authenticator
     openapi: bytes
+    limits: Limits
+    read_timeout_ms: int
 
 
 def _parse(path: str) -> tuple[str, str | None] | None:
@@ -82,8 +87,8 @@ def _run(state: AppState, spec: Spec, body: bytes, headers: dict[str, str]) -> A
     caller = state.auth.caller(headers.get("authorization"))
     if spec.body == "json":  # event bodies are checked event by event (domain/reports.py)
         _nul_free(body)
-    payload = decode(spec, body)
-    client = Client(state.db.engine, caller, state.service)
+    payload = decode(spec, body, state.limits)
+    client = Client(state.db.engine, caller, state.service, read_timeout_ms=state.read_timeout_ms)
     return spec.run(Call(client=client, request_id=headers.get("x-request-id")), payload)
 
 
@@ -102,6 +107,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 service=service,
                 auth=Authenticator(db.engine),
                 openapi=msgspec.json.encode(openapi_document()),
+                limits=Limits.of(settings),
+                read_timeout_ms=settings.read_timeout_ms,
             )
             yield
             holder.clear()
@@ -147,18 +154,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
             return answer({}, 401, exc.subcode, exc.message)
         except DomainError as exc:
             return answer({}, exc.code, exc.subcode, exc.message, _plain(exc.data))
+        except (psycopg.errors.ProgramLimitExceeded, sqlalchemy.exc.OperationalError) as exc:
+            if not _over_program_limit(exc):
+                return _unavailable(answer, name, exc)
+            # A value too large for PostgreSQL (an index entry, a statement): the request's
+            # fault, and its transaction rolled back. Limits (domain/limits.py) keep known
+            # cases from getting here.
+            log.warning("request over a PostgreSQL limit in %s: %s", name, exc)
+            return answer({}, 400, InvalidRequest.subcode, "Validation error: value too large")
         except OutcomeUnknown as exc:
             log.warning("commit outcome unknown in %s: %s", name, exc.__cause__)
             return answer({}, 503, 1, str(exc))
-        except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
-            # The database is unreachable (a restart, a network cut): say so, and that a retry
-            # may work; a command that got this far wrote nothing (see TaskService).
-            log.warning("database unavailable in %s: %s", name, exc)
-            return answer({}, 503, 0, "Database unavailable; retry later")
+        except psycopg.OperationalError as exc:
+            return _unavailable(answer, name, exc)
         except Exception:
             log.exception("internal error in %s", name)
             return answer({}, 500, 0, "Internal server error")
-        return answer(data)
+        try:
+            return answer(data)
+        except Exception:  # still answer in the envelope, whatever the data held
+            log.exception("cannot encode the answer of %s", name)
+            return answer({}, 500, 0, "Internal server error")
 
     @get("/openapi.json")
     async def openapi() -> Response[bytes]:
@@ -166,11 +182,43 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[openapi, dispatch],
+        exception_handlers={HTTPException: _framework_error, Exception: _framework_error},
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,
         logging_config=None,
     )
+
+
+def _framework_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """What Litestar refuses before the dispatcher runs (an unsupported method: 405), or
+    anything that escaped it, still in the envelope."""
+    code = exc.status_code if isinstance(exc, HTTPException) else 500
+    if code >= 500:
+        log.error("unhandled error on %s", request.url.path, exc_info=exc)
+    msg = exc.detail if isinstance(exc, HTTPException) else "Internal server error"
+    parsed = _parse(request.url.path)
+    name, version = parsed if parsed else (request.url.path.strip("/"), None)
+    request_id = uuid.uuid4().hex
+    body = envelope.encode(
+        request_id=request_id, endpoint=name, version=version, data={}, code=code, msg=msg
+    )
+    return _respond(body, code)
+
+
+def _over_program_limit(exc: Exception) -> bool:
+    """A PostgreSQL "program limit exceeded" error (SQLSTATE class 54), wrapped or not."""
+    orig = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
+    return isinstance(orig, psycopg.errors.ProgramLimitExceeded)
+
+
+def _unavailable(
+    answer: Callable[..., Response[bytes]], name: str, exc: Exception
+) -> Response[bytes]:
+    # The database is unreachable (a restart, a network cut): say so, and that a retry may
+    # work; a command that got this far wrote nothing (see TaskService).
+    log.warning("database unavailable in %s: %s", name, exc)
+    return answer({}, 503, 0, "Database unavailable; retry later")
 
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ same Client the Python API uses); query endpoints call the queries. Decoders are
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +13,7 @@ import msgspec
 
 from tasktrack.api import Client
 from tasktrack.domain import commands as cmd
-from tasktrack.domain.errors import InvalidRequest
-from tasktrack.domain.metrics import EventIn, MalformedEvent
+from tasktrack.domain.metrics import EventIn
 from tasktrack.http import analytics
 from tasktrack.http.projection import only_fields
 from tasktrack.queries.filter_request import GetAllRequest, request_from
@@ -287,39 +285,3 @@ def _table() -> dict[str, Spec]:
 
 
 ENDPOINTS = _table()
-_decoders: dict[str, msgspec.json.Decoder[Any]] = {
-    name: msgspec.json.Decoder(spec.request) for name, spec in ENDPOINTS.items()
-}
-_object_decoder = msgspec.json.Decoder(dict[str, Any])
-
-
-def _lenient_json(text: bytes) -> Any:
-    """A JSON value, NaN and Infinity literals allowed (ClearML's SDK writes them)."""
-    try:
-        return msgspec.json.decode(text)
-    except msgspec.DecodeError:
-        return json.loads(text)
-
-
-def decode(spec: Spec, body: bytes) -> Any:
-    """The request body as the endpoint's Struct (or event list); raises 400/12 if invalid."""
-    if spec.body == "ndjson":
-        events: list[Any] = []
-        for line in body.splitlines():
-            if line.strip():
-                try:
-                    events.append(_lenient_json(line))
-                except ValueError:
-                    events.append(MalformedEvent("Invalid event: JSON is malformed"))
-        return events
-    if spec.body == "event":
-        try:
-            return [_lenient_json(body or b"{}")]
-        except ValueError as exc:
-            raise InvalidRequest(f"Validation error: JSON is malformed: {exc}") from exc
-    try:
-        if spec.parse is not None:
-            return spec.parse(_object_decoder.decode(body or b"{}"))
-        return _decoders[spec.name].decode(body or b"{}")
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise InvalidRequest(f"Validation error: {exc}") from exc

@@ -57,8 +57,8 @@ def openapi_document() -> dict[str, Any]:
     for spec, ref in zip(specs, refs, strict=True):
         media = {"ndjson": "application/x-ndjson"}.get(spec.body, "application/json")
         schema: dict[str, Any] = ref
-        if spec.body == "ndjson":
-            schema = {"type": "string", "description": "one JSON event per line", "x-event": ref}
+        if spec.body == "ndjson":  # the events, each sent as one line of JSON
+            schema = {"type": "array", "items": ref, "description": "one JSON event per line"}
         operation: dict[str, Any] = {
             "operationId": spec.name.replace(".", "_"),
             "summary": spec.summary,

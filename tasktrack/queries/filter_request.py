@@ -10,6 +10,12 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from tasktrack.domain.errors import BadFilter, InvalidRequest
+from tasktrack.domain.limits import (
+    MAX_FILTER_VALUES,
+    MAX_METRIC_PAIRS_IN_FILTER,
+    MAX_ORDER_KEYS,
+    MAX_PATTERN_LENGTH,
+)
 from tasktrack.queries.filter_language import (
     DateTest,
     Interval,
@@ -76,16 +82,23 @@ class GetAllRequest(msgspec.Struct, frozen=True, kw_only=True):
 R = TypeVar("R", bound=GetAllRequest)
 
 
-def _plain(value: Any) -> Any:
-    """Python datetimes (the Python API may pass them) as the ISO strings a body carries;
-    NUL characters refused as the HTTP layer does (PostgreSQL text cannot hold them)."""
+def _scalar(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
     if isinstance(value, str) and "\x00" in value:
         raise InvalidRequest("Validation error: strings may not contain NUL (\\u0000) characters")
     return value
+
+
+def _plain(value: Any) -> Any:
+    """Python datetimes (the Python API may pass them) as the ISO strings a body carries;
+    NUL characters refused as the HTTP layer does (PostgreSQL text cannot hold them).
+
+    Filters are a value or a flat list: anything nested deeper is left for the type check to
+    refuse (it is not walked, so no nesting can exhaust the stack here)."""
+    if isinstance(value, list | tuple):
+        return [_scalar(v) for v in value]
+    return _scalar(value)
 
 
 def request_from(raw: Mapping[str, Any], kind: type[R]) -> R:
@@ -161,10 +174,58 @@ class TaskFilter(msgspec.Struct, frozen=True, kw_only=True):
     offset: int = 0
 
 
+def check_values(field: str, values: object) -> None:
+    """At most MAX_FILTER_VALUES values in one list filter (400/16)."""
+    if isinstance(values, list) and len(values) > MAX_FILTER_VALUES:
+        raise BadFilter(
+            f"{field}: at most {MAX_FILTER_VALUES} values in one filter, got {len(values)}",
+            field=field,
+            limit=MAX_FILTER_VALUES,
+        )
+
+
+def check_pattern(field: str, pattern: str | None) -> None:
+    """A regular expression or search text of at most MAX_PATTERN_LENGTH characters (400/16)."""
+    if pattern is not None and len(pattern) > MAX_PATTERN_LENGTH:
+        raise BadFilter(
+            f"{field}: at most {MAX_PATTERN_LENGTH} characters, got {len(pattern)}",
+            field=field,
+            limit=MAX_PATTERN_LENGTH,
+        )
+
+
+def _check_sizes(r: GetAllRequest, order_keys: list[str]) -> None:
+    for field, attr in LIST_FIELDS.items():
+        check_values(field, getattr(r, attr))
+    for field in (*PATTERN_FIELDS, "search_text"):
+        check_pattern(field, getattr(r, field))
+    if len(order_keys) > MAX_ORDER_KEYS:
+        raise BadFilter(
+            f"order_by: at most {MAX_ORDER_KEYS} keys, got {len(order_keys)}",
+            field="order_by",
+            limit=MAX_ORDER_KEYS,
+        )
+
+
+def _check_metric_pairs(ranges: list[tuple[MetricField, Any]], order: list[OrderKey]) -> None:
+    """Each distinct (metric, variant) named costs a join: at most MAX_METRIC_PAIRS_IN_FILTER."""
+    named = [m for m, _ in ranges] + [k.metric for k in order if k.metric is not None]
+    pairs = {(m.metric_hash, m.variant_hash) for m in named}
+    if len(pairs) > MAX_METRIC_PAIRS_IN_FILTER:
+        raise BadFilter(
+            f"last_metrics: at most {MAX_METRIC_PAIRS_IN_FILTER} (metric, variant) pairs in "
+            f"filters and order_by, got {len(pairs)}",
+            field="last_metrics",
+            limit=MAX_METRIC_PAIRS_IN_FILTER,
+        )
+
+
 def plan(r: GetAllRequest) -> TaskFilter:
     """Check and parse every filter of the request (400/16 for a bad one)."""
     if r.page < 0 or r.page_size < 1:
         raise BadFilter("page must be >= 0 and page_size >= 1", page=r.page, page_size=r.page_size)
+    keys = [r.order_by] if isinstance(r.order_by, str) else r.order_by
+    _check_sizes(r, keys)
     lists = {}
     for field, attr in LIST_FIELDS.items():
         value = getattr(r, attr)
@@ -189,7 +250,8 @@ def plan(r: GetAllRequest) -> TaskFilter:
     dates = {f: parse_dates(f, v) for f in DATE_FIELDS if (v := getattr(r, f)) is not None}
     patterns = {f: v for f in PATTERN_FIELDS if (v := getattr(r, f))}
     search_text = (r.search_text or "").strip() or None
-    keys = [r.order_by] if isinstance(r.order_by, str) else r.order_by
+    order = parse_order(keys, ORDERABLE, search_text is not None)
+    _check_metric_pairs(metric_ranges, order)
     size = min(r.page_size, MAX_PAGE_SIZE)
     return TaskFilter(
         lists=lists,
@@ -199,7 +261,7 @@ def plan(r: GetAllRequest) -> TaskFilter:
         dates=dates,
         patterns=patterns,
         search_text=search_text,
-        order=parse_order(keys, ORDERABLE, search_text is not None),
+        order=order,
         # ClearML: hidden tasks are searched when asked to, or when ids are given.
         include_hidden=r.search_hidden or bool(r.id),
         limit=size,

@@ -158,6 +158,17 @@ def range_condition(col: ColumnElement[Any], i: Interval[Any], integer: bool = F
     return or_(inside, col.is_(None)) if i.low is None else inside
 
 
+def _double(bound: int | float | None) -> float | None:
+    """A bound as a double; an integer beyond the doubles' range becomes an infinity, which
+    compares as that integer would with every finite double."""
+    if bound is None or isinstance(bound, float):
+        return bound
+    try:
+        return float(bound)
+    except OverflowError:
+        return math.inf if bound > 0 else -math.inf
+
+
 def metric_condition(col: ColumnElement[Any], i: Interval[int | float]) -> Condition:
     """A range on a last_metrics field, where a non-finite value counts as missing.
 
@@ -166,8 +177,9 @@ def metric_condition(col: ColumnElement[Any], i: Interval[int | float]) -> Condi
     """
     if isinstance(col.type, BigInteger):
         return range_condition(col, i, integer=True)
+    doubles = Interval(_double(i.low), _double(i.high))
     finite = col.not_in(_NON_FINITE)
-    inside = and_(finite, range_condition(col, i))
+    inside = and_(finite, range_condition(col, doubles))
     return or_(inside, col.is_(None), col.in_(_NON_FINITE)) if i.low is None else inside
 
 

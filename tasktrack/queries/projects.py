@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, select
 from sqlalchemy.exc import DataError
 
 from tasktrack.domain.errors import BadFilter, ProjectNotFound
+from tasktrack.queries.filter_request import check_pattern, check_values
 from tasktrack.store.tables import projects
 
 MAX_PAGE_SIZE = 500
@@ -73,6 +74,8 @@ def get_by_id(conn: Connection, company: str, project_id: str) -> ProjectView:
 def get_all(conn: Connection, company: str, f: ProjectFilter) -> list[ProjectView]:
     if f.page < 0 or f.page_size < 1:
         raise BadFilter("page must be >= 0 and page_size >= 1")
+    check_values("id", f.id)
+    check_pattern("name", f.name)
     stmt = select(*_COLUMNS).where(projects.c.company == company)
     if f.id is not None:
         stmt = stmt.where(projects.c.id.in_(f.id))
@@ -81,7 +84,8 @@ def get_all(conn: Connection, company: str, f: ProjectFilter) -> list[ProjectVie
     if not f.search_hidden and f.id is None:
         stmt = stmt.where(~projects.c.system_tags.contains(["hidden"]))
     size = min(f.page_size, MAX_PAGE_SIZE)
-    stmt = stmt.order_by(projects.c.name, projects.c.id).limit(size).offset(f.page * size)
+    offset = min(f.page * size, 2**63 - 1)  # OFFSET is a bigint; past the end is empty
+    stmt = stmt.order_by(projects.c.name, projects.c.id).limit(size).offset(offset)
     try:
         rows = conn.execute(stmt).fetchall()
     except DataError as exc:

@@ -10,7 +10,8 @@ from msgspec import UNSET
 from sqlalchemy.dialects import postgresql
 
 from tasktrack.domain.errors import BadFilter, DomainError, InvalidRequest
-from tasktrack.http.endpoints import ENDPOINTS, GetAll, decode
+from tasktrack.http.bodies import decode
+from tasktrack.http.endpoints import ENDPOINTS, GetAll
 from tasktrack.queries import filters
 from tasktrack.queries.filter_language import (
     DateTest,
