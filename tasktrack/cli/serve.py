@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 import uvicorn
@@ -44,6 +46,10 @@ def first_credential(db: Database, data_dir: Path) -> store.NewCredential:
     return new
 
 
+def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8008, show_default=True, type=int)
@@ -73,6 +79,11 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
         # Worker processes open the same database: the embedded one by its socket URL.
         os.environ[ENV_DATABASE_URL] = db.engine.url.render_as_string(hide_password=False)
         click.echo(f"serving {db.url} on http://{host}:{port}", err=True)
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the handler
+        # that was in place before it started. Left at the default, that kills the process
+        # on the spot, before `database()` can stop the embedded PostgreSQL, which would live
+        # on as an orphan holding the data directory: exit through the context managers instead.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
         uvicorn.run(
             "tasktrack.http.app:create_app_from_env",
             factory=True,

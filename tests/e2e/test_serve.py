@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tasktrack.store.embedded import POSTGRES_MAJOR
 from tests.e2e.cli import TASKTRACK, run
 from tests.e2e.http import Api, basic, free_port
 
@@ -53,8 +54,13 @@ def test_embedded_first_start_creates_a_credential_and_reuses_it(tmp_path: Path)
     env = {"TASKTRACK_DATA_DIR": str(tmp_path / "data")}
     first = _serve_once(env)
     assert (tmp_path / "data" / "credentials.json").stat().st_mode & 0o777 == 0o600
+    # Stopped by SIGTERM, serve stopped its embedded PostgreSQL too (a clean shutdown removes
+    # postmaster.pid); an orphan server would keep running after it.
+    pid_file = tmp_path / "data" / f"pg{POSTGRES_MAJOR}" / "postmaster.pid"
+    assert not pid_file.exists()
     again = _serve_once(env)
     assert again == first
+    assert not pid_file.exists()
 
 
 def test_refuses_a_database_behind_the_latest_migration(new_database: Callable[[], str]) -> None:
