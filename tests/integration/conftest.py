@@ -25,11 +25,24 @@ def client(service_client: Client, company: str) -> Client:
 
 
 @pytest.fixture
-def own_engine(new_migrated_database: Callable[[], str]) -> Iterator[Engine]:
-    """A database of this test's own, for tests that look at (or break) the whole of it."""
+def own_engine(
+    new_migrated_database: Callable[[], str], request: pytest.FixtureRequest
+) -> Iterator[Engine]:
+    """A database of this test's own, for tests that look at (or break) the whole of it.
+
+    Afterwards every stream of it, folded from the log, must equal its row, as after the tests
+    on the shared database; tests that tamper with the log or the read models on purpose say
+    so with the `tampers` marker and are left alone."""
     engine = make_engine(new_migrated_database(), pool_size=4)
     yield engine
-    engine.dispose()
+    try:
+        if request.node.get_closest_marker("tampers") is None:
+            problems = replay.mismatches(engine, after_position=0)
+            assert not problems, "read models differ from a replay of the log:\n" + "\n".join(
+                problems
+            )
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(autouse=True)

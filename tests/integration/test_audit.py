@@ -75,6 +75,7 @@ def test_an_untouched_log_verifies(own_engine: Engine, tasks: list[str]) -> None
     assert anchor.streams == 4  # three tasks and the queue
 
 
+@pytest.mark.tampers
 def test_an_edited_payload_is_caught(own_engine: Engine, tasks: list[str]) -> None:
     _tamper(
         own_engine,
@@ -84,6 +85,7 @@ def test_an_edited_payload_is_caught(own_engine: Engine, tasks: list[str]) -> No
     assert _breaks(own_engine) == {tasks[1]: 1}
 
 
+@pytest.mark.tampers
 def test_edited_metadata_is_caught(own_engine: Engine, tasks: list[str]) -> None:
     _tamper(
         own_engine,
@@ -93,11 +95,13 @@ def test_edited_metadata_is_caught(own_engine: Engine, tasks: list[str]) -> None
     assert _breaks(own_engine) == {tasks[0]: 3}
 
 
+@pytest.mark.tampers
 def test_a_deleted_event_is_caught(own_engine: Engine, tasks: list[str]) -> None:
     _tamper(own_engine, f"DELETE FROM events WHERE stream_id = '{tasks[2]}' AND stream_version = 2")
     assert _breaks(own_engine) == {tasks[2]: 3}  # version 2 is missing before 3
 
 
+@pytest.mark.tampers
 def test_reordered_events_are_caught(own_engine: Engine, tasks: list[str]) -> None:
     t = tasks[0]
     _tamper(
@@ -109,6 +113,7 @@ def test_reordered_events_are_caught(own_engine: Engine, tasks: list[str]) -> No
     assert _breaks(own_engine) == {t: 2}
 
 
+@pytest.mark.tampers
 def test_a_removed_last_event_and_a_removed_stream_need_the_anchor(
     own_engine: Engine, tasks: list[str]
 ) -> None:

@@ -163,6 +163,7 @@ def test_a_follower_wakes_on_notify(own: Client, own_engine: Engine) -> None:
         follower.join(30)
 
 
+@pytest.mark.tampers
 def test_verify_finds_every_kind_of_difference(own: Client, own_engine: Engine) -> None:
     ids = _workload(own)
     catch_up_fully(own_engine)
@@ -258,3 +259,4 @@ def test_a_rebuild_in_bulk_writes_what_the_commands_wrote_row_by_row(
     rebuild.rebuild(own_engine, list(registry.PROJECTORS))
     assert {t: _snapshot(own_engine, t) for t in before} == before
     assert rebuild.verify(own_engine, list(registry.PROJECTORS)) == []
+

@@ -125,6 +125,7 @@ def test_concurrent_status_changes_never_both_win_from_one_state(client: Client)
     assert set(outcomes) - {"ok"} <= {"400/121", "400/110", "400/706"}
 
 
+@pytest.mark.tampers
 def test_an_append_that_clashes_on_the_log_key_is_a_409_and_writes_nothing(
     own_engine: Engine,
 ) -> None:
