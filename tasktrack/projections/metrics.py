@@ -1,10 +1,11 @@
 """`task_metrics`: last/min/max/first/mean of every (task, metric, variant), folded per report.
 
-Each report is applied with one set-based `INSERT … ON CONFLICT DO UPDATE` over arrays of its
-per-series stats (computed in Python by domain.metrics.batch_stats); the SET clause is the
-across-requests rule of domain.metrics.combine, in SQL. The cap of 2000 pairs per task admits
-new pairs in order of first appearance while there is room. Min and max cannot be undone, so a
-reset (or delete) removes the task's rows and the next report starts a fresh aggregate.
+A task's reports in one batch are applied with one set-based `INSERT … ON CONFLICT DO UPDATE`
+over arrays of their per-series stats (computed in Python by domain.metrics.batch_stats and
+combine); the SET clause is the across-requests rule of domain.metrics.combine, in SQL. The
+cap of 2000 pairs per task admits new pairs in order of first appearance while there is room.
+Min and max cannot be undone, so a reset (or delete) removes the task's rows and the next
+report starts a fresh aggregate.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import psycopg
 
 from tasktrack.domain import events as ev
 from tasktrack.domain.envelope import Recorded
-from tasktrack.domain.metrics import MAX_PAIRS_PER_TASK, batch_stats
+from tasktrack.domain.metrics import MAX_PAIRS_PER_TASK, Series, Stats, batch_stats, combine
 from tasktrack.domain.state import TaskState
 
 _BETTER_MIN = "(EXCLUDED.min_value < t.min_value OR t.min_value IS NULL)"
@@ -98,24 +99,37 @@ class MetricsProjector:
         batch: Sequence[Recorded],
         states: MutableMapping[str, TaskState],
     ) -> None:
+        # A replay batch (rebuild) holds many reports per task: they are folded here with the
+        # across-requests rule (combine) and written with one upsert per task, which is what
+        # applying them one by one would leave. The cap still admits new pairs in order of
+        # first appearance: room only shrinks, so a pair refused by an earlier report is
+        # refused by the merged one too. A reset or delete flushes its task's pending reports
+        # first, so the DELETE sees them. Inline (one event per batch) this is one upsert.
+        pending: dict[str, tuple[str, dict[Series, Stats]]] = {}
         for record in batch:
             event = record.event
+            task = record.stream_id
             if isinstance(event, ev.MetricsReported):
-                self._report(conn, record, event)
+                _, merged = pending.setdefault(task, (record.company, {}))
+                for key, stats in batch_stats(event.points(task)).items():
+                    merged[key] = combine(merged.get(key), stats)
             elif isinstance(event, ev.TaskReset | ev.TaskDeleted):
-                conn.execute(f"DELETE FROM {self.table} WHERE task_id = %s", (record.stream_id,))
+                if task in pending:
+                    self._upsert_stats(conn, task, *pending.pop(task))
+                conn.execute(f"DELETE FROM {self.table} WHERE task_id = %s", (task,))
+        for task, (company, merged) in pending.items():
+            self._upsert_stats(conn, task, company, merged)
 
-    def _report(
-        self, conn: psycopg.Connection[Any], record: Recorded, event: ev.MetricsReported
+    def _upsert_stats(
+        self, conn: psycopg.Connection[Any], task: str, company: str, stats: dict[Series, Stats]
     ) -> None:
-        stats = batch_stats(event.points(record.stream_id))
         keys = list(stats)
         rows = [stats[k] for k in keys]
         conn.execute(
             self._upsert,
             {
-                "task": record.stream_id,
-                "company": record.company,
+                "task": task,
+                "company": company,
                 "cap": self.cap,
                 "metric": [k[0] for k in keys],
                 "variant": [k[1] for k in keys],

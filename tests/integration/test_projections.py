@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import random
 import threading
 import time
 from collections import Counter
@@ -14,6 +16,7 @@ from sqlalchemy import Engine, text
 from tasktrack.api import Client
 from tasktrack.domain import events as ev
 from tasktrack.projections import bulk, rebuild, registry, runner
+from tasktrack.projections.metrics import MetricsProjector
 from tasktrack.service import Caller
 from tasktrack.store import eventlog
 from tasktrack.store.engine import raw
@@ -260,3 +263,59 @@ def test_a_rebuild_in_bulk_writes_what_the_commands_wrote_row_by_row(
     assert {t: _snapshot(own_engine, t) for t in before} == before
     assert rebuild.verify(own_engine, list(registry.PROJECTORS)) == []
 
+
+def test_reports_merged_per_batch_leave_what_applying_them_one_by_one_leaves(
+    own: Client, own_engine: Engine
+) -> None:
+    """A rebuild folds a batch's reports per task before one upsert (projections/metrics.py);
+    the rows must equal those of one upsert per report, across ties, non-finite values, a
+    reset between reports, and a cap small enough to refuse pairs. Rows are compared as text
+    (NaN is not equal to itself)."""
+    rng = random.Random(7)
+    pairs = [(m, v) for m in ("loss", "acc", "lr") for v in ("train", "val")]
+    values = [0.5, 1.0, 1.0, -2.0, 3.25, 1e300, math.nan, math.inf]
+    tasks = [str(own.create(name=f"merge {i}", type="training")["id"]) for i in range(3)]
+    for task in tasks:
+        own.started(task=task)
+    for n in range(60):
+        task = rng.choice(tasks)
+        if n % 17 == 16:
+            own.reset(task=task, force=True)
+            own.started(task=task)
+            continue
+        events = []
+        for _ in range(rng.randint(1, 6)):
+            metric, variant = rng.choice(pairs)
+            value = rng.choice(values)
+            events.append(
+                {
+                    "task": task,
+                    "type": SCALAR,
+                    "metric": metric,
+                    "variant": variant,
+                    "value": value,
+                    "iter": rng.randint(0, 5),
+                }
+            )
+        own.add_events(events)
+    with own_engine.connect() as sa_conn:
+        records = eventlog.read_all(raw(sa_conn), limit=100_000)
+        sa_conn.rollback()
+    assert sum(isinstance(r.event, ev.MetricsReported) for r in records) > 40
+
+    with own_engine.begin() as sa_conn:
+        conn = raw(sa_conn)
+        for table in ("one_by_one", "merged"):
+            conn.execute(f"CREATE TEMP TABLE {table} (LIKE task_metrics INCLUDING ALL)")
+        one_by_one = MetricsProjector("one_by_one", cap=4)
+        merged = MetricsProjector("merged", cap=4)
+        for record in records:
+            one_by_one.apply(conn, [record], {})
+        merged.apply(conn, records, {})
+        order = "ORDER BY task_id, metric, variant"
+        rows = {
+            t: conn.execute(f"SELECT {t}::text FROM {t} {order}").fetchall()
+            for t in ("one_by_one", "merged")
+        }
+    assert len(rows["one_by_one"]) >= 8
+    assert rows["merged"] == rows["one_by_one"]
