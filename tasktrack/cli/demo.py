@@ -60,6 +60,8 @@ def play(client: Client, seed: int = 7) -> str:
     for project in PROJECTS:
         for n in range(1, 13):
             task = _create(client, project, n, rng)
+            if n == 12:
+                client.delete(task=task)  # an abandoned draft: its stream ends, its rows go
             if n > 10:
                 continue  # a few stay drafts
             worker = f"{rng.choice(['gpu', 'cpu'])}-worker-{rng.randint(1, 4)}"
@@ -70,7 +72,7 @@ def play(client: Client, seed: int = 7) -> str:
             _run(client, task, worker, outcome)
             if outcome == "failed":
                 # Fix the bug, reset and run again: the history keeps the failed run.
-                client.reset(task=task, status_reason="retry after fix")
+                client.reset(task=task)  # its status reason is "reset" (SEMANTICS §2)
                 client.edit(task=task, hyperparams={"Args": {"lr": {"value": "0.0005"}}})
                 _run(client, task, worker, "completed")
                 showcase = showcase or task
