@@ -34,10 +34,25 @@ class RunResult(msgspec.Struct, kw_only=True):
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident size, in MB.
+
+    On Linux, VmHWM of /proc/self/status: the high-water mark of this process's own memory.
+    Not getrusage's ru_maxrss, which Linux carries across fork and exec: a benchmark child
+    would report its parent's size at the fork (the harness's, holding generated logs) as its
+    own, whatever the child did.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     import resource
 
-    # ru_maxrss is in kilobytes on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # ru_maxrss is in kilobytes on Linux, in bytes on macOS (no /proc there).
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
 @contextmanager
