@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, text
 
 from tests.e2e.http import Api
 
@@ -82,6 +83,20 @@ class Sdk:
                     return dict(entry)
         raise AssertionError(f"{metric}/{variant} not in last_metrics of {task_id}")
 
+    def series(self, task_id: str, metric: str, variant: str) -> tuple[list[int], list[float]]:
+        got = self.api.ok("events.scalar_metrics_iter_histogram", {"task": task_id})
+        return got[metric][variant]["x"], got[metric][variant]["y"]
+
+
+def _log_positions(engine: Engine, task_id: str) -> list[tuple[str, int]]:
+    """(event type, log position) of every event of the task, in log order."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT type, position FROM events WHERE stream_id = :task ORDER BY position"),
+            {"task": task_id},
+        ).all()
+    return [(str(kind), int(position)) for kind, position in rows]
+
 
 @pytest.fixture
 def sdk(server: str, new_caller: Callable[..., Api], tmp_path: Path) -> Sdk:
@@ -135,7 +150,7 @@ def test_a_normal_run_with_the_sdk_defaults(
     _check_normal_run(sdk, done, task_id, resent=True)
 
 
-def test_a_run_that_raises_ends_failed_and_its_scalars_land(sdk: Sdk) -> None:
+def test_a_run_that_raises_ends_failed_and_its_scalars_land(sdk: Sdk, e2e_engine: Engine) -> None:
     done, task_id = sdk.run("raises.py")
     assert done.returncode != 0
     assert "RuntimeError: boom" in done.stderr
@@ -144,13 +159,29 @@ def test_a_run_that_raises_ends_failed_and_its_scalars_land(sdk: Sdk) -> None:
     assert sdk.history(task_id) == [("created", "in_progress"), ("in_progress", "failed")]
     loss = sdk.metric(task_id, "loss", "train")
     assert (loss["count"], loss["value"], loss["min_value"]) == (3, 8.0, 8.0)
+    assert task["last_iteration"] == 2
+    assert sdk.series(task_id, "loss", "train") == ([0, 1, 2], [10.0, 9.0, 8.0])
+    # The scalars reach a task that has already failed: on an exception the SDK's exit hook
+    # skips its flush and sends tasks.failed at once; the reporter's own atexit handler sends
+    # the queued scalars afterwards (its background flush comes every 5 s, after this run).
+    log = _log_positions(e2e_engine, task_id)
+    (failed_at,) = [position for kind, position in log if kind == "TaskFailed"]
+    reported_at = [position for kind, position in log if kind == "MetricsReported"]
+    assert reported_at, log
+    assert min(reported_at) > failed_at, log
 
 
 def test_mark_completed(sdk: Sdk) -> None:
     done, task_id = sdk.run("completed.py")
     assert done.returncode == 0, done.stderr
     assert sdk.task(task_id)["status"] == "completed"
-    assert sdk.history(task_id)[:2] == [("created", "in_progress"), ("in_progress", "completed")]
+    # mark_completed sends tasks.completed; at exit the SDK sends it again (a change to the same
+    # status, recorded as one).
+    assert sdk.history(task_id) == [
+        ("created", "in_progress"),
+        ("in_progress", "completed"),
+        ("completed", "completed"),
+    ]
     acc = sdk.metric(task_id, "acc", "val")
     assert (acc["value"], acc["count"]) == (0.9, 1)
     assert sdk.task(task_id)["last_iteration"] == 7
@@ -169,8 +200,12 @@ def test_a_rerun_reuses_the_task_through_reset(sdk: Sdk) -> None:
         ("created", "in_progress"),
         ("in_progress", "completed"),
     ]
-    task = sdk.task(task_id)
-    assert task["hyperparams"]["General"]["run"]["value"] == "2"
+    general = sdk.task(task_id)["hyperparams"]["General"]
+    assert general["run"]["value"] == "2"
+    assert general["only_in_run_2"]["value"] == "2"
+    # The SDK blanks the reused task with tasks.edit(hyperparams={}) and then rewrites the
+    # parameters it reads back: run 1's own key is gone only if the blanking edit worked.
+    assert "only_in_run_1" not in general
     loss = sdk.metric(task_id, "loss", "train")  # a fresh aggregate after the reset
     assert (loss["count"], loss["min_value"], loss["max_value"]) == (3, 20.0, 22.0)
     current = sdk.api.ok("events.scalar_metrics_iter_histogram", {"task": task_id})
@@ -193,3 +228,6 @@ def test_an_offline_session_is_imported(sdk: Sdk) -> None:
     assert task["hyperparams"]["General"]["batch"]["value"] == "32"
     loss = sdk.metric(task_id, "loss", "train")
     assert (loss["count"], loss["value"], loss["first_value"]) == (4, 7.0, 10.0)
+    assert sdk.history(task_id) == [("created", "in_progress"), ("in_progress", "completed")]
+    assert sdk.series(task_id, "loss", "train") == ([0, 1, 2, 3], [10.0, 9.0, 8.0, 7.0])
+    assert task["last_iteration"] == 3

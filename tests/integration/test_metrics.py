@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import threading
+import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from tasktrack.api import Client
 from tasktrack.domain.errors import EmptyBatch, NoEventsAdded
 from tasktrack.domain.events import MetricsReported
 from tasktrack.projections.metrics import MetricsProjector
+from tasktrack.queries.views import TaskView
 from tasktrack.store import eventlog
 from tasktrack.store.engine import raw
 from tests.metric_reference import P, last_iteration, reference, same_float
@@ -186,6 +189,97 @@ def test_published_tasks_take_no_reports_but_finished_ones_do(client: Client) ->
     assert list(answer["errors_info"].values()) == [1]
     assert client.get_by_id(done).last_iteration == 3
     assert client.get_by_id(published).last_metrics == {}
+
+
+def test_a_publishing_task_takes_no_reports_per_event(client: Client) -> None:
+    """`publishing` is reached through a forced edit (tasks.publish passes through it within one
+    command); its events are refused one by one, the other task's in the request still land."""
+    publishing, running = _task(client), _task(client)
+    client.edit(task=publishing, status="publishing", force=True)
+    before = client.get_by_id(publishing)
+    assert before.status == "publishing"
+    answer = client.add_events(
+        [_event(t, P("loss", "", 3, 1.0, 0)) for t in (publishing, running, publishing)]
+    )
+    assert answer == {
+        "added": 1,
+        "errors": 2,
+        "errors_info": {"Task is publishing: it takes no more events": 2},
+    }
+    assert client.get_by_id(publishing) == before
+    assert client.get_by_id(running).last_iteration == 3
+    with pytest.raises(NoEventsAdded):
+        client.add_events([_event(publishing, P("loss", "", 4, 1.0, 0))])
+    assert client.get_by_id(publishing) == before
+    assert client.get_scalar_series(publishing) == {}
+
+
+def _touched(view: TaskView) -> tuple[datetime, datetime]:
+    """last_update and last_change (both set on every task)."""
+    assert view.last_update is not None
+    assert view.last_change is not None
+    return view.last_update, view.last_change
+
+
+def test_a_report_refreshes_last_update_last_change_and_active_duration(client: Client) -> None:
+    """active_duration only while in_progress: a stopped task's report leaves it as it was."""
+    running, stopped = _task(client), _task(client)
+    client.add_events([_event(t, P("loss", "", 0, 1.0, 0)) for t in (running, stopped)])
+    client.stopped(task=stopped)
+    first = {t: client.get_by_id(t) for t in (running, stopped)}
+    assert first[running].active_duration == 0
+    assert first[stopped].active_duration == 0
+    time.sleep(1.1)  # active_duration counts whole seconds
+    for task in (running, stopped):
+        client.add_events([_event(task, P("loss", "", 1, 2.0, 0))])
+        before, after = first[task], client.get_by_id(task)
+        assert _touched(after)[0] > _touched(before)[0]  # last_update
+        assert _touched(after)[1] > _touched(before)[1]  # last_change
+        assert _touched(after)[0] == _touched(after)[1]
+        assert after.status_changed == before.status_changed
+    now_running = client.get_by_id(running)
+    assert now_running.started is not None
+    elapsed = _touched(now_running)[0] - now_running.started
+    assert now_running.active_duration == int(elapsed.total_seconds())
+    assert now_running.active_duration >= 1
+    assert client.get_by_id(stopped).active_duration == 0
+
+
+def _last(client: Client, task: str) -> tuple[float | None, str | None]:
+    (entry,) = [
+        e for by_v in (client.get_by_id(task).last_metrics or {}).values() for e in by_v.values()
+    ]
+    return entry.value, entry.x_axis_label
+
+
+def test_x_axis_label_is_the_label_of_the_point_that_set_value(client: Client) -> None:
+    task = _task(client)
+
+    def labelled(it: int, value: float, timestamp: int, label: str) -> dict[str, Any]:
+        return {**_event(task, P("loss", "", it, value, timestamp)), "x_axis_label": label}
+
+    # Within a request the greatest (iter, timestamp) wins, not the last arrival.
+    client.add_events(
+        [labelled(3, 0.3, 10, "e3"), labelled(5, 0.5, 10, "e5"), labelled(4, 0.4, 10, "e4")]
+    )
+    assert _last(client, task) == (0.5, "e5")
+    # A tie on (iter, timestamp): the later arrival sets value, and its label with it.
+    client.add_events(
+        [
+            labelled(7, 0.7, 20, "first"),
+            labelled(7, 0.8, 20, "second"),
+            labelled(7, 0.9, 19, "older"),
+        ]
+    )
+    assert _last(client, task) == (0.8, "second")
+    # Across requests every request sets value, even at a lower iteration.
+    client.add_events([labelled(1, 0.1, 0, "again")])
+    assert _last(client, task) == (0.1, "again")
+    # The point that set value had no label: neither the old label nor another point's stays.
+    client.add_events([labelled(8, 0.6, 0, "loser"), _event(task, P("loss", "", 9, 0.2, 0))])
+    assert _last(client, task) == (0.2, None)
+    client.add_events([labelled(2, 0.3, 0, "back")])
+    assert _last(client, task) == (0.3, "back")
 
 
 def test_concurrent_reports_to_one_task_lose_nothing(client: Client) -> None:
