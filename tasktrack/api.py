@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Self, overload
 
 import msgspec
 import psycopg
@@ -23,7 +23,7 @@ from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import InvalidRequest, QueryTooSlow
 from tasktrack.domain.limits import MAX_KEY_LENGTH, too_long
-from tasktrack.queries import analytics, timetravel
+from tasktrack.queries import analytics, projection, timetravel
 from tasktrack.queries import logs as log_queries
 from tasktrack.queries import metrics as metric_queries
 from tasktrack.queries import projects as project_queries
@@ -141,7 +141,15 @@ class Client:
                 raise InvalidRequest("Validation error: as_of needs a timezone")
             return timetravel.task_as_of(raw(conn), self.caller.company, task, moment)
 
-    def get_all(self, **filters: Any) -> list[TaskView]:
+    @overload
+    def get_all(self, *, only_fields: list[str], **filters: Any) -> list[dict[str, Any]]: ...
+
+    @overload
+    def get_all(self, **filters: Any) -> list[TaskView]: ...
+
+    def get_all(
+        self, *, only_fields: list[str] | None = None, **filters: Any
+    ) -> list[TaskView] | list[dict[str, Any]]:
         """tasks.get_all with the whole filter language of SEMANTICS §5 (docs/semantics.md).
 
         List fields (a value, a list with `-` and `__$` tokens, or None for missing/empty): id,
@@ -150,12 +158,13 @@ class Client:
         last_iteration, `**{"last_metrics.<mh>.<vh>.<field>": [lo, hi]}`. status_changed,
         last_update, last_change: ">=2024-05-01" (or a list, or a pair). name, comment: regular
         expressions; search_text; order_by, page, page_size, search_hidden.
+
+        With `only_fields` (dotted paths, `-` excludes; id always stays) each task comes as the
+        dict HTTP answers, shaped by the same function; without it, as whole TaskViews.
         """
-        if "only_fields" in filters:
-            raise InvalidRequest(
-                "Validation error: only_fields shapes HTTP answers; get_all returns whole tasks"
-            )
-        return self.query_all(task_queries.request_from(filters, task_queries.GetAllRequest))
+        fields = None if only_fields is None else projection.paths(only_fields)
+        found = self.query_all(task_queries.request_from(filters, task_queries.GetAllRequest))
+        return found if fields is None else projection.shape(found, fields)
 
     def query_all(self, query: task_queries.GetAllRequest) -> list[TaskView]:
         """get_all with an already validated filter (what the HTTP layer decoded)."""

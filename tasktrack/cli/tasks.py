@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, get_args
 
 import click
+from msgspec import structs
 
-from tasktrack.api import Client
 from tasktrack.cli import task_tables as render
-from tasktrack.cli.acting import caller_options, client_for
+from tasktrack.cli.acting import caller_options, client_for, fail
 from tasktrack.domain.values import STATUSES, TaskType
-from tasktrack.queries.tasks import MAX_PAGE_SIZE
-from tasktrack.queries.views import TaskView
+from tasktrack.queries.filter_request import METRIC_PREFIX
+from tasktrack.queries.tasks import MAX_PAGE_SIZE, GetAllRequest
 
 JSON_HELP = "Print one JSON document instead of a table."
 
@@ -29,26 +30,46 @@ def _caller(ctx: click.Context) -> tuple[str, str]:
     return str(company), str(user)
 
 
-def _matches(view: TaskView, needle: str) -> bool:
-    return any(needle in (text or "").casefold() for text in (view.id, view.name, view.comment))
+# get_all keys the command sets itself: paging, and whole tasks (it prints every field).
+OWN_KEYS = {
+    "page": "use --page",
+    "page_size": "use --page-size",
+    "only_fields": "tasks list prints whole tasks",
+}
+FILTER_KEYS = frozenset(
+    {f.encode_name for f in structs.fields(GetAllRequest)} - {"last_metrics", *OWN_KEYS}
+)
 
 
-def search_tasks(
-    client: Client, filters: dict[str, Any], text: str, page: int, page_size: int
-) -> list[TaskView]:
-    """The page of tasks matching `filters` whose id, name or comment contains `text` (any case).
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")  # NaN and Infinity stay strings
 
-    get_all has no text search yet, so every matching task is read and the page cut here.
+
+def parse_filters(given: tuple[str, ...]) -> dict[str, Any]:
+    """`--filter KEY=VALUE` options as get_all request keys: VALUE is read as JSON when it parses
+    (`[5, null]`, `true`, `"42"`), else taken as a string (`^res`, `created`).
+
+    Refused with one line and exit 1: no `=`, a key get_all does not have (a typo would
+    otherwise be ignored, as get_all ignores unknown keys), one of OWN_KEYS, a key given twice.
     """
-    needle = text.casefold()
-    found: list[TaskView] = []
-    batch_page = 0
-    while True:
-        batch = client.get_all(**filters, page=batch_page, page_size=MAX_PAGE_SIZE)
-        found.extend(v for v in batch if _matches(v, needle))
-        if len(batch) < MAX_PAGE_SIZE:
-            return found[page * page_size : (page + 1) * page_size]
-        batch_page += 1
+    out: dict[str, Any] = {}
+    for item in given:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            fail(f"--filter {item!r}: expected KEY=VALUE, e.g. 'last_iteration=[5, null]'")
+        if key in OWN_KEYS:
+            fail(f"--filter {key}: not a filter here, {OWN_KEYS[key]}")
+        if key not in FILTER_KEYS and not key.startswith(METRIC_PREFIX):
+            known = ", ".join(sorted(FILTER_KEYS))
+            fail(f"--filter {key}: not a get_all filter (one of {known}, last_metrics.*)")
+        if key in out:
+            fail(f"--filter {key}: given twice")
+        try:
+            out[key] = json.loads(text, parse_constant=_not_json)
+        except ValueError:
+            out[key] = text
+    return out
 
 
 @tasks.command(name="list")
@@ -58,7 +79,14 @@ def search_tasks(
 @click.option("--type", "type_", multiple=True, type=click.Choice(get_args(TaskType)))
 @click.option("--user-filter", multiple=True, help="Created by any of these users (repeat).")
 @click.option("--id", "ids", multiple=True, help="Only these task ids (repeat).")
-@click.option("--search", default=None, help="Id, name or comment contains this text.")
+@click.option("--search", default=None, help="Id, name or comment contains this text (any case).")
+@click.option(
+    "--filter",
+    "extra",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any get_all filter; VALUE is JSON, else a string (repeat): 'last_iteration=[5, null]'",
+)
 @click.option(
     "--order-by", multiple=True, help="A field, '-' first for descending (repeat): -created."
 )
@@ -77,29 +105,37 @@ def list_(
     user_filter: tuple[str, ...],
     ids: tuple[str, ...],
     search: str | None,
+    extra: tuple[str, ...],
     order_by: tuple[str, ...],
     page: int,
     page_size: int,
     search_hidden: bool,
     as_json: bool,
 ) -> None:
-    """List the company's tasks (newest first unless --order-by), a page at a time."""
-    given = {
-        "status": status,
-        "project": project,
-        "tags": tag,
-        "type": type_,
-        "user": user_filter,
-        "id": ids,
+    """List the company's tasks (newest first unless --order-by), a page at a time.
+
+    Every option becomes a key of one tasks.get_all request (SEMANTICS §5); --filter adds any
+    other key of it (ranges, `__$` tokens, regular expressions, last_metrics.*).
+    """
+    options: dict[str, tuple[Any, str]] = {
+        "status": (list(status), "--status"),
+        "project": (list(project), "--project"),
+        "tags": (list(tag), "--tag"),
+        "type": (list(type_), "--type"),
+        "user": (list(user_filter), "--user-filter"),
+        "id": (list(ids), "--id"),
+        "order_by": (list(order_by), "--order-by"),
+        "search_text": (search, "--search"),
+        "search_hidden": (search_hidden, "--all"),
     }
-    filters: dict[str, Any] = {k: list(v) for k, v in given.items() if v}
-    filters["order_by"] = list(order_by) or ["-created"]
-    filters["search_hidden"] = search_hidden
+    request: dict[str, Any] = {"order_by": ["-created"]}
+    request |= {key: value for key, (value, _) in options.items() if value}
+    for key, value in parse_filters(extra).items():
+        if options.get(key, (None, ""))[0]:
+            fail(f"--filter {key}: already given by {options[key][1]}")
+        request[key] = value
     with client_for(*_caller(ctx)) as client:
-        if search is not None:
-            found = search_tasks(client, filters, search, page, page_size)
-        else:
-            found = client.get_all(**filters, page=page, page_size=page_size)
+        found = client.get_all(**request, page=page, page_size=page_size)
     if as_json:
         documents = [render.task_document(v) for v in found]
         click.echo(render.encode({"page": page, "page_size": page_size, "tasks": documents}))

@@ -15,8 +15,8 @@ from tasktrack.api import Client
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.metrics import EventIn
 from tasktrack.http import analytics
-from tasktrack.http.projection import only_fields
 from tasktrack.queries.filter_request import GetAllRequest, request_from
+from tasktrack.queries.projection import shape
 from tasktrack.queries.projects import ProjectFilter
 
 
@@ -113,7 +113,7 @@ def _get_by_id(call: Call, body: GetById) -> Any:
 def _get_all(call: Call, body: GetAll) -> Any:
     tasks = call.client.query_all(body)
     if body.only_fields:
-        return {"tasks": [only_fields(msgspec.to_builtins(t), body.only_fields) for t in tasks]}
+        return {"tasks": shape(tasks, body.only_fields)}
     return {"tasks": tasks}
 
 
@@ -156,7 +156,7 @@ def _get_project(call: Call, body: ProjectId) -> Any:
 def _get_projects(call: Call, body: GetProjects) -> Any:
     found = call.client.query_projects(body)
     if body.only_fields:
-        return {"projects": [only_fields(msgspec.to_builtins(p), body.only_fields) for p in found]}
+        return {"projects": shape(found, body.only_fields)}
     return {"projects": found}
 
 

@@ -14,7 +14,8 @@ import msgspec
 from tasktrack.config import Settings
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import InvalidRequest
-from tasktrack.domain.limits import MAX_JSON_DEPTH, MAX_ONLY_FIELDS
+from tasktrack.domain.limits import MAX_JSON_DEPTH
+from tasktrack.queries.projection import check_paths
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
@@ -95,8 +96,5 @@ def check_request(payload: Any, limits: Limits) -> None:
             limit=limits.max_batch_ids,
         )
     fields = getattr(payload, "only_fields", None)
-    if isinstance(fields, list) and len(fields) > MAX_ONLY_FIELDS:
-        raise InvalidRequest(
-            f"Validation error: at most {MAX_ONLY_FIELDS} only_fields paths, got {len(fields)}",
-            limit=MAX_ONLY_FIELDS,
-        )
+    if isinstance(fields, list):
+        check_paths(fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import time
@@ -142,6 +143,90 @@ def test_list_filters_reach_get_all(
     # "s" (not a hex digit, so never in an id): a by name, d by name, c by comment.
     assert ids("--search", "S", "--order-by", "name", "--page-size", "2") == [a, d]
     assert ids("--search", "S", "--order-by", "name", "--page-size", "2", "--page", "1") == [c]
+
+
+def test_search_is_get_alls_search_text(
+    client: Client, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    needle = str(client.create(name="the Needle run", type="training")["id"])
+    by_comment = str(client.create(name="other", type="training", comment="a needle")["id"])
+    hay = [str(client.create(name=f"hay {i}", type="training")["id"]) for i in range(3)]
+
+    def ids(*args: str) -> list[str]:
+        return [t["id"] for t in as_json(tt("list", "--json", *args))["tasks"]]
+
+    assert ids("--search", "NEEDLE RUN") == [needle]  # only the matching task, any case
+    assert ids("--search", "needle", "--order-by", "-name") == [needle, by_comment]
+    assert ids("--search", hay[1]) == [hay[1]]
+    assert ids("--search", "no such text") == []
+    # get_all's own rules, not a client-side scan: the text is trimmed, and @text_score in
+    # order_by is allowed (and skipped) only alongside a search_text.
+    assert ids("--search", "  needle run ") == [needle]
+    assert ids("--search", "hay", "--order-by", "@text_score", "--order-by", "name") == hay
+    refused = tt("list", "--order-by", "@text_score")
+    assert refused.returncode == 1
+    assert "text_score" in refused.stderr
+
+
+def test_filter_passes_any_get_all_filter(
+    client: Client, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    def reported(name: str, last: int, tags: list[str]) -> str:
+        task = str(client.create(name=name, type="training", tags=tags)["id"])
+        client.started(task=task)
+        client.add_events([scalar(task, "loss", "train", 1 / (i + 1), i) for i in range(last + 1)])
+        return task
+
+    far = reported("far", 7, ["a", "b"])  # loss min 0.125
+    near = reported("near", 3, ["a"])  # loss min 0.25
+    idle = str(client.create(name="idle", type="testing", comment="v2 run")["id"])
+
+    def ids(*args: str, order: str = "name") -> list[str]:
+        ordering = ("--order-by", order) if order else ()
+        return [t["id"] for t in as_json(tt("list", "--json", *ordering, *args))["tasks"]]
+
+    assert ids("--filter", "last_iteration=[5, null]") == [far]
+    assert ids("--filter", "last_iteration=[null, 5]") == [idle, near]  # missing matches too
+    assert ids("--filter", "last_iteration=[3, 3]", "--filter", "tags=a") == [near]
+    assert ids("--filter", 'tags=["__$all", "a", "b"]') == [far]
+    assert ids("--filter", 'tags=["__$not", "b"]') == [idle, near]
+    assert ids("--filter", "name=^n|^f") == [far, near]  # not JSON: a string, here a regex
+    assert ids("--filter", 'comment="v2"') == [idle]
+    assert ids("--filter", "status=in_progress", "--type", "training") == [far, near]
+    assert ids("--filter", "project=null") == [far, idle, near]  # null: missing or empty
+    loss, train = (hashlib.md5(s.encode()).hexdigest() for s in ("loss", "train"))
+    assert ids("--filter", f"last_metrics.{loss}.{train}.min_value=[0.1, 0.2]") == [far]
+    assert ids("--filter", 'order_by=["-name"]', order="") == [near, idle, far]
+    assert ids("--filter", "search_text=idle", "--filter", "search_hidden=true") == [idle]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--filter", 'tags=["__$bogus", "a"]'), "tags: unsupported operator '__$bogus'"),
+        (("--filter", "last_iteration=[null, null]"), "a range needs a min or a max"),
+        (("--filter", "last_iteration=[1, 2, 3]"), "Validation error"),
+        (("--filter", "status_changed=>yesterday"), "not an ISO 8601 time"),
+        (("--filter", "last_metrics.loss.train.value=[1, 2]"), "last_metrics.loss.train.value"),
+        (("--filter", "name=(unclosed"), "parentheses"),
+        (("--filter", "bogus=1"), "--filter bogus: not a get_all filter"),
+        (("--filter", "last_iteration"), "expected KEY=VALUE"),
+        (("--filter", "page=2"), "use --page"),
+        (("--filter", "only_fields=[]"), "prints whole tasks"),
+        (("--filter", "tags=a", "--filter", "tags=b"), "--filter tags: given twice"),
+        (("--status", "created", "--filter", "status=queued"), "already given by --status"),
+        (("--search", "x", "--filter", "search_text=y"), "already given by --search"),
+    ],
+)
+def test_a_bad_filter_is_one_line_and_exit_1(
+    args: tuple[str, ...], message: str, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    result = tt("list", *args)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("tasktrack: ")
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
 
 
 def test_show_prints_the_main_fields_hyperparameters_and_last_metrics(

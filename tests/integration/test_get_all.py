@@ -6,10 +6,12 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import pytest
 from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
+from tasktrack.domain.limits import MAX_ONLY_FIELDS
 from tasktrack.queries.views import TaskView
 from tests.integration.task_commands_support import expect_error, new_task, queue_of, task_in
 
@@ -186,7 +188,6 @@ def test_malformed_types_are_400_12(client: Client) -> None:
     expect_error(INVALID, client.get_all, tags=[1])
     expect_error(INVALID, client.get_all, created=["2024-01-01"])
     expect_error(INVALID, client.get_all, page="0")
-    expect_error(INVALID, client.get_all, only_fields=["name"])
 
 
 # --- ranges ----------------------------------------------------------------------------------
@@ -377,6 +378,52 @@ def test_pages_and_the_500_row_cap(client: Client) -> None:
     assert client.get_all(page=10**15, page_size=500) == []
     expect_error(BAD_FILTER, client.get_all, page=-1)
     expect_error(BAD_FILTER, client.get_all, page_size=0)
+
+
+# --- only_fields ----------------------------------------------------------------------------
+
+
+def test_only_fields_shapes_each_task_as_http_does(client: Client) -> None:
+    queued = task_in(client, "queued", name="queued one", tags=["x"], comment="hello")
+    report(client, queued, "loss", "train", 3.0, 1.0)
+    idle = new_task(client, name="idle one", tags=["y"])
+    full = {t: msgspec.to_builtins(view(client, t)) for t in (queued, idle)}
+    queue = full[queued]["execution"]["queue"]
+    assert queue
+
+    got = client.get_all(
+        only_fields=["name", "execution.queue", "last_metrics"], order_by=["-name"]
+    )
+    assert got == [
+        {
+            "id": queued,
+            "name": "queued one",
+            "execution": {"queue": queue},
+            "last_metrics": full[queued]["last_metrics"],
+        },
+        {"id": idle, "name": "idle one", "last_metrics": {}},  # no queue: no execution at all
+    ]
+    # the filters still apply; a nested path keeps only its branch; id stays even if excluded
+    (m_hash, variants), *_ = full[queued]["last_metrics"].items()
+    v_hash, *_ = variants
+    path = f"last_metrics.{m_hash}.{v_hash}.max_value"
+    assert client.get_all(only_fields=[path, "-id"], tags="x") == [
+        {"id": queued, "last_metrics": {m_hash: {v_hash: {"max_value": 3.0}}}}
+    ]
+    # exclusion alone: every other field, as a whole task answers it
+    [shaped] = client.get_all(only_fields=["-execution.queue", "-last_metrics", "-tags"], id=queued)
+    expected = {k: v for k, v in full[queued].items() if k not in ("last_metrics", "tags")}
+    expected["execution"] = {k: v for k, v in expected["execution"].items() if k != "queue"}
+    assert shaped == expected
+    assert "comment" in shaped
+    # an empty list shapes nothing; leaving only_fields out gives typed TaskViews
+    assert client.get_all(only_fields=[], id=idle) == [full[idle]]
+    assert client.get_all(only_fields=None, id=idle) == [view(client, idle)]
+
+
+@pytest.mark.parametrize("bad", ["name", [1], [["name"]], ["a"] * (MAX_ONLY_FIELDS + 1)])
+def test_malformed_only_fields_are_400_12(client: Client, bad: Any) -> None:
+    expect_error(INVALID, client.get_all, only_fields=bad)
 
 
 # --- visibility ------------------------------------------------------------------------------

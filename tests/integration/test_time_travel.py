@@ -1,13 +1,16 @@
 """Time travel: at every version of random histories, the task replayed from its stream equals
-the live row (and last_metrics) captured at that moment (issue: tasks.get_by_id with as_of)."""
+the live row (and last_metrics) captured at that moment, asked by version and by time
+(issue: tasks.get_by_id with as_of)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from tasktrack.api import Client
 from tasktrack.domain.errors import DomainError, InvalidRequest, TaskNotFound
@@ -61,31 +64,57 @@ def _apply(client: Client, task: str, name: str, arg: Any) -> None:
         getattr(client, name)(task=task, **arg)
 
 
+def _tick() -> datetime:
+    """The clock now, returned once it has moved past that moment: every event stamped before
+    the call is at or before it, every event of a later command strictly after it."""
+    now = datetime.now(UTC)
+    while datetime.now(UTC) <= now:
+        pass
+    return now
+
+
+def _stamps(client: Client, task: str) -> list[tuple[int, datetime]]:
+    """(version, recorded_at) of every event of the task's stream, in version order."""
+    with client.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT stream_version, recorded_at FROM events WHERE stream_id = :s "
+                "ORDER BY stream_version"
+            ),
+            {"s": task},
+        )
+        return [(int(v), at) for v, at in rows]
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(commands=COMMANDS)
 def test_every_version_replays_to_the_row_it_was(client: Client, commands: list[Any]) -> None:
     task = str(client.create(name="traveller", type="training")["id"])
-    captured = [client.get_by_id(task)]
+    captured = [(client.get_by_id(task), _tick())]
     for name, arg in commands:
         try:
             _apply(client, task, name, arg)
         except DomainError:
             continue  # refused: nothing written, nothing to capture
-        captured.append(client.get_by_id(task))
-    for live in captured:
-        assert live.stream_version is not None
-        assert client.get_by_id(task, as_of=live.stream_version) == live
-    # By time: the moment of a version's last change shows that version (or a later one made
-    # in the same microsecond, which the clock cannot tell apart).
-    history = client.get_status_history(task)
-    for entry in history:
-        then = client.get_by_id(task, as_of=entry.at)
-        assert then.stream_version is not None
-        assert then.stream_version >= entry.version
-        assert then.status_changed is not None
-        assert then.status_changed >= entry.at
+        captured.append((client.get_by_id(task), _tick()))
+    stamps = _stamps(client, task)
+    for live, moment in captured:
+        version = live.stream_version
+        assert version is not None
+        assert client.get_by_id(task, as_of=version) == live
+        # By time, at a moment strictly between this state's last event and the next one
+        # (checked here, so that a failure below is time travel's and not the premise's).
+        assert all(at <= moment for v, at in stamps if v <= version)
+        assert all(at > moment for v, at in stamps if v > version)
+        assert client.get_by_id(task, as_of=moment) == live
+        assert client.get_by_id(task, as_of=moment.isoformat()) == live
+    # At an event's own time (inclusive): the state after every event stamped then, since one
+    # command's events share a time and the clock cannot tell them apart.
+    for _, at in stamps:
+        last = max(v for v, other in stamps if other <= at)
+        assert client.get_by_id(task, as_of=at) == client.get_by_id(task, as_of=last)
 
 
 def test_as_of_a_deleted_task_before_and_after_its_deletion(client: Client) -> None:

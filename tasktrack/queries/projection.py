@@ -1,8 +1,17 @@
-"""`only_fields`: keep the dotted paths asked for (a `-` prefix drops one instead); id stays."""
+"""`only_fields`: keep the dotted paths asked for (a `-` prefix drops one instead); id stays.
+
+Shared by the HTTP answers and `Client.get_all(only_fields=...)`, so both shape alike.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+import msgspec
+
+from tasktrack.domain.errors import InvalidRequest
+from tasktrack.domain.limits import MAX_ONLY_FIELDS
 
 
 def _get(doc: dict[str, Any], path: list[str]) -> tuple[bool, Any]:
@@ -46,3 +55,27 @@ def only_fields(doc: dict[str, Any], fields: list[str]) -> dict[str, Any]:
         if path != ["id"]:
             _drop(out, path)
     return out
+
+
+def check_paths(fields: list[str]) -> None:
+    """At most MAX_ONLY_FIELDS paths (400/12): each one is applied to every row of the page."""
+    if len(fields) > MAX_ONLY_FIELDS:
+        raise InvalidRequest(
+            f"Validation error: at most {MAX_ONLY_FIELDS} only_fields paths, got {len(fields)}",
+            limit=MAX_ONLY_FIELDS,
+        )
+
+
+def paths(value: Any) -> list[str]:
+    """only_fields as the Python API takes it: a list of strings (400/12 otherwise)."""
+    try:
+        fields = msgspec.convert(value, list[str])
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"Validation error: only_fields: {exc}") from exc
+    check_paths(fields)
+    return fields
+
+
+def shape(rows: Iterable[msgspec.Struct], fields: list[str]) -> list[dict[str, Any]]:
+    """Each row as the JSON-like document HTTP answers, cut down to `fields`."""
+    return [only_fields(msgspec.to_builtins(row), fields) for row in rows]
