@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Self, overload
 
 import msgspec
@@ -23,7 +23,7 @@ from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import InvalidRequest, QueryTooSlow
 from tasktrack.domain.limits import MAX_KEY_LENGTH, too_long
-from tasktrack.queries import analytics, projection, timetravel
+from tasktrack.queries import activity, analytics, projection, timetravel
 from tasktrack.queries import logs as log_queries
 from tasktrack.queries import metrics as metric_queries
 from tasktrack.queries import projects as project_queries
@@ -295,6 +295,23 @@ class Client:
         """The tasks that were in `status` at `at` (a stay is [entered_at, left_at))."""
         with self._read() as conn:
             return analytics.tasks_in_status(conn, self.caller.company, status, at)
+
+    # --- daily activity from the activity_daily rollup (a catch-up projection) ---------------
+
+    def project_activity(
+        self,
+        project: str | None = None,
+        *,
+        since: date | str | None = None,
+        until: date | str | None = None,
+        limit: int = analytics.DEFAULT_LIMIT,
+    ) -> activity.ProjectActivity:
+        """Per project and UTC day, from the `activity_daily` catch-up rollup (both days
+        included): fresh as of `tasktrack projections run`, and the answer says how far."""
+        with self._read() as conn:
+            return activity.project_activity(
+                conn, self.caller.company, project=project, since=since, until=until, limit=limit
+            )
 
     # --- commands: one method each; keyword arguments are the ClearML request fields --------
 

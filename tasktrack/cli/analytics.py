@@ -1,4 +1,5 @@
-"""`tasktrack analytics`: time in status per group, tasks in a status at a moment, queue waits."""
+"""`tasktrack analytics`: time in status per group, tasks in a status at a moment, queue waits,
+and the daily activity per project (the activity_daily rollup)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tasktrack.queries.analytics import DEFAULT_LIMIT, GROUP_BY, MAX_LIMIT
 
 JSON_HELP = "Print one JSON document instead of a table."
 TIME_HELP = "An ISO time with a zone (2026-11-28T09:00:00Z)."
+DAY_HELP = "A UTC day (2026-11-28), or an ISO time with a zone (its UTC day)."
 
 
 @click.group()
@@ -116,3 +118,31 @@ def queue_waits(
         click.echo(encode({"waits": rows}))
     else:
         console().print(tables.queue_waits_table(rows))
+
+
+@analytics.command()
+@click.option("--project", default=None, help="Only this project id.")
+@click.option("--since", default=None, help=f"From this day on. {DAY_HELP}")
+@click.option("--until", default=None, help=f"Up to this day, included. {DAY_HELP}")
+@click.option(
+    "--limit", default=DEFAULT_LIMIT, show_default=True, type=click.IntRange(1, MAX_LIMIT)
+)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@click.pass_context
+def activity(
+    ctx: click.Context,
+    *,
+    project: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Per project and UTC day: tasks created, status changes, completions, failures and metric
+    reports. From the activity_daily rollup: as fresh as the last `tasktrack projections run`."""
+    with client_for(*_caller(ctx)) as client:
+        answer = client.project_activity(project, since=since, until=until, limit=limit)
+    if as_json:
+        click.echo(encode(answer))
+    else:
+        console().print(tables.activity_table(answer))

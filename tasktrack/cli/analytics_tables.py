@@ -8,6 +8,7 @@ from rich import box
 from rich.table import Table
 
 from tasktrack.cli.task_tables import when
+from tasktrack.queries.activity import ProjectActivity
 from tasktrack.queries.analytics_views import QueueWait, StatusSummary, TaskInStatus
 
 
@@ -82,5 +83,48 @@ def queue_waits_table(rows: list[QueueWait]) -> Table:
             when(r.left_at, ms=True),
             r.next_status or "(waiting)",
             wait,
+        )
+    return table
+
+
+def freshness(answer: ProjectActivity) -> str:
+    """Where the rollup has got to, and what is not in it yet."""
+    if answer.applied_at is None:
+        applied = "the projector has never run"
+    else:
+        applied = (
+            f"as of log position {answer.as_of_position} (applied {when(answer.applied_at)} UTC)"
+        )
+    if not answer.pending_events:
+        return f"{applied}; caught up with this company's events"
+    more = "+" if answer.pending_capped else ""
+    oldest = when(answer.oldest_pending_at)
+    return (
+        f"{applied}; {answer.pending_events}{more} events of this company not in it yet "
+        f"(oldest {oldest} UTC): run `tasktrack projections run`"
+    )
+
+
+def activity_table(answer: ProjectActivity) -> Table:
+    rows = answer.days
+    table = Table(
+        title=f"activity per project and UTC day ({len(rows)} rows)",
+        caption=freshness(answer),
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("day", no_wrap=True)
+    table.add_column("project")
+    for column in ("created", "status changes", "completed", "failed", "reports", "points"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(
+            r.day.isoformat(),
+            "(none)" if r.project is None else r.project,
+            str(r.tasks_created),
+            str(r.status_changes),
+            str(r.completed),
+            str(r.failed),
+            str(r.metric_reports),
+            str(r.metric_points),
         )
     return table

@@ -1,7 +1,7 @@
 """The `analytics.*` endpoints: their request bodies and what they run (listed in endpoints.py).
 
 Company and user come from the credential; times are ISO 8601 with a zone (a naive one is
-400/12). See docs/analytics.md for what each answer's fields mean.
+400/12), days `YYYY-MM-DD`. See docs/analytics.md for what each answer's fields mean.
 """
 
 from __future__ import annotations
@@ -60,6 +60,16 @@ class StatusSummary(msgspec.Struct, frozen=True, kw_only=True):
     until: datetime | None = None
 
 
+class GetProjectActivity(msgspec.Struct, frozen=True, kw_only=True):
+    """Per project and UTC day, from the activity_daily rollup: days from since to until, both
+    included, each a day `YYYY-MM-DD` or an ISO time with a zone (the UTC day it falls in)."""
+
+    project: str | None = None
+    since: str | None = None
+    until: str | None = None
+    limit: int = DEFAULT_LIMIT
+
+
 class TasksInStatus(msgspec.Struct, frozen=True, kw_only=True):
     """The tasks in `status` at the moment `at`."""
 
@@ -92,6 +102,10 @@ def _in_status(call: Call, body: TasksInStatus) -> Any:
     return {"status": body.status, "at": body.at, "tasks": found}
 
 
+def _activity(call: Call, body: GetProjectActivity) -> Any:
+    return call.client.project_activity(**_fields(body))
+
+
 # name -> (request body, run, summary)
 ENDPOINTS: dict[str, tuple[type[msgspec.Struct], Callable[[Call, Any], Any], str]] = {
     "analytics.status_intervals": (
@@ -118,5 +132,11 @@ ENDPOINTS: dict[str, tuple[type[msgspec.Struct], Callable[[Call, Any], Any], str
         TasksInStatus,
         _in_status,
         "The tasks that were in a status at a moment",
+    ),
+    "analytics.get_project_activity": (
+        GetProjectActivity,
+        _activity,
+        "Per project and UTC day: tasks created, status changes, completions, failures and "
+        "metric reports (the activity_daily rollup, as of its projector's checkpoint)",
     ),
 }

@@ -379,6 +379,9 @@ def _metacharacters() -> list[Hostile]:
         ),
         Hostile("sql-analytics", "analytics.status_durations", j({"project": "' OR 1=1 --"}), OK),
         Hostile(
+            "sql-activity", "analytics.get_project_activity", j({"project": "' OR 1=1 --"}), OK
+        ),
+        Hostile(
             "sql-hyper-keys",
             "tasks.edit_hyper_params",
             j({"task": TASK, "force": True, "hyperparams": [{"section": "$/'", "name": '";--'}]}),
@@ -476,6 +479,21 @@ def _numbers() -> list[Hostile]:
             "analytics.status_summary",
             j({"group_by": "day", "since": "0001-01-01T00:00:00+00:00"}),
             OK,
+        ),
+        Hostile(
+            "activity-day-before-year-1",
+            "analytics.get_project_activity",
+            j({"since": "0001-01-01T00:00:00+05:00"}),
+            BAD_REQUEST,
+        ),
+        Hostile(
+            "activity-day-after-9999",
+            "analytics.get_project_activity",
+            j({"until": "9999-12-31T23:00:00-05:00"}),
+            BAD_REQUEST,
+        ),
+        Hostile(
+            "activity-limit-2-63", "analytics.get_project_activity", j({"limit": 2**63}), BAD_FILTER
         ),
         Hostile(
             "analytics-window-reversed",

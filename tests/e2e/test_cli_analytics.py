@@ -1,4 +1,5 @@
-"""`tasktrack analytics` as a user drives it: summary, in-status, queue-waits; tables and JSON."""
+"""`tasktrack analytics` as a user drives it: summary, in-status, queue-waits, activity; tables
+and JSON."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
+from sqlalchemy import Engine, text
 
 import tasktrack
 from tasktrack.api import Client
+from tasktrack.store.engine import make_engine
+from tests import settle
 from tests.e2e.cli import run
 
 Tt = Callable[..., subprocess.CompletedProcess[str]]
@@ -21,6 +26,13 @@ Tt = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture(scope="module")
 def cli_database(new_migrated_database: Callable[[], str]) -> str:
     return new_migrated_database()
+
+
+@pytest.fixture(scope="module")
+def cli_engine(cli_database: str) -> Iterator[Engine]:
+    engine = make_engine(cli_database, pool_size=1)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
@@ -148,3 +160,59 @@ def test_bad_input_is_one_line_and_a_failing_exit(tt: Tt) -> None:
     assert window.stderr.strip() == "tasktrack: since must not be after until"
     assert tt("summary", "--by", "week").returncode == 2
     assert tt("in-status", "running").returncode == 2
+
+
+def _numbers(table: str, project: str) -> list[int]:
+    """The project's counters in the activity table, summed over its days."""
+    rows = [line.split() for line in table.splitlines() if f" {project} " in f" {line} "]
+    assert rows, table
+    return [sum(int(r[i]) for r in rows) for i in range(2, 8)]
+
+
+def test_activity_per_project_and_day(
+    client: Client, tt: Tt, cli_database: str, cli_engine: Engine, company: str
+) -> None:
+    ran(client, "vision")
+    ran(client, "vision")
+    ran(client, "speech")
+    settle.horizon_reaches_end(cli_engine)
+    with cli_engine.connect() as conn:
+        mine = conn.execute(
+            text("SELECT count(*) FROM events WHERE company = :c"), {"c": company}
+        ).scalar_one()
+
+    behind = ok(tt("activity"))
+    assert "vision" not in behind  # the runner has not applied them yet, and the table says so
+    assert f"{mine} events of this company not in it yet" in " ".join(behind.split())
+    assert as_json(tt("activity", "--json"))["pending_events"] == mine
+
+    caught_up = run("projections", "run", env={"TASKTRACK_DATABASE_URL": cli_database})
+    assert caught_up.returncode == 0, caught_up.stderr
+    table = ok(tt("activity"))
+    # created, status changes, completed, failed, metric reports, metric points
+    assert _numbers(table, "vision") == [2, 6, 2, 0, 0, 0]
+    assert _numbers(table, "speech") == [1, 3, 1, 0, 0, 0]
+    assert "caught up" in table
+
+    document = as_json(tt("activity", "--json"))
+    assert document == msgspec.to_builtins(client.project_activity())
+    assert document["pending_events"] == 0
+    today = document["days"][-1]["day"]
+    only = as_json(
+        tt("activity", "--project", "speech", "--since", today, "--until", today, "--json")
+    )
+    assert [(d["project"], d["day"]) for d in only["days"]] == [("speech", today)]
+    assert as_json(tt("activity", "--json", company_="cli-nobody"))["days"] == []
+
+
+def test_activity_refuses_bad_days(tt: Tt) -> None:
+    word = tt("activity", "--since", "yesterday")
+    assert word.returncode == 1
+    assert word.stderr.strip() == (
+        "tasktrack: Validation error: since 'yesterday' is neither a day (YYYY-MM-DD) "
+        "nor an ISO time with a zone"
+    )
+    window = tt("activity", "--since", "2026-02-01", "--until", "2026-01-31")
+    assert window.returncode == 1
+    assert window.stderr.strip() == "tasktrack: since must not be after until"
+    assert tt("activity", "--limit", "0").returncode == 2

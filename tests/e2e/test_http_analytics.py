@@ -1,4 +1,5 @@
-"""The `analytics.*` endpoints over a real server: answers checked against the status history."""
+"""The `analytics.*` endpoints over a real server: answers checked against the status history
+(and, for the activity rollup, against the log once the catch-up runner has applied it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, text
 
+from tasktrack.projections import registry, runner
+from tests import settle
 from tests.e2e.http import Api
 
 ANALYTICS = (
@@ -17,7 +21,10 @@ ANALYTICS = (
     "analytics.queue_waits",
     "analytics.status_summary",
     "analytics.tasks_in_status",
+    "analytics.get_project_activity",
 )
+ACTIVITY = registry.BY_NAME["activity_daily"]
+SCALAR = "training_stats_scalar"
 
 
 def _time(text: str) -> datetime:
@@ -123,6 +130,17 @@ def test_another_company_sees_none_of_it(api: Api, new_caller: Callable[..., Api
         ),
         ("analytics.status_durations", {"limit": 0}, (400, 16)),
         ("analytics.status_intervals", {"task": "0" * 32}, (400, 101)),
+        ("analytics.get_project_activity", {"since": "last week"}, (400, 12)),
+        ("analytics.get_project_activity", {"until": "2026-02-30"}, (400, 12)),
+        ("analytics.get_project_activity", {"since": "2026-01-01T00:00:00"}, (400, 12)),
+        ("analytics.get_project_activity", {"since": 20260101}, (400, 12)),
+        ("analytics.get_project_activity", {"limit": "ten"}, (400, 12)),
+        (
+            "analytics.get_project_activity",
+            {"since": "2026-02-01", "until": "2026-01-31"},
+            (400, 16),
+        ),
+        ("analytics.get_project_activity", {"limit": 10_001}, (400, 16)),
     ],
 )
 def test_bad_requests(
@@ -138,3 +156,85 @@ def test_openapi_describes_the_analytics_bodies(api: Api) -> None:
     summary = document["components"]["schemas"]["StatusSummary"]["properties"]
     assert set(summary["group_by"]["enum"]) == {"project", "type", "user", "day"}
     assert document["components"]["schemas"]["TasksInStatus"]["required"] == ["status", "at"]
+    activity = document["components"]["schemas"]["GetProjectActivity"]["properties"]
+    assert set(activity) == {"project", "since", "until", "limit"}
+
+
+# --- the activity rollup (a catch-up projection) ---------------------------------------------
+
+
+def _company_events(engine: Engine, company: str) -> int:
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT count(*) FROM events WHERE company = :c"), {"c": company}
+        ).scalar_one()
+    return int(found)
+
+
+def test_project_activity_is_the_rollup_as_of_the_runner(
+    api: Api, new_caller: Callable[..., Api], e2e_engine: Engine
+) -> None:
+    company = str(api.credential.company)  # type: ignore[attr-defined]
+    _life(api, project="p1")
+    _life(api, project="p1")
+    task = api.ok("tasks.create", {"name": "reports", "type": "training", "project": "p2"})["id"]
+    api.ok("tasks.started", {"task": task})
+    for it in (1, 2):
+        point = {"task": task, "type": SCALAR, "metric": "loss", "value": 1.0 / it, "iter": it}
+        api.ok("events.add", {**point, "variant": "train"})
+    api.ok("tasks.failed", {"task": task})
+    settle.horizon_reaches_end(e2e_engine)
+
+    behind = api.ok("analytics.get_project_activity", {})
+    assert behind["days"] == []  # nothing applied yet: the answer says how much is missing
+    assert behind["pending_events"] == _company_events(e2e_engine, company)
+    assert behind["pending_capped"] is False
+    assert behind["oldest_pending_at"] is not None
+
+    runner.catch_up(e2e_engine, ACTIVITY)
+    data = api.ok("analytics.get_project_activity", {})
+    assert data["pending_events"] == 0
+    assert data["oldest_pending_at"] is None
+    assert data["as_of_position"] > 0
+    assert data["applied_at"] is not None
+    # Each day's rows (a run near midnight UTC may split them): summed per project.
+    totals: dict[str, dict[str, int]] = {}
+    for day in data["days"]:
+        row = totals.setdefault(day["project"], {})
+        for key, value in day.items():
+            if key not in ("project", "day"):
+                row[key] = row.get(key, 0) + value
+    assert totals == {
+        "p1": {
+            "tasks_created": 2,
+            "status_changes": 6,  # queued, in_progress, completed, twice
+            "completed": 2,
+            "failed": 0,
+            "metric_reports": 0,
+            "metric_points": 0,
+        },
+        "p2": {
+            "tasks_created": 1,
+            "status_changes": 2,  # in_progress, failed
+            "completed": 0,
+            "failed": 1,
+            "metric_reports": 2,
+            "metric_points": 2,
+        },
+    }
+    one = api.ok("analytics.get_project_activity", {"project": "p2", "limit": 1})
+    assert [d["project"] for d in one["days"]] == ["p2"]
+    today = data["days"][-1]["day"]
+    window = {"since": today, "until": f"{today}T23:59:59Z"}
+    assert api.ok("analytics.get_project_activity", window)["days"] == [
+        d for d in data["days"] if d["day"] == today
+    ]
+
+    other = new_caller()
+    other.ok("tasks.create", {"name": "theirs", "type": "training", "project": "p1"})
+    settle.horizon_reaches_end(e2e_engine)
+    theirs = other.ok("analytics.get_project_activity", {})
+    assert theirs["days"] == []  # another company never sees the first one's rows
+    # Nor does it count the first company's events among its own pending ones.
+    assert theirs["pending_events"] == _company_events(e2e_engine, other.credential.company)  # type: ignore[attr-defined]
+    assert other.ok("analytics.get_project_activity", {"project": "p1"})["days"] == []
