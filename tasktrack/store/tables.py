@@ -110,7 +110,8 @@ tasks = Table(
     Column("head_hash", LargeBinary, nullable=False),
     _ts("head_at", nullable=False),
     Index("tasks_company_status_idx", "company", "status"),
-    Index("tasks_company_project_idx", "company", "project"),
+    # Project alone, or project and status (migration 0010).
+    Index("tasks_company_project_status_idx", "company", "project", "status"),
     # get_all's orders and filters (migration 0008): by id, -last_update with missing last,
     # execution.queue, the time ranges.
     Index("tasks_company_id_idx", "company", "id"),
