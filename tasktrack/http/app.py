@@ -8,6 +8,7 @@ synchronous: each call runs in a worker thread.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import uuid
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 limits=Limits.of(settings),
                 read_timeout_ms=settings.read_timeout_ms,
             )
+            _freeze_startup_heap()
             yield
             holder.clear()
 
@@ -188,6 +190,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=None,
         logging_config=None,
     )
+
+
+def _freeze_startup_heap() -> None:
+    """Hide what start-up built (modules, the engine, decoders: about 90,000 objects, alive
+    for the whole process) from the garbage collector.
+
+    Requests allocate fast, so a full collection runs every few hundred of them, and it walks
+    every tracked object: measured at about 40 ms here, the whole of the p99 latency. Frozen
+    objects are never walked again; only what requests leave behind is.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _framework_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
