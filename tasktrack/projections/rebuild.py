@@ -32,7 +32,11 @@ from tasktrack.projections.registry import ProjectorSpec
 from tasktrack.store import eventlog, tables
 from tasktrack.store.engine import raw
 
+# A replay batch: at most BATCH events and BATCH_BYTES of payload. Counting events alone, a
+# batch of 2,000 metric reports of 500 points each would be a million decoded points (about
+# 100 MB); the byte budget keeps a replay's memory flat whatever the events.
 BATCH = 2000
+BATCH_BYTES = 4 * 1024 * 1024
 LOCK_ATTEMPTS = 300
 Progress = Callable[[int], None]
 
@@ -107,7 +111,13 @@ def _replay(
     """Apply events after `after` (up to `until`) to the shadows; return where it stopped."""
     projectors = [s.projector({t: shadow(t) for t in s.tables}) for s in specs]
     while True:
-        batch = eventlog.read_all(conn, after, limit=BATCH, writers_locked_out=writers_locked_out)
+        batch = eventlog.read_all(
+            conn,
+            after,
+            limit=BATCH,
+            max_bytes=BATCH_BYTES,
+            writers_locked_out=writers_locked_out,
+        )
         if until is not None:
             batch = [r for r in batch if r.checkpoint <= until]
         if not batch:

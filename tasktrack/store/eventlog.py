@@ -291,22 +291,34 @@ def read_all(
     after: Checkpoint = LOG_START,
     *,
     limit: int = 1000,
+    max_bytes: int | None = None,
     writers_locked_out: bool = False,
 ) -> list[Recorded]:
     """The next committed events after `after`, in commit-safe (tx, position) order.
 
     Only transactions older than every transaction still in progress are read (see the module
     docstring): an event returned here can never be preceded by one that shows up later.
+    `max_bytes`: stop once the payloads read reach this size (always at least one event), so
+    a batch of large events (metric reports of hundreds of points) is as bounded in memory as
+    one of small ones; the cut is made in the server, which sends only what is kept.
     `writers_locked_out`: the caller holds a lock on `events` that no inserting transaction
     can hold alongside (SHARE mode, see projections/rebuild.py), so every row is committed
     and the horizon is not needed (other, unrelated transactions would only hold it back).
     """
     horizon = "" if writers_locked_out else "AND tx < pg_snapshot_xmin(pg_current_snapshot()) "
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM events "
-        "WHERE (tx, position) > (%s::text::xid8, %s) "
-        f"{horizon}"
-        "ORDER BY events.tx, events.position LIMIT %s",
-        (str(after.tx), after.position, limit),
-    ).fetchall()
+    where = f"WHERE (tx, position) > (%s::text::xid8, %s) {horizon}"
+    params: list[Any] = [str(after.tx), after.position, limit]
+    if max_bytes is None:
+        query = f"SELECT {_COLUMNS} FROM events {where}ORDER BY tx, position LIMIT %s"
+    else:
+        # The running size over the (index-ordered) candidates; a row is kept when the ones
+        # before it are still under the budget, so the first always is.
+        query = (
+            f"SELECT {_COLUMNS} FROM (SELECT *, sum(octet_length(data::text)) OVER w AS upto, "
+            f"octet_length(data::text) AS size FROM events {where}"
+            "WINDOW w AS (ORDER BY tx, position) ORDER BY tx, position LIMIT %s) AS events "
+            "WHERE upto - size < %s ORDER BY tx, position"
+        )
+        params.append(max_bytes)
+    rows = conn.execute(query, params).fetchall()
     return [_recorded(row) for row in rows]

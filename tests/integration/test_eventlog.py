@@ -368,3 +368,53 @@ def msgspec_meta() -> bytes:
     import msgspec
 
     return msgspec.json.encode(factories.meta())
+
+
+def test_a_byte_budget_cuts_batches_without_losing_or_repeating_events(
+    conn: psycopg.Connection[Any],
+) -> None:
+    """read_all(max_bytes=B): every batch is a prefix of what the count limit alone returns,
+    whose events before the last stay under B (so one larger than B comes alone), and batch
+    after batch the whole log is read in order exactly once."""
+    (tx, position) = conn.execute(
+        "SELECT coalesce(max(tx), '0')::text, coalesce(max(position), 0) FROM events"
+    ).fetchone() or ("0", 0)
+    start = Checkpoint(tx=int(tx), position=int(position))
+    stream = factories.new_id()
+    for i, width in enumerate([3000, 3000, 6000, 10, 10, 30, 30, 4000, 900, 1, 2000]):
+        with conn.transaction():
+            eventlog.append(
+                conn,
+                stream_id=stream,
+                company="co",
+                events=[factories.pinged(by="u" * width)],
+                metadata=factories.meta(),
+                recorded_at=factories.now(),
+                expected_version=i,
+            )
+    size = dict(
+        conn.execute(
+            "SELECT position, octet_length(data::text) FROM events WHERE stream_id = %s",
+            (stream,),
+        ).fetchall()
+    )
+    budget, limit = 5000, 4
+    everything = [r.position for r in eventlog.read_all(conn, start, limit=1000)]
+    assert everything == sorted(size)
+    batches: list[list[int]] = []
+    cuts = 0
+    after = start
+    while batch := eventlog.read_all(conn, after, limit=limit, max_bytes=budget):
+        positions = [r.position for r in batch]
+        unbudgeted = [r.position for r in eventlog.read_all(conn, after, limit=limit)]
+        assert positions == unbudgeted[: len(positions)]
+        assert sum(size[p] for p in positions[:-1]) < budget
+        if len(positions) < len(unbudgeted):  # cut by the budget: the next would pass it
+            assert sum(size[p] for p in positions) >= budget
+            cuts += 1
+        batches.append(positions)
+        after = batch[-1].checkpoint
+    assert [p for positions in batches for p in positions] == everything
+    assert cuts >= 2
+    big = next(p for p in everything if size[p] > budget)
+    assert [big] in batches
