@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -20,9 +20,13 @@ from tasktrack.store.engine import raw
 @click.option(
     "--since",
     type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
-    help="Only events recorded at or after this time (UTC if no zone).",
+    help="Only events recorded at or after this time (a date alone: midnight UTC). `import` "
+    "refuses such an export if it starts a stream part-way.",
 )
-@click.option("--company", help="Only this company's events.")
+@click.option(
+    "--company",
+    help="Only this company's events (whole streams: `import` takes such an export back).",
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "parquet"]), default="jsonl", show_default=True
 )
@@ -33,11 +37,14 @@ from tasktrack.store.engine import raw
     help="File to write (default: stdout, jsonl only).",
 )
 def export(since: datetime | None, company: str | None, fmt: str, output: Path | None) -> None:
-    """Stream the log's events in commit order (payloads byte for byte)."""
+    """Stream the log's events in commit order (payloads byte for byte).
+
+    `tasktrack import` takes back a whole export or a --company one, but not one cut by --since:
+    a stream that lacks its first events has a hash chain that cannot be checked."""
     if fmt == "parquet" and output is None:
         raise click.BadParameter("parquet needs --output FILE", param_hint="--output")
     if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=datetime.now().astimezone().tzinfo).astimezone()
+        since = since.replace(tzinfo=UTC)  # a date alone (the only zoneless format): UTC
     with database() as db, db.engine.connect() as sa_conn:
         migrate.require_current(db.engine)
         events = archive.read_log(raw(sa_conn), since=since, company=company)
@@ -56,7 +63,9 @@ def export(since: datetime | None, company: str | None, fmt: str, output: Path |
 @click.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_(file: Path) -> None:
-    """Restore an export into an empty database (hashes verified), then build the projections."""
+    """Restore an export into an empty database (hashes verified), then build the projections.
+
+    Every stream must be whole: a --company export is, an export cut by --since is refused."""
     with database() as db:
         migrate.require_current(db.engine)
         with db.engine.connect() as sa_conn:

@@ -28,6 +28,16 @@ def e2e_database(new_database: Callable[[], str]) -> Iterator[str]:
     verify_read_models(url)
 
 
+@pytest.fixture
+def db(new_migrated_database: Callable[[], str]) -> Iterator[tuple[str, Engine]]:
+    """A migrated database of the test's own (URL and engine), for commands that look at (or
+    break) the whole of it."""
+    url = new_migrated_database()
+    engine = make_engine(url, pool_size=2)
+    yield url, engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def e2e_engine(e2e_database: str) -> Iterator[Engine]:
     engine = make_engine(e2e_database, pool_size=2)

@@ -8,27 +8,17 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
 from tasktrack.service import Caller
-from tasktrack.store.engine import make_engine
 from tests import settle
 from tests.e2e.cli import TASKTRACK, run
 
 SCALAR = "training_stats_scalar"
-
-
-@pytest.fixture
-def db(new_migrated_database: Callable[[], str]) -> Iterator[tuple[str, Engine]]:
-    url = new_migrated_database()
-    engine = make_engine(url, pool_size=2)
-    yield url, engine
-    engine.dispose()
 
 
 def _fill(engine: Engine, tasks: int) -> None:

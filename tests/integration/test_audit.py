@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
+from tasktrack.domain import chain
 from tasktrack.projections import rebuild, registry
 from tasktrack.queries import audit
 from tasktrack.service import Caller
-from tasktrack.store import archive, migrate
+from tasktrack.store import archive, chaincheck, migrate
 from tasktrack.store.engine import make_engine, raw
 from tests import settle
 
@@ -134,6 +135,65 @@ def test_a_removed_last_event_and_a_removed_stream_need_the_anchor(
     assert "4 streams then, 3 now" in problem
 
 
+def _rechain(engine: Engine, stream_id: str) -> None:
+    """Recompute a stream's hashes from its rows as stored: what a careful forger would do."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                f"SELECT {chaincheck.RAW_COLUMNS} FROM events WHERE stream_id = :s "
+                "ORDER BY stream_version"
+            ),
+            {"s": stream_id},
+        ).all()
+    previous = chain.GENESIS
+    fixes = []
+    for _stream, version, _pos, type_name, schema_version, data, meta, at, _hash in rows:
+        previous = chain.link(
+            previous,
+            chain.event_bytes(
+                stream_id=stream_id,
+                stream_version=version,
+                type_name=type_name,
+                schema_version=schema_version,
+                data=data.encode(),
+                metadata=meta.encode(),
+                recorded_at=at,
+            ),
+        )
+        fixes.append({"s": stream_id, "v": version, "h": previous})
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE events DISABLE TRIGGER events_no_update_delete"))
+        conn.execute(
+            text("UPDATE events SET hash = :h WHERE stream_id = :s AND stream_version = :v"), fixes
+        )
+        conn.execute(text("ALTER TABLE events ENABLE TRIGGER events_no_update_delete"))
+
+
+def test_a_stream_rewritten_with_consistent_hashes_needs_the_anchor(
+    own_engine: Engine, tasks: list[str]
+) -> None:
+    anchor = _anchor(own_engine)
+    victim = tasks[1]
+    _tamper(
+        own_engine,
+        "UPDATE events SET data = replace(data::text, 'audited 1', 'innocent')::json, "
+        "metadata = replace(metadata::text, 'alice', 'mallory')::json "
+        f"WHERE stream_id = '{victim}'",
+    )
+    assert _breaks(own_engine) == {victim: 1}  # as rewritten, the chain breaks at once...
+    _rechain(own_engine, victim)
+    assert _breaks(own_engine) == {}  # ...with its hashes recomputed, every chain holds again
+    with own_engine.connect() as conn:
+        users = conn.execute(
+            text("SELECT DISTINCT metadata->>'user' FROM events WHERE stream_id = :s"),
+            {"s": victim},
+        ).scalars()
+        assert set(users) == {"mallory"}  # the forgery is in place
+    problem = _anchor_problem(own_engine, anchor)
+    assert problem is not None  # but a head hash differs from the one the anchor saw
+    assert "4 streams then, 4 now" in problem
+
+
 def test_events_after_the_anchor_do_not_disturb_it(own_engine: Engine, tasks: list[str]) -> None:
     anchor = _anchor(own_engine)
     Client(own_engine, Caller(company="acme", user="alice")).ping(task=tasks[0])
@@ -153,6 +213,58 @@ def test_replay_tells_the_timeline_from_the_log_alone(own_engine: Engine, tasks:
     assert all(e.user == "alice" and len(e.hash) == 64 for e in entries)
 
 
+ROUND_TRIP_TABLES = ("events", "tasks", "task_status_history", "queues", "task_metrics", "projects")
+
+
+def _with_a_project_and_metrics(engine: Engine) -> None:
+    """A project, and a task in it reporting scalars (two metrics, two variants, a NaN)."""
+    client = Client(engine, Caller(company="acme", user="alice"))
+    project = str(client.create_project(name="vision", description="cnn sweeps")["id"])
+    task = str(client.create(name="resnet", type="training", project=project)["id"])
+    client.started(task=task)
+    client.add_events(
+        [
+            {
+                "task": task,
+                "type": "training_stats_scalar",
+                "metric": metric,
+                "variant": variant,
+                "value": value,
+                "iter": i,
+            }
+            for i, (metric, variant, value) in enumerate(
+                [
+                    ("loss", "train", 0.9),
+                    ("loss", "val", 1.1),
+                    ("loss", "train", 0.4),
+                    ("acc", "val", 0.7),
+                    ("loss", "val", float("nan")),
+                    ("acc", "val", 0.8),
+                ]
+            )
+        ]
+    )
+    client.add_events(
+        [
+            {
+                "task": task,
+                "type": "training_stats_scalar",
+                "metric": "loss",
+                "variant": "train",
+                "value": 0.2,
+                "iter": 10,
+            }
+        ]
+    )
+    client.completed(task=task)
+    with engine.connect() as conn:
+        rows = {
+            table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in ("projects", "task_metrics")
+        }
+    assert rows == {"projects": 1, "task_metrics": 3}  # what the round trip must carry
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_export_import_round_trip(
     own_engine: Engine,
@@ -161,6 +273,7 @@ def test_export_import_round_trip(
     tmp_path: Path,
     suffix: str,
 ) -> None:
+    _with_a_project_and_metrics(own_engine)
     path = tmp_path / f"log{suffix}"
     settle.horizon_reaches_end(own_engine)
     with own_engine.connect() as conn:
@@ -180,7 +293,7 @@ def test_export_import_round_trip(
         rebuild.rebuild(target, list(registry.PROJECTORS))
         assert rebuild.verify(target, list(registry.PROJECTORS)) == []
         assert _breaks(target) == {}
-        for table in ("events", "tasks", "task_status_history", "queues"):
+        for table in ROUND_TRIP_TABLES:
             assert _table_digest(target, table) == _table_digest(own_engine, table), table
     finally:
         target.dispose()
