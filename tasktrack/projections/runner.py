@@ -5,7 +5,10 @@ Each batch is read, applied and checkpointed in ONE transaction: the projector's
 loses nothing and applies nothing twice; the next run resumes at the checkpoint. One runner per
 projector at a time: it holds a session-level advisory lock for as long as it runs. Followers
 wake up on NOTIFY (a trigger on `events` notifies once per inserting statement) and also poll,
-so a lost notification only delays them.
+so a lost notification only delays them. A wake-up can find events it may not read yet (an
+older transaction, anywhere on the server, is still open: see store/eventlog.py); that
+transaction's end sends no NOTIFY, so the follower then looks again soon, backing off, instead
+of waiting a whole poll interval.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from tasktrack.store.engine import raw
 log = logging.getLogger(__name__)
 
 CHANNEL = "tasktrack_events"
+# A follower that finds events it may not read yet looks again after this, then doubling.
+RETRY_FIRST_S = 0.05
 
 
 class ProjectorBusy(RuntimeError):
@@ -131,17 +136,37 @@ def follow(
 ) -> None:
     """Keep the projectors caught up: wake on NOTIFY, poll as a fallback."""
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    retry = RETRY_FIRST_S
     with psycopg.connect(url, autocommit=True) as listener:
         listener.execute(f"LISTEN {CHANNEL}")
         while not should_stop():
+            held_back = False
             for spec in specs:
                 applied = catch_up(engine, spec, batch_size)
                 if applied:
                     log.info("%s: applied %d events", spec.name, applied)
-            # Wait for the next notification (drain any that queued up), or poll on timeout.
-            for _ in listener.notifies(timeout=poll_seconds, stop_after=1):
+                held_back = held_back or _unread(engine, spec)
+            # Events beyond the checkpoint that catch_up could not read wait for an older
+            # transaction to end, which notifies nobody: look again soon (backing off), else
+            # wait for the next notification (drain any that queued up) or poll on timeout.
+            wait = min(retry, poll_seconds) if held_back else poll_seconds
+            retry = min(retry * 2, poll_seconds) if held_back else RETRY_FIRST_S
+            for _ in listener.notifies(timeout=wait, stop_after=1):
                 pass
             time.sleep(0.01)
+
+
+def _unread(engine: Engine, spec: ProjectorSpec) -> bool:
+    """Whether the log holds events beyond the projector's checkpoint, readable or not."""
+    with engine.connect() as sa_conn:
+        conn = raw(sa_conn)
+        cp = read_checkpoint(conn, spec.name)
+        row = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE (tx, position) > (%s::text::xid8, %s))",
+            (str(cp.tx), cp.position),
+        ).fetchone()
+        sa_conn.rollback()
+    return bool(row and row[0])
 
 
 def status(engine: Engine, specs: list[ProjectorSpec]) -> list[ProjectorStatus]:

@@ -166,6 +166,38 @@ def test_a_follower_wakes_on_notify(own: Client, own_engine: Engine) -> None:
         follower.join(30)
 
 
+def test_a_follower_woken_too_early_looks_again_soon(own: Client, own_engine: Engine) -> None:
+    """NOTIFY arrives while an older transaction (here in the same database; anywhere on the
+    server counts) still holds the horizon, so the wake-up can read nothing; that transaction
+    ends without a notification. The follower must not wait for its (60 s) poll."""
+    stop = threading.Event()
+    follower = threading.Thread(
+        target=runner.follow,
+        args=(own_engine, [ACTIVITY]),
+        kwargs={"poll_seconds": 60.0, "should_stop": stop.is_set},
+    )
+    follower.start()
+    try:
+        time.sleep(0.5)
+        with own_engine.connect() as older:
+            older.execute(text("SELECT pg_current_xact_id()"))  # an open transaction, with an id
+            own.create(name="held back", type="training", project="horizon")
+            time.sleep(1.0)  # the follower woke and found the event unreadable
+            assert not any(p == "horizon" for p, _ in _activity(own_engine))
+            older.rollback()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if any(p == "horizon" for p, _ in _activity(own_engine)):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the follower waited for its poll after the horizon moved")
+    finally:
+        stop.set()
+        own.create(name="last one", type="training")  # a notification to end its wait
+        follower.join(30)
+
+
 @pytest.mark.tampers
 def test_verify_finds_every_kind_of_difference(own: Client, own_engine: Engine) -> None:
     ids = _workload(own)
