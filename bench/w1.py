@@ -13,6 +13,7 @@ import multiprocessing
 import time
 from typing import Any
 
+import msgspec
 import psycopg
 
 from bench.harness import RunResult, child_main, peak_rss_mb
@@ -108,7 +109,41 @@ def _run(url: str, p: dict[str, Any], target: Any) -> RunResult:
 
 
 def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
-    return _run(url, p, _tasktrack_writer)
+    result = _run(url, p, _tasktrack_writer)
+    return msgspec.structs.replace(result, check=check_tasktrack(url, p))
+
+
+# The status each command leads to (pings and edits change none), by SEMANTICS §2.
+LEADS_TO = {"enqueue": "queued", "started": "in_progress", "stopped": "stopped", "reset": "created"}
+
+
+def check_tasktrack(url: str, p: dict[str, Any]) -> str:
+    """Every task's status and number of status changes, as the plan says, read back from the
+    read models; and each task row at its stream's last version."""
+    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq) as conn:
+        for writer in range(p["writers"]):
+            expected: dict[int, tuple[str, int]] = {}
+            for index, command in plan(p, writer):
+                status, changes = expected.get(index, ("created", 0))
+                if command in LEADS_TO:
+                    status, changes = LEADS_TO[command], changes + 1
+                expected[index] = (status, changes)
+            rows = conn.execute(
+                "SELECT t.name, t.status, t.stream_version, "
+                "(SELECT count(*) FROM task_status_history h WHERE h.task_id = t.id), "
+                "(SELECT max(stream_version) FROM events e WHERE e.stream_id = t.id) "
+                "FROM tasks t WHERE t.company = %s",
+                (f"bench{writer}",),
+            ).fetchall()
+            got = {int(name.rsplit(" ", 1)[1]): row for name, *row in rows}
+            if set(got) != set(range(p["tasks"] // p["writers"])):
+                return f"writer {writer}: {len(got)} tasks"
+            for index, (status, changes) in expected.items():
+                row_status, version, history, last = got[index]
+                if (row_status, history, version) != (status, changes, last):
+                    return f"writer {writer} task {index}: {got[index]}, want {status}, {changes}"
+    return "ok"
 
 
 def run_raw(url: str, p: dict[str, Any]) -> RunResult:

@@ -56,7 +56,7 @@ def _check(p: dict[str, Any], got: dict[tuple[int, int], tuple[float, float, flo
     return "ok"
 
 
-def _sample(p: dict[str, Any]) -> list[tuple[int, int]]:
+def sample(p: dict[str, Any]) -> list[tuple[int, int]]:
     return [
         (t, s) for t in range(0, p["tasks"], max(1, p["tasks"] // 5)) for s in (0, p["series"] - 1)
     ]
@@ -89,7 +89,7 @@ def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
         units += client.add_events(events)["added"]
     seconds = time.perf_counter() - start
     got = {}
-    for task, s in _sample(p):
+    for task, s in sample(p):
         metric, variant = names(s)
         lm = client.get_by_id(ids[task]).last_metrics or {}
         entry = next(
@@ -165,7 +165,7 @@ def run_raw(url: str, p: dict[str, Any]) -> RunResult:
             units += len(rows)
         seconds = time.perf_counter() - start
         got = {}
-        for task, s in _sample(p):
+        for task, s in sample(p):
             metric, variant = names(s)
             row = conn.execute(
                 "SELECT min_value, max_value, value FROM agg WHERE task_id = %s AND metric = %s "

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import httpx
+import psycopg
 
 from bench import w3
 from bench.harness import RunResult, child_main, peak_rss_mb
@@ -85,7 +86,31 @@ def run_ping(url: str, p: dict[str, Any]) -> RunResult:
         units=len(everything),
         peak_rss_mb=peak_rss_mb(),
         extra=_percentiles(everything),
+        check=_check_ping(url, tasks, p["requests"]),
     )
+
+
+def _check_ping(url: str, tasks: list[str], requests: int) -> str:
+    """Each task took requests/4 starts and as many stops, pings changing nothing: its last
+    status and its count of status changes, read back from the read models."""
+    calls = [
+        ("tasks.ping", "tasks.started", "tasks.ping", "tasks.stopped")[n % 4]
+        for n in range(requests)
+    ]
+    changes = sum(c != "tasks.ping" for c in calls)
+    last = next((c for c in reversed(calls) if c != "tasks.ping"), None)
+    status = {"tasks.started": "in_progress", "tasks.stopped": "stopped", None: "created"}[last]
+    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq) as conn:
+        for task in tasks:
+            row = conn.execute(
+                "SELECT status, (SELECT count(*) FROM task_status_history WHERE task_id = %s) "
+                "FROM tasks WHERE id = %s",
+                (task, task),
+            ).fetchone()
+            if row is None or tuple(row) != (status, changes):
+                return f"task {task}: {row}, want ({status!r}, {changes})"
+    return "ok"
 
 
 def run_w3h(url: str, p: dict[str, Any]) -> RunResult:
@@ -135,7 +160,27 @@ def run_w3h(url: str, p: dict[str, Any]) -> RunResult:
         for t in threads:
             t.join()
         seconds = time.perf_counter() - start
-    return RunResult(seconds=seconds, units=added[0], peak_rss_mb=peak_rss_mb())
+    return RunResult(
+        seconds=seconds, units=added[0], peak_rss_mb=peak_rss_mb(), check=_check_w3h(url, p, ids)
+    )
+
+
+def _check_w3h(url: str, p: dict[str, Any], ids: list[str]) -> str:
+    """min, max and count of sampled series against W3's independent computation. (Not the
+    last value: four clients send a task's reports in whatever order they get to them.)"""
+    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq) as conn:
+        for task, s in w3.sample(p):
+            metric, variant = w3.names(s)
+            row = conn.execute(
+                "SELECT min_value, max_value, count FROM task_metrics "
+                "WHERE task_id = %s AND metric = %s AND variant = %s",
+                (ids[task], metric, variant),
+            ).fetchone()
+            lo, hi, _last = w3.expected(p, task, s)
+            if row is None or tuple(row) != (lo, hi, p["iters"]):
+                return f"series {(task, s)}: {row}, want {(lo, hi, p['iters'])}"
+    return "ok"
 
 
 def params(quick: bool, scale: float = 1.0) -> dict[str, Any]:
