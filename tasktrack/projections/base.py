@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import psycopg
 
@@ -30,3 +30,14 @@ class Projector(Protocol):
         there loads it from its tables.
         """
         ...
+
+
+@runtime_checkable
+class Deferring(Protocol):
+    """A projector that, during a replay, may hold what it folded across batches and write it
+    when it has gathered enough (fewer, larger writes); `finish` writes what it still holds.
+    Inline and catch-up callers never call `defer`: every batch is written before it returns."""
+
+    def defer(self) -> None: ...
+
+    def finish(self, conn: psycopg.Connection[Any]) -> None: ...

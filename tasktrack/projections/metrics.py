@@ -85,6 +85,11 @@ ON CONFLICT (task_id, metric, variant) DO UPDATE SET
 """
 
 
+# A deferring projector writes once it holds this many (task, metric, variant) folds.
+DEFER_SERIES = 20_000
+Folded = tuple[str, dict[Series, Stats]]  # a task's company, and its reports folded per series
+
+
 class MetricsProjector:
     name = "task_metrics"
 
@@ -92,6 +97,8 @@ class MetricsProjector:
         self.table = table
         self.cap = cap
         self._upsert = _upsert_sql(table)
+        self._pending: dict[str, Folded] = {}  # by task, while deferred
+        self._deferred = False
 
     def apply(
         self,
@@ -99,13 +106,16 @@ class MetricsProjector:
         batch: Sequence[Recorded],
         states: MutableMapping[str, TaskState],
     ) -> None:
-        # A replay batch (rebuild) holds many reports per task: they are folded here with the
-        # across-requests rule (combine) and written with one upsert per task, which is what
-        # applying them one by one would leave. The cap still admits new pairs in order of
-        # first appearance: room only shrinks, so a pair refused by an earlier report is
-        # refused by the merged one too. A reset or delete flushes its task's pending reports
-        # first, so the DELETE sees them. Inline (one event per batch) this is one upsert.
-        pending: dict[str, tuple[str, dict[Series, Stats]]] = {}
+        # A replay holds many reports per task: they are folded here with the across-requests
+        # rule (combine) and written with one upsert per task, which is what applying them
+        # one by one would leave. The cap still admits new pairs in order of first
+        # appearance: room only shrinks, so a pair refused by an earlier report is refused by
+        # the merged one too. A reset or delete flushes its task's pending reports first, so
+        # the DELETE sees them. Inline (one event per batch) this is one upsert per report.
+        # Deferred (a rebuild), the folded stats wait across batches until they hold
+        # DEFER_SERIES series: memory grows with the series touched, not with the points.
+        # (Not deferred, the folds are this call's own: inline projectors serve every thread.)
+        pending = self._pending if self._deferred else {}
         for record in batch:
             event = record.event
             task = record.stream_id
@@ -117,8 +127,20 @@ class MetricsProjector:
                 if task in pending:
                     self._upsert_stats(conn, task, *pending.pop(task))
                 conn.execute(f"DELETE FROM {self.table} WHERE task_id = %s", (task,))
+        if not self._deferred or sum(len(m) for _, m in pending.values()) >= DEFER_SERIES:
+            self._write(conn, pending)
+
+    def defer(self) -> None:
+        self._deferred = True
+
+    def finish(self, conn: psycopg.Connection[Any]) -> None:
+        self._write(conn, self._pending)
+
+    def _write(self, conn: psycopg.Connection[Any], pending: dict[str, Folded]) -> None:
+        """Write every task's folded stats, one upsert per task."""
         for task, (company, merged) in pending.items():
             self._upsert_stats(conn, task, company, merged)
+        pending.clear()
 
     def _upsert_stats(
         self, conn: psycopg.Connection[Any], task: str, company: str, stats: dict[Series, Stats]

@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from tasktrack.domain.envelope import LOG_START, Checkpoint
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import runner
+from tasktrack.projections.base import Deferring
 from tasktrack.projections.registry import ProjectorSpec
 from tasktrack.store import eventlog, tables
 from tasktrack.store.engine import raw
@@ -110,6 +111,9 @@ def _replay(
 ) -> Checkpoint:
     """Apply events after `after` (up to `until`) to the shadows; return where it stopped."""
     projectors = [s.projector({t: shadow(t) for t in s.tables}) for s in specs]
+    for projector in projectors:
+        if isinstance(projector, Deferring):
+            projector.defer()  # the shadows are private to this replay until it ends
     while True:
         batch = eventlog.read_all(
             conn,
@@ -121,6 +125,9 @@ def _replay(
         if until is not None:
             batch = [r for r in batch if r.checkpoint <= until]
         if not batch:
+            for projector in projectors:
+                if isinstance(projector, Deferring):
+                    projector.finish(conn)
             if not writers_locked_out:
                 conn.commit()  # end the reading transaction: the caller starts its own next
             return after

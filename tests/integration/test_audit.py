@@ -169,6 +169,7 @@ def _rechain(engine: Engine, stream_id: str) -> None:
         conn.execute(text("ALTER TABLE events ENABLE TRIGGER events_no_update_delete"))
 
 
+@pytest.mark.tampers
 def test_a_stream_rewritten_with_consistent_hashes_needs_the_anchor(
     own_engine: Engine, tasks: list[str]
 ) -> None:

@@ -296,7 +296,7 @@ def test_a_rebuild_in_bulk_writes_what_the_commands_wrote_row_by_row(
     assert rebuild.verify(own_engine, list(registry.PROJECTORS)) == []
 
 
-def test_reports_merged_per_batch_leave_what_applying_them_one_by_one_leaves(
+def test_reports_merged_per_batch_or_deferred_leave_what_applying_them_one_by_one_leaves(
     own: Client, own_engine: Engine
 ) -> None:
     """A rebuild folds a batch's reports per task before one upsert (projections/metrics.py);
@@ -337,17 +337,23 @@ def test_reports_merged_per_batch_leave_what_applying_them_one_by_one_leaves(
 
     with own_engine.begin() as sa_conn:
         conn = raw(sa_conn)
-        for table in ("one_by_one", "merged"):
+        for table in ("one_by_one", "merged", "deferred"):
             conn.execute(f"CREATE TEMP TABLE {table} (LIKE task_metrics INCLUDING ALL)")
         one_by_one = MetricsProjector("one_by_one", cap=4)
         merged = MetricsProjector("merged", cap=4)
+        deferred = MetricsProjector("deferred", cap=4)
+        deferred.defer()  # as a rebuild does: folds held across batches until finish
         for record in records:
             one_by_one.apply(conn, [record], {})
         merged.apply(conn, records, {})
+        for at in range(0, len(records), 7):
+            deferred.apply(conn, records[at : at + 7], {})
+        deferred.finish(conn)
         order = "ORDER BY task_id, metric, variant"
         rows = {
             t: conn.execute(f"SELECT {t}::text FROM {t} {order}").fetchall()
-            for t in ("one_by_one", "merged")
+            for t in ("one_by_one", "merged", "deferred")
         }
     assert len(rows["one_by_one"]) >= 8
     assert rows["merged"] == rows["one_by_one"]
+    assert rows["deferred"] == rows["one_by_one"]
