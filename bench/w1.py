@@ -154,7 +154,7 @@ def run_raw(url: str, p: dict[str, Any]) -> RunResult:
 
 
 def params(quick: bool, writers: int = 1) -> dict[str, Any]:
-    return {"tasks": 1000, "writes": 2000 if quick else 20000, "writers": writers}
+    return {"tasks": 100 if quick else 1000, "writes": 1000 if quick else 20000, "writers": writers}
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
 
 
 def params(quick: bool, scale: float = 1.0) -> dict[str, Any]:
-    return {"tasks": int((10_000 if quick else 100_000) * scale), "repeats": 200 if quick else 500}
+    return {"tasks": int((5_000 if quick else 100_000) * scale), "repeats": 200 if quick else 500}
 
 
 if __name__ == "__main__":
