@@ -7,6 +7,8 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
@@ -142,60 +144,52 @@ def test_one_runner_per_projector(own_engine: Engine) -> None:
         pass  # released: it can be taken again
 
 
-def test_a_follower_wakes_on_notify(own: Client, own_engine: Engine) -> None:
+@contextmanager
+def _following(own: Client, engine: Engine) -> Iterator[None]:
+    """A follower of the rollup polling only every 60 s: anything quicker is a wake-up."""
     stop = threading.Event()
     follower = threading.Thread(
         target=runner.follow,
-        args=(own_engine, [ACTIVITY]),
+        args=(engine, [ACTIVITY]),
         kwargs={"poll_seconds": 60.0, "should_stop": stop.is_set},
     )
     follower.start()
     try:
         time.sleep(0.5)
-        own.create(name="wake up", type="training", project="bell")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if any(p == "bell" for p, _ in _activity(own_engine)):
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the follower did not wake within 10 s (its poll is 60 s)")
+        yield
     finally:
         stop.set()
         own.create(name="last one", type="training")  # a notification to end its wait
         follower.join(30)
+
+
+def _applied_within(engine: Engine, project: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(p == project for p, _ in _activity(engine)):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_follower_wakes_on_notify(own: Client, own_engine: Engine) -> None:
+    with _following(own, own_engine):
+        own.create(name="wake up", type="training", project="bell")
+        assert _applied_within(own_engine, "bell", 10), "no wake-up within 10 s (poll: 60 s)"
 
 
 def test_a_follower_woken_too_early_looks_again_soon(own: Client, own_engine: Engine) -> None:
     """NOTIFY arrives while an older transaction (here in the same database; anywhere on the
     server counts) still holds the horizon, so the wake-up can read nothing; that transaction
     ends without a notification. The follower must not wait for its (60 s) poll."""
-    stop = threading.Event()
-    follower = threading.Thread(
-        target=runner.follow,
-        args=(own_engine, [ACTIVITY]),
-        kwargs={"poll_seconds": 60.0, "should_stop": stop.is_set},
-    )
-    follower.start()
-    try:
-        time.sleep(0.5)
+    with _following(own, own_engine):
         with own_engine.connect() as older:
             older.execute(text("SELECT pg_current_xact_id()"))  # an open transaction, with an id
             own.create(name="held back", type="training", project="horizon")
             time.sleep(1.0)  # the follower woke and found the event unreadable
             assert not any(p == "horizon" for p, _ in _activity(own_engine))
             older.rollback()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if any(p == "horizon" for p, _ in _activity(own_engine)):
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the follower waited for its poll after the horizon moved")
-    finally:
-        stop.set()
-        own.create(name="last one", type="training")  # a notification to end its wait
-        follower.join(30)
+        assert _applied_within(own_engine, "horizon", 10), "it waited for its poll"
 
 
 @pytest.mark.tampers
