@@ -19,16 +19,10 @@ from msgspec import UNSET
 from tasktrack.domain import events as ev
 from tasktrack.domain.envelope import Recorded
 from tasktrack.domain.state import TaskState
+from tasktrack.store.tables import ACTIVITY_COUNTERS
 
 NO_PROJECT = ""
-_COUNTERS = (
-    "tasks_created",
-    "status_changes",
-    "completed",
-    "failed",
-    "metric_reports",
-    "metric_points",
-)
+_COUNTERS = ACTIVITY_COUNTERS
 
 
 class ActivityProjector:

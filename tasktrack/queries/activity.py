@@ -26,19 +26,17 @@ from sqlalchemy import (
 
 from tasktrack.domain.errors import BadFilter, InvalidRequest
 from tasktrack.queries.analytics import DEFAULT_LIMIT, limit_of, moment
-from tasktrack.store.tables import activity_daily, events, projector_checkpoints
+from tasktrack.store.tables import (
+    ACTIVITY_COUNTERS,
+    activity_daily,
+    events,
+    projector_checkpoints,
+)
 from tasktrack.store.types import Xid8
 
 # The projector's name in projections/registry.py (queries may not import projections).
 PROJECTOR = "activity_daily"
-COUNTERS = (
-    "tasks_created",
-    "status_changes",
-    "completed",
-    "failed",
-    "metric_reports",
-    "metric_points",
-)
+COUNTERS = ACTIVITY_COUNTERS
 # Pending events are counted up to here: the count stays cheap however far behind the runner is.
 PENDING_CAP = 10_000
 Day = date | str

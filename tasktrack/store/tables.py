@@ -207,6 +207,15 @@ projects = Table(
 )
 
 # The daily activity rollup (a catch-up projector): per company, project and UTC day.
+# The rollup's counters, in column order (its projector writes them, analytics reads them).
+ACTIVITY_COUNTERS = (
+    "tasks_created",
+    "status_changes",
+    "completed",
+    "failed",
+    "metric_reports",
+    "metric_points",
+)
 activity_daily = Table(
     "activity_daily",
     metadata,
