@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
+ENV_URL = "TASKTRACK_DATABASE_URL"
 TASKTRACK = shutil.which("tasktrack") or os.path.join(os.path.dirname(sys.executable), "tasktrack")
 
 
@@ -26,3 +29,26 @@ def run(
         input=input,
         check=False,
     )
+
+
+Command = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def company_command(group: str, database: str, company: str) -> Command:
+    """`tasktrack GROUP --company COMPANY ARGS` on `database` (`company_=` acts as another)."""
+
+    def call(*args: str, company_: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run(group, "--company", company_ or company, *args, env={ENV_URL: database})
+
+    return call
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    """The output of a command that must succeed, without a traceback."""
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(ok(result))

@@ -3,12 +3,10 @@ and JSON."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import msgspec
 import pytest
@@ -18,7 +16,7 @@ import tasktrack
 from tasktrack.api import Client
 from tasktrack.store.engine import make_engine
 from tests import settle
-from tests.e2e.cli import run
+from tests.e2e.cli import as_json, company_command, ok, run
 
 Tt = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -49,27 +47,7 @@ def client(cli_database: str, company: str) -> Iterator[Client]:
 @pytest.fixture
 def tt(cli_database: str, company: str) -> Tt:
     """`tasktrack analytics --company <this test's> ARGS` on the test database."""
-
-    def call(*args: str, company_: str | None = None) -> subprocess.CompletedProcess[str]:
-        return run(
-            "analytics",
-            "--company",
-            company_ or company,
-            *args,
-            env={"TASKTRACK_DATABASE_URL": cli_database},
-        )
-
-    return call
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    return result.stdout
-
-
-def as_json(result: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(ok(result))
+    return company_command("analytics", cli_database, company)
 
 
 def _time(text: str) -> datetime:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 import time
 import uuid
@@ -16,7 +15,7 @@ import pytest
 import tasktrack
 from tasktrack.api import Client
 from tasktrack.queries.views import TaskView
-from tests.e2e.cli import run
+from tests.e2e.cli import as_json, company_command, ok, run
 
 
 @pytest.fixture(scope="module")
@@ -38,27 +37,7 @@ def client(cli_database: str, company: str) -> Iterator[Client]:
 @pytest.fixture
 def tt(cli_database: str, company: str) -> Callable[..., subprocess.CompletedProcess[str]]:
     """`tasktrack tasks --company <this test's> ARGS` on the test database."""
-
-    def call(*args: str, company_: str | None = None) -> subprocess.CompletedProcess[str]:
-        return run(
-            "tasks",
-            "--company",
-            company_ or company,
-            *args,
-            env={"TASKTRACK_DATABASE_URL": cli_database},
-        )
-
-    return call
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    return result.stdout
-
-
-def as_json(result: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(ok(result))
+    return company_command("tasks", cli_database, company)
 
 
 def scalar(task: str, metric: str, variant: str, value: float, it: int) -> dict[str, Any]:
