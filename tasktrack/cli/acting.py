@@ -21,6 +21,15 @@ def _not_blank(_ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value.strip()
 
 
+JSON_HELP = "Print one JSON document instead of a table."
+
+
+def caller_of(ctx: click.Context) -> tuple[str, str]:
+    """The (company, user) a command group stored for its subcommands."""
+    company, user = ctx.find_object(tuple) or ("", "")
+    return str(company), str(user)
+
+
 def caller_options(command: F) -> F:
     """--company and --user: whose tasks to read, and as whom."""
     command = click.option(

@@ -8,14 +8,13 @@ from datetime import UTC, datetime
 import click
 
 from tasktrack.cli import analytics_tables as tables
-from tasktrack.cli.acting import caller_options, client_for, fail
+from tasktrack.cli.acting import JSON_HELP, caller_of, caller_options, client_for, fail
 from tasktrack.cli.task_tables import console, encode
 from tasktrack.domain.errors import DomainError
 from tasktrack.domain.values import STATUSES
 from tasktrack.queries import analytics as analytics_queries
 from tasktrack.queries.analytics import DEFAULT_LIMIT, GROUP_BY, MAX_LIMIT
 
-JSON_HELP = "Print one JSON document instead of a table."
 TIME_HELP = "An ISO time with a zone (2026-11-28T09:00:00Z)."
 DAY_HELP = "A UTC day (2026-11-28), or an ISO time with a zone (its UTC day)."
 
@@ -26,11 +25,6 @@ DAY_HELP = "A UTC day (2026-11-28), or an ISO time with a zone (its UTC day)."
 def analytics(ctx: click.Context, company: str, user: str) -> None:
     """Status analytics (docs/analytics.md), as --company and --user."""
     ctx.obj = (company, user)
-
-
-def _caller(ctx: click.Context) -> tuple[str, str]:
-    company, user = ctx.find_object(tuple) or ("", "")
-    return str(company), str(user)
 
 
 @analytics.command()
@@ -52,7 +46,7 @@ def summary(
     as_json: bool,
 ) -> None:
     """Entries and time in each status per project, type, user or UTC day entered."""
-    with client_for(*_caller(ctx)) as client:
+    with client_for(*caller_of(ctx)) as client:
         rows = client.status_summary(
             group_by, project=project, status=status, since=since, until=until
         )
@@ -74,7 +68,7 @@ def in_status(ctx: click.Context, status: str, at_text: str | None, as_json: boo
     except DomainError as exc:
         fail(exc.message)
     assert moment is not None
-    with client_for(*_caller(ctx)) as client:
+    with client_for(*caller_of(ctx)) as client:
         rows = client.tasks_in_status(status, moment)
     if as_json:
         click.echo(encode({"status": status, "at": moment, "tasks": rows}))
@@ -105,7 +99,7 @@ def queue_waits(
     as_json: bool,
 ) -> None:
     """Each visit of a task to the queue, oldest first: when queued, when it left, the wait."""
-    with client_for(*_caller(ctx)) as client:
+    with client_for(*caller_of(ctx)) as client:
         rows = client.queue_waits(
             task,
             project=project,
@@ -140,7 +134,7 @@ def activity(
 ) -> None:
     """Per project and UTC day: tasks created, status changes, completions, failures and metric
     reports. From the activity_daily rollup: as fresh as the last `tasktrack projections run`."""
-    with client_for(*_caller(ctx)) as client:
+    with client_for(*caller_of(ctx)) as client:
         answer = client.project_activity(project, since=since, until=until, limit=limit)
     if as_json:
         click.echo(encode(answer))

@@ -9,12 +9,10 @@ import click
 from msgspec import structs
 
 from tasktrack.cli import task_tables as render
-from tasktrack.cli.acting import caller_options, client_for, fail
+from tasktrack.cli.acting import JSON_HELP, caller_of, caller_options, client_for, fail
 from tasktrack.domain.values import STATUSES, TaskType
 from tasktrack.queries.filter_request import METRIC_PREFIX
 from tasktrack.queries.tasks import MAX_PAGE_SIZE, GetAllRequest
-
-JSON_HELP = "Print one JSON document instead of a table."
 
 
 @click.group()
@@ -23,11 +21,6 @@ JSON_HELP = "Print one JSON document instead of a table."
 def tasks(ctx: click.Context, company: str, user: str) -> None:
     """Read tasks: list, show, history (as --company and --user)."""
     ctx.obj = (company, user)
-
-
-def _caller(ctx: click.Context) -> tuple[str, str]:
-    company, user = ctx.find_object(tuple) or ("", "")
-    return str(company), str(user)
 
 
 # get_all keys the command sets itself: paging, and whole tasks (it prints every field).
@@ -134,7 +127,7 @@ def list_(
         if options.get(key, (None, ""))[0]:
             fail(f"--filter {key}: already given by {options[key][1]}")
         request[key] = value
-    with client_for(*_caller(ctx)) as client:
+    with client_for(*caller_of(ctx)) as client:
         found = client.get_all(**request, page=page, page_size=page_size)
     if as_json:
         documents = [render.task_document(v) for v in found]
@@ -150,7 +143,7 @@ def list_(
 @click.pass_context
 def show(ctx: click.Context, task: str, as_of: str | None, as_json: bool) -> None:
     """Show TASK: its fields, hyperparameters and last metrics (--as-of: as it was then)."""
-    with client_for(*_caller(ctx)) as client:
+    with client_for(*caller_of(ctx)) as client:
         view = client.get_by_id(task, as_of=as_of)
     if as_json:
         click.echo(render.encode(render.task_document(view)))
@@ -168,7 +161,7 @@ def show(ctx: click.Context, task: str, as_of: str | None, as_json: bool) -> Non
 @click.pass_context
 def history(ctx: click.Context, task: str, as_json: bool) -> None:
     """The status timeline of TASK: every change, oldest first."""
-    with client_for(*_caller(ctx)) as client:
+    with client_for(*caller_of(ctx)) as client:
         view = client.get_by_id(task)
         entries = client.get_status_history(task)
     if as_json:
