@@ -21,7 +21,7 @@ from tasktrack.domain.context import Context
 from tasktrack.domain.envelope import Metadata
 from tasktrack.domain.evolve import evolve
 from tasktrack.domain.state import TaskState
-from tasktrack.store.archive import ArchivedEvent, write_jsonl
+from tasktrack.store.archive_files import ArchivedEvent, write_jsonl
 
 COMPANY = "bench"
 PROJECTS = [f"project-{i}" for i in range(20)]
@@ -121,6 +121,7 @@ def generate(path: Path, tasks: int, *, seed: int = 1, long_task_events: int = 0
                 data=data,
                 metadata=meta,
                 recorded_at=at,
+                company=COMPANY,
             ),
         )
         heads[stream_id] = (version, digest)
@@ -135,6 +136,7 @@ def generate(path: Path, tasks: int, *, seed: int = 1, long_task_events: int = 0
             hash=digest.hex(),
             metadata=msgspec.Raw(meta),
             data=msgspec.Raw(data),
+            chain=chain.CURRENT,
         )
 
     def interleaved() -> Iterator[ArchivedEvent]:

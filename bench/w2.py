@@ -16,7 +16,7 @@ import psycopg
 from bench import synthlog
 from bench.harness import RunResult, child_main, peak_rss_mb
 from tasktrack.projections import rebuild, registry
-from tasktrack.store import archive
+from tasktrack.store import archive, archive_files
 from tasktrack.store.engine import make_engine, raw
 
 
@@ -33,7 +33,11 @@ def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
     engine = make_engine(url, pool_size=2)
     start = time.perf_counter()
     with engine.connect() as conn:
-        count = archive.import_events(raw(conn), archive.read_archive(Path(p["export"])))
+        count = archive.import_events(
+            raw(conn),
+            archive_files.read_archive(Path(p["export"])),
+            origin=archive.Origin(unsigned=True),  # made here, by the benchmark itself
+        ).events
     rebuild.rebuild(engine, list(registry.PROJECTORS))
     seconds = time.perf_counter() - start
     with engine.connect() as conn:
@@ -65,7 +69,7 @@ def run_raw(url: str, p: dict[str, Any]) -> RunResult:
                 "recorded_at, hash) FROM STDIN"
             ) as copy,
         ):
-            for e in archive.read_archive(Path(p["export"])):
+            for e in archive_files.read_archive(Path(p["export"])):
                 copy.write_row(
                     (
                         e.position,

@@ -23,7 +23,7 @@ from bench.harness import RunResult, child_main, peak_rss_mb
 from tasktrack.api import Client
 from tasktrack.projections import rebuild, registry
 from tasktrack.service import Caller
-from tasktrack.store import archive
+from tasktrack.store import archive, archive_files
 from tasktrack.store.engine import make_engine, raw
 
 
@@ -32,7 +32,9 @@ def prepare(p: dict[str, Any], workdir: Path, url: str) -> dict[str, Any]:
     ids = synthlog.generate(path, p["tasks"], seed=5, long_task_events=1000)
     engine = make_engine(url, pool_size=2)
     with engine.connect() as conn:
-        archive.import_events(raw(conn), archive.read_archive(path))
+        archive.import_events(
+            raw(conn), archive_files.read_archive(path), origin=archive.Origin(unsigned=True)
+        )
     rebuild.rebuild(engine, list(registry.PROJECTORS))
     engine.dispose()
     libpq = url.replace("postgresql+psycopg://", "postgresql://")

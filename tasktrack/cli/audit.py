@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 
 import click
 import msgspec
 
 from tasktrack.cli.common import database
 from tasktrack.cli.progress import bar
+from tasktrack.domain import chain
 from tasktrack.queries import audit as auditing
 from tasktrack.store import migrate
 from tasktrack.store.engine import raw
+
+# What each hash-chain rule proves about an event's tenant (domain/chain.py).
+RULE_COVERS = {
+    chain.LEGACY: "written before migration 0011; the tenant column is not hashed and was "
+    "checked against the stream's hashed metadata",
+    chain.CURRENT: "the hash covers the tenant",
+}
 
 
 @click.group()
@@ -33,8 +42,9 @@ def verify(anchor_text: str | None) -> None:
         migrate.require_current(db.engine)
         conn = raw(sa_conn)
         total = conn.execute("SELECT count(*) FROM events").fetchone()
+        rules: Counter[int] = Counter()
         with bar("verifying hash chains", int(total[0]) if total else None) as step:
-            breaks = auditing.verify_chains(conn, progress=step)
+            breaks = auditing.verify_chains(conn, progress=step, rules=rules)
         problem = auditing.check_anchor(conn, expected) if expected else None
         sa_conn.rollback()
     for b in breaks:
@@ -47,6 +57,8 @@ def verify(anchor_text: str | None) -> None:
     if breaks or problem:
         sys.exit(1)
     click.echo("every hash chain holds" + (" and the anchor matches" if expected else ""))
+    for rule, count in sorted(rules.items()):
+        click.echo(f"  {count} events under chain rule {rule}: {RULE_COVERS[rule]}")
 
 
 @audit.command()

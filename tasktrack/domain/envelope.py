@@ -41,13 +41,16 @@ LOG_START = Checkpoint(0, 0)
 
 
 class Recorded(msgspec.Struct, frozen=True, kw_only=True):
-    """An event as stored in the log, decoded (and upcast) to its current Struct."""
+    """An event as stored in the log, decoded (and upcast) to its current Struct.
+
+    It carries no `company`: an event's tenant is its stream's (the creation event's, in the
+    task state) or, for one event alone, the hashed `metadata.company`.
+    """
 
     position: int
     tx: int
     stream_id: str
     stream_version: int
-    company: str
     type: str
     schema_version: int
     event: AnyEvent

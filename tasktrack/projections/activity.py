@@ -2,8 +2,9 @@
 
 A catch-up projector: the runner feeds it the log in commit-safe order and writes its
 checkpoint in the same transaction. It remembers each task's project itself
-(`activity_task_projects`), from the log alone, so a rebuild needs nothing but the log. Counts
-are of what happened: a task deleted later keeps its past activity in the rollup.
+(`activity_task_projects`), from the log alone, so a rebuild needs nothing but the log; a
+task's tenant is the one its creation event names, never the log's company column. Counts are
+of what happened: a task deleted later keeps its past activity in the rollup.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ class ActivityProjector:
             if isinstance(e, ev.TaskCreated):
                 known[task] = moved[task] = (e.company, e.project or NO_PROJECT)
             elif isinstance(e, ev.TaskEdited | ev.TaskUpdated) and e.changes.project is not UNSET:
-                company = known.get(task, (record.company, NO_PROJECT))[0]
-                known[task] = moved[task] = (company, e.changes.project or NO_PROJECT)
+                if task not in known:
+                    continue  # no creation seen: not a live task stream
+                known[task] = moved[task] = (known[task][0], e.changes.project or NO_PROJECT)
             elif isinstance(e, ev.TaskDeleted):
                 moved[task] = None
             where = known.get(task)

@@ -19,6 +19,7 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.envelope import Recorded
 from tasktrack.domain.metrics import MAX_PAIRS_PER_TASK, Series, Stats, batch_stats, combine
 from tasktrack.domain.state import TaskState
+from tasktrack.projections.base import tenant
 
 _BETTER_MIN = "(EXCLUDED.min_value < t.min_value OR t.min_value IS NULL)"
 _BETTER_MAX = "(EXCLUDED.max_value > t.max_value OR t.max_value IS NULL)"
@@ -120,7 +121,7 @@ class MetricsProjector:
             event = record.event
             task = record.stream_id
             if isinstance(event, ev.MetricsReported):
-                _, merged = pending.setdefault(task, (record.company, {}))
+                _, merged = pending.setdefault(task, (tenant(record, states), {}))
                 for key, stats in batch_stats(event.points(task)).items():
                     merged[key] = combine(merged.get(key), stats)
             elif isinstance(event, ev.TaskReset | ev.TaskDeleted):

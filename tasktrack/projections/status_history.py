@@ -11,6 +11,7 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.envelope import Recorded
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import bulk
+from tasktrack.projections.base import tenant
 
 
 class StatusHistoryProjector:
@@ -40,7 +41,7 @@ class StatusHistoryProjector:
                 (
                     record.stream_id,
                     record.stream_version,
-                    record.company,
+                    tenant(record, states),
                     record.position,
                     change.from_status,
                     change.to_status,

@@ -11,6 +11,7 @@ hash already covers its stream's whole history through the chain.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -80,12 +81,15 @@ def _streams(conn: psycopg.Connection[Any]) -> Iterator[list[tuple[Any, ...]]]:
 
 
 def verify_chains(
-    conn: psycopg.Connection[Any], progress: Callable[[int], None] | None = None
+    conn: psycopg.Connection[Any],
+    progress: Callable[[int], None] | None = None,
+    rules: Counter[int] | None = None,
 ) -> list[ChainBreak]:
-    """The first break of every stream whose chain does not hold ([] when all hold)."""
+    """The first break of every stream whose chain does not hold ([] when all hold); `rules`
+    counts the events that verified under each hash-chain rule (domain/chain.py)."""
     breaks = []
     for rows in _streams(conn):
-        broken = chaincheck.check_rows(rows)
+        broken = chaincheck.check_rows(rows, rules)
         if broken is not None:
             breaks.append(broken)
         if progress is not None:

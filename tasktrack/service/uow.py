@@ -174,7 +174,6 @@ class UnitOfWork:
         pending = eventlog.send_append(
             self.conn,
             stream_id=stream_id,
-            company=self.metadata.company,
             events=events,
             metadata=self.metadata,
             recorded_at=at,
@@ -188,7 +187,6 @@ class UnitOfWork:
                     tx=0,  # inline projectors never need it; catch-up readers read it back
                     stream_id=stream_id,
                     stream_version=landed.stream_version,
-                    company=self.metadata.company,
                     type=codec.type_of(event),
                     schema_version=type(event).schema_version,
                     event=event,

@@ -1,61 +1,78 @@
-"""Export the log (JSON lines or Parquet) and import an export into an empty database.
+"""Export the log and import an export into an empty database, every chain and seal checked.
 
-An exported event keeps its payload byte for byte (JSON lines embed the stored text verbatim;
-msgspec.Raw reads it back untouched), so every hash can be checked again on import. An import
-verifies each stream's chain as it reads and COPYs batch by batch, all in ONE transaction: a
-refused import leaves the database as empty as it was. Positions are kept; in the new database
-the whole log has one transaction id, so its commit-safe order is position order, which within
-each stream is version order (a stream's writers never overlap).
+An exported event keeps its payload byte for byte, so every hash can be checked again on
+import. An import verifies each stream's chain as it reads (domain/chain.follow: versions,
+rules, the tenant, the hash), checks the file's origin as the operator asked (its signature
+under their key, or a digest kept apart from the file; unchecked only when asked for), and
+COPYs batch by batch, all in ONE transaction: a refused import leaves the database as empty as
+it was. Positions are kept; in the new database the whole log has one transaction id, so its
+commit-safe order is position order, which within each stream is version order (a stream's
+writers never overlap).
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import msgspec
 import psycopg
 
-from tasktrack.domain import chain
+from tasktrack.domain import chain, seal
 from tasktrack.domain.envelope import LOG_START, Checkpoint
+from tasktrack.store.archive_files import Archive, ArchivedEvent, ArchiveError, add_to, as_link
 
 BATCH = 5000
 
 
-class ArchivedEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """One exported event. `data` and `metadata` are the stored JSON text, verbatim."""
-
-    position: int
-    stream_id: str
-    stream_version: int
-    company: str
-    type: str
-    schema_version: int
-    recorded_at: datetime
-    hash: str
-    metadata: msgspec.Raw
-    data: msgspec.Raw
-
-
 class ImportRefused(RuntimeError):
-    """The export cannot be imported (a broken chain, a non-empty database, a bad line)."""
+    """The export cannot be imported (a broken chain or seal, a non-empty database, a bad line)."""
 
 
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(ArchivedEvent)
+class ExportRefused(RuntimeError):
+    """The log disagrees with its own hashes where an export relies on it: audit it first."""
+
+
+class Origin(msgspec.Struct, frozen=True, kw_only=True):
+    """How an import checks where its file came from: exactly one of a signing key, a digest
+    kept apart from the file, or `unsigned` (nothing checked, on the operator's word)."""
+
+    key: bytes | None = None
+    digest: str | None = None
+    unsigned: bool = False
+
+    def __post_init__(self) -> None:
+        chosen = (self.key is not None) + (self.digest is not None) + self.unsigned
+        if chosen != 1:
+            raise ValueError("check the origin one way: a key, a digest, or unsigned")
+
+
+class Imported(msgspec.Struct, frozen=True, kw_only=True):
+    """What an import took in, and what it could and could not prove about it."""
+
+    events: int
+    streams: int
+    rules: dict[int, int]
+    checked: list[str]
+    not_checked: list[str]
+
+
 _COLUMNS = (
     "position, tx::text AS tx_text, stream_id, stream_version, company, type, schema_version, "
-    "metadata::text, data::text, recorded_at, hash"
+    "metadata::text, data::text, recorded_at, hash, chain"
 )
 
 
 def read_log(
     conn: psycopg.Connection[Any], *, since: datetime | None = None, company: str | None = None
 ) -> Iterator[ArchivedEvent]:
-    """The committed log in commit-safe order, streamed batch by batch."""
+    """The committed log in commit-safe order, streamed batch by batch.
+
+    The `company` column (what `company` filters on) is checked against each event's hashed
+    metadata: a log that disagrees with its own hashes is refused, not exported.
+    """
     after = LOG_START
     filters = ""
     params: list[Any] = []
@@ -81,161 +98,101 @@ def read_log(
             version,
             comp,
             type_name,
-            schema_version,
+            schema,
             meta,
             data,
-            recorded_at,
-            digest,
+            at,
+            h,
+            rule,
         ) in rows:
+            metadata = meta.encode()
+            if chain.tenant_of(metadata) != comp:
+                raise ExportRefused(
+                    f"stream {stream_id} version {version}: the company column says {comp!r}, "
+                    "the event's hashed metadata another tenant; run `tasktrack audit verify`"
+                )
             yield ArchivedEvent(
                 position=position,
                 stream_id=stream_id,
                 stream_version=version,
                 company=comp,
                 type=type_name,
-                schema_version=schema_version,
-                recorded_at=recorded_at,
-                hash=bytes(digest).hex(),
-                metadata=msgspec.Raw(meta.encode()),
+                schema_version=schema,
+                recorded_at=at,
+                hash=bytes(h).hex(),
+                metadata=msgspec.Raw(metadata),
                 data=msgspec.Raw(data.encode()),
+                chain=rule,
             )
         last = rows[-1]
         after = Checkpoint(int(last[1]), int(last[0]))
-
-
-def write_jsonl(events: Iterable[ArchivedEvent], out: IO[bytes]) -> int:
-    count = 0
-    for event in events:
-        out.write(_encoder.encode(event) + b"\n")
-        count += 1
-    return count
-
-
-def read_jsonl(path: Path) -> Iterator[ArchivedEvent]:
-    with path.open("rb") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield _decoder.decode(line)
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                raise ImportRefused(f"{path}:{number}: not an exported event: {exc}") from exc
-
-
-def _arrow() -> Any:
-    try:
-        import pyarrow  # noqa: PLC0415 - an optional extra
-        import pyarrow.parquet  # noqa: PLC0415
-    except ImportError as exc:
-        raise RuntimeError("Parquet needs pyarrow: pip install 'tasktrack[parquet]'") from exc
-    return pyarrow
-
-
-def write_parquet(events: Iterable[ArchivedEvent], path: Path) -> int:
-    pa = _arrow()
-    schema = pa.schema(
-        [
-            ("position", pa.int64()),
-            ("stream_id", pa.string()),
-            ("stream_version", pa.int32()),
-            ("company", pa.string()),
-            ("type", pa.string()),
-            ("schema_version", pa.int16()),
-            ("recorded_at", pa.timestamp("us", tz="UTC")),
-            ("hash", pa.string()),
-            ("metadata", pa.string()),
-            ("data", pa.string()),
-        ]
-    )
-    count = 0
-    with pa.parquet.ParquetWriter(str(path), schema) as writer:
-        batch: list[ArchivedEvent] = []
-        for event in events:
-            batch.append(event)
-            if len(batch) == BATCH:
-                writer.write_table(_table(pa, schema, batch))
-                count += len(batch)
-                batch = []
-        if batch:
-            writer.write_table(_table(pa, schema, batch))
-            count += len(batch)
-    return count
-
-
-def _table(pa: Any, schema: Any, batch: list[ArchivedEvent]) -> Any:
-    columns: dict[str, list[Any]] = {name: [] for name in schema.names}
-    for e in batch:
-        for name in schema.names:
-            value = getattr(e, name)
-            columns[name].append(bytes(value).decode() if isinstance(value, msgspec.Raw) else value)
-    return pa.table(columns, schema=schema)
-
-
-def read_parquet(path: Path) -> Iterator[ArchivedEvent]:
-    pa = _arrow()
-    for batch in pa.parquet.ParquetFile(str(path)).iter_batches(batch_size=BATCH):
-        for row in batch.to_pylist():
-            row["metadata"] = msgspec.Raw(row["metadata"].encode())
-            row["data"] = msgspec.Raw(row["data"].encode())
-            yield ArchivedEvent(**row)
-
-
-def read_archive(path: Path) -> Iterator[ArchivedEvent]:
-    return read_parquet(path) if path.suffix == ".parquet" else read_jsonl(path)
 
 
 class ChainChecker:
     """Checks each stream's chain as events arrive (memory: one head per stream)."""
 
     def __init__(self) -> None:
-        self.heads: dict[str, tuple[int, bytes]] = {}
+        self.heads: dict[str, chain.Head] = {}
+        self.rules: Counter[int] = Counter()
 
     def check(self, e: ArchivedEvent) -> None:
-        version, previous = self.heads.get(e.stream_id, (0, chain.GENESIS))
-        if e.stream_version != version + 1:
-            raise ImportRefused(
-                f"stream {e.stream_id}: version {version + 1} is missing (found "
-                f"{e.stream_version}); an export filtered by --since cannot be imported"
+        try:
+            self.heads[e.stream_id] = chain.follow(self.heads.get(e.stream_id), as_link(e))
+        except (chain.Broken, ValueError) as exc:
+            hint = (
+                "; an export filtered by --since cannot be imported"
+                if "is missing" in str(exc)
+                else ""
             )
-        digest = chain.link(
-            previous,
-            chain.event_bytes(
-                stream_id=e.stream_id,
-                stream_version=e.stream_version,
-                type_name=e.type,
-                schema_version=e.schema_version,
-                data=bytes(e.data),
-                metadata=bytes(e.metadata),
-                recorded_at=e.recorded_at,
-            ),
+            raise ImportRefused(
+                f"stream {e.stream_id} version {e.stream_version}: {exc}{hint}"
+            ) from None
+        self.rules[e.chain] += 1
+
+
+def _check_origin(origin: Origin, sealer: seal.Sealer, found: seal.Seal | None) -> str:
+    """What the origin check proved, or ImportRefused saying why it failed."""
+    if origin.key is not None:
+        if found is None:
+            raise ImportRefused("the export is not signed, and a key was given to check it with")
+        problem = sealer.verify(found)
+        if problem is not None:
+            raise ImportRefused(f"signature: {problem}")
+        return (
+            f"its signature ({found.algorithm}, key id {found.key_id}): the file was made by a "
+            "holder of that key and not altered since"
         )
-        if digest.hex() != e.hash:
+    if origin.digest is not None:
+        if sealer.digest() != origin.digest:
             raise ImportRefused(
-                f"stream {e.stream_id} version {e.stream_version}: the hash does not match the "
-                "event and its predecessor (the export was altered)"
+                f"the file's digest is {sealer.digest()}, not the {origin.digest} given: it is "
+                "not the export that digest was taken of, or it was altered since"
             )
-        self.heads[e.stream_id] = (e.stream_version, digest)
+        return "its digest, as given: the file is the one that digest was taken of"
+    return ""
 
 
 def import_events(
     conn: psycopg.Connection[Any],
-    events: Iterable[ArchivedEvent],
+    archive: Archive | Iterable[ArchivedEvent],
+    *,
+    origin: Origin,
     progress: Callable[[int], None] | None = None,
-) -> int:
-    """COPY a verified export into an empty `events`; return how many events it held."""
+) -> Imported:
+    """COPY a verified export into an empty `events` and say what was proved about it."""
     if conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None:
         raise ImportRefused("the database already has events: import only into an empty one")
     conn.commit()
     checker = ChainChecker()
-    count = 0
+    sealer = seal.Sealer(origin.key)
     batch: list[ArchivedEvent] = []
 
     def flush() -> None:
         with (
             conn.cursor() as cur,
             cur.copy(
-                "COPY events (position, stream_id, stream_version, company, type, schema_version, "
-                "metadata, data, recorded_at, hash) FROM STDIN"
+                "COPY events (position, stream_id, stream_version, chain, company, type, "
+                "schema_version, metadata, data, recorded_at, hash) FROM STDIN"
             ) as copy,
         ):
             for e in batch:
@@ -244,6 +201,7 @@ def import_events(
                         e.position,
                         e.stream_id,
                         e.stream_version,
+                        e.chain,
                         e.company,
                         e.type,
                         e.schema_version,
@@ -257,15 +215,20 @@ def import_events(
             progress(len(batch))
 
     try:
-        for event in events:
+        for event in archive:
             checker.check(event)
+            add_to(sealer, event)
             batch.append(event)
-            count += 1
             if len(batch) == BATCH:
                 flush()
                 batch = []
         if batch:
             flush()
+        found = archive.seal if isinstance(archive, Archive) else None
+        proved = _check_origin(origin, sealer, found)
+    except ArchiveError as exc:
+        conn.rollback()
+        raise ImportRefused(str(exc)) from exc
     except BaseException:
         conn.rollback()  # one transaction: a refused import leaves the database empty
         raise
@@ -274,13 +237,42 @@ def import_events(
         "greatest((SELECT max(position) FROM events), 1))"
     )
     conn.commit()
-    return count
+    return _report(checker, sealer.events, proved, found)
 
 
-def fingerprint(path: Path) -> str:
-    """sha-256 of an export file, for the record."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _report(checker: ChainChecker, events: int, proved: str, found: seal.Seal | None) -> Imported:
+    rules = dict(sorted(checker.rules.items()))
+    checked = [
+        f"every stream's hash chain ({events} events, {len(checker.heads)} streams): versions, "
+        "payloads, metadata and times",
+        "each event's tenant: "
+        + "; ".join(
+            f"{n} under rule {rule}"
+            + (
+                " (hashed)"
+                if rule == chain.CURRENT
+                else " (the company column checked against the stream's hashed metadata)"
+            )
+            for rule, n in rules.items()
+        ),
+    ]
+    not_checked = []
+    if proved:
+        checked.append(proved)
+    else:
+        carries = (
+            f"it carries a signature (key id {found.key_id}) that was not checked"
+            if found is not None
+            else "it is unsigned"
+        )
+        not_checked.append(
+            f"who made the file: {carries}, and it was imported as asked, so whoever could "
+            "write it could have altered events and recomputed their hashes"
+        )
+    return Imported(
+        events=events,
+        streams=len(checker.heads),
+        rules=rules,
+        checked=checked,
+        not_checked=not_checked,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,48 +22,51 @@ class ChainBreak(msgspec.Struct, frozen=True, kw_only=True):
 
 
 RAW_COLUMNS = (
-    "stream_id, stream_version, position, type, schema_version, data::text, metadata::text, "
-    "recorded_at, hash"
+    "stream_id, stream_version, position, chain, company, type, schema_version, data::text, "
+    "metadata::text, recorded_at, hash"
 )
 
 
-def check_rows(rows: Iterable[Sequence[Any]]) -> ChainBreak | None:
-    """Walk one stream's raw rows (in version order) and return the first break, if any.
+def as_link(row: Sequence[Any]) -> chain.Link:
+    """A stored row (RAW_COLUMNS) as the chain sees it."""
+    stream_id, version, _pos, rule, company, type_name, schema, data, meta, at, digest = row
+    return chain.Link(
+        stream_id=stream_id,
+        stream_version=version,
+        rule=rule,
+        company=company,
+        type_name=type_name,
+        schema_version=schema,
+        data=data.encode(),
+        metadata=meta.encode(),
+        recorded_at=at,
+        hash=bytes(digest),
+    )
+
+
+def check_rows(
+    rows: Iterable[Sequence[Any]], rules: Counter[int] | None = None
+) -> ChainBreak | None:
+    """Walk one stream's raw rows (RAW_COLUMNS, in version order) and return the first break.
 
     Stored payloads are hashed as they are (json keeps the exact text), before any upcasting:
-    the chain covers what was written, not what the current code makes of it.
+    the chain covers what was written, not what the current code makes of it. `rules` counts
+    the events verified under each hash-chain rule.
     """
-    previous = chain.GENESIS
-    expected_version = 1
-    for stream_id, version, position, type_name, schema_version, data, meta, at, digest in rows:
-        if version != expected_version:
+    head: chain.Head | None = None
+    for row in rows:
+        event = as_link(row)
+        try:
+            head = chain.follow(head, event)
+        except chain.Broken as exc:
             return ChainBreak(
-                stream_id=stream_id,
-                stream_version=version,
-                position=position,
-                reason=f"version {expected_version} is missing (found {version})",
+                stream_id=event.stream_id,
+                stream_version=event.stream_version,
+                position=row[2],
+                reason=str(exc),
             )
-        recomputed = chain.link(
-            previous,
-            chain.event_bytes(
-                stream_id=stream_id,
-                stream_version=version,
-                type_name=type_name,
-                schema_version=schema_version,
-                data=data.encode(),
-                metadata=meta.encode(),
-                recorded_at=at,
-            ),
-        )
-        if recomputed != bytes(digest):
-            return ChainBreak(
-                stream_id=stream_id,
-                stream_version=version,
-                position=position,
-                reason="stored hash does not match the event's contents and its predecessor",
-            )
-        previous = recomputed
-        expected_version += 1
+        if rules is not None:
+            rules[event.rule] += 1
     return None
 
 

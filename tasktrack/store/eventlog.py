@@ -51,8 +51,10 @@ _encoder = msgspec.json.Encoder()
 
 # tx is read as text (psycopg has no xid8 loader) under another name: ORDER BY tx would
 # otherwise sort by that text ("10" before "9").
+# The company column is not read back: a reader takes an event's tenant from its hashed
+# metadata, or better from its stream (the projectors do), never from an unhashed column.
 _COLUMNS = (
-    "position, tx::text AS tx_text, stream_id, stream_version, company, type, schema_version, "
+    "position, tx::text AS tx_text, stream_id, stream_version, type, schema_version, "
     "data::text, metadata::text, recorded_at, hash"
 )
 
@@ -145,7 +147,6 @@ def send_append(
     conn: psycopg.Connection[Any],
     *,
     stream_id: str,
-    company: str,
     events: Sequence[AnyEvent],
     metadata: Metadata,
     recorded_at: datetime,
@@ -154,8 +155,11 @@ def send_append(
     """Hash-chain `events` onto `head` and send their INSERT without waiting for it.
 
     The caller holds the stream's lock and read `head` after taking it. In pipeline mode this
-    costs no round trip of its own; `result()` reads the positions back.
+    costs no round trip of its own; `result()` reads the positions back. The `company` column
+    is the tenant of the (hashed) metadata, and the hash covers it too (chain rule 2), so the
+    column every filter reads can never disagree with what the chain proves.
     """
+    company = metadata.company
     meta_bytes = _encoder.encode(metadata)
     meta_text = meta_bytes.decode()
     params: list[Any] = []
@@ -176,11 +180,14 @@ def send_append(
                 data=data,
                 metadata=meta_bytes,
                 recorded_at=recorded_at,
+                company=company,
+                rule=chain.CURRENT,
             ),
         )
         params += [
             stream_id,
             version,
+            chain.CURRENT,
             company,
             type_name,
             schema_version,
@@ -191,10 +198,10 @@ def send_append(
         ]
         appended.append(Appended(version, 0, digest))
         previous = digest
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s::json, %s::json, %s, %s)"] * len(events))
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::json, %s::json, %s, %s)"] * len(events))
     cursor = conn.cursor()
     cursor.execute(
-        "INSERT INTO events (stream_id, stream_version, company, type, schema_version, "
+        "INSERT INTO events (stream_id, stream_version, chain, company, type, schema_version, "
         f"data, metadata, recorded_at, hash) VALUES {placeholders} RETURNING position",
         params,
     )
@@ -205,7 +212,6 @@ def append(
     conn: psycopg.Connection[Any],
     *,
     stream_id: str,
-    company: str,
     events: Sequence[AnyEvent],
     metadata: Metadata,
     recorded_at: datetime,
@@ -229,7 +235,6 @@ def append(
     return send_append(
         conn,
         stream_id=stream_id,
-        company=company,
         events=events,
         metadata=metadata,
         recorded_at=recorded_at,
@@ -243,7 +248,6 @@ def _recorded(row: Sequence[Any]) -> Recorded:
         tx,
         stream_id,
         version,
-        company,
         type_name,
         schema_version,
         data,
@@ -256,7 +260,6 @@ def _recorded(row: Sequence[Any]) -> Recorded:
         tx=int(tx),
         stream_id=stream_id,
         stream_version=version,
-        company=company,
         type=type_name,
         schema_version=schema_version,
         event=codec.decode(type_name, schema_version, data),

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -61,6 +62,10 @@ events = Table(
     Column("metadata", JSON, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("hash", LargeBinary, nullable=False),
+    # The hash-chain rule the event was hashed under (domain/chain.py; migration 0011): 1 for
+    # events written before the chain covered the company column, 2 since.
+    Column("chain", SmallInteger, nullable=False),
+    CheckConstraint("chain IN (1, 2)", name="chain"),
     # Concurrent appends at the same version conflict here instead of overwriting each other.
     UniqueConstraint("stream_id", "stream_version"),
     Index("events_tx_position_idx", "tx", "position"),

@@ -41,7 +41,12 @@ def test_verify_prints_the_broken_stream_and_its_first_bad_version(
     task, bystander = _run_twice(engine)
     clean = run("audit", "verify", env=env)
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "every hash chain holds" in clean.stdout
+    with engine.connect() as conn:
+        events = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+    assert clean.stdout.splitlines() == [
+        "every hash chain holds",
+        f"  {events} events under chain rule 2: the hash covers the tenant",
+    ]
     with engine.begin() as conn:
         # A superuser puts the agent's work (four events of the task) on someone else.
         conn.execute(text("ALTER TABLE events DISABLE TRIGGER events_no_update_delete"))

@@ -4,6 +4,7 @@ the log), Parquet is readable by pyarrow, and which filtered exports `import` ta
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -169,12 +170,12 @@ def test_a_company_export_imports_but_a_since_export_does_not(
 
     target = {"TASKTRACK_DATABASE_URL": new_database()}
     assert run("db", "upgrade", env=target).returncode == 0
-    refused = run("import", str(since_file), env=target)
+    refused = run("import", str(since_file), "--unsigned", env=target)
     assert refused.returncode == 1
     assert "import refused" in refused.stderr
     assert "is missing" in refused.stderr
 
-    imported = run("import", str(company_file), env=target)
+    imported = run("import", str(company_file), "--unsigned", env=target)
     assert imported.returncode == 0, imported.stderr
     globex = len(_positions(engine, "company = 'globex'"))
     assert f"imported {globex} events" in imported.stdout
@@ -183,3 +184,51 @@ def test_a_company_export_imports_but_a_since_export_does_not(
     listed = run("tasks", "--company", "globex", "--user", "bob", "list", "--json", env=target)
     assert listed.returncode == 0, listed.stderr
     assert len(json.loads(listed.stdout)["tasks"]) == 3
+
+
+def test_a_signed_export_imports_with_its_key_and_says_what_it_checked(
+    db: tuple[str, Engine], new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    """As an operator drives it: sign with a key file, import with it (or the printed digest);
+    an import that does not say how to check the origin, or with the wrong key, is refused."""
+    url, engine = db
+    _work(engine, "acme", "alice", 2)
+    settle.horizon_reaches_end(engine)
+    key, wrong, short = tmp_path / "export.key", tmp_path / "wrong.key", tmp_path / "short.key"
+    key.write_text("a1" * 32 + "\n")
+    wrong.write_text("b2" * 32 + "\n")
+    short.write_text("too short\n")
+    source = {"TASKTRACK_DATABASE_URL": url}
+    path = tmp_path / "signed.jsonl"
+    n = len(_positions(engine))
+    exported = run("export", "--key-file", str(key), "-o", str(path), env=source)
+    assert exported.returncode == 0, exported.stderr
+    assert re.search(rf"exported {n} events, signed with key id [0-9a-f]{{16}}", exported.stderr)
+    digest = re.search(r"^digest: (sha256:[0-9a-f]{64})$", exported.stderr, re.M)
+    assert digest is not None, exported.stderr
+    assert json.loads(path.read_text().splitlines()[-1])["seal"]["events"] == n
+    too_short = run("export", "--key-file", str(short), env=source)
+    assert too_short.returncode == 2
+    assert "at least 32 bytes" in too_short.stderr
+
+    target = {"TASKTRACK_DATABASE_URL": new_database()}
+    assert run("db", "upgrade", env=target).returncode == 0
+    unsaid = run("import", str(path), env=target)
+    assert unsaid.returncode == 2
+    assert "exactly one of --key-file KEY, --digest sha256:…, or --unsigned" in unsaid.stderr
+    refused = run("import", str(path), "--key-file", str(wrong), env=target)
+    assert refused.returncode == 1
+    assert "import refused: signature: signed with another key" in refused.stderr
+    imported = run("import", str(path), "--key-file", str(key), env=target)
+    assert imported.returncode == 0, imported.stderr
+    lines = imported.stdout.splitlines()
+    assert lines[0] == f"imported {n} events from {path} and built every projection"
+    assert any(line.startswith("checked: its signature (HMAC-SHA256") for line in lines)
+    assert not any(line.startswith("NOT checked") for line in lines)
+    assert run("audit", "verify", env=target).returncode == 0
+
+    again = {"TASKTRACK_DATABASE_URL": new_database()}
+    assert run("db", "upgrade", env=again).returncode == 0
+    by_digest = run("import", str(path), "--digest", digest.group(1), env=again)
+    assert by_digest.returncode == 0, by_digest.stderr
+    assert "checked: its digest, as given" in by_digest.stdout

@@ -88,7 +88,7 @@ def from_log(engine: Engine, company: str) -> Figures:
     out: Figures = {}
     for r in records:
         e = r.event
-        if r.company != company:
+        if r.metadata.company != company:
             continue
         if isinstance(e, ev.TaskCreated):
             project[r.stream_id] = e.project or None

@@ -24,7 +24,6 @@ def stream(engine: Engine) -> str:
         eventlog.append(
             raw(conn),
             stream_id=stream_id,
-            company="co",
             events=[factories.created(stream_id)],
             metadata=factories.meta(),
             recorded_at=factories.now(),

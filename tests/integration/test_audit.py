@@ -11,13 +11,15 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
-from tasktrack.domain import chain
 from tasktrack.projections import rebuild, registry
 from tasktrack.queries import audit
 from tasktrack.service import Caller
-from tasktrack.store import archive, chaincheck, migrate
+from tasktrack.store import archive, archive_files, chaincheck, migrate
 from tasktrack.store.engine import make_engine, raw
 from tests import settle
+from tests.chains import rechained
+
+UNSIGNED = archive.Origin(unsigned=True)
 
 
 @pytest.fixture
@@ -145,22 +147,7 @@ def _rechain(engine: Engine, stream_id: str) -> None:
             ),
             {"s": stream_id},
         ).all()
-    previous = chain.GENESIS
-    fixes = []
-    for _stream, version, _pos, type_name, schema_version, data, meta, at, _hash in rows:
-        previous = chain.link(
-            previous,
-            chain.event_bytes(
-                stream_id=stream_id,
-                stream_version=version,
-                type_name=type_name,
-                schema_version=schema_version,
-                data=data.encode(),
-                metadata=meta.encode(),
-                recorded_at=at,
-            ),
-        )
-        fixes.append({"s": stream_id, "v": version, "h": previous})
+    fixes = [{"s": stream_id, "v": version, "h": digest} for version, digest in rechained(rows)]
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE events DISABLE TRIGGER events_no_update_delete"))
         conn.execute(
@@ -280,17 +267,19 @@ def test_export_import_round_trip(
     with own_engine.connect() as conn:
         events = archive.read_log(raw(conn))
         if suffix == ".parquet":
-            exported = archive.write_parquet(events, path)
+            exported = archive_files.write_parquet(events, path).events
         else:
             with path.open("wb") as f:
-                exported = archive.write_jsonl(events, f)
+                exported = archive_files.write_jsonl(events, f).events
         conn.rollback()
     target = make_engine(new_database(), pool_size=2)
     try:
         migrate.upgrade(target)
         with target.connect() as conn:
-            imported = archive.import_events(raw(conn), archive.read_archive(path))
-        assert imported == exported
+            imported = archive.import_events(
+                raw(conn), archive_files.read_archive(path), origin=UNSIGNED
+            )
+        assert imported.events == exported
         rebuild.rebuild(target, list(registry.PROJECTORS))
         assert rebuild.verify(target, list(registry.PROJECTORS)) == []
         assert _breaks(target) == {}
@@ -324,7 +313,7 @@ def test_import_refuses_an_altered_or_partial_export_or_a_used_database(
     path = tmp_path / "log.jsonl"
     settle.horizon_reaches_end(own_engine)
     with own_engine.connect() as conn, path.open("wb") as f:
-        archive.write_jsonl(archive.read_log(raw(conn)), f)
+        archive_files.write_jsonl(archive.read_log(raw(conn)), f)
         conn.rollback()
     lines = path.read_text().splitlines()
     altered = tmp_path / "altered.jsonl"
@@ -336,11 +325,11 @@ def test_import_refuses_an_altered_or_partial_export_or_a_used_database(
         migrate.upgrade(target)
         for bad, says in ((altered, "hash does not match"), (partial, "is missing")):
             with target.connect() as conn, pytest.raises(archive.ImportRefused, match=says):
-                archive.import_events(raw(conn), archive.read_archive(bad))
+                archive.import_events(raw(conn), archive_files.read_archive(bad), origin=UNSIGNED)
             with target.connect() as conn:
                 count = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
             assert count == 0  # a refused import writes nothing
     finally:
         target.dispose()
     with own_engine.connect() as conn, pytest.raises(archive.ImportRefused, match="empty"):
-        archive.import_events(raw(conn), archive.read_archive(path))
+        archive.import_events(raw(conn), archive_files.read_archive(path), origin=UNSIGNED)

@@ -44,7 +44,6 @@ def _append(conn: psycopg.Connection[Any], stream: str, n: int = 1, **kw: Any) -
         return eventlog.append(
             conn,
             stream_id=stream,
-            company="co",
             events=[factories.pinged() for _ in range(n)],
             metadata=factories.meta(request_id="r1"),
             recorded_at=factories.now(),
@@ -70,7 +69,6 @@ def test_append_returns_versions_and_positions_and_reads_back(
         first = eventlog.append(
             conn,
             stream_id=stream,
-            company="co",
             events=[created],
             metadata=factories.meta(),
             recorded_at=factories.now(),
@@ -98,7 +96,6 @@ def test_read_stream_up_to_a_version_or_a_time(conn: psycopg.Connection[Any]) ->
             eventlog.append(
                 conn,
                 stream_id=stream,
-                company="co",
                 events=[factories.pinged()],
                 metadata=factories.meta(),
                 recorded_at=t0 + timedelta(seconds=i),
@@ -295,7 +292,6 @@ def test_stream_order_holds_for_a_writer_of_several_streams(engine: Engine) -> N
                 eventlog.append(
                     writer,
                     stream_id=s,
-                    company="co",
                     events=[factories.pinged()],
                     metadata=factories.meta(),
                     recorded_at=factories.now(),
@@ -346,13 +342,14 @@ def test_commit_order_is_numeric_across_digit_lengths(new_database: Any) -> None
                         data=data,
                         metadata=meta,
                         recorded_at=at,
+                        company="co",
                     ),
                 )
                 c.execute(
-                    "INSERT INTO events (tx, stream_id, stream_version, company, type, "
+                    "INSERT INTO events (tx, stream_id, stream_version, chain, company, type, "
                     "schema_version, data, metadata, recorded_at, hash) "
-                    "VALUES (%s::text::xid8, %s, 1, 'co', 'TaskPinged', 1, %s::json, %s::json, "
-                    "%s, %s)",
+                    "VALUES (%s::text::xid8, %s, 1, 2, 'co', 'TaskPinged', 1, %s::json, "
+                    "%s::json, %s, %s)",
                     (str(tx), stream, data.decode(), meta.decode(), at, digest),
                 )
         with engine.connect() as sa_conn:
@@ -386,7 +383,6 @@ def test_a_byte_budget_cuts_batches_without_losing_or_repeating_events(
             eventlog.append(
                 conn,
                 stream_id=stream,
-                company="co",
                 events=[factories.pinged(by="u" * width)],
                 metadata=factories.meta(),
                 recorded_at=factories.now(),

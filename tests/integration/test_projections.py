@@ -22,6 +22,7 @@ from tasktrack.projections.metrics import MetricsProjector
 from tasktrack.service import Caller
 from tasktrack.store import eventlog
 from tasktrack.store.engine import raw
+from tests import settle
 
 ACTIVITY = registry.BY_NAME["activity_daily"]
 SCALAR = "training_stats_scalar"
@@ -324,6 +325,7 @@ def test_reports_merged_per_batch_or_deferred_leave_what_applying_them_one_by_on
                 }
             )
         own.add_events(events)
+    settle.horizon_reaches_end(own_engine)  # other sessions' open transactions hold it back
     with own_engine.connect() as sa_conn:
         records = eventlog.read_all(raw(sa_conn), limit=100_000)
         sa_conn.rollback()
