@@ -139,10 +139,10 @@ def test_an_append_that_clashes_on_the_log_key_is_a_409_and_writes_nothing(
         # Out of band: the next version of the stream, with the task row left behind.
         conn.execute(
             text(
-                "INSERT INTO events (stream_id, stream_version, company, type, "
+                "INSERT INTO events (stream_id, stream_version, chain, company, type, "
                 "schema_version, data, metadata, recorded_at, hash) "
-                "SELECT stream_id, stream_version + 1, company, type, schema_version, data, "
-                "metadata, recorded_at, hash FROM events WHERE stream_id = :t"
+                "SELECT stream_id, stream_version + 1, chain, company, type, schema_version, "
+                "data, metadata, recorded_at, hash FROM events WHERE stream_id = :t"
             ),
             {"t": t},
         )
