@@ -16,11 +16,16 @@ ENV_POOL_SIZE = "TASKTRACK_POOL_SIZE"
 ENV_MAX_BATCH_EVENTS = "TASKTRACK_MAX_BATCH_EVENTS"
 ENV_MAX_BATCH_IDS = "TASKTRACK_MAX_BATCH_IDS"
 ENV_READ_TIMEOUT_MS = "TASKTRACK_READ_TIMEOUT_MS"
+ENV_AUTH_FAILURES_PER_KEY = "TASKTRACK_AUTH_FAILURES_PER_KEY"
+ENV_AUTH_FAILURES_PER_ADDRESS = "TASKTRACK_AUTH_FAILURES_PER_ADDRESS"
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH_EVENTS = 10_000
 DEFAULT_MAX_BATCH_IDS = 1_000
 DEFAULT_READ_TIMEOUT_MS = 10_000
+# Failed authentications per minute (and at once) before 429 (docs/reliability.md, Authentication).
+DEFAULT_AUTH_FAILURES_PER_KEY = 10
+DEFAULT_AUTH_FAILURES_PER_ADDRESS = 30
 
 
 class ConfigError(ValueError):
@@ -39,6 +44,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_batch_events: int = DEFAULT_MAX_BATCH_EVENTS
     max_batch_ids: int = DEFAULT_MAX_BATCH_IDS
     read_timeout_ms: int = DEFAULT_READ_TIMEOUT_MS
+    auth_failures_per_key: int = DEFAULT_AUTH_FAILURES_PER_KEY
+    auth_failures_per_address: int = DEFAULT_AUTH_FAILURES_PER_ADDRESS
 
     @property
     def embedded(self) -> bool:
@@ -77,4 +84,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_batch_events=_int_setting(env, ENV_MAX_BATCH_EVENTS, DEFAULT_MAX_BATCH_EVENTS),
         max_batch_ids=_int_setting(env, ENV_MAX_BATCH_IDS, DEFAULT_MAX_BATCH_IDS),
         read_timeout_ms=_int_setting(env, ENV_READ_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS),
+        auth_failures_per_key=_int_setting(
+            env, ENV_AUTH_FAILURES_PER_KEY, DEFAULT_AUTH_FAILURES_PER_KEY
+        ),
+        auth_failures_per_address=_int_setting(
+            env, ENV_AUTH_FAILURES_PER_ADDRESS, DEFAULT_AUTH_FAILURES_PER_ADDRESS
+        ),
     )

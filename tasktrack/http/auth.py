@@ -18,6 +18,7 @@ import msgspec
 from sqlalchemy import Engine
 
 from tasktrack.http.envelope import API_VERSION
+from tasktrack.http.ratelimit import FailureLimiter
 from tasktrack.service import Caller
 from tasktrack.store import credentials
 
@@ -49,31 +50,38 @@ class Token(msgspec.Struct, frozen=True, kw_only=True):
 class Authenticator:
     """Turns an Authorization header into a Caller (company and user come from here only)."""
 
-    def __init__(self, engine: Engine, token_seconds: int = DEFAULT_TOKEN_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        limiter: FailureLimiter,
+        token_seconds: int = DEFAULT_TOKEN_SECONDS,
+    ) -> None:
         self.engine = engine
+        self.limiter = limiter
         self.token_seconds = token_seconds
+        self.verified = credentials.SuccessCache()
         with engine.begin() as conn:
             self._key = credentials.server_secret(conn, TOKEN_SECRET_NAME)
 
-    def caller(self, authorization: str | None) -> Caller:
+    def caller(self, authorization: str | None, address: str = "") -> Caller:
         if not authorization:
             raise Unauthorized(MISSING, "Unauthorized (missing credentials)")
         scheme, _, value = authorization.partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
-            cred = self._basic(value.strip())
+            cred = self._basic(value.strip(), address)
         elif scheme == "bearer":
             cred = self._bearer(value.strip())
         else:
             raise Unauthorized(MALFORMED, f"Unauthorized (unsupported authorization {scheme!r})")
         return Caller(company=cred.company, user=cred.user, client=cred.access_key)
 
-    def login(self, authorization: str | None) -> Token:
+    def login(self, authorization: str | None, address: str = "") -> Token:
         """auth.login: Basic credentials in, a signed token out."""
         scheme, _, value = (authorization or "").partition(" ")
         if scheme.lower() != "basic":
             raise Unauthorized(MISSING, "Unauthorized (auth.login needs HTTP Basic credentials)")
-        cred = self._basic(value.strip())
+        cred = self._basic(value.strip(), address)
         now = int(time.time())
         claims: dict[str, Any] = {
             "sub": cred.access_key,
@@ -89,7 +97,7 @@ class Authenticator:
         token = jwt.encode(claims, self._key, algorithm="HS256")
         return Token(token=token, expires_in=self.token_seconds)
 
-    def _basic(self, value: str) -> credentials.Credential:
+    def _basic(self, value: str, address: str) -> credentials.Credential:
         try:
             decoded = base64.b64decode(value, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
@@ -97,9 +105,15 @@ class Authenticator:
         access_key, sep, secret_key = decoded.partition(":")
         if not sep or not access_key or not secret_key:
             raise Unauthorized(MALFORMED, "Unauthorized (malformed basic credentials)")
+        # A pair that succeeded before in this process is not held to the failure budgets: a
+        # flood of wrong secrets for someone's key (from anywhere) must not lock its owner out.
+        # Anyone else is checked before the scrypt, so a flood costs no CPU.
+        if not self.verified.knows(access_key, secret_key):
+            self.limiter.check(access_key, address)
         with self.engine.connect() as conn:
-            cred = credentials.verify(conn, access_key, secret_key)
+            cred = credentials.verify(conn, access_key, secret_key, self.verified)
         if cred is None:
+            self.limiter.failed(access_key, address)
             raise Unauthorized(INVALID, "Unauthorized (invalid credentials)")
         return cred
 
