@@ -22,7 +22,7 @@ import psycopg
 import sqlalchemy.exc
 from litestar import Litestar, Request, Response, get, route
 from litestar.enums import HttpMethod
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from tasktrack.api import Client, start
@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if spec is None:
             return answer({}, 404, 0, f"Unknown endpoint: {name or '/'}")
         try:
-            body = await request.body()
+            body = await _read_body(request)
             headers = {k.lower(): v for k, v in request.headers.items()}
             # The peer's address (behind a proxy: the proxy's; docs/reliability.md).
             address = request.client.host if request.client else ""
@@ -167,6 +167,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         except RequestEntityTooLarge:
             limit = settings.max_body_bytes
             return answer({}, 413, 0, f"Request body too large (limit {limit} bytes)")
+        except BodyCutOff:
+            return answer({}, 400, 0, "Request body incomplete (the connection was closed)")
         except Unauthorized as exc:
             return answer({}, 401, exc.subcode, exc.message)
         except TooManyFailures as exc:
@@ -209,6 +211,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=None,
         logging_config=None,
     )
+
+
+class BodyCutOff(Exception):
+    """The connection closed before the whole body arrived (the client left, or the body
+    deadline of tasktrack.http.connections cut it off): nobody to answer, nothing to log."""
+
+
+async def _read_body(request: Request[Any, Any, Any]) -> bytes:
+    try:
+        return await request.body()
+    except InternalServerException:
+        # Litestar's way of saying the client disconnected mid-body (its only 500 here).
+        raise BodyCutOff from None
 
 
 def _freeze_startup_heap() -> None:
