@@ -1,9 +1,10 @@
 """Who is calling: HTTP Basic with an access/secret key pair, or a bearer token from auth.login.
 
 Tokens are JWTs (HS256, signed with a server secret kept in the database so every process
-agrees). ClearML's SDK decodes them without checking the signature and reads `api_version`,
-`exp` and `feature_set`, so those claims are always there. A token stays valid only while the
-credential it was issued for is not revoked.
+agrees; the key's id is the `kid` header, and keys rotate: http/signing.py). ClearML's SDK
+decodes them without checking the signature and reads `api_version`, `exp` and `feature_set`,
+so those claims are always there. A token stays valid only while the credential it was issued
+for is not revoked.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -19,11 +21,12 @@ from sqlalchemy import Engine
 
 from tasktrack.http.envelope import API_VERSION
 from tasktrack.http.ratelimit import FailureLimiter
+from tasktrack.http.signing import KeyRing
 from tasktrack.service import Caller
 from tasktrack.store import credentials
+from tasktrack.store.signing_keys import TOKEN_SECONDS
 
-TOKEN_SECRET_NAME = "jwt-hs256"  # noqa: S105 - the name of the row, not a secret
-DEFAULT_TOKEN_SECONDS = 24 * 3600
+DEFAULT_TOKEN_SECONDS = TOKEN_SECONDS
 
 
 class Unauthorized(Exception):
@@ -60,8 +63,8 @@ class Authenticator:
         self.limiter = limiter
         self.token_seconds = token_seconds
         self.verified = credentials.SuccessCache()
-        with engine.begin() as conn:
-            self._key = credentials.server_secret(conn, TOKEN_SECRET_NAME)
+        # A superseded key verifies for one token lifetime: what it signed has expired by then.
+        self.keys = KeyRing(engine, grace=timedelta(seconds=token_seconds))
 
     def caller(self, authorization: str | None, address: str = "") -> Caller:
         if not authorization:
@@ -94,7 +97,8 @@ class Authenticator:
             "iat": now,
             "exp": now + self.token_seconds,
         }
-        token = jwt.encode(claims, self._key, algorithm="HS256")
+        key = self.keys.signing()
+        token = jwt.encode(claims, key.secret, algorithm="HS256", headers={"kid": key.kid})
         return Token(token=token, expires_in=self.token_seconds)
 
     def _basic(self, value: str, address: str) -> credentials.Credential:
@@ -119,9 +123,12 @@ class Authenticator:
 
     def _bearer(self, token: str) -> credentials.Credential:
         try:
-            claims = jwt.decode(
-                token, self._key, algorithms=["HS256"], options={"require": ["exp"]}
-            )
+            kid = jwt.get_unverified_header(token).get("kid")
+            # No kid: a token issued before keys rotated, checked with the first key.
+            secret = self.keys.verifying(kid) if kid is None or isinstance(kid, str) else None
+            if secret is None:  # an unknown or retired key: as good as a forged signature
+                raise Unauthorized(BAD_TOKEN, "Unauthorized (invalid token)")
+            claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
         except jwt.ExpiredSignatureError:
             raise Unauthorized(BAD_TOKEN, "Unauthorized (token expired)") from None
         except jwt.InvalidTokenError:
