@@ -16,11 +16,27 @@ ENV_POOL_SIZE = "TASKTRACK_POOL_SIZE"
 ENV_MAX_BATCH_EVENTS = "TASKTRACK_MAX_BATCH_EVENTS"
 ENV_MAX_BATCH_IDS = "TASKTRACK_MAX_BATCH_IDS"
 ENV_READ_TIMEOUT_MS = "TASKTRACK_READ_TIMEOUT_MS"
+ENV_AUTH_FAILURES_PER_KEY = "TASKTRACK_AUTH_FAILURES_PER_KEY"
+ENV_AUTH_FAILURES_PER_ADDRESS = "TASKTRACK_AUTH_FAILURES_PER_ADDRESS"
+ENV_MAX_CONNECTIONS = "TASKTRACK_MAX_CONNECTIONS"
+ENV_KEEP_ALIVE_SECONDS = "TASKTRACK_KEEP_ALIVE_SECONDS"
+ENV_HEADER_TIMEOUT_SECONDS = "TASKTRACK_HEADER_TIMEOUT_SECONDS"
+ENV_BODY_TIMEOUT_SECONDS = "TASKTRACK_BODY_TIMEOUT_SECONDS"
+ENV_MAX_HEADER_BYTES = "TASKTRACK_MAX_HEADER_BYTES"
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH_EVENTS = 10_000
 DEFAULT_MAX_BATCH_IDS = 1_000
 DEFAULT_READ_TIMEOUT_MS = 10_000
+# Failed authentications per minute (and at once) before 429 (docs/reliability.md, Authentication).
+DEFAULT_AUTH_FAILURES_PER_KEY = 10
+DEFAULT_AUTH_FAILURES_PER_ADDRESS = 30
+# What `tasktrack serve` allows a connection, per process (docs/reliability.md, Connection limits).
+DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_KEEP_ALIVE_SECONDS = 5
+DEFAULT_HEADER_TIMEOUT_SECONDS = 10
+DEFAULT_BODY_TIMEOUT_SECONDS = 60
+DEFAULT_MAX_HEADER_BYTES = 16 * 1024
 
 
 class ConfigError(ValueError):
@@ -39,6 +55,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_batch_events: int = DEFAULT_MAX_BATCH_EVENTS
     max_batch_ids: int = DEFAULT_MAX_BATCH_IDS
     read_timeout_ms: int = DEFAULT_READ_TIMEOUT_MS
+    auth_failures_per_key: int = DEFAULT_AUTH_FAILURES_PER_KEY
+    auth_failures_per_address: int = DEFAULT_AUTH_FAILURES_PER_ADDRESS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    keep_alive_seconds: int = DEFAULT_KEEP_ALIVE_SECONDS
+    header_timeout_seconds: int = DEFAULT_HEADER_TIMEOUT_SECONDS
+    body_timeout_seconds: int = DEFAULT_BODY_TIMEOUT_SECONDS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
 
     @property
     def embedded(self) -> bool:
@@ -77,4 +100,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_batch_events=_int_setting(env, ENV_MAX_BATCH_EVENTS, DEFAULT_MAX_BATCH_EVENTS),
         max_batch_ids=_int_setting(env, ENV_MAX_BATCH_IDS, DEFAULT_MAX_BATCH_IDS),
         read_timeout_ms=_int_setting(env, ENV_READ_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS),
+        auth_failures_per_key=_int_setting(
+            env, ENV_AUTH_FAILURES_PER_KEY, DEFAULT_AUTH_FAILURES_PER_KEY
+        ),
+        auth_failures_per_address=_int_setting(
+            env, ENV_AUTH_FAILURES_PER_ADDRESS, DEFAULT_AUTH_FAILURES_PER_ADDRESS
+        ),
+        max_connections=_int_setting(env, ENV_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
+        keep_alive_seconds=_int_setting(env, ENV_KEEP_ALIVE_SECONDS, DEFAULT_KEEP_ALIVE_SECONDS),
+        header_timeout_seconds=_int_setting(
+            env, ENV_HEADER_TIMEOUT_SECONDS, DEFAULT_HEADER_TIMEOUT_SECONDS
+        ),
+        body_timeout_seconds=_int_setting(
+            env, ENV_BODY_TIMEOUT_SECONDS, DEFAULT_BODY_TIMEOUT_SECONDS
+        ),
+        max_header_bytes=_int_setting(env, ENV_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_BYTES),
     )

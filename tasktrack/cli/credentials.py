@@ -1,4 +1,4 @@
-"""`tasktrack credentials`: create, list and revoke API credentials."""
+"""`tasktrack credentials`: create, list and revoke API credentials; rotate the token key."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import sys
 
 import click
 import msgspec
+import sqlalchemy.exc
 
 from tasktrack.cli.common import database
 from tasktrack.store import credentials as store
-from tasktrack.store import migrate
+from tasktrack.store import migrate, privileges, signing_keys
 
 
 @click.group()
@@ -59,3 +60,33 @@ def revoke(access_key: str) -> None:
         click.echo(f"tasktrack: no active credential {access_key}", err=True)
         sys.exit(1)
     click.echo(f"revoked {access_key}")
+
+
+@credentials.command(name="rotate-signing-key")
+@click.option(
+    "--drop-previous",
+    is_flag=True,
+    help="Delete every earlier key too: all tokens issued so far stop working (after a leak).",
+)
+def rotate_signing_key(drop_previous: bool) -> None:
+    """Make a new key sign bearer tokens (owner only).
+
+    Running servers sign with it within 30 s and accept its tokens at once. Tokens signed with
+    an earlier key keep working until they expire (one token lifetime, 24 h), unless
+    --drop-previous: then they stop within 30 s.
+    """
+    action = "tasktrack credentials rotate-signing-key"
+    with database() as db:
+        migrate.require_current(db.engine)
+        try:
+            with db.engine.begin() as conn:
+                privileges.require_owner(conn, action)
+                key = signing_keys.rotate(conn, drop_previous=drop_previous)
+        except sqlalchemy.exc.IntegrityError:
+            click.echo(
+                f"tasktrack: another rotation ran at the same time; run {action} again", err=True
+            )
+            sys.exit(1)
+    previous = "deleted" if drop_previous else "accepted until their tokens expire"
+    created = f"{key.created_at:%Y-%m-%d %H:%M:%S%z}"
+    click.echo(f"signing key {key.kid} created {created}; earlier keys {previous}")

@@ -92,4 +92,12 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
             workers=workers,
             log_level="info" if access_log else "warning",
             access_log=access_log,
+            # Connection limits, per process (docs/reliability.md, Connection limits): uvicorn
+            # answers 503 past `limit_concurrency` open connections or running requests and
+            # closes idle keep-alive connections; the protocol class adds deadlines and a size
+            # cap on request heads and a deadline on bodies.
+            http="tasktrack.http.connections:GuardedHttpToolsProtocol",
+            limit_concurrency=current.max_connections,
+            timeout_keep_alive=current.keep_alive_seconds,
+            h11_max_incomplete_event_size=current.max_header_bytes,
         )

@@ -22,7 +22,7 @@ import psycopg
 import sqlalchemy.exc
 from litestar import Litestar, Request, Response, get, route
 from litestar.enums import HttpMethod
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from tasktrack.api import Client, start
@@ -34,6 +34,7 @@ from tasktrack.http.bodies import decode
 from tasktrack.http.endpoints import ENDPOINTS, Call, Spec
 from tasktrack.http.limits import Limits
 from tasktrack.http.openapi import openapi_document
+from tasktrack.http.ratelimit import FailureLimiter, TooManyFailures
 from tasktrack.service import TaskService
 from tasktrack.service.core import OutcomeUnknown
 from tasktrack.store.engine import Database, open_database
@@ -64,8 +65,10 @@ def _parse(path: str) -> tuple[str, str | None] | None:
     return None
 
 
-def _respond(body: bytes, status: int) -> Response[bytes]:
-    return Response(content=body, status_code=status, media_type="application/json")
+def _respond(body: bytes, status: int, headers: dict[str, str] | None = None) -> Response[bytes]:
+    return Response(
+        content=body, status_code=status, media_type="application/json", headers=headers
+    )
 
 
 # A JSON escape of NUL: an odd number of backslashes before u0000 (an even number is an escaped
@@ -79,13 +82,13 @@ def _nul_free(body: bytes) -> None:
         raise InvalidRequest("Validation error: strings may not contain NUL (\\u0000) characters")
 
 
-def _run(state: AppState, spec: Spec, body: bytes, headers: dict[str, str]) -> Any:
+def _run(state: AppState, spec: Spec, body: bytes, headers: dict[str, str], address: str) -> Any:
     """The synchronous part of a call (runs in a worker thread)."""
     if spec.name == "auth.login":
-        return state.auth.login(headers.get("authorization"))
+        return state.auth.login(headers.get("authorization"), address)
     if spec.name in NO_AUTH:
         return spec.run(Call(client=None), decode(spec, body))  # type: ignore[arg-type]
-    caller = state.auth.caller(headers.get("authorization"))
+    caller = state.auth.caller(headers.get("authorization"), address)
     if spec.body == "json":  # event bodies are checked event by event (domain/reports.py)
         _nul_free(body)
     payload = decode(spec, body, state.limits)
@@ -106,7 +109,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             holder["state"] = AppState(
                 db=db,
                 service=service,
-                auth=Authenticator(db.engine),
+                auth=Authenticator(
+                    db.engine,
+                    FailureLimiter(
+                        settings.auth_failures_per_key, settings.auth_failures_per_address
+                    ),
+                ),
                 openapi=msgspec.json.encode(openapi_document()),
                 limits=Limits.of(settings),
                 read_timeout_ms=settings.read_timeout_ms,
@@ -127,6 +135,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             subcode: int = 0,
             msg: str = "OK",
             error_data: dict[str, Any] | None = None,
+            *,
+            headers: dict[str, str] | None = None,
         ) -> Response[bytes]:
             return _respond(
                 envelope.encode(
@@ -140,20 +150,31 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     error_data=error_data,
                 ),
                 code,
+                headers,
             )
 
         spec = ENDPOINTS.get(name) if parsed else None
         if spec is None:
             return answer({}, 404, 0, f"Unknown endpoint: {name or '/'}")
         try:
-            body = await request.body()
+            body = await _read_body(request)
             headers = {k.lower(): v for k, v in request.headers.items()}
-            data = await anyio.to_thread.run_sync(_run, holder["state"], spec, body, headers)
+            # The peer's address (behind a proxy: the proxy's; docs/reliability.md).
+            address = request.client.host if request.client else ""
+            data = await anyio.to_thread.run_sync(
+                _run, holder["state"], spec, body, headers, address
+            )
         except RequestEntityTooLarge:
             limit = settings.max_body_bytes
             return answer({}, 413, 0, f"Request body too large (limit {limit} bytes)")
+        except BodyCutOff:
+            return answer({}, 400, 0, "Request body incomplete (the connection was closed)")
         except Unauthorized as exc:
             return answer({}, 401, exc.subcode, exc.message)
+        except TooManyFailures as exc:
+            retry = {"Retry-After": str(exc.retry_after)}
+            wait = {"retry_after": exc.retry_after}
+            return answer({}, 429, 0, exc.message, wait, headers=retry)
         except DomainError as exc:
             return answer({}, exc.code, exc.subcode, exc.message, _plain(exc.data))
         except (psycopg.errors.ProgramLimitExceeded, sqlalchemy.exc.OperationalError) as exc:
@@ -190,6 +211,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=None,
         logging_config=None,
     )
+
+
+class BodyCutOff(Exception):
+    """The connection closed before the whole body arrived (the client left, or the body
+    deadline of tasktrack.http.connections cut it off): nobody to answer, nothing to log."""
+
+
+async def _read_body(request: Request[Any, Any, Any]) -> bytes:
+    try:
+        return await request.body()
+    except InternalServerException:
+        # Litestar's way of saying the client disconnected mid-body (its only 500 here).
+        raise BodyCutOff from None
 
 
 def _freeze_startup_heap() -> None:

@@ -1,9 +1,10 @@
 """Who is calling: HTTP Basic with an access/secret key pair, or a bearer token from auth.login.
 
 Tokens are JWTs (HS256, signed with a server secret kept in the database so every process
-agrees). ClearML's SDK decodes them without checking the signature and reads `api_version`,
-`exp` and `feature_set`, so those claims are always there. A token stays valid only while the
-credential it was issued for is not revoked.
+agrees; the key's id is the `kid` header, and keys rotate: http/signing.py). ClearML's SDK
+decodes them without checking the signature and reads `api_version`, `exp` and `feature_set`,
+so those claims are always there. A token stays valid only while the credential it was issued
+for is not revoked.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -18,11 +20,13 @@ import msgspec
 from sqlalchemy import Engine
 
 from tasktrack.http.envelope import API_VERSION
+from tasktrack.http.ratelimit import FailureLimiter
+from tasktrack.http.signing import KeyRing
 from tasktrack.service import Caller
 from tasktrack.store import credentials
+from tasktrack.store.signing_keys import TOKEN_SECONDS
 
-TOKEN_SECRET_NAME = "jwt-hs256"  # noqa: S105 - the name of the row, not a secret
-DEFAULT_TOKEN_SECONDS = 24 * 3600
+DEFAULT_TOKEN_SECONDS = TOKEN_SECONDS
 
 
 class Unauthorized(Exception):
@@ -49,31 +53,38 @@ class Token(msgspec.Struct, frozen=True, kw_only=True):
 class Authenticator:
     """Turns an Authorization header into a Caller (company and user come from here only)."""
 
-    def __init__(self, engine: Engine, token_seconds: int = DEFAULT_TOKEN_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        limiter: FailureLimiter,
+        token_seconds: int = DEFAULT_TOKEN_SECONDS,
+    ) -> None:
         self.engine = engine
+        self.limiter = limiter
         self.token_seconds = token_seconds
-        with engine.begin() as conn:
-            self._key = credentials.server_secret(conn, TOKEN_SECRET_NAME)
+        self.verified = credentials.SuccessCache()
+        # A superseded key verifies for one token lifetime: what it signed has expired by then.
+        self.keys = KeyRing(engine, grace=timedelta(seconds=token_seconds))
 
-    def caller(self, authorization: str | None) -> Caller:
+    def caller(self, authorization: str | None, address: str = "") -> Caller:
         if not authorization:
             raise Unauthorized(MISSING, "Unauthorized (missing credentials)")
         scheme, _, value = authorization.partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
-            cred = self._basic(value.strip())
+            cred = self._basic(value.strip(), address)
         elif scheme == "bearer":
             cred = self._bearer(value.strip())
         else:
             raise Unauthorized(MALFORMED, f"Unauthorized (unsupported authorization {scheme!r})")
         return Caller(company=cred.company, user=cred.user, client=cred.access_key)
 
-    def login(self, authorization: str | None) -> Token:
+    def login(self, authorization: str | None, address: str = "") -> Token:
         """auth.login: Basic credentials in, a signed token out."""
         scheme, _, value = (authorization or "").partition(" ")
         if scheme.lower() != "basic":
             raise Unauthorized(MISSING, "Unauthorized (auth.login needs HTTP Basic credentials)")
-        cred = self._basic(value.strip())
+        cred = self._basic(value.strip(), address)
         now = int(time.time())
         claims: dict[str, Any] = {
             "sub": cred.access_key,
@@ -86,10 +97,11 @@ class Authenticator:
             "iat": now,
             "exp": now + self.token_seconds,
         }
-        token = jwt.encode(claims, self._key, algorithm="HS256")
+        key = self.keys.signing()
+        token = jwt.encode(claims, key.secret, algorithm="HS256", headers={"kid": key.kid})
         return Token(token=token, expires_in=self.token_seconds)
 
-    def _basic(self, value: str) -> credentials.Credential:
+    def _basic(self, value: str, address: str) -> credentials.Credential:
         try:
             decoded = base64.b64decode(value, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
@@ -97,17 +109,26 @@ class Authenticator:
         access_key, sep, secret_key = decoded.partition(":")
         if not sep or not access_key or not secret_key:
             raise Unauthorized(MALFORMED, "Unauthorized (malformed basic credentials)")
+        # A pair that succeeded before in this process is not held to the failure budgets: a
+        # flood of wrong secrets for someone's key (from anywhere) must not lock its owner out.
+        # Anyone else is checked before the scrypt, so a flood costs no CPU.
+        if not self.verified.knows(access_key, secret_key):
+            self.limiter.check(access_key, address)
         with self.engine.connect() as conn:
-            cred = credentials.verify(conn, access_key, secret_key)
+            cred = credentials.verify(conn, access_key, secret_key, self.verified)
         if cred is None:
+            self.limiter.failed(access_key, address)
             raise Unauthorized(INVALID, "Unauthorized (invalid credentials)")
         return cred
 
     def _bearer(self, token: str) -> credentials.Credential:
         try:
-            claims = jwt.decode(
-                token, self._key, algorithms=["HS256"], options={"require": ["exp"]}
-            )
+            kid = jwt.get_unverified_header(token).get("kid")
+            # No kid: a token issued before keys rotated, checked with the first key.
+            secret = self.keys.verifying(kid) if kid is None or isinstance(kid, str) else None
+            if secret is None:  # an unknown or retired key: as good as a forged signature
+                raise Unauthorized(BAD_TOKEN, "Unauthorized (invalid token)")
+            claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
         except jwt.ExpiredSignatureError:
             raise Unauthorized(BAD_TOKEN, "Unauthorized (token expired)") from None
         except jwt.InvalidTokenError:

@@ -80,6 +80,11 @@ def test_grant_then_serve_as_the_application_role(roles: Roles) -> None:
         (("projections", "verify"), "must run as the owner of tasktrack's schema"),
         (("credentials", "create", "--company", "c", "--user", "u"), "permission denied"),
         (("credentials", "revoke", "NOSUCHKEY"), "permission denied"),
+        (("credentials", "rotate-signing-key"), "must run as the owner of tasktrack's schema"),
+        (
+            ("credentials", "rotate-signing-key", "--drop-previous"),
+            "must run as the owner of tasktrack's schema",
+        ),
     ],
 )
 def test_owner_work_as_the_application_role_fails_clearly(
