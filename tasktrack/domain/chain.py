@@ -14,8 +14,8 @@ Two rules exist, and each event records the one it was hashed under (`events.cha
   inside the hashed bytes, so an event cannot be passed off as hashed under another rule.
 
 A stream's rule never goes back (a rule-1 event after a rule-2 one is a break), and under
-either rule the `company` column must be the tenant the stream's hashed metadata names: the
-verifiers (audit, import) check both.
+either rule the `company` column, each event's hashed metadata and the creation event's payload
+must all name the stream's tenant: the verifiers (audit, import) check it (`follow`).
 """
 
 from __future__ import annotations
@@ -69,7 +69,12 @@ class _Tenant(msgspec.Struct):
     company: str
 
 
+class _Named(msgspec.Struct):
+    company: str | None = None
+
+
 _tenant_decoder = msgspec.json.Decoder(_Tenant)
+_named_decoder = msgspec.json.Decoder(_Named)
 
 
 def tenant_of(metadata: bytes) -> str:
@@ -135,6 +140,15 @@ def follow(head: Head | None, event: Link) -> Head:
         raise Broken("the metadata names no tenant (company)") from None
     if head is not None and tenant != head.tenant:
         raise Broken(f"the metadata names tenant {tenant!r}, the stream is {head.tenant!r}'s")
+    if head is None:
+        # A creation event names its tenant in its payload too (tasks, queues, projects), and
+        # that is what the read models fold: it must be the one the metadata names.
+        try:
+            named = _named_decoder.decode(event.data).company
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            named = None
+        if named is not None and named != tenant:
+            raise Broken(f"the creation names tenant {named!r}, its metadata {tenant!r}")
     if event.company != tenant:
         raise Broken(
             f"the company column says {event.company!r}, the stream's hashed metadata {tenant!r}"

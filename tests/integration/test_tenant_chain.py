@@ -129,6 +129,24 @@ def _forged(events: list[ArchivedEvent], task: str) -> list[ArchivedEvent]:
     )
 
 
+def test_a_rehashed_export_whose_creation_names_another_tenant_is_refused(
+    own_engine: Engine, work: dict[str, str], target: Engine, tmp_path: Path
+) -> None:
+    """The tenant a creation names in its payload is the one the read models fold: even with
+    every hash recomputed, it must be the one the metadata and the column name."""
+    events, _ = _export(own_engine)
+    payload_only = rechain_export(
+        msgspec.structs.replace(e, data=msgspec.Raw(bytes(e.data).replace(b'"acme"', b'"x"')))
+        if e.stream_id == work["acme"]
+        else e
+        for e in events
+    )
+    path = _write(tmp_path / "payload.jsonl", payload_only)
+    with pytest.raises(archive.ImportRefused, match="the creation names tenant 'x'"):
+        _import(target, path, archive.Origin(unsigned=True))
+    assert _count(target) == 0
+
+
 def test_a_forged_export_is_refused_by_its_signature_and_its_digest(
     own_engine: Engine, work: dict[str, str], target: Engine, tmp_path: Path
 ) -> None:

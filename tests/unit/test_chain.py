@@ -112,6 +112,14 @@ def test_follow_refuses_an_event_whose_tenant_is_not_its_stream(
             chain.follow(head, _link(head, 2, rule=rule, **overrides))
 
 
+def test_follow_refuses_a_creation_whose_payload_names_another_tenant() -> None:
+    with pytest.raises(chain.Broken, match="the creation names tenant 'other'"):
+        chain.follow(None, _link(None, 1, data=b'{"event":"TaskCreated","company":"other"}'))
+    made = chain.follow(None, _link(None, 1, data=b'{"event":"TaskCreated","company":"co"}'))
+    later = _link(made, 2, data=b'{"event":"TaskEdited","company":"other"}')  # not a creation
+    assert chain.follow(made, later).version == 2
+
+
 def test_follow_refuses_an_unknown_rule_a_rule_that_goes_back_and_a_wrong_hash() -> None:
     head = chain.follow(None, _link(None, 1))
     good = _link(head, 2)
