@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import msgspec
 from msgspec import UNSET, structs
 
 from tasktrack.domain import events as ev
 from tasktrack.domain.metrics import moves_last_iteration
 from tasktrack.domain.state import DELETED_PARENT_PREFIX, TaskState
 from tasktrack.domain.values import Artifact, Execution, ModelItem, Output, Script, TaskModels
-
-S = TypeVar("S", bound=msgspec.Struct)
 
 
 def _set(state: TaskState, **fields: Any) -> TaskState:

@@ -49,8 +49,6 @@ TaskType = Literal[
 ArtifactMode = Literal["input", "output"]
 ModelType = Literal["input", "output"]
 
-# A tag is any string that does not claim the reserved "__$" prefix of the filter language.
-Tag = str
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 

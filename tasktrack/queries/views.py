@@ -136,9 +136,3 @@ class StatusHistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     user: str
     at: datetime
     force: bool
-
-
-class TaskPage(msgspec.Struct, frozen=True, kw_only=True):
-    """A page of get_all."""
-
-    tasks: list[TaskView]

@@ -61,12 +61,10 @@ class UnitOfWork:
         self.tasks = TasksProjector()
         # The tasks projector first: it folds each batch into self.states for the others.
         self.inline: tuple[Projector, ...] = (self.tasks, *registry.inline()[1:])
-        self.rows: dict[str, TaskRow] = {}
         self.states: dict[str, TaskState] = {}
         self.heads: dict[str, StreamHead] = {}
         self.head_times: dict[str, datetime] = {}
         self.appended: list[Recorded] = []
-        self.pending: list[eventlog.PendingAppend] = []
         self.locked: set[str] = set()
         self._savepoints = 0
 
@@ -109,7 +107,6 @@ class UnitOfWork:
 
     def _remember_rows(self, rows: dict[str, TaskRow]) -> None:
         for task_id, row in rows.items():
-            self.rows[task_id] = row
             self.states[task_id] = row.state
             self.heads[task_id] = row.head
             self.head_times[task_id] = row.head_at
@@ -144,14 +141,13 @@ class UnitOfWork:
             dict(self.heads),
             dict(self.head_times),
             list(self.appended),
-            list(self.pending),
         )
         self.conn.execute(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
             self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            self.states, self.heads, self.head_times, self.appended, self.pending = saved
+            self.states, self.heads, self.head_times, self.appended = saved
             raise
         self.conn.execute(f"RELEASE SAVEPOINT {name}")
 
@@ -179,7 +175,6 @@ class UnitOfWork:
             recorded_at=at,
             head=head,
         )
-        self.pending.append(pending)
         for event, landed in zip(events, pending.appended, strict=True):
             self.appended.append(
                 Recorded(

@@ -1,8 +1,8 @@
 """Connecting: the configured server or the embedded one, one engine and its connection pool.
 
 One SQLAlchemy pool of psycopg 3 connections serves both SQLAlchemy Core and the hot paths that
-drop to psycopg (pipeline mode, COPY) on the *same* connection and transaction; a second pool
-(psycopg_pool) would split one unit of work across two connections.
+drop to psycopg (pipeline mode, COPY) on the *same* connection and transaction (a second pool
+would split one unit of work across two connections).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ def run(
 
 
 Command = Callable[..., subprocess.CompletedProcess[str]]
+Tt = Command  # the `tt` fixture: a CLI command group for one company
 
 
 def company_command(group: str, database: str, company: str) -> Command:

@@ -1,4 +1,4 @@
-"""End-to-end fixtures: a real `tasktrack serve` process on a fresh database."""
+"""End-to-end fixtures: a real `tasktrack serve` process, or the CLI, on a fresh database."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import Engine
 
+import tasktrack
+from tasktrack.api import Client
 from tasktrack.store import credentials, migrate
 from tasktrack.store.engine import make_engine
 from tests.conftest import verify_read_models
+from tests.e2e.cli import Tt, company_command
 from tests.e2e.http import Api, basic, serving
 
 BODY_LIMIT = 1_000_000
@@ -81,3 +84,30 @@ def new_caller(server: str, e2e_engine: Engine) -> Iterator[Callable[..., Api]]:
 @pytest.fixture
 def api(new_caller: Callable[..., Api]) -> Api:
     return new_caller()
+
+
+# --- the CLI's tests: one database per test module, one company per test -------------------
+
+
+@pytest.fixture(scope="module")
+def cli_database(new_migrated_database: Callable[[], str]) -> str:
+    return new_migrated_database()
+
+
+@pytest.fixture
+def company() -> str:
+    return f"cli-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def client(cli_database: str, company: str) -> Iterator[Client]:
+    """The Python API on the CLI's database, acting for this test's company."""
+    with tasktrack.connect(cli_database, company=company, user="alice") as c:
+        yield c
+
+
+@pytest.fixture
+def tt(cli_database: str, company: str, cli_group: str) -> Tt:
+    """`tasktrack <cli_group> --company <this test's> ARGS` on the test database (a module
+    that uses it names its command group in a `cli_group` fixture)."""
+    return company_command(cli_group, cli_database, company)

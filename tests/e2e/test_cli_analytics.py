@@ -3,27 +3,17 @@ and JSON."""
 
 from __future__ import annotations
 
-import subprocess
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import msgspec
 import pytest
 from sqlalchemy import Engine, text
 
-import tasktrack
 from tasktrack.api import Client
 from tasktrack.store.engine import make_engine
 from tests import settle
-from tests.e2e.cli import as_json, company_command, ok, run
-
-Tt = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture(scope="module")
-def cli_database(new_migrated_database: Callable[[], str]) -> str:
-    return new_migrated_database()
+from tests.e2e.cli import Tt, as_json, ok, run
 
 
 @pytest.fixture(scope="module")
@@ -34,20 +24,8 @@ def cli_engine(cli_database: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def company() -> str:
-    return f"cli-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def client(cli_database: str, company: str) -> Iterator[Client]:
-    with tasktrack.connect(cli_database, company=company, user="alice") as c:
-        yield c
-
-
-@pytest.fixture
-def tt(cli_database: str, company: str) -> Tt:
-    """`tasktrack analytics --company <this test's> ARGS` on the test database."""
-    return company_command("analytics", cli_database, company)
+def cli_group() -> str:
+    return "analytics"
 
 
 def _time(text: str) -> datetime:

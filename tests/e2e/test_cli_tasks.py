@@ -6,38 +6,20 @@ import hashlib
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-import tasktrack
 from tasktrack.api import Client
 from tasktrack.queries.views import TaskView
-from tests.e2e.cli import as_json, company_command, ok, run
-
-
-@pytest.fixture(scope="module")
-def cli_database(new_migrated_database: Callable[[], str]) -> str:
-    return new_migrated_database()
+from tests.e2e.cli import as_json, ok, run
 
 
 @pytest.fixture
-def company() -> str:
-    return f"cli-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def client(cli_database: str, company: str) -> Iterator[Client]:
-    with tasktrack.connect(cli_database, company=company, user="alice") as c:
-        yield c
-
-
-@pytest.fixture
-def tt(cli_database: str, company: str) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """`tasktrack tasks --company <this test's> ARGS` on the test database."""
-    return company_command("tasks", cli_database, company)
+def cli_group() -> str:
+    return "tasks"
 
 
 def scalar(task: str, metric: str, variant: str, value: float, it: int) -> dict[str, Any]:

@@ -10,15 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import uuid
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import tasktrack
 from tasktrack.api import Client
 from tests.e2e.cli import run
 from tests.html_elements import Element, by_class, elements, pairs
@@ -71,22 +68,6 @@ def chromium_dom(page: Path, tmp_path: Path) -> str:
     return result.stdout
 
 
-@pytest.fixture(scope="module")
-def report_database(new_migrated_database: Callable[[], str]) -> str:
-    return new_migrated_database()
-
-
-@pytest.fixture
-def company() -> str:
-    return f"rep-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def client(report_database: str, company: str) -> Iterator[Client]:
-    with tasktrack.connect(report_database, company=company, user="alice") as c:
-        yield c
-
-
 def report(database: str, company: str, *args: str) -> subprocess.CompletedProcess[str]:
     return run("report", "--company", company, *args, env={"TASKTRACK_DATABASE_URL": database})
 
@@ -130,12 +111,12 @@ def bars_of(dom: list[Element], task: str) -> list[Element]:
 
 
 def test_the_report_draws_a_row_per_task_a_bar_per_interval_and_the_curves(
-    client: Client, report_database: str, company: str, tmp_path: Path
+    client: Client, cli_database: str, company: str, tmp_path: Path
 ) -> None:
     done, failed, draft = three_tasks(client)
     out = tmp_path / "report.html"
     result = report(
-        report_database, company, "--task", done, "--task", failed, "--task", draft, "-o", str(out)
+        cli_database, company, "--task", done, "--task", failed, "--task", draft, "-o", str(out)
     )
     assert result.returncode == 0, result.stderr
     assert "3 task(s), 10 bar(s), 3 curve(s)" in result.stdout
@@ -193,13 +174,13 @@ def test_the_report_draws_a_row_per_task_a_bar_per_interval_and_the_curves(
 
 
 def test_a_project_report_with_another_tasks_metrics(
-    client: Client, report_database: str, company: str, tmp_path: Path
+    client: Client, cli_database: str, company: str, tmp_path: Path
 ) -> None:
     done, failed, draft = three_tasks(client)
     client.add_events(scalars(failed, "loss", "train", [2.0, 1.0]))
     out = tmp_path / "project.html"
     result = report(
-        report_database, company, "--project", "rp", "--metrics-task", failed, "-o", str(out)
+        cli_database, company, "--project", "rp", "--metrics-task", failed, "-o", str(out)
     )
     assert result.returncode == 0, result.stderr
 
@@ -214,10 +195,10 @@ def test_a_project_report_with_another_tasks_metrics(
 
 
 def test_an_unknown_task_is_exit_1_and_writes_nothing(
-    report_database: str, company: str, tmp_path: Path
+    cli_database: str, company: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "nothing.html"
-    result = report(report_database, company, "--task", "nope", "-o", str(out))
+    result = report(cli_database, company, "--task", "nope", "-o", str(out))
     assert result.returncode == 1
     assert "no such task: nope" in result.stderr
     assert "Traceback" not in result.stderr
