@@ -18,8 +18,8 @@ from tasktrack.domain import chain, codec, editing, lifecycle
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import events as ev
 from tasktrack.domain.context import Context
-from tasktrack.domain.envelope import Metadata
 from tasktrack.domain.evolve import evolve
+from tasktrack.domain.records import Metadata
 from tasktrack.domain.state import TaskState
 from tasktrack.store.archive_files import ArchivedEvent, write_jsonl
 

@@ -23,7 +23,7 @@ from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import InvalidRequest, QueryTooSlow
 from tasktrack.domain.limits import MAX_KEY_LENGTH, too_long
-from tasktrack.queries import activity, analytics, projection, timetravel
+from tasktrack.queries import activity, analytics, shaping, timetravel
 from tasktrack.queries import logs as log_queries
 from tasktrack.queries import metrics as metric_queries
 from tasktrack.queries import projects as project_queries
@@ -162,9 +162,9 @@ class Client:
         With `only_fields` (dotted paths, `-` excludes; id always stays) each task comes as the
         dict HTTP answers, shaped by the same function; without it, as whole TaskViews.
         """
-        fields = None if only_fields is None else projection.paths(only_fields)
+        fields = None if only_fields is None else shaping.paths(only_fields)
         found = self.query_all(task_queries.request_from(filters, task_queries.GetAllRequest))
-        return found if fields is None else projection.shape(found, fields)
+        return found if fields is None else shaping.shape(found, fields)
 
     def query_all(self, query: task_queries.GetAllRequest) -> list[TaskView]:
         """get_all with an already validated filter (what the HTTP layer decoded)."""

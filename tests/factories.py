@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from tasktrack.domain.envelope import Metadata
 from tasktrack.domain.events import TaskCreated, TaskPinged
+from tasktrack.domain.records import Metadata
 
 
 def now() -> datetime:

@@ -11,6 +11,7 @@ import click
 
 from tasktrack.api import DEFAULT_COMPANY, DEFAULT_USER, Client, connect
 from tasktrack.domain.errors import DomainError, TaskNotFound
+from tasktrack.service.core import DatabaseUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,3 +65,5 @@ def client_for(company: str, user: str) -> Iterator[Client]:
         fail(f"no such task: {exc.data.get('id', '')}")
     except DomainError as exc:
         fail(exc.message)
+    except DatabaseUnavailable as exc:
+        fail(str(exc))

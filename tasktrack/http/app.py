@@ -36,7 +36,7 @@ from tasktrack.http.limits import Limits
 from tasktrack.http.openapi import openapi_document
 from tasktrack.http.ratelimit import FailureLimiter, TooManyFailures
 from tasktrack.service import TaskService
-from tasktrack.service.core import OutcomeUnknown
+from tasktrack.service.core import DatabaseUnavailable, OutcomeUnknown
 from tasktrack.store.engine import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -185,6 +185,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # cases from getting here.
             log.warning("request over a PostgreSQL limit in %s: %s", name, exc)
             return answer({}, 400, InvalidRequest.subcode, "Validation error: value too large")
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable in %s: %s", name, exc)
+            return answer({}, 503, 0, str(exc))
         except OutcomeUnknown as exc:
             log.warning("commit outcome unknown in %s: %s", name, exc.__cause__)
             return answer({}, 503, 1, str(exc))

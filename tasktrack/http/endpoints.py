@@ -16,8 +16,8 @@ from tasktrack.domain import commands as cmd
 from tasktrack.domain.metrics import EventIn
 from tasktrack.http import analytics
 from tasktrack.queries.filter_request import GetAllRequest, request_from
-from tasktrack.queries.projection import shape
 from tasktrack.queries.projects import ProjectFilter
+from tasktrack.queries.shaping import shape
 
 
 class Call(msgspec.Struct, kw_only=True):

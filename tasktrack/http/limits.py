@@ -15,7 +15,7 @@ from tasktrack.config import Settings
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import InvalidRequest
 from tasktrack.domain.limits import MAX_JSON_DEPTH
-from tasktrack.queries.projection import check_paths
+from tasktrack.queries.shaping import check_paths
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")

@@ -18,7 +18,7 @@ import psycopg
 from msgspec import UNSET
 
 from tasktrack.domain import events as ev
-from tasktrack.domain.envelope import Recorded
+from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
 from tasktrack.store.tables import ACTIVITY_COUNTERS
 

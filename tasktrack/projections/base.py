@@ -7,7 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import psycopg
 
-from tasktrack.domain.envelope import Recorded
+from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
 
 

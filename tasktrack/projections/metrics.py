@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 
 from tasktrack.domain import events as ev
-from tasktrack.domain.envelope import Recorded
 from tasktrack.domain.metrics import MAX_PAIRS_PER_TASK, Series, Stats, batch_stats, combine
+from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
 from tasktrack.projections.base import tenant
 

@@ -25,7 +25,7 @@ import msgspec
 import psycopg
 from sqlalchemy import Engine
 
-from tasktrack.domain.envelope import LOG_START, Checkpoint
+from tasktrack.domain.records import LOG_START, Checkpoint
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import runner
 from tasktrack.projections.base import Deferring

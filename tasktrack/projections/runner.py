@@ -24,7 +24,7 @@ import msgspec
 import psycopg
 from sqlalchemy import Engine
 
-from tasktrack.domain.envelope import LOG_START, Checkpoint
+from tasktrack.domain.records import LOG_START, Checkpoint
 from tasktrack.projections.registry import ProjectorSpec
 from tasktrack.store import eventlog
 from tasktrack.store.engine import raw

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from tasktrack.domain import events as ev
-from tasktrack.domain.envelope import Recorded
+from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import bulk
 from tasktrack.projections.base import tenant

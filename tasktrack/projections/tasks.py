@@ -13,8 +13,8 @@ from typing import Any
 import psycopg
 
 from tasktrack.domain import events as ev
-from tasktrack.domain.envelope import Recorded, StreamHead
 from tasktrack.domain.evolve import evolve
+from tasktrack.domain.records import Recorded, StreamHead
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import bulk
 from tasktrack.store.taskrows import (

@@ -20,7 +20,7 @@ import msgspec
 import psycopg
 
 from tasktrack.domain import events as ev
-from tasktrack.domain.envelope import Checkpoint
+from tasktrack.domain.records import Checkpoint
 from tasktrack.store import chaincheck, eventlog
 from tasktrack.store.chaincheck import ChainBreak
 

@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.decide import handles
-from tasktrack.domain.envelope import Metadata
 from tasktrack.domain.errors import DomainError, InvalidRequest
+from tasktrack.domain.records import Metadata
 from tasktrack.service import handlers, projects, reporting
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork, idempotency_lock
@@ -176,11 +176,11 @@ class ConnectionLost(RuntimeError):
     """The connection broke before the COMMIT was sent: nothing was committed."""
 
 
-class DatabaseUnavailable(DomainError):
-    """The database could not be reached, retries included; nothing was written."""
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be reached, retries included; nothing was written.
 
-    code = 503
-    subcode = 0
+    Not a DomainError (those are refusals of the request): HTTP answers 503 with subcode 0.
+    """
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"Database unavailable, nothing was written; retry later: {detail}")

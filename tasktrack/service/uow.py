@@ -18,9 +18,9 @@ import msgspec
 import psycopg
 
 from tasktrack.domain import codec
-from tasktrack.domain.envelope import NEW_STREAM, Metadata, Recorded, StreamHead
 from tasktrack.domain.errors import RequestIdReused
 from tasktrack.domain.events import AnyEvent
+from tasktrack.domain.records import NEW_STREAM, Metadata, Recorded, StreamHead
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import registry
 from tasktrack.projections.base import Projector

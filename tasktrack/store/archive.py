@@ -21,7 +21,7 @@ import msgspec
 import psycopg
 
 from tasktrack.domain import chain, seal
-from tasktrack.domain.envelope import LOG_START, Checkpoint
+from tasktrack.domain.records import LOG_START, Checkpoint
 from tasktrack.store.archive_files import Archive, ArchivedEvent, ArchiveError, add_to, as_link
 
 BATCH = 5000

@@ -34,7 +34,9 @@ import psycopg
 from psycopg import errors as pgerrors
 
 from tasktrack.domain import chain, codec
-from tasktrack.domain.envelope import (
+from tasktrack.domain.errors import VersionConflict
+from tasktrack.domain.events import AnyEvent
+from tasktrack.domain.records import (
     LOG_START,
     NEW_STREAM,
     Appended,
@@ -43,8 +45,6 @@ from tasktrack.domain.envelope import (
     Recorded,
     StreamHead,
 )
-from tasktrack.domain.errors import VersionConflict
-from tasktrack.domain.events import AnyEvent
 
 _metadata_decoder = msgspec.json.Decoder(Metadata)
 _encoder = msgspec.json.Encoder()

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from tasktrack.domain.envelope import StreamHead
+from tasktrack.domain.records import StreamHead
 from tasktrack.domain.state import TaskState
 
 JSON_FIELDS = (

@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from tasktrack.domain.envelope import LOG_START, Checkpoint, Recorded
 from tasktrack.domain.errors import VersionConflict
 from tasktrack.domain.events import TaskPinged
+from tasktrack.domain.records import LOG_START, Checkpoint, Recorded
 from tasktrack.store import chaincheck, eventlog
 from tasktrack.store.engine import raw
 from tests import factories, settle

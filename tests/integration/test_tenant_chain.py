@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
 from tasktrack.domain import chain, codec
-from tasktrack.domain.envelope import Metadata
+from tasktrack.domain.records import Metadata
 from tasktrack.projections import rebuild, registry
 from tasktrack.queries import audit
 from tasktrack.service import Caller

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tasktrack.http.app import _NUL_ESCAPE, _parse
-from tasktrack.queries.projection import only_fields
+from tasktrack.queries.shaping import only_fields
 
 
 @pytest.mark.parametrize(
