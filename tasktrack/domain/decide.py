@@ -48,7 +48,7 @@ def decide(state: TaskState | None, command: cmd.Command, ctx: Context) -> list[
     A missing task, a deleted one and another company's are the same 400/101, on purpose.
     """
     task_id = getattr(command, "task", "")
-    if state is None or state.deleted or state.company != ctx.company:
+    if state is None or not state.visible_to(ctx.company):
         raise TaskNotFound(str(task_id))
     return _RULES[type(command)](state, command, ctx)
 

@@ -16,8 +16,6 @@ from typing import Any, ClassVar
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from tasktrack.domain.metrics import Point, decode_value, encode_value
-from tasktrack.domain.reports import LogLine, RawEvent
 from tasktrack.domain.values import (
     Artifact,
     ArtifactId,
@@ -300,41 +298,6 @@ class MetricsReported(Event, frozen=True, kw_only=True):
     timestamps: list[int]
     x_axis_labels: dict[int, str] = {}
 
-    def points(self, task_id: str) -> list[Point]:
-        """The points again, in arrival order."""
-        labels = self.x_axis_labels
-        return [
-            Point(
-                task=task_id,
-                metric=self.metrics[s],
-                variant=self.variants[s],
-                iter=self.iters[i],
-                value=decode_value(self.values[i]),
-                timestamp=self.timestamps[i],
-                x_axis_label=labels.get(i),
-            )
-            for i, s in enumerate(self.series)
-        ]
-
-
-def metrics_reported(at: datetime, by: str, points: list[Point]) -> MetricsReported:
-    """The compact event of one report's accepted points of one task (in arrival order)."""
-    index: dict[tuple[str, str], int] = {}
-    series: list[int] = []
-    for p in points:
-        series.append(index.setdefault((p.metric, p.variant), len(index)))
-    return MetricsReported(
-        at=at,
-        by=by,
-        metrics=[m for m, _ in index],
-        variants=[v for _, v in index],
-        series=series,
-        iters=[p.iter for p in points],
-        values=[encode_value(p.value) for p in points],
-        timestamps=[p.timestamp for p in points],
-        x_axis_labels={i: p.x_axis_label for i, p in enumerate(points) if p.x_axis_label},
-    )
-
 
 class TaskLogged(Event, frozen=True, kw_only=True):
     """Console output reported for this task by one request, column by column."""
@@ -353,22 +316,6 @@ class TaskEventsReported(Event, frozen=True, kw_only=True):
 
     def iters(self) -> list[int]:
         return [e["iter"] for e in self.events if isinstance(e.get("iter"), int)]
-
-
-def task_logged(at: datetime, by: str, lines: list[LogLine]) -> TaskLogged:
-    return TaskLogged(
-        at=at,
-        by=by,
-        timestamps=[x.timestamp for x in lines],
-        levels=[x.level for x in lines],
-        workers=[x.worker for x in lines],
-        msgs=[x.msg for x in lines],
-        iters=[x.iter for x in lines],
-    )
-
-
-def events_reported(at: datetime, by: str, raw: list[RawEvent]) -> TaskEventsReported:
-    return TaskEventsReported(at=at, by=by, events=[r.body for r in raw])
 
 
 # --- liveness ------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from typing import Any
 import msgspec
 
 from tasktrack.domain.limits import MAX_KEY_LENGTH, too_long
-from tasktrack.domain.state import TaskState
 
 SCALAR = "training_stats_scalar"
 MONITOR_METRICS = frozenset({":monitor:machine", ":monitor:gpu"})
@@ -245,12 +244,3 @@ def last_iteration(points: Iterable[Point]) -> int | None:
     """The highest iteration of a report that moves last_iteration (no monitor metrics)."""
     iters = [p.iter for p in points if p.iter is not None and moves_last_iteration(p.metric)]
     return max(iters) if iters else None
-
-
-def refusal(state: TaskState | None, company: str) -> str | None:
-    """Why a task takes no reports, if it does not: unknown (or another company's), published."""
-    if state is None or state.deleted or state.company != company:
-        return "Invalid task id"
-    if state.status in ("published", "publishing"):
-        return f"Task is {state.status}: it takes no more events"
-    return None

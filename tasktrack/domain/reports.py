@@ -3,17 +3,21 @@
 Each event is checked on its own (a bad one is counted in errors_info and skipped). Scalars feed
 the metric aggregates (domain/metrics.py); log lines are kept for events.get_task_log; plots,
 images and the other kinds ClearML's SDK sends are kept as sent. Per task and request each kind
-becomes one compact event in the log.
+becomes one compact event in the log: the factories below build them, and `points` reads a
+metrics event back, so domain/events.py holds only the facts.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from tasktrack.domain import metrics
-from tasktrack.domain.metrics import EventIn, MalformedEvent, Point
+from tasktrack.domain.events import MetricsReported, TaskEventsReported, TaskLogged
+from tasktrack.domain.metrics import EventIn, MalformedEvent, Point, decode_value, encode_value
+from tasktrack.domain.state import TaskState
 
 LOG = "log"
 INT64 = metrics.INT64
@@ -99,3 +103,67 @@ def classify(raw: Any, now_ms: int) -> Point | LogLine | RawEvent | str:
     return RawEvent(
         task=task, type=kind, body={k: v for k, v in raw.items() if k != "task"}, iter=it
     )
+
+
+def refusal(state: TaskState | None, company: str) -> str | None:
+    """Why a task takes no reports, if it does not: unknown (or another company's), published."""
+    if state is None or not state.visible_to(company):
+        return "Invalid task id"
+    if state.status in ("published", "publishing"):
+        return f"Task is {state.status}: it takes no more events"
+    return None
+
+
+# --- a request's accepted events of one task, as the log's compact events, and back --------
+
+
+def metrics_reported(at: datetime, by: str, points: list[Point]) -> MetricsReported:
+    """The compact event of one report's accepted points of one task (in arrival order)."""
+    index: dict[tuple[str, str], int] = {}
+    series: list[int] = []
+    for p in points:
+        series.append(index.setdefault((p.metric, p.variant), len(index)))
+    return MetricsReported(
+        at=at,
+        by=by,
+        metrics=[m for m, _ in index],
+        variants=[v for _, v in index],
+        series=series,
+        iters=[p.iter for p in points],
+        values=[encode_value(p.value) for p in points],
+        timestamps=[p.timestamp for p in points],
+        x_axis_labels={i: p.x_axis_label for i, p in enumerate(points) if p.x_axis_label},
+    )
+
+
+def points(event: MetricsReported, task_id: str) -> list[Point]:
+    """The points of a metrics event again, in arrival order."""
+    labels = event.x_axis_labels
+    return [
+        Point(
+            task=task_id,
+            metric=event.metrics[s],
+            variant=event.variants[s],
+            iter=event.iters[i],
+            value=decode_value(event.values[i]),
+            timestamp=event.timestamps[i],
+            x_axis_label=labels.get(i),
+        )
+        for i, s in enumerate(event.series)
+    ]
+
+
+def task_logged(at: datetime, by: str, lines: list[LogLine]) -> TaskLogged:
+    return TaskLogged(
+        at=at,
+        by=by,
+        timestamps=[x.timestamp for x in lines],
+        levels=[x.level for x in lines],
+        workers=[x.worker for x in lines],
+        msgs=[x.msg for x in lines],
+        iters=[x.iter for x in lines],
+    )
+
+
+def events_reported(at: datetime, by: str, raw: list[RawEvent]) -> TaskEventsReported:
+    return TaskEventsReported(at=at, by=by, events=[r.body for r in raw])

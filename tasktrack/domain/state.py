@@ -70,6 +70,11 @@ class TaskState(msgspec.Struct, frozen=True, kw_only=True):
             return None
         return self.execution.queue or None
 
+    def visible_to(self, company: str) -> bool:
+        """The one visibility rule: a deleted task, or another company's, is not there at all
+        (commands, reports and reads all answer as for an unknown id)."""
+        return not self.deleted and self.company == company
+
     @property
     def archived(self) -> bool:
         return "archived" in self.system_tags

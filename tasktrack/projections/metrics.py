@@ -18,6 +18,7 @@ import psycopg
 from tasktrack.domain import events as ev
 from tasktrack.domain.metrics import MAX_PAIRS_PER_TASK, Series, Stats, batch_stats, combine
 from tasktrack.domain.records import Recorded
+from tasktrack.domain.reports import points
 from tasktrack.domain.state import TaskState
 from tasktrack.projections.base import tenant
 
@@ -122,7 +123,7 @@ class MetricsProjector:
             task = record.stream_id
             if isinstance(event, ev.MetricsReported):
                 _, merged = pending.setdefault(task, (tenant(record, states), {}))
-                for key, stats in batch_stats(event.points(task)).items():
+                for key, stats in batch_stats(points(event, task)).items():
                     merged[key] = combine(merged.get(key), stats)
             elif isinstance(event, ev.TaskReset | ev.TaskDeleted):
                 if task in pending:

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from tasktrack.domain import events as ev
-from tasktrack.domain import metrics
+from tasktrack.domain import metrics, reports
 from tasktrack.domain.errors import InvalidRequest, TaskNotFound
 from tasktrack.domain.evolve import fold
 from tasktrack.domain.state import TaskState
@@ -47,7 +47,7 @@ def _last_metrics(records: list[ev.AnyEvent], task_id: str) -> LastMetrics:
         if isinstance(event, ev.TaskReset | ev.TaskDeleted):
             stats.clear()
         elif isinstance(event, ev.MetricsReported):
-            for key, batch in metrics.batch_stats(event.points(task_id)).items():
+            for key, batch in metrics.batch_stats(reports.points(event, task_id)).items():
                 if key not in stats and len(stats) >= metrics.MAX_PAIRS_PER_TASK:
                     continue  # the cap admits new pairs in order of first appearance
                 stats[key] = metrics.combine(stats.get(key), batch)
@@ -84,6 +84,6 @@ def task_as_of(
     if not events or not isinstance(events[0], ev.TaskCreated):
         raise TaskNotFound(task_id)
     state: TaskState | None = fold(events)
-    if state is None or state.deleted or state.company != company:
+    if state is None or not state.visible_to(company):
         raise TaskNotFound(task_id)
     return task_view(state, _last_metrics(events, task_id))

@@ -42,12 +42,12 @@ def _context(uow: UnitOfWork, streams: list[str]) -> Context:
 
 def _is_visible(uow: UnitOfWork, task_id: str) -> bool:
     state = uow.states.get(task_id)
-    return state is not None and not state.deleted and state.company == uow.metadata.company
+    return state is not None and state.visible_to(uow.metadata.company)
 
 
 def _visible(uow: UnitOfWork, task_id: str) -> TaskState:
     state = uow.states.get(task_id)
-    if state is None or state.deleted or state.company != uow.metadata.company:
+    if state is None or not state.visible_to(uow.metadata.company):
         raise TaskNotFound(task_id)
     return state
 
@@ -97,7 +97,7 @@ def apply_to_task(
     """Decide and write one command on one locked, loaded task."""
     state = uow.states.get(task_id)
     ctx = _context(uow, [task_id])
-    if state is not None and state.company == ctx.company and not state.deleted:
+    if state is not None and state.visible_to(ctx.company):
         _check_expected(c, task_id, state)
         _compare_and_set(c, task_id, state, seen)
     events = decide(state, c, ctx)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import events as ev
-from tasktrack.domain import metrics
+from tasktrack.domain import metrics, reports
 from tasktrack.domain.errors import EmptyBatch, NoEventsAdded
 from tasktrack.domain.reports import LogLine, RawEvent, classify
 from tasktrack.service.results import Result
@@ -49,18 +49,18 @@ def on_add_events(uow: UnitOfWork, c: cmd.AddEvents) -> Result:
     added = 0
     user = uow.metadata.user
     for task_id, batch in by_task.items():
-        refused = metrics.refusal(uow.states.get(task_id), uow.metadata.company)
+        refused = reports.refusal(uow.states.get(task_id), uow.metadata.company)
         if refused is not None:
             errors[refused] += len(batch)
             continue
         at = uow.now([task_id])
         events: list[ev.AnyEvent] = []
         if batch.points:
-            events.append(ev.metrics_reported(at, user, batch.points))
+            events.append(reports.metrics_reported(at, user, batch.points))
         if batch.lines:
-            events.append(ev.task_logged(at, user, batch.lines))
+            events.append(reports.task_logged(at, user, batch.lines))
         if batch.raws:
-            events.append(ev.events_reported(at, user, batch.raws))
+            events.append(reports.events_reported(at, user, batch.raws))
         uow.append(task_id, events, at)
         added += len(batch)
     if not added:
