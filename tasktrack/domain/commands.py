@@ -34,7 +34,17 @@ from tasktrack.domain.values import (
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True, tag_field="command", tag=True):
-    """Base of all commands. `expected_version` makes a write conditional (409 on mismatch)."""
+    """Base of all commands. `expected_version` makes a write conditional (409 on mismatch).
+
+    `endpoint` names the HTTP endpoint whose body decodes into the command (http/endpoints.py
+    serves every command that names one) and `summary` is its line in the OpenAPI document.
+    """
+
+    endpoint: ClassVar[str | None] = None
+    summary: ClassVar[str] = ""
+    # Whether the command goes through ClearML's compare-and-set on the status the request saw
+    # (400/121 when another change landed while it waited for the task's lock).
+    compare_and_set: ClassVar[bool] = False
 
     expected_version: int | None = None
 
@@ -46,7 +56,10 @@ class TaskCommand(Command, frozen=True, kw_only=True):
 
 
 class ChangeStatus(TaskCommand, frozen=True, kw_only=True):
-    """The common fields of ClearML's status endpoints."""
+    """The common fields of ClearML's status endpoints (which compare-and-set, but delete and
+    unarchive)."""
+
+    compare_and_set = True
 
     force: bool = False
     status_reason: str = ""
@@ -79,6 +92,9 @@ class TaskFields(Command, frozen=True, kw_only=True):
 class CreateTask(TaskFields, frozen=True, kw_only=True):
     """tasks.create: a new task in status created (name and type are required)."""
 
+    endpoint = "tasks.create"
+    summary = "Create a task (status created)"
+
     name: str
     type: TaskType
 
@@ -86,9 +102,15 @@ class CreateTask(TaskFields, frozen=True, kw_only=True):
 class ValidateTask(CreateTask, frozen=True, kw_only=True):
     """tasks.validate: would this create succeed? Writes nothing."""
 
+    endpoint = "tasks.validate"
+    summary = "Check a create request without writing"
+
 
 class EditTask(TaskFields, frozen=True, kw_only=True):
     """tasks.edit: rewrite fields; only in status created unless forced."""
+
+    endpoint = "tasks.edit"
+    summary = "Edit a task (created, or with force)"
 
     task: str
     force: bool = False
@@ -96,10 +118,12 @@ class EditTask(TaskFields, frozen=True, kw_only=True):
     output: Output | UnsetType = UNSET
 
 
-class UpdateTask(Command, frozen=True, kw_only=True):
+class UpdateTask(TaskCommand, frozen=True, kw_only=True):
     """tasks.update: descriptive fields, in any status."""
 
-    task: str
+    endpoint = "tasks.update"
+    summary = "Update descriptive fields (any status)"
+
     name: str | UnsetType = UNSET
     status_message: str | UnsetType = UNSET
     comment: str | UnsetType = UNSET
@@ -112,6 +136,9 @@ class UpdateTask(Command, frozen=True, kw_only=True):
 
 class CloneTask(TaskCommand, frozen=True, kw_only=True):
     """tasks.clone: a new created task copied from `task`; each new_task_* overrides."""
+
+    endpoint = "tasks.clone"
+    summary = "Clone a task into a new created task"
 
     new_task_name: str | UnsetType = UNSET
     new_task_comment: str | UnsetType = UNSET
@@ -128,6 +155,9 @@ class CloneTask(TaskCommand, frozen=True, kw_only=True):
 class UpdateTags(Command, frozen=True, kw_only=True):
     """tasks.update_tags: add and remove tags of several tasks."""
 
+    endpoint = "tasks.update_tags"
+    summary = "Add and remove tags of tasks"
+
     ids: list[str]
     add_tags: list[Key] = []
     remove_tags: list[Key] = []
@@ -136,10 +166,15 @@ class UpdateTags(Command, frozen=True, kw_only=True):
 class SetRequirements(TaskCommand, frozen=True, kw_only=True):
     """tasks.set_requirements: replace script.requirements."""
 
+    endpoint = "tasks.set_requirements"
+    summary = "Replace script.requirements"
+
     requirements: dict[str, Any]
 
 
 class EditHyperParams(TaskCommand, frozen=True, kw_only=True):
+    endpoint = "tasks.edit_hyper_params"
+    summary = "Add or replace hyper parameters"
     hyperparams: list[ParamItem]
     replace_hyperparams: Literal["none", "section", "all"] = "none"
     force: bool = False
@@ -153,32 +188,44 @@ class ParamKey(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DeleteHyperParams(TaskCommand, frozen=True, kw_only=True):
+    endpoint = "tasks.delete_hyper_params"
+    summary = "Delete hyper parameters"
     hyperparams: list[ParamKey]
     force: bool = False
 
 
 class EditConfiguration(TaskCommand, frozen=True, kw_only=True):
+    endpoint = "tasks.edit_configuration"
+    summary = "Add or replace configuration"
     configuration: list[ConfigItem]
     replace_configuration: bool = False
     force: bool = False
 
 
 class DeleteConfiguration(TaskCommand, frozen=True, kw_only=True):
+    endpoint = "tasks.delete_configuration"
+    summary = "Delete configuration items"
     configuration: list[str]
     force: bool = False
 
 
 class AddOrUpdateArtifacts(TaskCommand, frozen=True, kw_only=True):
+    endpoint = "tasks.add_or_update_artifacts"
+    summary = "Add or replace artifacts"
     artifacts: list[Artifact]
     force: bool = False
 
 
 class DeleteArtifacts(TaskCommand, frozen=True, kw_only=True):
+    endpoint = "tasks.delete_artifacts"
+    summary = "Delete artifacts"
     artifacts: list[ArtifactId]
     force: bool = False
 
 
 class AddOrUpdateModel(TaskCommand, frozen=True, kw_only=True):
+    endpoint = "tasks.add_or_update_model"
+    summary = "Set an input or output model"
     name: str
     model: str
     type: ModelType
@@ -191,6 +238,8 @@ class ModelKey(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DeleteModels(TaskCommand, frozen=True, kw_only=True):
+    endpoint = "tasks.delete_models"
+    summary = "Delete input or output models"
     models: list[ModelKey]
 
 
@@ -200,13 +249,22 @@ class DeleteModels(TaskCommand, frozen=True, kw_only=True):
 class MarkStarted(ChangeStatus, frozen=True, kw_only=True):
     """tasks.started"""
 
+    endpoint = "tasks.started"
+    summary = "Mark a task in_progress"
+
 
 class MarkStopped(ChangeStatus, frozen=True, kw_only=True):
     """tasks.stopped"""
 
+    endpoint = "tasks.stopped"
+    summary = "Mark a task stopped"
+
 
 class MarkCompleted(ChangeStatus, frozen=True, kw_only=True):
     """tasks.completed (then publish, with `publish`)"""
+
+    endpoint = "tasks.completed"
+    summary = "Mark a task completed (and publish)"
 
     publish: bool = False
 
@@ -214,17 +272,29 @@ class MarkCompleted(ChangeStatus, frozen=True, kw_only=True):
 class MarkFailed(ChangeStatus, frozen=True, kw_only=True):
     """tasks.failed"""
 
+    endpoint = "tasks.failed"
+    summary = "Mark a task failed"
+
 
 class CloseTask(ChangeStatus, frozen=True, kw_only=True):
     """tasks.close"""
+
+    endpoint = "tasks.close"
+    summary = "Close a task"
 
 
 class StopTask(ChangeStatus, frozen=True, kw_only=True):
     """tasks.stop: stop now, or ask the live worker to stop."""
 
+    endpoint = "tasks.stop"
+    summary = "Stop a task, or ask its live worker to"
+
 
 class EnqueueTask(ChangeStatus, frozen=True, kw_only=True):
     """tasks.enqueue: by queue id (must exist) or queue_name (created on first use)."""
+
+    endpoint = "tasks.enqueue"
+    summary = "Put a task in a queue"
 
     queue: Key | UnsetType = UNSET
     queue_name: Key | UnsetType = UNSET
@@ -233,11 +303,17 @@ class EnqueueTask(ChangeStatus, frozen=True, kw_only=True):
 class DequeueTask(ChangeStatus, frozen=True, kw_only=True):
     """tasks.dequeue: back to new_status, else the status it was enqueued from."""
 
+    endpoint = "tasks.dequeue"
+    summary = "Take a task out of its queue"
+
     new_status: Status | UnsetType = UNSET
 
 
 class ResetTask(ChangeStatus, frozen=True, kw_only=True):
     """tasks.reset: back to created, run fields cleared."""
+
+    endpoint = "tasks.reset"
+    summary = "Reset a task to created"
 
     clear_all: bool = False
 
@@ -245,11 +321,18 @@ class ResetTask(ChangeStatus, frozen=True, kw_only=True):
 class PublishTask(ChangeStatus, frozen=True, kw_only=True):
     """tasks.publish: through publishing to published."""
 
+    endpoint = "tasks.publish"
+    summary = "Publish a task"
+
     publish_model: bool = True
 
 
 class DeleteTask(ChangeStatus, frozen=True, kw_only=True):
     """tasks.delete: only created or archived tasks unless forced."""
+
+    endpoint = "tasks.delete"
+    summary = "Delete a task (created or archived, or with force)"
+    compare_and_set = False
 
 
 class ArchiveTask(ChangeStatus, frozen=True, kw_only=True):
@@ -259,13 +342,21 @@ class ArchiveTask(ChangeStatus, frozen=True, kw_only=True):
 class UnarchiveTask(ChangeStatus, frozen=True, kw_only=True):
     """One task of tasks.unarchive_many."""
 
+    compare_and_set = False
+
 
 class PingTask(TaskCommand, frozen=True, kw_only=True):
     """tasks.ping: the task is alive."""
 
+    endpoint = "tasks.ping"
+    summary = "The task is alive"
+
 
 class ReportWorkerStatus(Command, frozen=True, kw_only=True):
     """workers.status_report: a worker says which task it runs."""
+
+    endpoint = "workers.status_report"
+    summary = "A worker reports the task it runs"
 
     worker: str
     task: str | UnsetType = UNSET
@@ -290,6 +381,9 @@ class AddEvents(Command, frozen=True, kw_only=True):
 class CreateProject(Command, frozen=True, kw_only=True):
     """projects.create: a project with a name unique within the company."""
 
+    endpoint = "projects.create"
+    summary = "Create a project (unique name)"
+
     name: Key
     description: str = ""
     tags: list[Key] = []
@@ -308,6 +402,8 @@ class ManyTasks(Command, frozen=True, kw_only=True):
 
 
 class ResetTasks(ManyTasks, frozen=True, kw_only=True):
+    endpoint = "tasks.reset_many"
+    summary = "Reset tasks"
     single = ResetTask
     force: bool = False
     clear_all: bool = False
@@ -316,6 +412,8 @@ class ResetTasks(ManyTasks, frozen=True, kw_only=True):
 
 
 class DeleteTasks(ManyTasks, frozen=True, kw_only=True):
+    endpoint = "tasks.delete_many"
+    summary = "Delete tasks"
     single = DeleteTask
     force: bool = False
     status_reason: str = ""
@@ -323,6 +421,8 @@ class DeleteTasks(ManyTasks, frozen=True, kw_only=True):
 
 
 class StopTasks(ManyTasks, frozen=True, kw_only=True):
+    endpoint = "tasks.stop_many"
+    summary = "Stop tasks"
     single = StopTask
     force: bool = False
     status_reason: str = ""
@@ -330,6 +430,8 @@ class StopTasks(ManyTasks, frozen=True, kw_only=True):
 
 
 class EnqueueTasks(ManyTasks, frozen=True, kw_only=True):
+    endpoint = "tasks.enqueue_many"
+    summary = "Enqueue tasks"
     single = EnqueueTask
     queue: Key | UnsetType = UNSET
     queue_name: Key | UnsetType = UNSET
@@ -338,6 +440,8 @@ class EnqueueTasks(ManyTasks, frozen=True, kw_only=True):
 
 
 class DequeueTasks(ManyTasks, frozen=True, kw_only=True):
+    endpoint = "tasks.dequeue_many"
+    summary = "Dequeue tasks"
     single = DequeueTask
     new_status: Status | UnsetType = UNSET
     status_reason: str = ""
@@ -345,6 +449,8 @@ class DequeueTasks(ManyTasks, frozen=True, kw_only=True):
 
 
 class PublishTasks(ManyTasks, frozen=True, kw_only=True):
+    endpoint = "tasks.publish_many"
+    summary = "Publish tasks"
     single = PublishTask
     force: bool = False
     publish_model: bool = True
@@ -353,12 +459,16 @@ class PublishTasks(ManyTasks, frozen=True, kw_only=True):
 
 
 class ArchiveTasks(ManyTasks, frozen=True, kw_only=True):
+    endpoint = "tasks.archive_many"
+    summary = "Archive tasks"
     single = ArchiveTask
     status_reason: str = ""
     status_message: str = ""
 
 
 class UnarchiveTasks(ManyTasks, frozen=True, kw_only=True):
+    endpoint = "tasks.unarchive_many"
+    summary = "Unarchive tasks"
     single = UnarchiveTask
     status_reason: str = ""
     status_message: str = ""
@@ -374,50 +484,16 @@ def expand(many: ManyTasks) -> list[TaskCommand]:
     return [many.single(task=task_id, **shared) for task_id in dict.fromkeys(many.ids)]
 
 
-TaskOrder = (
-    EditTask
-    | UpdateTask
-    | SetRequirements
-    | EditHyperParams
-    | DeleteHyperParams
-    | EditConfiguration
-    | DeleteConfiguration
-    | AddOrUpdateArtifacts
-    | DeleteArtifacts
-    | AddOrUpdateModel
-    | DeleteModels
-    | MarkStarted
-    | MarkStopped
-    | MarkCompleted
-    | MarkFailed
-    | CloseTask
-    | StopTask
-    | EnqueueTask
-    | DequeueTask
-    | ResetTask
-    | PublishTask
-    | DeleteTask
-    | ArchiveTask
-    | UnarchiveTask
-    | PingTask
-)
+# A command about one existing task: the ones decide() takes (EditTask keeps its own `task`, as
+# its fields come from TaskFields).
+OnTask = TaskCommand | EditTask | ReportWorkerStatus
 
-# Every command tasktrack takes: the one tagged union of orders.
-AnyCommand = (
-    TaskOrder
-    | CreateTask
-    | ValidateTask
-    | CloneTask
-    | UpdateTags
-    | ReportWorkerStatus
-    | AddEvents
-    | CreateProject
-    | ResetTasks
-    | DeleteTasks
-    | StopTasks
-    | EnqueueTasks
-    | DequeueTasks
-    | PublishTasks
-    | ArchiveTasks
-    | UnarchiveTasks
-)
+
+def declared() -> list[type[Command]]:
+    """Every command of this module that names an HTTP endpoint: the registry the endpoint
+    table and the consistency checks read (tests/unit/test_registries.py)."""
+    return [
+        value
+        for value in globals().values()
+        if isinstance(value, type) and issubclass(value, Command) and value.endpoint
+    ]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import editing, lifecycle, params
 from tasktrack.domain import events as ev
@@ -12,7 +9,9 @@ from tasktrack.domain.context import Context
 from tasktrack.domain.errors import TaskNotFound
 from tasktrack.domain.state import TaskState
 
-_RULES: dict[type[cmd.Command], Callable[[TaskState, Any, Context], list[ev.AnyEvent]]] = {
+# Every command on one existing task and its rule: a plain status move is declared here
+# (lifecycle.moves_to), anything more is a function of lifecycle, editing or params.
+RULES: dict[type[cmd.Command], lifecycle.Rule] = {
     cmd.EditTask: editing.edit,
     cmd.UpdateTask: editing.update,
     cmd.SetRequirements: editing.set_requirements,
@@ -24,11 +23,11 @@ _RULES: dict[type[cmd.Command], Callable[[TaskState, Any, Context], list[ev.AnyE
     cmd.DeleteArtifacts: params.delete_artifacts,
     cmd.AddOrUpdateModel: params.add_or_update_model,
     cmd.DeleteModels: params.delete_models,
-    cmd.MarkStarted: lifecycle.started,
-    cmd.MarkStopped: lifecycle.stopped,
+    cmd.MarkStarted: lifecycle.moves_to("in_progress", ev.TaskStarted),
+    cmd.MarkStopped: lifecycle.moves_to("stopped", ev.TaskStopped),
     cmd.MarkCompleted: lifecycle.completed,
-    cmd.MarkFailed: lifecycle.failed,
-    cmd.CloseTask: lifecycle.closed,
+    cmd.MarkFailed: lifecycle.moves_to("failed", ev.TaskFailed),
+    cmd.CloseTask: lifecycle.moves_to("closed", ev.TaskClosed),
     cmd.StopTask: lifecycle.stop,
     cmd.EnqueueTask: lifecycle.enqueue,
     cmd.DequeueTask: lifecycle.dequeue,
@@ -42,17 +41,11 @@ _RULES: dict[type[cmd.Command], Callable[[TaskState, Any, Context], list[ev.AnyE
 }
 
 
-def decide(state: TaskState | None, command: cmd.Command, ctx: Context) -> list[ev.AnyEvent]:
+def decide(state: TaskState | None, command: cmd.OnTask, ctx: Context) -> list[ev.AnyEvent]:
     """The events a command on an existing task produces, or a DomainError.
 
     A missing task, a deleted one and another company's are the same 400/101, on purpose.
     """
-    task_id = getattr(command, "task", "")
     if state is None or not state.visible_to(ctx.company):
-        raise TaskNotFound(str(task_id))
-    return _RULES[type(command)](state, command, ctx)
-
-
-def handles(command: cmd.Command) -> bool:
-    """True for commands on one existing task (the others have entry points of their own)."""
-    return type(command) in _RULES
+        raise TaskNotFound(str(command.task or ""))
+    return RULES[type(command)](state, command, ctx)

@@ -6,6 +6,9 @@ append or raises a DomainError (SEMANTICS §2).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from msgspec import UNSET, structs
 
 from tasktrack.domain import commands as cmd
@@ -29,20 +32,17 @@ def _change(
     )
 
 
-def started(state: TaskState, c: cmd.MarkStarted, ctx: Context) -> list[ev.AnyEvent]:
-    return [ev.TaskStarted(at=ctx.now, by=ctx.user, change=_change(state, c, "in_progress"))]
+Rule = Callable[[TaskState, Any, Context], list[ev.AnyEvent]]
 
 
-def stopped(state: TaskState, c: cmd.MarkStopped, ctx: Context) -> list[ev.AnyEvent]:
-    return [ev.TaskStopped(at=ctx.now, by=ctx.user, change=_change(state, c, "stopped"))]
+def moves_to(new: Status, fact: Callable[..., ev.AnyEvent]) -> Rule:
+    """The rule of a plain status endpoint: the table allows the move (or it is forced), and
+    `fact` records it (started, stopped, failed, closed)."""
 
+    def rule(state: TaskState, c: cmd.ChangeStatus, ctx: Context) -> list[ev.AnyEvent]:
+        return [fact(at=ctx.now, by=ctx.user, change=_change(state, c, new))]
 
-def failed(state: TaskState, c: cmd.MarkFailed, ctx: Context) -> list[ev.AnyEvent]:
-    return [ev.TaskFailed(at=ctx.now, by=ctx.user, change=_change(state, c, "failed"))]
-
-
-def closed(state: TaskState, c: cmd.CloseTask, ctx: Context) -> list[ev.AnyEvent]:
-    return [ev.TaskClosed(at=ctx.now, by=ctx.user, change=_change(state, c, "closed"))]
+    return rule
 
 
 def completed(state: TaskState, c: cmd.MarkCompleted, ctx: Context) -> list[ev.AnyEvent]:

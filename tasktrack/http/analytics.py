@@ -1,4 +1,4 @@
-"""The `analytics.*` endpoints: their request bodies and what they run (listed in endpoints.py).
+"""The `analytics.*` endpoints: their request bodies, what they run, and their declarations.
 
 Company and user come from the credential; times are ISO 8601 with a zone (a naive one is
 400/12), days `YYYY-MM-DD`. See docs/analytics.md for what each answer's fields mean.
@@ -6,17 +6,14 @@ Company and user come from the credential; times are ISO 8601 with a zone (a nai
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 from tasktrack.domain.values import Status
+from tasktrack.http.calls import Call, Spec
 from tasktrack.queries.analytics import DEFAULT_LIMIT, GroupBy
-
-if TYPE_CHECKING:
-    from tasktrack.http.endpoints import Call
 
 
 class StatusIntervals(msgspec.Struct, frozen=True, kw_only=True):
@@ -106,37 +103,42 @@ def _activity(call: Call, body: GetProjectActivity) -> Any:
     return call.client.project_activity(**_fields(body))
 
 
-# name -> (request body, run, summary)
-ENDPOINTS: dict[str, tuple[type[msgspec.Struct], Callable[[Call, Any], Any], str]] = {
-    "analytics.status_intervals": (
-        StatusIntervals,
-        _intervals,
-        "Each stay of a task in a status, [entered_at, left_at)",
+ENDPOINTS = [
+    Spec(
+        name="analytics.status_intervals",
+        request=StatusIntervals,
+        run=_intervals,
+        summary="Each stay of a task in a status, [entered_at, left_at)",
     ),
-    "analytics.status_durations": (
-        StatusDurations,
-        _durations,
-        "Per task and status: entries and seconds spent",
+    Spec(
+        name="analytics.status_durations",
+        request=StatusDurations,
+        run=_durations,
+        summary="Per task and status: entries and seconds spent",
     ),
-    "analytics.queue_waits": (
-        QueueWaits,
-        _queue_waits,
-        "Each visit to the queue: queued_at, started_at, wait_seconds",
+    Spec(
+        name="analytics.queue_waits",
+        request=QueueWaits,
+        run=_queue_waits,
+        summary="Each visit to the queue: queued_at, started_at, wait_seconds",
     ),
-    "analytics.status_summary": (
-        StatusSummary,
-        _summary,
-        "Per project, type, user or UTC day, and status: entries and seconds",
+    Spec(
+        name="analytics.status_summary",
+        request=StatusSummary,
+        run=_summary,
+        summary="Per project, type, user or UTC day, and status: entries and seconds",
     ),
-    "analytics.tasks_in_status": (
-        TasksInStatus,
-        _in_status,
-        "The tasks that were in a status at a moment",
+    Spec(
+        name="analytics.tasks_in_status",
+        request=TasksInStatus,
+        run=_in_status,
+        summary="The tasks that were in a status at a moment",
     ),
-    "analytics.get_project_activity": (
-        GetProjectActivity,
-        _activity,
-        "Per project and UTC day: tasks created, status changes, completions, failures and "
-        "metric reports (the activity_daily rollup, as of its projector's checkpoint)",
+    Spec(
+        name="analytics.get_project_activity",
+        request=GetProjectActivity,
+        run=_activity,
+        summary="Per project and UTC day: tasks created, status changes, completions, failures "
+        "and metric reports (the activity_daily rollup, as of its projector's checkpoint)",
     ),
-}
+]

@@ -31,7 +31,8 @@ from tasktrack.domain.errors import DomainError, InvalidRequest
 from tasktrack.http import envelope
 from tasktrack.http.auth import Authenticator, Unauthorized
 from tasktrack.http.bodies import decode
-from tasktrack.http.endpoints import ENDPOINTS, Call, Spec
+from tasktrack.http.calls import Call, Spec
+from tasktrack.http.endpoints import ENDPOINTS
 from tasktrack.http.limits import Limits
 from tasktrack.http.openapi import openapi_document
 from tasktrack.http.ratelimit import FailureLimiter, TooManyFailures
@@ -42,7 +43,6 @@ from tasktrack.store.engine import Database, open_database
 log = logging.getLogger(__name__)
 
 _VERSIONED = re.compile(r"^v2\.\d+$")
-NO_AUTH = {"debug.ping"}
 
 
 class AppState(msgspec.Struct, kw_only=True):
@@ -84,16 +84,23 @@ def _nul_free(body: bytes) -> None:
 
 def _run(state: AppState, spec: Spec, body: bytes, headers: dict[str, str], address: str) -> Any:
     """The synchronous part of a call (runs in a worker thread)."""
-    if spec.name == "auth.login":
-        return state.auth.login(headers.get("authorization"), address)
-    if spec.name in NO_AUTH:
-        return spec.run(Call(client=None), decode(spec, body))  # type: ignore[arg-type]
-    caller = state.auth.caller(headers.get("authorization"), address)
+    authorization = headers.get("authorization")
+    if spec.anonymous:
+        call = Call(auth=state.auth, authorization=authorization, address=address)
+        return spec.run(call, decode(spec, body))
+    caller = state.auth.caller(authorization, address)
     if spec.body == "json":  # event bodies are checked event by event (domain/reports.py)
         _nul_free(body)
     payload = decode(spec, body, state.limits)
     client = Client(state.db.engine, caller, state.service, read_timeout_ms=state.read_timeout_ms)
-    return spec.run(Call(client=client, request_id=headers.get("x-request-id")), payload)
+    call = Call(
+        auth=state.auth,
+        authorization=authorization,
+        address=address,
+        client=client,
+        request_id=headers.get("x-request-id"),
+    )
+    return spec.run(call, payload)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -15,7 +15,7 @@ from tasktrack.domain.metrics import MalformedEvent
 from tasktrack.http import limits
 
 if TYPE_CHECKING:
-    from tasktrack.http.endpoints import Spec
+    from tasktrack.http.calls import Spec
 
 TOO_DEEP = f"Invalid event: JSON nested deeper than {MAX_JSON_DEPTH} levels"
 _object_decoder = msgspec.json.Decoder(dict[str, Any])

@@ -6,39 +6,17 @@ same Client the Python API uses); query endpoints call the queries. Decoders are
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
-from tasktrack.api import Client
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.metrics import EventIn
 from tasktrack.http import analytics
+from tasktrack.http.calls import Call, Spec
 from tasktrack.queries.filter_request import GetAllRequest, request_from
 from tasktrack.queries.projects import ProjectFilter
 from tasktrack.queries.shaping import shape
-
-
-class Call(msgspec.Struct, kw_only=True):
-    """One authenticated call: the client acting for the caller, and the idempotency key."""
-
-    client: Client
-    request_id: str | None = None
-
-
-class Spec(msgspec.Struct, frozen=True, kw_only=True):
-    """An endpoint. `request` is the body's type (also what the OpenAPI document shows)."""
-
-    name: str
-    request: Any
-    run: Callable[[Call, Any], Any]
-    summary: str
-    body: str = "json"  # "json", "event" (one event, NaN literals allowed) or "ndjson"
-    # For bodies with keys no Struct can name (get_all's `last_metrics.<mh>.<vh>.<field>`):
-    # the body is decoded as a JSON object and handed to this instead of the Struct decoder.
-    parse: Callable[[dict[str, Any]], Any] | None = None
-
 
 # --- request bodies of the query endpoints ---------------------------------------------------
 
@@ -168,51 +146,16 @@ def _ping(call: Call, body: Empty) -> Any:
     return {"msg": "tasktrack server"}
 
 
-COMMANDS: dict[str, tuple[type[cmd.Command], str]] = {
-    "tasks.create": (cmd.CreateTask, "Create a task (status created)"),
-    "tasks.validate": (cmd.ValidateTask, "Check a create request without writing"),
-    "tasks.edit": (cmd.EditTask, "Edit a task (created, or with force)"),
-    "tasks.update": (cmd.UpdateTask, "Update descriptive fields (any status)"),
-    "tasks.clone": (cmd.CloneTask, "Clone a task into a new created task"),
-    "tasks.delete": (cmd.DeleteTask, "Delete a task (created or archived, or with force)"),
-    "tasks.reset": (cmd.ResetTask, "Reset a task to created"),
-    "tasks.started": (cmd.MarkStarted, "Mark a task in_progress"),
-    "tasks.stopped": (cmd.MarkStopped, "Mark a task stopped"),
-    "tasks.completed": (cmd.MarkCompleted, "Mark a task completed (and publish)"),
-    "tasks.failed": (cmd.MarkFailed, "Mark a task failed"),
-    "tasks.close": (cmd.CloseTask, "Close a task"),
-    "tasks.stop": (cmd.StopTask, "Stop a task, or ask its live worker to"),
-    "tasks.enqueue": (cmd.EnqueueTask, "Put a task in a queue"),
-    "tasks.dequeue": (cmd.DequeueTask, "Take a task out of its queue"),
-    "tasks.publish": (cmd.PublishTask, "Publish a task"),
-    "tasks.ping": (cmd.PingTask, "The task is alive"),
-    "tasks.update_tags": (cmd.UpdateTags, "Add and remove tags of tasks"),
-    "tasks.set_requirements": (cmd.SetRequirements, "Replace script.requirements"),
-    "tasks.edit_hyper_params": (cmd.EditHyperParams, "Add or replace hyper parameters"),
-    "tasks.delete_hyper_params": (cmd.DeleteHyperParams, "Delete hyper parameters"),
-    "tasks.edit_configuration": (cmd.EditConfiguration, "Add or replace configuration"),
-    "tasks.delete_configuration": (cmd.DeleteConfiguration, "Delete configuration items"),
-    "tasks.add_or_update_artifacts": (cmd.AddOrUpdateArtifacts, "Add or replace artifacts"),
-    "tasks.delete_artifacts": (cmd.DeleteArtifacts, "Delete artifacts"),
-    "tasks.add_or_update_model": (cmd.AddOrUpdateModel, "Set an input or output model"),
-    "tasks.delete_models": (cmd.DeleteModels, "Delete input or output models"),
-    "tasks.reset_many": (cmd.ResetTasks, "Reset tasks"),
-    "tasks.delete_many": (cmd.DeleteTasks, "Delete tasks"),
-    "tasks.stop_many": (cmd.StopTasks, "Stop tasks"),
-    "tasks.enqueue_many": (cmd.EnqueueTasks, "Enqueue tasks"),
-    "tasks.dequeue_many": (cmd.DequeueTasks, "Dequeue tasks"),
-    "tasks.publish_many": (cmd.PublishTasks, "Publish tasks"),
-    "tasks.archive_many": (cmd.ArchiveTasks, "Archive tasks"),
-    "tasks.unarchive_many": (cmd.UnarchiveTasks, "Unarchive tasks"),
-    "workers.status_report": (cmd.ReportWorkerStatus, "A worker reports the task it runs"),
-    "projects.create": (cmd.CreateProject, "Create a project (unique name)"),
-}
+def _login(call: Call, body: Empty) -> Any:
+    return call.auth.login(call.authorization, call.address)
 
 
 def _table() -> dict[str, Spec]:
+    # Every command that names an endpoint (domain/commands.py) is served as it is declared.
     specs = [
-        Spec(name=name, request=kind, run=_command, summary=summary)
-        for name, (kind, summary) in COMMANDS.items()
+        Spec(name=kind.endpoint, request=kind, run=_command, summary=kind.summary)
+        for kind in cmd.declared()
+        if kind.endpoint is not None
     ]
     specs += [
         Spec(name="tasks.archive", request=Archive, run=_archive, summary="Archive tasks"),
@@ -268,19 +211,23 @@ def _table() -> dict[str, Spec]:
             run=_get_projects,
             summary="Projects by id or name (a regular expression)",
         ),
-        Spec(name="debug.ping", request=Empty, run=_ping, summary="Is the server up (no auth)"),
+        Spec(
+            name="debug.ping",
+            request=Empty,
+            run=_ping,
+            anonymous=True,
+            summary="Is the server up (no auth)",
+        ),
         Spec(
             name="auth.login",
             request=Empty,
-            run=_ping,
+            run=_login,
+            anonymous=True,  # it checks HTTP Basic credentials itself
             summary="HTTP Basic credentials in, a bearer token out",
         ),
     ]
-    # Status analytics over the SQL views (request bodies and runs in http/analytics.py).
-    specs += [
-        Spec(name=name, request=request, run=run, summary=summary)
-        for name, (request, run, summary) in analytics.ENDPOINTS.items()
-    ]
+    # Status analytics over the SQL views (declared in http/analytics.py).
+    specs += analytics.ENDPOINTS
     return {s.name: s for s in specs}
 
 

@@ -13,7 +13,7 @@ from psycopg import errors as pgerrors
 from sqlalchemy import Engine
 
 from tasktrack.domain import commands as cmd
-from tasktrack.domain.decide import handles
+from tasktrack.domain.decide import RULES
 from tasktrack.domain.errors import DomainError, InvalidRequest
 from tasktrack.domain.records import Metadata
 from tasktrack.service import handlers, projects, reporting
@@ -37,7 +37,9 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     client: str | None = None
 
 
-_SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
+# The commands with a handler of their own; every other command is a *_many (handlers.on_many)
+# or a command on one existing task with a rule in decide.RULES (handlers.on_task).
+SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     cmd.CreateTask: handlers.on_create,
     cmd.ValidateTask: handlers.on_create,
     cmd.CloneTask: handlers.on_clone,
@@ -48,15 +50,16 @@ _SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
 }
 
 
-def _handler(command: cmd.Command) -> Callable[[UnitOfWork, Any], Result]:
-    special = _SPECIAL.get(type(command))
+def handler_for(kind: type[cmd.Command]) -> Callable[[UnitOfWork, Any], Result] | None:
+    """The handler that carries out commands of this type (None: nothing would)."""
+    special = SPECIAL.get(kind)
     if special is not None:
         return special
-    if isinstance(command, cmd.ManyTasks):
+    if issubclass(kind, cmd.ManyTasks):
         return handlers.on_many
-    if handles(command):
+    if kind in RULES:
         return handlers.on_task
-    raise TypeError(f"no handler for {type(command).__name__}")
+    return None
 
 
 class TaskService:
@@ -73,7 +76,9 @@ class TaskService:
         With a `request_id`, a retry of the same request returns the first response and
         writes nothing; the same id with a different request is refused (409).
         """
-        handler = _handler(command)
+        handler = handler_for(type(command))
+        if handler is None:
+            raise TypeError(f"no handler for {type(command).__name__}")
         metadata = Metadata(
             user=caller.user, company=caller.company, request_id=request_id, client=caller.client
         )

@@ -59,22 +59,6 @@ def _check_expected(c: cmd.Command, stream_id: str, state: TaskState | None) -> 
             raise VersionConflict(stream_id, c.expected_version, actual)
 
 
-# Commands that go through ClearML's compare-and-set on the status the request saw.
-STATUS_COMMANDS = (
-    cmd.MarkStarted,
-    cmd.MarkStopped,
-    cmd.MarkCompleted,
-    cmd.MarkFailed,
-    cmd.CloseTask,
-    cmd.StopTask,
-    cmd.EnqueueTask,
-    cmd.DequeueTask,
-    cmd.ResetTask,
-    cmd.PublishTask,
-    cmd.ArchiveTask,
-)
-
-
 def _compare_and_set(
     c: cmd.Command, task_id: str, state: TaskState | None, seen: str | None
 ) -> None:
@@ -83,7 +67,7 @@ def _compare_and_set(
     rather than a decision against a state it never saw."""
     if state is None or seen is None or seen == state.status:
         return
-    if isinstance(c, STATUS_COMMANDS) or (isinstance(c, cmd.EditTask) and c.status is not UNSET):
+    if c.compare_and_set or (isinstance(c, cmd.EditTask) and c.status is not UNSET):
         raise StatusChangedConcurrently(
             f"Failed changing task status, probably someone changed it before you: "
             f"task={task_id}, expected status={seen}, current status={state.status}",
@@ -91,9 +75,7 @@ def _compare_and_set(
         )
 
 
-def apply_to_task(
-    uow: UnitOfWork, c: cmd.Command, task_id: str, seen: str | None
-) -> results.Result:
+def apply_to_task(uow: UnitOfWork, c: cmd.OnTask, task_id: str, seen: str | None) -> results.Result:
     """Decide and write one command on one locked, loaded task."""
     state = uow.states.get(task_id)
     ctx = _context(uow, [task_id])
@@ -134,9 +116,9 @@ def _orphan_children(uow: UnitOfWork, task_id: str, ctx: Context) -> int:
     return len(children)
 
 
-def on_task(uow: UnitOfWork, c: cmd.Command) -> results.Result:
+def on_task(uow: UnitOfWork, c: cmd.TaskCommand | cmd.EditTask) -> results.Result:
     """The common path: a command on one existing task (its `task` field)."""
-    task_id: str = getattr(c, "task")  # noqa: B009 - every command decide() handles has it
+    task_id = c.task
     seen = uow.open([task_id], extra_locks=queue_locks(uow, c)).get(task_id)
     if isinstance(c, cmd.PingTask) and not _is_visible(uow, task_id):
         return {}  # ClearML ignores pings of unknown tasks (another company's look the same)
