@@ -18,8 +18,8 @@ from tasktrack.domain.errors import DomainError, InvalidRequest
 from tasktrack.domain.records import Metadata
 from tasktrack.service import handlers, projects, reporting
 from tasktrack.service.results import Result
-from tasktrack.service.uow import UnitOfWork, idempotency_lock
-from tasktrack.store import eventlog
+from tasktrack.service.uow import UnitOfWork
+from tasktrack.store import eventlog, idempotency, transactions
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class TaskService:
             except pgerrors.UniqueViolation as exc:
                 # The log's (stream, version) key refused an append: a writer that bypassed the
                 # stream lock got there first. Nothing was committed; a retry re-reads the head.
-                if exc.diag.constraint_name != eventlog.STREAM_KEY:
+                if not eventlog.is_stream_clash(exc):
                     raise
                 if attempt == ATTEMPTS:
                     raise StreamClash(exc.diag.message_detail or "") from exc
@@ -132,10 +132,10 @@ class TaskService:
             # UnitOfWork.open) and its writes followed by the COMMIT.
             conn.autocommit = True
             with conn.pipeline():
-                conn.execute("BEGIN")
+                transactions.begin(conn)
                 result = self._unit(handler, command, metadata, request_id, conn)
                 sent_commit = True
-                conn.execute("COMMIT")
+                transactions.commit(conn)
             return result
         except BaseException as exc:
             _end_transaction(pooled, conn, exc, sent_commit)
@@ -156,7 +156,7 @@ class TaskService:
         uow = UnitOfWork(conn, metadata)
         if request_id is not None:
             # Retries of one request wait for each other here, then find the result.
-            uow.lock([idempotency_lock(metadata.company, request_id)])
+            uow.lock([idempotency.lock_name(metadata.company, request_id)])
             stored = uow.stored_response(request_id, command)
             if stored is not None:
                 result: Result = stored
@@ -236,6 +236,6 @@ def _end_transaction(
             ) from exc
         raise ConnectionLost(str(exc)) from exc
     try:
-        conn.execute("ROLLBACK")
+        transactions.rollback(conn)
     except psycopg.Error:
         pooled.invalidate()

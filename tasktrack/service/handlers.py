@@ -22,11 +22,11 @@ from tasktrack.domain.errors import (
     QueueNotFound,
     StatusChangedConcurrently,
     TaskNotFound,
-    VersionConflict,
 )
 from tasktrack.domain.state import TaskState
 from tasktrack.service import results
 from tasktrack.service.uow import UnitOfWork
+from tasktrack.store import commandreads, eventlog
 
 DEFAULT_QUEUE_NAME = "default"
 
@@ -52,13 +52,6 @@ def _visible(uow: UnitOfWork, task_id: str) -> TaskState:
     return state
 
 
-def _check_expected(c: cmd.Command, stream_id: str, state: TaskState | None) -> None:
-    if c.expected_version is not None:
-        actual = state.version if state is not None else 0
-        if actual != c.expected_version:
-            raise VersionConflict(stream_id, c.expected_version, actual)
-
-
 def _compare_and_set(
     c: cmd.Command, task_id: str, state: TaskState | None, seen: str | None
 ) -> None:
@@ -80,7 +73,7 @@ def apply_to_task(uow: UnitOfWork, c: cmd.OnTask, task_id: str, seen: str | None
     state = uow.states.get(task_id)
     ctx = _context(uow, [task_id])
     if state is not None and state.visible_to(ctx.company):
-        _check_expected(c, task_id, state)
+        eventlog.check_expected(task_id, c.expected_version, state.version)
         _compare_and_set(c, task_id, state, seen)
     events = decide(state, c, ctx)
     assert state is not None  # decide refuses a missing task
@@ -96,11 +89,7 @@ def apply_to_task(uow: UnitOfWork, c: cmd.OnTask, task_id: str, seen: str | None
 
 
 def _children(uow: UnitOfWork, ids: list[str]) -> list[str]:
-    rows = uow.conn.execute(
-        "SELECT id FROM tasks WHERE parent = ANY(%s) AND company = %s ORDER BY id",
-        (ids, uow.metadata.company),
-    )
-    return [r[0] for r in rows]
+    return commandreads.children(uow.conn, uow.metadata.company, ids)
 
 
 def _orphan_children(uow: UnitOfWork, task_id: str, ctx: Context) -> int:
@@ -149,11 +138,9 @@ def resolve_queue(uow: UnitOfWork, c: cmd.TaskCommand) -> cmd.TaskCommand:
         _require_queue(uow, c.queue)
         return c
     name = c.queue_name if c.queue_name is not UNSET else DEFAULT_QUEUE_NAME
-    row = uow.conn.execute(
-        "SELECT id FROM queues WHERE company = %s AND name = %s", (uow.metadata.company, name)
-    ).fetchone()
-    if row is not None:
-        queue_id = row[0]
+    found = commandreads.queue_named(uow.conn, uow.metadata.company, name)
+    if found is not None:
+        queue_id = found
     else:
         queue_id = new_id()
         ctx = _context(uow, [])
@@ -165,10 +152,7 @@ def resolve_queue(uow: UnitOfWork, c: cmd.TaskCommand) -> cmd.TaskCommand:
 
 
 def _require_queue(uow: UnitOfWork, queue_id: str) -> None:
-    row = uow.conn.execute(
-        "SELECT 1 FROM queues WHERE id = %s AND company = %s", (queue_id, uow.metadata.company)
-    ).fetchone()
-    if row is None:
+    if not commandreads.queue_exists(uow.conn, uow.metadata.company, queue_id):
         raise QueueNotFound(f"Invalid queue id: id={queue_id}", id=queue_id)
 
 

@@ -8,6 +8,7 @@ from tasktrack.domain.context import Context
 from tasktrack.service.handlers import new_id
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
+from tasktrack.store import commandreads
 
 
 def on_create_project(uow: UnitOfWork, c: cmd.CreateProject) -> Result:
@@ -15,12 +16,10 @@ def on_create_project(uow: UnitOfWork, c: cmd.CreateProject) -> Result:
     project_id = new_id()
     # Two creates of one name wait for each other here, so the second sees the first's row.
     uow.lock([f"project-name:{uow.metadata.company}:{name}", project_id])
-    row = uow.conn.execute(
-        "SELECT id FROM projects WHERE company = %s AND name = %s", (uow.metadata.company, name)
-    ).fetchone()
+    existing = commandreads.project_named(uow.conn, uow.metadata.company, name)
     now = uow.now()
     ctx = Context(now=now, user=uow.metadata.user, company=uow.metadata.company)
-    events = projects.create(c, ctx, project_id, row[0] if row else None)
+    events = projects.create(c, ctx, project_id, existing)
     uow.append(project_id, events, now)
     uow.project()
     return {"id": project_id}

@@ -8,7 +8,6 @@ the next read and the task row stays the stream's snapshot.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,38 +17,14 @@ import msgspec
 import psycopg
 
 from tasktrack.domain import codec
-from tasktrack.domain.errors import RequestIdReused
 from tasktrack.domain.events import AnyEvent
 from tasktrack.domain.records import NEW_STREAM, Metadata, Recorded, StreamHead
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import registry
 from tasktrack.projections.base import Projector
 from tasktrack.projections.tasks import TasksProjector
-from tasktrack.store import eventlog
+from tasktrack.store import commandreads, eventlog, idempotency, transactions
 from tasktrack.store.taskrows import TaskRow
-
-_encoder = msgspec.json.Encoder()
-
-
-def idempotency_lock(company: str, request_id: str) -> str:
-    return f"request:{company}:{request_id}"
-
-
-def fingerprint(command: msgspec.Struct) -> bytes:
-    return hashlib.sha256(type(command).__name__.encode() + _encoder.encode(command)).digest()
-
-
-# The statuses a command "saw" and its locks, in one statement (a statement costs the client
-# more than the server here). The statuses are read with the statement's snapshot, taken
-# before the locks are granted: what was committed when the command arrived. The rows the
-# command decides on are read by the *next* statement, whose snapshot follows the locks.
-OPEN_SQL = (
-    "SELECT pg_current_xact_id_if_assigned() IS NOT NULL, locks.n, seen.ids, seen.statuses "
-    "FROM (SELECT count(*) AS n FROM (SELECT pg_advisory_xact_lock(k) "
-    "      FROM unnest(%s::bigint[]) AS k) AS taken) AS locks, "
-    "     (SELECT array_agg(id) AS ids, array_agg(status) AS statuses "
-    "      FROM tasks WHERE id = ANY(%s)) AS seen"
-)
 
 
 class UnitOfWork:
@@ -75,22 +50,16 @@ class UnitOfWork:
         statuses the command "saw" (before locking), take the locks (the tasks and any extra
         names), read the locked rows (fresh: after the locks). Returns the statuses seen."""
         names = (set(ids) | set(extra_locks)) - self.locked
-        locked = self.conn.execute(OPEN_SQL, (eventlog.lock_keys(names), ids))
+        locked = eventlog.send_lock_and_see(self.conn, names, ids)
         rows = self.conn.execute(self.tasks.select_sql, (ids,))
-        row = locked.fetchone()  # the pipeline syncs here, once
-        eventlog.check_locked(row)
-        assert row is not None
-        statuses = dict(zip(row[2] or [], row[3] or [], strict=True))
+        statuses = eventlog.seen(locked)  # the pipeline syncs here, once
         self.locked |= names
         self._remember_rows(self.tasks.rows(rows.fetchall()))
         return statuses
 
     def statuses(self, ids: Iterable[str]) -> dict[str, str]:
         """Statuses as committed now, read *before* locking: what the command "saw"."""
-        rows = self.conn.execute(
-            "SELECT id, status FROM tasks WHERE id = ANY(%s)", (list(ids),)
-        ).fetchall()
-        return {r[0]: r[1] for r in rows}
+        return commandreads.statuses(self.conn, ids)
 
     def lock(self, names: Iterable[str]) -> None:
         """Lock streams (and named resources) not locked yet by this unit of work."""
@@ -113,19 +82,7 @@ class UnitOfWork:
 
     def stored_response(self, request_id: str, command: msgspec.Struct) -> Any | None:
         """The response of a request already carried out under this request id, if any."""
-        row = self.conn.execute(
-            "SELECT fingerprint, response FROM idempotency_keys "
-            "WHERE company = %s AND request_id = %s",
-            (self.metadata.company, request_id),
-        ).fetchone()
-        if row is None:
-            return None
-        if bytes(row[0]) != fingerprint(command):
-            raise RequestIdReused(
-                f"request id {request_id!r} was already used for a different request",
-                request_id=request_id,
-            )
-        return row[1]
+        return idempotency.stored_response(self.conn, self.metadata.company, request_id, command)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -135,21 +92,18 @@ class UnitOfWork:
         sends BEGIN/COMMIT itself, inside the pipeline (see TaskService._run).
         """
         self._savepoints += 1
-        name = f"part_{self._savepoints}"
         saved = (
             dict(self.states),
             dict(self.heads),
             dict(self.head_times),
             list(self.appended),
         )
-        self.conn.execute(f"SAVEPOINT {name}")
         try:
-            yield
+            with transactions.savepoint(self.conn, f"part_{self._savepoints}"):
+                yield
         except BaseException:
-            self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
             self.states, self.heads, self.head_times, self.appended = saved
             raise
-        self.conn.execute(f"RELEASE SAVEPOINT {name}")
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -205,13 +159,4 @@ class UnitOfWork:
             projector.apply(self.conn, batch, self.states)
 
     def remember(self, request_id: str, command: msgspec.Struct, response: Any) -> None:
-        self.conn.execute(
-            "INSERT INTO idempotency_keys (company, request_id, fingerprint, response, created_at) "
-            "VALUES (%s, %s, %s, %s::jsonb, now())",
-            (
-                self.metadata.company,
-                request_id,
-                fingerprint(command),
-                _encoder.encode(response).decode(),
-            ),
-        )
+        idempotency.remember(self.conn, self.metadata.company, request_id, command, response)

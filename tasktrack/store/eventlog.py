@@ -38,7 +38,6 @@ from tasktrack.domain.errors import VersionConflict
 from tasktrack.domain.events import AnyEvent
 from tasktrack.domain.records import (
     LOG_START,
-    NEW_STREAM,
     Appended,
     Checkpoint,
     Metadata,
@@ -73,12 +72,25 @@ class LockOrderError(RuntimeError):
 # writer that appends without the stream lock.
 STREAM_KEY = "events_stream_id_stream_version_key"
 
+# unnest yields the array in order and each row's lock is taken as the row is produced; count(*)
+# consumes every row, and the same statement tells whether this transaction already owns a
+# transaction id (check_locked).
 LOCK_SQL = (
-    # unnest yields the array in order and each row's lock is taken as the row is produced;
-    # count(*) consumes every row, and the same statement tells whether this transaction
-    # already owns a transaction id.
-    "SELECT pg_current_xact_id_if_assigned() IS NOT NULL, count(*) "
-    "FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k) AS locks"
+    "SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS assigned, count(*) AS n "
+    "FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k) AS taken"
+)
+
+
+# A command's first statement: its locks, and the statuses of its tasks as committed when it
+# arrived (for ClearML's compare-and-set), in one statement (a statement costs the client more
+# than the server here). The statuses are read with the statement's snapshot, taken before the
+# locks are granted; the rows the command decides on are read by the *next* statement, whose
+# snapshot follows the locks.
+_LOCK_AND_SEE_SQL = (
+    "SELECT locks.assigned, locks.n, seen.ids, seen.statuses "
+    f"FROM ({LOCK_SQL}) AS locks, "
+    "     (SELECT array_agg(id) AS ids, array_agg(status) AS statuses "
+    "      FROM tasks WHERE id = ANY(%s)) AS seen"
 )
 
 
@@ -107,40 +119,41 @@ def lock_streams(conn: psycopg.Connection[Any], names: Iterable[str]) -> None:
         check_locked(conn.execute(LOCK_SQL, (keys,)).fetchone())
 
 
-def read_head(conn: psycopg.Connection[Any], stream_id: str) -> StreamHead:
-    row = conn.execute(
-        "SELECT stream_version, hash FROM events WHERE stream_id = %s "
-        "ORDER BY stream_version DESC LIMIT 1",
-        (stream_id,),
-    ).fetchone()
-    return NEW_STREAM if row is None else StreamHead(row[0], bytes(row[1]))
+def send_lock_and_see(
+    conn: psycopg.Connection[Any], names: Iterable[str], task_ids: list[str]
+) -> psycopg.Cursor[Any]:
+    """Send a command's first statement (_LOCK_AND_SEE_SQL) without waiting for it; `seen`
+    reads its answer once the caller sent what it pipelines behind it."""
+    return conn.execute(_LOCK_AND_SEE_SQL, (lock_keys(names), task_ids))
 
 
-class PendingAppend:
-    """An INSERT sent but not read back: positions are fetched after the pipeline syncs."""
+def seen(cursor: psycopg.Cursor[Any]) -> dict[str, str]:
+    """The statuses a command saw, once its locks are held (refused after a first write)."""
+    row = cursor.fetchone()  # in pipeline mode, the sync happens here
+    check_locked(row)
+    assert row is not None
+    return dict(zip(row[2] or [], row[3] or [], strict=True))
 
-    def __init__(
-        self,
-        cursor: psycopg.Cursor[Any],
-        appended: list[Appended],
-        stream_id: str,
-        head: StreamHead,
-    ) -> None:
-        self.cursor = cursor
-        self.appended = appended
-        self.stream_id = stream_id
-        self.head = head
 
-    def result(self) -> list[Appended]:
-        try:
-            positions = self.cursor.fetchall()
-        except pgerrors.UniqueViolation as exc:
-            # Someone appended without holding the stream lock; the key refused the duplicate.
-            raise VersionConflict(self.stream_id, self.head.version, self.head.version + 1) from exc
-        return [
-            Appended(a.stream_version, int(p[0]), a.hash)
-            for a, p in zip(self.appended, positions, strict=True)
-        ]
+def check_expected(stream_id: str, expected: int | None, actual: int) -> None:
+    """A conditional write: the stream, at version `actual`, must be at `expected` (0: must not
+    exist yet), 409 otherwise. Checked with the stream's lock held, before anything is written."""
+    if expected is not None and expected != actual:
+        raise VersionConflict(stream_id, expected, actual)
+
+
+def is_stream_clash(exc: pgerrors.UniqueViolation) -> bool:
+    """Did the log's (stream, version) key refuse an append? Only a writer that bypassed the
+    stream lock can cause it; the service retries, then answers 409 (StreamClash)."""
+    return exc.diag.constraint_name == STREAM_KEY
+
+
+class PendingAppend(msgspec.Struct, frozen=True):
+    """An INSERT sent but not read back: the versions and hashes it writes, and the cursor
+    whose rows are the positions once the pipeline syncs (only tests read them)."""
+
+    cursor: Any  # psycopg.Cursor
+    appended: list[Appended]
 
 
 def send_append(
@@ -205,41 +218,7 @@ def send_append(
         f"data, metadata, recorded_at, hash) VALUES {placeholders} RETURNING position",
         params,
     )
-    return PendingAppend(cursor, appended, stream_id, head)
-
-
-def append(
-    conn: psycopg.Connection[Any],
-    *,
-    stream_id: str,
-    events: Sequence[AnyEvent],
-    metadata: Metadata,
-    recorded_at: datetime,
-    expected_version: int | None = None,
-    head: StreamHead | None = None,
-) -> list[Appended]:
-    """Append `events` to a stream and return where they landed.
-
-    `head` is the stream's current head when the caller already locked the stream and read it
-    (the service reads it from the task row); otherwise the stream is locked and its head read
-    here. `expected_version` (0 for a stream that must not exist yet) makes the append
-    conditional: a different current version raises VersionConflict before anything is written.
-    """
-    if not events:
-        return []
-    if head is None:
-        lock_streams(conn, [stream_id])
-        head = read_head(conn, stream_id)
-    if expected_version is not None and expected_version != head.version:
-        raise VersionConflict(stream_id, expected_version, head.version)
-    return send_append(
-        conn,
-        stream_id=stream_id,
-        events=events,
-        metadata=metadata,
-        recorded_at=recorded_at,
-        head=head,
-    ).result()
+    return PendingAppend(cursor, appended)
 
 
 def _recorded(row: Sequence[Any]) -> Recorded:

@@ -6,9 +6,9 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from tasktrack.store import eventlog
 from tasktrack.store.engine import raw
 from tests import factories
+from tests.integration import eventlog_support
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def engine(bare_log_engine: Engine) -> Engine:
 def stream(engine: Engine) -> str:
     stream_id = factories.new_id()
     with engine.begin() as conn:
-        eventlog.append(
+        eventlog_support.append(
             raw(conn),
             stream_id=stream_id,
             events=[factories.created(stream_id)],

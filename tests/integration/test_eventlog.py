@@ -17,6 +17,7 @@ from tasktrack.domain.records import LOG_START, Checkpoint, Recorded
 from tasktrack.store import chaincheck, eventlog
 from tasktrack.store.engine import raw
 from tests import factories, settle
+from tests.integration import eventlog_support
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def _append(conn: psycopg.Connection[Any], stream: str, n: int = 1, **kw: Any) -
     """Append n pings; in its own transaction when the connection has none open."""
 
     def go() -> list[Any]:
-        return eventlog.append(
+        return eventlog_support.append(
             conn,
             stream_id=stream,
             events=[factories.pinged() for _ in range(n)],
@@ -66,7 +67,7 @@ def test_append_returns_versions_and_positions_and_reads_back(
         stream, runtime={"huge": 1e16, "tiny": 1.5e-7, "big": 2**70, "negzero": -0.0}
     )
     with conn.transaction():
-        first = eventlog.append(
+        first = eventlog_support.append(
             conn,
             stream_id=stream,
             events=[created],
@@ -93,7 +94,7 @@ def test_read_stream_up_to_a_version_or_a_time(conn: psycopg.Connection[Any]) ->
     t0 = factories.now()
     for i in range(4):
         with conn.transaction():
-            eventlog.append(
+            eventlog_support.append(
                 conn,
                 stream_id=stream,
                 events=[factories.pinged()],
@@ -289,13 +290,13 @@ def test_stream_order_holds_for_a_writer_of_several_streams(engine: Engine) -> N
         def write_both() -> None:
             eventlog.lock_streams(writer, [other, stream])  # waits for `holder`
             for s in (other, stream):
-                eventlog.append(
+                eventlog_support.append(
                     writer,
                     stream_id=s,
                     events=[factories.pinged()],
                     metadata=factories.meta(),
                     recorded_at=factories.now(),
-                    head=eventlog.read_head(writer, s),
+                    head=eventlog_support.read_head(writer, s),
                 )
             writer.commit()
             done.set()
@@ -380,7 +381,7 @@ def test_a_byte_budget_cuts_batches_without_losing_or_repeating_events(
     stream = factories.new_id()
     for i, width in enumerate([3000, 3000, 6000, 10, 10, 30, 30, 4000, 900, 1, 2000]):
         with conn.transaction():
-            eventlog.append(
+            eventlog_support.append(
                 conn,
                 stream_id=stream,
                 events=[factories.pinged(by="u" * width)],
@@ -414,3 +415,29 @@ def test_a_byte_budget_cuts_batches_without_losing_or_repeating_events(
     assert cuts >= 2
     big = next(p for p in everything if size[p] > budget)
     assert [big] in batches
+
+
+def test_a_writer_that_bypasses_the_stream_lock_is_refused_by_the_key(
+    conn: psycopg.Connection[Any],
+) -> None:
+    """The last line of defence, as production meets it: an append at a version already taken
+    (here with a stale head and no lock) fails at the commit with the log's key, which the
+    service recognises (eventlog.is_stream_clash), retries, and answers 409 (StreamClash)."""
+    stream = factories.new_id()
+    _append(conn, stream, 2)
+    stale = eventlog_support.read_head(conn, stream)
+    _append(conn, stream)
+    with pytest.raises(psycopg.errors.UniqueViolation) as refused:
+        _append(conn, stream, head=stale)
+    assert eventlog.is_stream_clash(refused.value)
+    assert [r.stream_version for r in eventlog.read_stream(conn, stream)] == [1, 2, 3]
+
+
+def test_a_conditional_append_is_checked_with_the_production_check(
+    conn: psycopg.Connection[Any],
+) -> None:
+    """eventlog.check_expected is what the service runs on a command's expected_version."""
+    with pytest.raises(VersionConflict):
+        eventlog.check_expected("s", 2, 3)
+    eventlog.check_expected("s", None, 3)
+    eventlog.check_expected("s", 3, 3)
