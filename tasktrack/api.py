@@ -7,21 +7,18 @@ dicts); queries return typed Structs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from datetime import date, datetime
 from typing import Any, Self, overload
 
 import msgspec
-import psycopg
 from msgspec import structs
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
-from tasktrack.domain.errors import InvalidRequest, QueryTooSlow
+from tasktrack.domain.errors import InvalidRequest
 from tasktrack.domain.limits import MAX_KEY_LENGTH, too_long
 from tasktrack.queries import activity, analytics, shaping, timetravel
 from tasktrack.queries import logs as log_queries
@@ -35,6 +32,7 @@ from tasktrack.queries.analytics_views import (
     StatusSummary,
     TaskInStatus,
 )
+from tasktrack.queries.reading import reading
 from tasktrack.queries.views import StatusHistoryEntry, TaskView
 from tasktrack.service import Caller, TaskService
 from tasktrack.service.results import Result
@@ -101,23 +99,8 @@ class Client:
             raise InvalidRequest(f"Validation error: {exc}") from exc
         return self.execute(command, request_id=request_id)
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            timeout = self.read_timeout_ms
-            if timeout is None:
-                yield conn
-                return
-            # SET LOCAL: the timeout ends with this read's transaction (the pool rolls back).
-            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout)}")
-            try:
-                yield conn
-            except OperationalError as exc:
-                if isinstance(exc.orig, psycopg.errors.QueryCanceled):
-                    raise QueryTooSlow(timeout) from exc
-                raise
-            except psycopg.errors.QueryCanceled as exc:  # reads through the raw connection
-                raise QueryTooSlow(timeout) from exc
+    def _read(self) -> AbstractContextManager[Connection]:
+        return reading(self.engine, self.read_timeout_ms)
 
     def close(self) -> None:
         if self._closer is not None:
