@@ -235,7 +235,7 @@ def _pinged(state: TaskState, e: ev.Event) -> TaskState:
     return _set(state, last_update=e.at, active_duration=active_duration(state, e.at))
 
 
-_HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
+HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
     ev.TaskEdited: _changes,
     ev.TaskUpdated: _changes,
     ev.TaskTagsUpdated: lambda s, e: _set(s, tags=e.tags, system_tags=e.system_tags, **_touched(e)),
@@ -302,7 +302,7 @@ def evolve(state: TaskState | None, event: ev.AnyEvent) -> TaskState:
         return _set(new, version=(state.version if state else 0) + 1)
     if state is None:
         raise ValueError(f"{type(event).__name__} before TaskCreated")
-    handler = _HANDLERS[type(event)]
+    handler = HANDLERS[type(event)]
     new = handler(state, event)
     if state.status == "queued" and new.status != "queued" and new.queue:
         # It left its queue (started, stopped, forced elsewhere): execution.queue names the
