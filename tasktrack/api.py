@@ -186,6 +186,11 @@ class Client:
         with self._read() as conn:
             return project_queries.get_all(conn, self.caller.company, query)
 
+    def get_types(self, projects: list[str] | None = None) -> list[str]:
+        """tasks.get_types: the task types in use in the company (in `projects`, if given)."""
+        with self._read() as conn:
+            return task_queries.task_types(conn, self.caller.company, projects or ())
+
     def get_status_history(self, task: str) -> list[StatusHistoryEntry]:
         with self._read() as conn:
             return task_queries.status_history(conn, self.caller.company, task)

@@ -65,6 +65,10 @@ class GetProjects(ProjectFilter, frozen=True, kw_only=True):
     only_fields: list[str] | None = None
 
 
+class GetTypes(msgspec.Struct, frozen=True, kw_only=True):
+    projects: list[str] | None = None
+
+
 class Empty(msgspec.Struct, frozen=True):
     pass
 
@@ -138,6 +142,10 @@ def _get_projects(call: Call, body: GetProjects) -> Any:
     return {"projects": found}
 
 
+def _get_types(call: Call, body: GetTypes) -> Any:
+    return {"types": call.client.get_types(body.projects)}
+
+
 def _add_events(call: Call, events: list[Any]) -> Any:
     return call.client.add_events(events, request_id=call.request_id)
 
@@ -171,6 +179,12 @@ def _table() -> dict[str, Spec]:
             run=_get_all,
             parse=_parse_get_all,
             summary="Tasks by filters (the filter language of SEMANTICS §5)",
+        ),
+        Spec(
+            name="tasks.get_types",
+            request=GetTypes,
+            run=_get_types,
+            summary="The task types in use (in the given projects, if any)",
         ),
         Spec(
             name="tasks.get_status_history",

@@ -1,4 +1,5 @@
-"""Reading tasks: get_by_id, get_all (its filter language is in filters.py), status history."""
+"""Reading tasks: get_by_id, get_all (its filter language is in filters.py), status history,
+the task types in use."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ __all__ = [
     "last_metrics",
     "request_from",
     "status_history",
+    "task_types",
 ]
 
 _ROW = [tasks.c[name] for name in COLUMNS]
@@ -116,3 +118,12 @@ def status_history(conn: Connection, company: str, task_id: str) -> list[StatusH
         )
         for r in rows
     ]
+
+
+def task_types(conn: Connection, company: str, projects: Sequence[str] = ()) -> list[str]:
+    """tasks.get_types: the distinct types of the company's tasks, of these projects only if
+    any are given (an empty list is all of them), sorted."""
+    query = select(tasks.c.type).distinct().where(tasks.c.company == company)
+    if projects:
+        query = query.where(tasks.c.project.in_(list(projects)))
+    return [row[0] for row in conn.execute(query.order_by(tasks.c.type))]

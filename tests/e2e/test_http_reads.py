@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,3 +109,17 @@ def test_get_by_id_as_of_answers_the_task_as_it_was(api: Api) -> None:
         400,
         101,
     )
+
+
+def test_get_types_answers_the_types_in_use_of_the_callers_company(
+    new_caller: Callable[..., Api],
+) -> None:
+    api, stranger = new_caller(), new_caller()
+    _task(api, "typed a", type="training", project="p1")
+    _task(api, "typed b", type="data_processing", project="p2")
+    assert api.ok("tasks.get_types", {})["types"] == ["data_processing", "training"]
+    assert api.ok("tasks.get_types", {"projects": ["p1"]})["types"] == ["training"]
+    assert api.ok("v2.13/tasks.get_types", {})["types"] == ["data_processing", "training"]
+    assert stranger.ok("tasks.get_types", {})["types"] == []
+    status, _ = api.call("tasks.get_types", {"projects": "p1"})
+    assert status == 400

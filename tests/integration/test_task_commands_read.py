@@ -105,3 +105,21 @@ def test_get_all_refuses_a_negative_page(client: Client) -> None:
     with pytest.raises(DomainError) as refused:
         client.get_all(page_size=0)
     assert refused.value.code == 400
+
+
+def test_get_types_lists_the_distinct_types_in_use_optionally_in_projects(client: Client) -> None:
+    """tasks.get_types: the company's task types, each once; `projects` narrows to theirs."""
+    assert client.get_types() == []
+    new_task(client, type="training", project="p1")
+    new_task(client, type="training", project="p1")
+    new_task(client, type="testing", project="p2")
+    gone = new_task(client, type="qc", project="p2")
+    client.delete(task=gone)
+    new_task(client, type="inference")
+    assert client.get_types() == ["inference", "testing", "training"]
+    assert client.get_types(projects=["p1"]) == ["training"]
+    assert client.get_types(projects=["p1", "p2"]) == ["testing", "training"]
+    assert client.get_types(projects=[]) == ["inference", "testing", "training"]
+    assert client.get_types(projects=["nowhere"]) == []
+    other = client.as_caller(f"other-{client.caller.company}", "bob")
+    assert other.get_types() == []
