@@ -18,6 +18,7 @@ from tasktrack.domain import chain, codec, editing, lifecycle
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import events as ev
 from tasktrack.domain.context import Context
+from tasktrack.domain.decide import RULES
 from tasktrack.domain.evolve import evolve
 from tasktrack.domain.records import Metadata
 from tasktrack.domain.state import TaskState
@@ -68,15 +69,15 @@ def task_stream(
         if step == "enqueue":
             events = lifecycle.enqueue(state, cmd.EnqueueTask(task=task_id, queue="q-default"), ctx)
         elif step == "started":
-            events = lifecycle.started(state, cmd.MarkStarted(task=task_id), ctx)
+            events = RULES[cmd.MarkStarted](state, cmd.MarkStarted(task=task_id), ctx)
         elif step == "ping":
             events = lifecycle.ping(state, cmd.PingTask(task=task_id), ctx)
         elif step == "completed":
             events = lifecycle.completed(state, cmd.MarkCompleted(task=task_id), ctx)
         elif step == "failed":
-            events = lifecycle.failed(state, cmd.MarkFailed(task=task_id), ctx)
+            events = RULES[cmd.MarkFailed](state, cmd.MarkFailed(task=task_id), ctx)
         else:
-            events = lifecycle.stopped(state, cmd.MarkStopped(task=task_id), ctx)
+            events = RULES[cmd.MarkStopped](state, cmd.MarkStopped(task=task_id), ctx)
         for event in events:
             state = evolve(state, event)
             yield event, now
