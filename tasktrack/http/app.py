@@ -42,7 +42,10 @@ from tasktrack.store.engine import Database, open_database
 
 log = logging.getLogger(__name__)
 
-_VERSIONED = re.compile(r"^v2\.\d+$")
+# Any /v<major>.<minor>/ is served: a version above the newest is served as the newest, as
+# ClearML's server does by default (check_max_version: false; its web UI and test suite ask for
+# v999.0), and meta.endpoint.actual_version says which version answered.
+_VERSIONED = re.compile(r"^v\d{1,4}\.\d{1,4}$")
 
 
 class AppState(msgspec.Struct, kw_only=True):

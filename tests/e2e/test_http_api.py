@@ -104,12 +104,20 @@ def test_a_full_task_life(api: Api) -> None:
 
 def test_paths_methods_and_versions(api: Api) -> None:
     task = _task(api)
-    for path in ("tasks.get_by_id", "v2.23/tasks.get_by_id", "v2.1/tasks.get_by_id"):
+    for path in (
+        "tasks.get_by_id",
+        "v2.23/tasks.get_by_id",
+        "v2.1/tasks.get_by_id",
+        "v999.0/tasks.get_by_id",  # above the newest: served as the newest (ClearML's default)
+    ):
         for method in ("GET", "POST"):
             status, envelope = api.call(path, {"task": task, "method": "get"}, method=method)
             assert status == 200, envelope
             assert envelope["data"]["task"]["id"] == task
-    assert api.error("v3.0/tasks.get_by_id", {"task": task})[0] == 404
+            assert envelope["meta"]["endpoint"]["actual_version"] == "2.23"
+    _, newest = api.call("v999.0/tasks.get_by_id", {"task": task})
+    assert newest["meta"]["endpoint"]["requested_version"] == "999.0"
+    assert api.error("v2/tasks.get_by_id", {"task": task})[0] == 404
     assert api.error("tasks.no_such_action", {})[:1] == (404,)
     assert api.raw("tasks.get_by_id", method="PUT").status_code == 405
 

@@ -39,7 +39,11 @@ def test_only_fields_keeps_paths_and_id_and_drops_excluded_ones() -> None:
         ("/tasks.create", ("tasks.create", None)),
         ("/v2.23/tasks.create", ("tasks.create", "2.23")),
         ("/v2.1/events.add", ("events.add", "2.1")),
-        ("/v3.0/tasks.create", None),
+        ("/v3.0/tasks.create", ("tasks.create", "3.0")),
+        ("/v999.0/tasks.create", ("tasks.create", "999.0")),
+        ("/v2/tasks.create", None),
+        ("/vx.1/tasks.create", None),
+        ("/v99999.0/tasks.create", None),
         ("/a/b/c", None),
     ],
 )
