@@ -16,6 +16,7 @@ from tasktrack.domain import commands as cmd
 from tasktrack.domain.metrics import EventIn
 from tasktrack.http import analytics
 from tasktrack.queries.filter_request import GetAllRequest, request_from
+from tasktrack.queries.metrics import DEFAULT_SAMPLES
 from tasktrack.queries.projection import shape
 from tasktrack.queries.projects import ProjectFilter
 
@@ -64,6 +65,7 @@ class ScalarHistogram(msgspec.Struct, frozen=True, kw_only=True):
     task: str
     metric: str | None = None
     all_runs: bool = False
+    samples: int = DEFAULT_SAMPLES  # buckets per series (ClearML's); capped at MAX_SAMPLES
 
 
 class Archive(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,7 +139,9 @@ def _history(call: Call, body: TaskId) -> Any:
 
 
 def _series(call: Call, body: ScalarHistogram) -> Any:
-    return call.client.get_scalar_series(body.task, metric=body.metric, all_runs=body.all_runs)
+    return call.client.get_scalar_series(
+        body.task, metric=body.metric, all_runs=body.all_runs, samples=body.samples
+    )
 
 
 def _task_log(call: Call, body: TaskLogRequest) -> Any:
@@ -253,7 +257,7 @@ def _table() -> dict[str, Spec]:
             name="events.scalar_metrics_iter_histogram",
             request=ScalarHistogram,
             run=_series,
-            summary="Scalar series of a task",
+            summary="Scalar series of a task, at most `samples` buckets (means) per series",
         ),
         Spec(
             name="events.get_task_log",

@@ -1,16 +1,22 @@
-"""A task's console output (events.get_task_log), read from its own stream."""
+"""A task's console output (events.get_task_log), paged in SQL from `task_log_lines`.
+
+A page reads at most `batch_size` rows through the (company, task_id, timestamp, seq) index,
+and the total is the task's last line number (one probe of the primary key): the cost follows
+the page asked for, not the length of the task's log.
+"""
 
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import Connection, Text, cast, select
+from sqlalchemy import Connection, func, select
 
-from tasktrack.domain import codec
-from tasktrack.domain import events as ev
 from tasktrack.domain.errors import TaskNotFound
-from tasktrack.store.tables import events, tasks
+from tasktrack.store.tables import task_log_lines, tasks
 
 MAX_BATCH = 10_000
+_INT64_MAX = 2**63 - 1
+_INT64_MIN = -(2**63)
+_json = msgspec.json.Decoder(str)
 
 
 class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,33 +47,50 @@ def task_log(
     from_timestamp: int | None = None,
 ) -> TaskLog:
     """Up to `batch_size` lines: the latest ones first (navigate_earlier, before
-    `from_timestamp` if given), or the earliest ones first (after `from_timestamp`)."""
+    `from_timestamp` if given), or the earliest ones first (after `from_timestamp`).
+    Lines with the same timestamp come in arrival order either way."""
+    lines = task_log_lines.c
+    total = (
+        select(func.coalesce(func.max(lines.seq), 0))
+        .where(lines.company == company, lines.task_id == task_id)
+        .scalar_subquery()
+    )
     found = conn.execute(
-        select(tasks.c.id).where(tasks.c.id == task_id, tasks.c.company == company)
+        select(total).where(tasks.c.id == task_id, tasks.c.company == company)
     ).fetchone()
     if found is None:
         raise TaskNotFound(task_id)
-    rows = conn.execute(
-        select(events.c.schema_version, cast(events.c.data, Text))
-        .where(events.c.stream_id == task_id, events.c.type == "TaskLogged")
-        .order_by(events.c.stream_version)
-    )
-    lines: list[LogEntry] = []
-    for schema_version, data in rows:
-        e = codec.decode("TaskLogged", schema_version, data)
-        assert isinstance(e, ev.TaskLogged)
-        lines.extend(
-            LogEntry(task=task_id, timestamp=t, level=lv, worker=w, msg=m, iter=i)
-            for t, lv, w, m, i in zip(
-                e.timestamps, e.levels, e.workers, e.msgs, e.iters, strict=True
-            )
+    page = (
+        select(
+            lines.timestamp, lines.level, lines.worker, lines.msg, lines.iter, lines.json_encoded
         )
-    total = len(lines)
-    lines.sort(key=lambda x: x.timestamp, reverse=navigate_earlier)  # stable: arrival order
+        .where(lines.company == company, lines.task_id == task_id)
+        .order_by(
+            lines.timestamp.desc() if navigate_earlier else lines.timestamp,
+            lines.seq,
+        )
+        .limit(max(1, min(batch_size, MAX_BATCH)))
+    )
     if from_timestamp is not None:
-        if navigate_earlier:
-            lines = [x for x in lines if x.timestamp < from_timestamp]
-        else:
-            lines = [x for x in lines if x.timestamp > from_timestamp]
-    page = lines[: max(1, min(batch_size, MAX_BATCH))]
-    return TaskLog(events=page, returned=len(page), total=total)
+        # Beyond 64 bits no line can be past the bound, and every line is before it.
+        if navigate_earlier and from_timestamp <= _INT64_MIN:
+            return TaskLog(events=[], returned=0, total=int(found[0]))
+        if not navigate_earlier and from_timestamp >= _INT64_MAX:
+            return TaskLog(events=[], returned=0, total=int(found[0]))
+        bound = max(_INT64_MIN, min(from_timestamp, _INT64_MAX))
+        if navigate_earlier and from_timestamp <= _INT64_MAX:
+            page = page.where(lines.timestamp < bound)
+        elif not navigate_earlier and from_timestamp >= _INT64_MIN:
+            page = page.where(lines.timestamp > bound)
+    events = [
+        LogEntry(
+            task=task_id,
+            timestamp=ts,
+            level=_json.decode(level) if encoded else level,
+            worker=_json.decode(worker) if encoded and worker is not None else worker,
+            msg=_json.decode(msg) if encoded else msg,
+            iter=it,
+        )
+        for ts, level, worker, msg, it, encoded in conn.execute(page)
+    ]
+    return TaskLog(events=events, returned=len(events), total=int(found[0]))
