@@ -16,6 +16,7 @@ A migration defines the tables it touches itself; it never imports tasktrack's l
 
 from collections.abc import Sequence
 
+import msgspec
 import sqlalchemy as sa
 from alembic import op
 
@@ -24,45 +25,88 @@ down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The tenant of every live task stream, from its creation (not from events.company, which the
-# hash chain does not cover); a deleted task has no rows in any read model.
-_LIVE = """
-live AS (
-    SELECT e.stream_id AS task_id, e.data->>'company' AS company
-    FROM events e
-    WHERE e.type = 'TaskCreated' AND e.stream_version = 1
-      AND e.stream_id NOT IN (SELECT d.stream_id FROM events d WHERE d.type = 'TaskDeleted')
-)"""
+# The tenant of every live task, from its state (the `tasks` row, folded from the stream's
+# creation; not events.company, which the hash chain does not cover). A deleted task has no
+# row, and gets no rows here either.
+_LIVE = "live AS (SELECT id AS task_id, company FROM tasks)"
 
-# A console line's level, worker and msg are stored as JSON strings when the JSON text of one
-# of them holds the escape of a NUL (text cannot hold it); the projector applies the same rule.
+# Console lines go through a staging table, numbered at the end in arrival order. PostgreSQL
+# cannot parse a JSON document holding the escape of a NUL (it cannot be text), so reports
+# whose payload holds one are read in Python (_stage_with_nul), the rest in SQL. The rule for
+# `json_encoded` is the projector's: a line whose level, worker or msg encodes (msgspec) to
+# JSON text holding the escape is stored with all three JSON-encoded.
 _NUL = "'\\u0000'"
-_LOG_LINES = f"""
-WITH {_LIVE}, lines AS (
-    SELECT live.company, e.stream_id AS task_id, e.stream_version, l.*,
-        strpos(l.level::text, {_NUL}) > 0 OR strpos(l.worker::text, {_NUL}) > 0
-            OR strpos(l.msg::text, {_NUL}) > 0 AS json_encoded
-    FROM live
-    JOIN events e ON e.stream_id = live.task_id AND e.type = 'TaskLogged'
-    CROSS JOIN LATERAL ROWS FROM (
-        json_array_elements(e.data->'timestamps'), json_array_elements(e.data->'levels'),
-        json_array_elements(e.data->'workers'), json_array_elements(e.data->'msgs'),
-        json_array_elements(e.data->'iters')
-    ) WITH ORDINALITY AS l(ts, level, worker, msg, it, i)
-)
+_STAGING = """
+CREATE TEMP TABLE log_lines_staging (
+    company text, task_id text, stream_version int, i bigint, timestamp bigint, level text,
+    worker text, msg text, iter bigint, json_encoded boolean
+) ON COMMIT DROP
+"""
+_STAGE_CLEAN = f"""
+WITH {_LIVE}
+INSERT INTO log_lines_staging
+SELECT live.company, e.stream_id, e.stream_version, l.i, (l.ts #>> '{{}}')::bigint,
+    l.level #>> '{{}}', l.worker #>> '{{}}', l.msg #>> '{{}}', (l.it #>> '{{}}')::bigint, false
+FROM live
+JOIN events e ON e.stream_id = live.task_id AND e.type = 'TaskLogged'
+CROSS JOIN LATERAL ROWS FROM (
+    json_array_elements(e.data->'timestamps'), json_array_elements(e.data->'levels'),
+    json_array_elements(e.data->'workers'), json_array_elements(e.data->'msgs'),
+    json_array_elements(e.data->'iters')
+) WITH ORDINALITY AS l(ts, level, worker, msg, it, i)
+WHERE strpos(e.data::text, {_NUL}) = 0
+"""
+_WITH_NUL = f"""
+WITH {_LIVE}
+SELECT live.company, e.stream_id, e.stream_version, e.data::text
+FROM live JOIN events e ON e.stream_id = live.task_id AND e.type = 'TaskLogged'
+WHERE strpos(e.data::text, {_NUL}) > 0
+"""
+_LOG_LINES = """
 INSERT INTO task_log_lines (company, task_id, seq, timestamp, level, worker, msg, iter,
     json_encoded)
 SELECT company, task_id,
     row_number() OVER (PARTITION BY company, task_id ORDER BY stream_version, i),
-    (ts #>> '{{}}')::bigint,
-    CASE WHEN json_encoded THEN level::text ELSE level #>> '{{}}' END,
-    CASE WHEN worker::text = 'null' THEN NULL
-        WHEN json_encoded THEN worker::text ELSE worker #>> '{{}}' END,
-    CASE WHEN json_encoded THEN msg::text ELSE msg #>> '{{}}' END,
-    (it #>> '{{}}')::bigint,
-    json_encoded
-FROM lines
+    timestamp, level, worker, msg, iter, json_encoded
+FROM log_lines_staging
 """
+
+
+def _stage_with_nul() -> None:
+    """Stage the lines of the reports whose JSON PostgreSQL cannot parse (a NUL escape)."""
+    conn = op.get_bind()
+    escape = "\\u0000"
+    rows = []
+    for company, task_id, version, data in conn.execute(sa.text(_WITH_NUL)):
+        report = msgspec.json.decode(data)
+        columns = zip(
+            report["timestamps"], report["levels"], report["workers"], report["msgs"],
+            report["iters"], strict=True,
+        )  # fmt: skip
+        for i, (ts, level, worker, msg, it) in enumerate(columns, start=1):
+            encoded = [msgspec.json.encode(x).decode() for x in (level, worker, msg)]
+            as_json = any(escape in x for x in encoded)
+            stored = (encoded[0], None if worker is None else encoded[1], encoded[2])
+            rows.append(
+                dict(
+                    zip(
+                        ("level", "worker", "msg"),
+                        stored if as_json else (level, worker, msg),
+                        strict=True,
+                    ),
+                    company=company, task_id=task_id, stream_version=version, i=i,
+                    timestamp=ts, iter=it, json_encoded=as_json,
+                )
+            )  # fmt: skip
+    if rows:
+        conn.execute(
+            sa.text(
+                "INSERT INTO log_lines_staging VALUES (:company, :task_id, :stream_version, :i, "
+                ":timestamp, :level, :worker, :msg, :iter, :json_encoded)"
+            ),
+            rows,
+        )
+
 
 # Every point, the later report of a (run, metric, variant, iteration) winning, then the
 # running totals in iteration order. A point's run is the number of resets before it.
@@ -73,6 +117,7 @@ WITH {_LIVE}, reports AS (
             PARTITION BY e.stream_id ORDER BY e.stream_version)::int AS run
     FROM events e
     WHERE e.type IN ('MetricsReported', 'TaskReset')
+      AND e.stream_id IN (SELECT task_id FROM live)
 ), raw AS (
     SELECT live.company, r.stream_id AS task_id, r.run,
         r.data->'metrics'->>((p.s #>> '{{}}')::int) AS metric,
@@ -184,6 +229,9 @@ def upgrade() -> None:
     )
     # The backfill: set-based, one statement per table (the points' running totals are one
     # window pass), instead of a replay of every report.
+    op.execute(_STAGING)
+    op.execute(_STAGE_CLEAN)
+    _stage_with_nul()
     for statement in (_LOG_LINES, _POINTS, _SERIES, _RUNS):
         op.execute(statement)
 

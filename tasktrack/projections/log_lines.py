@@ -27,6 +27,10 @@ NUL_ESCAPE = "\\u0000"
 
 
 def _insert_sql(table: str) -> str:
+    # `top` (each task's last stored line) is read once per task, and wholly before the first
+    # row is inserted: the sort is a barrier. Read while inserting, each probe of the index
+    # would step over every line this statement had added so far (invisible to it, but
+    # checked one by one): quadratic in the batch.
     return f"""
 WITH l AS (
     SELECT * FROM unnest(
@@ -34,7 +38,7 @@ WITH l AS (
         %(level)s::text[], %(worker)s::text[], %(msg)s::text[], %(iter)s::int8[],
         %(encoded)s::bool[]
     ) AS l(company, task_id, ord, timestamp, level, worker, msg, iter, json_encoded)
-), top AS (
+), top AS MATERIALIZED (
     SELECT t.company, t.task_id, coalesce((
         SELECT max(x.seq) FROM {table} x WHERE x.company = t.company AND x.task_id = t.task_id
     ), 0) AS seq
@@ -44,6 +48,7 @@ INSERT INTO {table} (company, task_id, seq, timestamp, level, worker, msg, iter,
 SELECT l.company, l.task_id, top.seq + l.ord, l.timestamp, l.level, l.worker, l.msg, l.iter,
     l.json_encoded
 FROM l JOIN top USING (company, task_id)
+ORDER BY l.company, l.task_id, l.ord
 """
 
 

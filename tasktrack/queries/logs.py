@@ -50,38 +50,50 @@ def task_log(
     `from_timestamp` if given), or the earliest ones first (after `from_timestamp`).
     Lines with the same timestamp come in arrival order either way."""
     lines = task_log_lines.c
-    total = (
-        select(func.coalesce(func.max(lines.seq), 0))
+    # The total is the last line's number: spelled as ORDER BY … LIMIT 1 (not max()), the
+    # primary key's order, so no plan reads the task's lines through the timestamp index.
+    last = (
+        select(lines.seq)
         .where(lines.company == company, lines.task_id == task_id)
+        .order_by(lines.seq.desc())
+        .limit(1)
         .scalar_subquery()
     )
     found = conn.execute(
-        select(total).where(tasks.c.id == task_id, tasks.c.company == company)
+        select(func.coalesce(last, 0)).where(tasks.c.id == task_id, tasks.c.company == company)
     ).fetchone()
     if found is None:
         raise TaskNotFound(task_id)
+    size = max(1, min(batch_size, MAX_BATCH))
+    wanted = [lines.company == company, lines.task_id == task_id]
+    if from_timestamp is not None:
+        # Beyond 64 bits: no line is past the bound, or every line is before it.
+        if (from_timestamp <= _INT64_MIN) if navigate_earlier else (from_timestamp >= _INT64_MAX):
+            return TaskLog(events=[], returned=0, total=int(found[0]))
+        if navigate_earlier and from_timestamp <= _INT64_MAX:
+            wanted.append(lines.timestamp < from_timestamp)
+        elif not navigate_earlier and from_timestamp >= _INT64_MIN:
+            wanted.append(lines.timestamp > from_timestamp)
+    # Lines of one timestamp come in arrival order both ways, so the page's order, (timestamp
+    # DESC, seq) going back, is no index's. Without statistics the planner would sort every
+    # line of the task to take the first ones; so the page is cut in two steps that each read
+    # O(batch_size): the timestamp the page ends at, from the index in its own order (the
+    # `edge` subquery), then the lines from there on (at most the page and the ties at its
+    # end), sorted.
+    in_order = lines.timestamp.desc() if navigate_earlier else lines.timestamp
+    edge = select(lines.timestamp).where(*wanted).order_by(in_order).limit(size).subquery()
+    if navigate_earlier:
+        wanted.append(lines.timestamp >= select(func.min(edge.c.timestamp)).scalar_subquery())
+    else:
+        wanted.append(lines.timestamp <= select(func.max(edge.c.timestamp)).scalar_subquery())
     page = (
         select(
             lines.timestamp, lines.level, lines.worker, lines.msg, lines.iter, lines.json_encoded
         )
-        .where(lines.company == company, lines.task_id == task_id)
-        .order_by(
-            lines.timestamp.desc() if navigate_earlier else lines.timestamp,
-            lines.seq,
-        )
-        .limit(max(1, min(batch_size, MAX_BATCH)))
+        .where(*wanted)
+        .order_by(in_order, lines.seq)
+        .limit(size)
     )
-    if from_timestamp is not None:
-        # Beyond 64 bits no line can be past the bound, and every line is before it.
-        if navigate_earlier and from_timestamp <= _INT64_MIN:
-            return TaskLog(events=[], returned=0, total=int(found[0]))
-        if not navigate_earlier and from_timestamp >= _INT64_MAX:
-            return TaskLog(events=[], returned=0, total=int(found[0]))
-        bound = max(_INT64_MIN, min(from_timestamp, _INT64_MAX))
-        if navigate_earlier and from_timestamp <= _INT64_MAX:
-            page = page.where(lines.timestamp < bound)
-        elif not navigate_earlier and from_timestamp >= _INT64_MIN:
-            page = page.where(lines.timestamp > bound)
     events = [
         LogEntry(
             task=task_id,

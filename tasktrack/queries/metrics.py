@@ -170,7 +170,7 @@ def _wanted(heads: Sequence[tuple[int, _Head]]) -> Any:
         column("run", Integer),
         column("metric", Text),
         column("variant", Text),
-        column("step", BigInteger),
+        column("step", Numeric),  # up to 2**64 - 1 for a series spanning every iteration
         column("lo", BigInteger),
         column("hi", BigInteger),
         name="wanted",
