@@ -108,8 +108,17 @@ def _stage_with_nul() -> None:
         )
 
 
+# A series' id: a 64-bit hash of (company, task, run, metric, variant), length-prefixed, the
+# first 16 hex digits of its md5 as a signed integer (tasktrack/projections/series_ids.py; a
+# copy here, as a migration never imports live code: the rows must equal what it writes).
+_SERIES_ID = """('x' || left(md5(
+    length(company) || ':' || company || length(task_id) || ':' || task_id || run::text || ':'
+    || length(metric) || ':' || metric || length(variant) || ':' || variant
+), 16))::bit(64)::bigint"""
+
 # Every point, the later report of a (run, metric, variant, iteration) winning, then the
-# running totals in iteration order. A point's run is the number of resets before it.
+# running totals in iteration order, and each series' head. A point's run is the number of
+# resets before it.
 _POINTS = f"""
 WITH {_LIVE}, reports AS (
     SELECT e.stream_id, e.stream_version, e.type, e.data,
@@ -133,28 +142,27 @@ WITH {_LIVE}, reports AS (
         json_array_elements(r.data->'values'), json_array_elements(r.data->'timestamps')
     ) WITH ORDINALITY AS p(s, it, v, ts, i)
     WHERE r.type = 'MetricsReported'
-), latest AS (
+), latest AS MATERIALIZED (
     SELECT DISTINCT ON (company, task_id, run, metric, variant, iter)
-        company, task_id, run, metric, variant, iter, value, timestamp,
+        company, task_id, run, metric, variant, {_SERIES_ID} AS series_id, iter, value,
+        timestamp,
         CASE WHEN value IN ('NaN', 'Infinity', '-Infinity') THEN NULL
             ELSE value::numeric END AS exact
     FROM raw
     ORDER BY company, task_id, run, metric, variant, iter, stream_version DESC, i DESC
+), points AS (
+    INSERT INTO task_metric_points (company, series_id, iter, value, timestamp, finite_n,
+        finite_sum)
+    SELECT company, series_id, iter, value::float8, timestamp, count(exact) OVER w,
+        coalesce(sum(exact) OVER w, 0)
+    FROM latest
+    WINDOW w AS (PARTITION BY company, series_id ORDER BY iter)
 )
-INSERT INTO task_metric_points (company, task_id, run, metric, variant, iter, value,
-    timestamp, n, finite_n, finite_sum)
-SELECT company, task_id, run, metric, variant, iter, value::float8, timestamp,
-    row_number() OVER w, count(exact) OVER w, coalesce(sum(exact) OVER w, 0)
+INSERT INTO task_metric_series (company, task_id, run, metric, variant, series_id, points,
+    first_iter, last_iter)
+SELECT company, task_id, run, metric, variant, series_id, count(*), min(iter), max(iter)
 FROM latest
-WINDOW w AS (PARTITION BY company, task_id, run, metric, variant ORDER BY iter)
-"""
-
-_SERIES = """
-INSERT INTO task_metric_series (company, task_id, run, metric, variant, points, first_iter,
-    last_iter)
-SELECT company, task_id, run, metric, variant, count(*), min(iter), max(iter)
-FROM task_metric_points
-GROUP BY company, task_id, run, metric, variant
+GROUP BY company, task_id, run, metric, variant, series_id
 """
 
 _RUNS = f"""
@@ -190,35 +198,29 @@ def upgrade() -> None:
     )
     op.create_table(
         "task_metric_points",
-        *_key("company", "task_id"),
-        sa.Column("run", sa.Integer, nullable=False),
-        *_key("metric", "variant"),
+        sa.Column("company", sa.Text, nullable=False),
+        sa.Column("series_id", sa.BigInteger, nullable=False),
         sa.Column("iter", sa.BigInteger, nullable=False),
         sa.Column("value", sa.Double, nullable=False),
         sa.Column("timestamp", sa.BigInteger, nullable=False),
-        sa.Column("n", sa.BigInteger, nullable=False),
         sa.Column("finite_n", sa.BigInteger, nullable=False),
         sa.Column("finite_sum", sa.Numeric, nullable=False),
-        sa.PrimaryKeyConstraint(
-            "company",
-            "task_id",
-            "run",
-            "metric",
-            "variant",
-            "iter",
-            name="task_metric_points_pkey",
-        ),
+        sa.PrimaryKeyConstraint("company", "series_id", "iter", name="task_metric_points_pkey"),
     )
     op.create_table(
         "task_metric_series",
         *_key("company", "task_id"),
         sa.Column("run", sa.Integer, nullable=False),
         *_key("metric", "variant"),
+        sa.Column("series_id", sa.BigInteger, nullable=False),
         sa.Column("points", sa.BigInteger, nullable=False),
         sa.Column("first_iter", sa.BigInteger, nullable=False),
         sa.Column("last_iter", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint(
             "company", "task_id", "run", "metric", "variant", name="task_metric_series_pkey"
+        ),
+        sa.UniqueConstraint(
+            "company", "series_id", name="task_metric_series_company_series_id_key"
         ),
     )
     op.create_table(
@@ -227,12 +229,12 @@ def upgrade() -> None:
         sa.Column("run", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("company", "task_id", name="task_runs_pkey"),
     )
-    # The backfill: set-based, one statement per table (the points' running totals are one
-    # window pass), instead of a replay of every report.
+    # The backfill: set-based, one statement per table (the points and their series together;
+    # the running totals are one window pass), instead of a replay of every report.
     op.execute(_STAGING)
     op.execute(_STAGE_CLEAN)
     _stage_with_nul()
-    for statement in (_LOG_LINES, _POINTS, _SERIES, _RUNS):
+    for statement in (_LOG_LINES, _POINTS, _RUNS):
         op.execute(statement)
 
 

@@ -1,14 +1,13 @@
 """`task_metric_points`, `task_metric_series`, `task_runs`: every scalar point, per run, with
 running totals in iteration order, so a histogram bucket's mean is two index probes.
 
-One statement per batch writes every point of it (all tasks and series, arrays unnested in
-SQL): the later report of a (run, metric, variant, iteration) wins, and each series touched is
-recomputed from its first touched iteration on, continuing the totals of the stored point
-before it. Appends in increasing iteration (the normal case) read one stored row per series
-(the tail) and insert; an earlier or repeated iteration rewrites that series' suffix. Inline
-the statement is pipelined with the command's others (no round trip); a replay writes a whole
-batch of reports with it. A reset moves the task to its next run (older runs' points stay,
-readable with all_runs); a deleted task's rows are removed.
+Per batch, Python groups the points by series, keeps the later report of a repeated iteration
+and sorts each series (cheap for a report's few hundred points); one statement then continues
+each series' stored totals and inserts (projections/metric_points_sql.py). Points are keyed by
+the series' 64-bit id (projections/series_ids.py), not its five columns. Inline the statement
+is pipelined with the command's others (no round trip); a replay writes a whole batch with it.
+A reset moves the task to its next run (older runs' points stay, readable with all_runs); a
+deleted task's rows are removed.
 """
 
 from __future__ import annotations
@@ -23,91 +22,15 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.envelope import Recorded
 from tasktrack.domain.metrics import encode_value
 from tasktrack.domain.state import TaskState
+from tasktrack.projections import metric_points_sql as sql
 from tasktrack.projections.tenants import companies
 
-# The key of a series in SQL (a USING list).
-_SERIES = "company, task_id, run, metric, variant"
-
-
-def _same_series(a: str, b: str) -> str:
-    return " AND ".join(f"{a}.{c} = {b}.{c}" for c in _SERIES.split(", "))
-
-
-def _points_sql(points: str, series: str, runs: str) -> str:
-    """The batch's points into `points` and their series' heads into `series`.
-
-    A point's exact contribution to the totals is its value as numeric, parsed from the
-    shortest decimal that round-trips the double (Python's repr, or the log's JSON text in
-    migration 0013): never float8::numeric, which keeps 15 digits. A stored point that is
-    rewritten keeps its contribution, recovered as the difference of its stored totals.
-    """
-    return f"""
-WITH p AS (
-    SELECT * FROM unnest(
-        %(company)s::text[], %(task)s::text[], %(offset)s::int4[], %(metric)s::text[],
-        %(variant)s::text[], %(iter)s::int8[], %(value)s::text[], %(ts)s::int8[]
-    ) WITH ORDINALITY AS p(company, task_id, run_offset, metric, variant, iter, value,
-        timestamp, ord)
-), cur AS (
-    SELECT t.company, t.task_id, coalesce((
-        SELECT r.run FROM {runs} r WHERE r.company = t.company AND r.task_id = t.task_id
-    ), 0) AS run
-    FROM (SELECT DISTINCT company, task_id FROM p) AS t
-), latest AS (
-    SELECT DISTINCT ON (p.company, p.task_id, cur.run + p.run_offset, p.metric, p.variant,
-        p.iter)
-        p.company, p.task_id, cur.run + p.run_offset AS run, p.metric, p.variant, p.iter,
-        p.value::float8 AS value, p.timestamp,
-        CASE WHEN p.value IN ('NaN', 'Infinity', '-Infinity') THEN NULL
-            ELSE p.value::numeric END AS exact
-    FROM p JOIN cur USING (company, task_id)
-    ORDER BY p.company, p.task_id, cur.run + p.run_offset, p.metric, p.variant, p.iter,
-        p.ord DESC
-), base AS (
-    SELECT t.*, coalesce(b.n, 0) AS n, coalesce(b.finite_n, 0) AS finite_n,
-        coalesce(b.finite_sum, 0) AS finite_sum
-    FROM (SELECT {_SERIES}, min(iter) AS since FROM latest GROUP BY {_SERIES}) AS t
-    LEFT JOIN LATERAL (
-        SELECT x.n, x.finite_n, x.finite_sum FROM {points} x
-        WHERE {_same_series("x", "t")} AND x.iter < t.since
-        ORDER BY x.iter DESC LIMIT 1
-    ) AS b ON true
-), stored AS (
-    SELECT x.company, x.task_id, x.run, x.metric, x.variant, x.iter, x.value, x.timestamp,
-        x.finite_sum - lag(x.finite_sum, 1, b.finite_sum) OVER w AS d_sum,
-        (x.finite_n - lag(x.finite_n, 1, b.finite_n) OVER w)::int AS d_n
-    FROM base b JOIN {points} x ON {_same_series("x", "b")} AND x.iter >= b.since
-    WINDOW w AS (PARTITION BY x.company, x.task_id, x.run, x.metric, x.variant ORDER BY x.iter)
-), merged AS (
-    SELECT {_SERIES}, iter, value, timestamp, coalesce(exact, 0) AS d_sum,
-        (exact IS NOT NULL)::int AS d_n
-    FROM latest
-    UNION ALL
-    SELECT {_SERIES}, iter, value, timestamp, d_sum, d_n FROM stored s
-    WHERE NOT EXISTS (
-        SELECT 1 FROM latest l WHERE {_same_series("l", "s")} AND l.iter = s.iter)
-), folded AS (
-    SELECT m.company, m.task_id, m.run, m.metric, m.variant, m.iter, m.value, m.timestamp,
-        b.n + row_number() OVER w AS n,
-        b.finite_n + sum(m.d_n) OVER w AS finite_n,
-        b.finite_sum + sum(m.d_sum) OVER w AS finite_sum
-    FROM merged m JOIN base b USING ({_SERIES})
-    WINDOW w AS (PARTITION BY m.company, m.task_id, m.run, m.metric, m.variant ORDER BY m.iter)
-), written AS (
-    INSERT INTO {points} AS t ({_SERIES}, iter, value, timestamp, n, finite_n, finite_sum)
-    SELECT * FROM folded
-    ON CONFLICT ({_SERIES}, iter) DO UPDATE SET
-        value = EXCLUDED.value, timestamp = EXCLUDED.timestamp, n = EXCLUDED.n,
-        finite_n = EXCLUDED.finite_n, finite_sum = EXCLUDED.finite_sum
-    RETURNING {_SERIES}, iter, n
-)
-INSERT INTO {series} AS s ({_SERIES}, points, first_iter, last_iter)
-SELECT {_SERIES}, max(n), min(iter), max(iter) FROM written GROUP BY {_SERIES}
-ON CONFLICT ({_SERIES}) DO UPDATE SET
-    points = EXCLUDED.points,
-    first_iter = least(s.first_iter, EXCLUDED.first_iter),
-    last_iter = greatest(s.last_iter, EXCLUDED.last_iter)
-"""
+# A series within a batch: (company, task, resets before it in the batch, metric, variant).
+SeriesKey = tuple[str, str, int, str, str]
+# Its points: iteration -> (value as exact text, timestamp), the later report of an iteration
+# replacing the earlier (dict assignment).
+Points = dict[int, tuple[str, int]]
+_KEY_COLUMNS = ("company", "task", "offset", "metric", "variant")
 
 
 def exact_text(value: float | str) -> str:
@@ -116,6 +39,67 @@ def exact_text(value: float | str) -> str:
     if isinstance(value, str):
         return value
     return repr(value) if math.isfinite(value) else str(encode_value(value))
+
+
+def gather(
+    batch: Sequence[Recorded], tenants: dict[str, str]
+) -> tuple[dict[SeriesKey, Points], dict[str, int]]:
+    """The batch's points by series (in order of first appearance), and each task's resets.
+
+    Order within the batch: a task's points before a reset belong to its run then, the ones
+    after to the next (the key's offset counts the task's resets so far in the batch; SQL adds
+    the stored run, which moves on only after the points are written).
+    """
+    found: dict[SeriesKey, Points] = {}
+    offsets: dict[str, int] = {}
+    for record in batch:
+        task, event = record.stream_id, record.event
+        company = tenants.get(task)
+        if company is None:
+            continue
+        if isinstance(event, ev.TaskReset):
+            offsets[task] = offsets.get(task, 0) + 1
+            continue
+        if not isinstance(event, ev.MetricsReported):
+            continue
+        offset = offsets.get(task, 0)
+        mine = [
+            found.setdefault((company, task, offset, m, v), {})
+            for m, v in zip(event.metrics, event.variants, strict=True)
+        ]
+        for s, it, value, ts in zip(
+            event.series, event.iters, event.values, event.timestamps, strict=True
+        ):
+            mine[s][0 if it is None else it] = (exact_text(value), ts)
+    return {k: v for k, v in found.items() if v}, offsets
+
+
+def columns(found: dict[SeriesKey, Points]) -> dict[str, Any]:
+    """The write statement's parameters: arrays with one entry per series, then one entry per
+    point (its series' ordinal, 1-based, and its fields), each series' points in increasing
+    iteration. The points' arrays go as comma-separated text: psycopg adapts a list element by
+    element in Python, which cost more than the statement for a report of 500 points (numbers
+    and the names of non-finite values hold no comma)."""
+    out: dict[str, list[Any]] = {
+        k: [] for k in (*_KEY_COLUMNS, "since", "until", "count", "sn", "iter", "value", "ts")
+    }
+    for sn, (key, points) in enumerate(found.items(), start=1):
+        iters = sorted(points)
+        for name, part in zip(_KEY_COLUMNS, key, strict=True):
+            out[name].append(part)
+        out["since"].append(iters[0])
+        out["until"].append(iters[-1])
+        out["count"].append(len(iters))
+        out["sn"].extend([sn] * len(iters))
+        out["iter"].extend(iters)
+        for it in iters:
+            value, ts = points[it]
+            out["value"].append(value)
+            out["ts"].append(ts)
+    params: dict[str, Any] = dict(out)
+    for name in ("sn", "iter", "value", "ts"):
+        params[name] = ",".join(map(str, out[name]))
+    return params
 
 
 class MetricPointsProjector:
@@ -128,12 +112,9 @@ class MetricPointsProjector:
         runs: str = "task_runs",
     ) -> None:
         self.tables = (points, series, runs)
-        self._points = _points_sql(points, series, runs)
-        self._runs = (
-            f"INSERT INTO {runs} AS r (company, task_id, run) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::int4[]) "
-            "ON CONFLICT (company, task_id) DO UPDATE SET run = r.run + EXCLUDED.run"
-        )
+        self._write = sql.write_sql(points, series, runs)
+        self._runs = sql.runs_sql(runs)
+        self._delete = sql.delete_sql(points, series, runs)
 
     def apply(
         self,
@@ -141,9 +122,6 @@ class MetricPointsProjector:
         batch: Sequence[Recorded],
         states: MutableMapping[str, TaskState],
     ) -> None:
-        # Order within the batch: a task's points before a reset belong to its run then, the
-        # ones after to the next (`offset` counts the task's resets so far in the batch, and
-        # SQL adds the stored run); the stored runs move on only after the points statement.
         # A stream ends with its deletion: a task deleted in the batch gets nothing written.
         gone = {r.stream_id for r in batch if isinstance(r.event, ev.TaskDeleted)}
         mine = [
@@ -152,46 +130,16 @@ class MetricPointsProjector:
             if isinstance(r.event, ev.MetricsReported | ev.TaskReset) and r.stream_id not in gone
         ]
         tenants = companies(conn, {r.stream_id for r in mine} | gone, states)
-        offsets: dict[str, int] = {}
-        columns: dict[str, list[Any]] = {
-            k: [] for k in ("company", "task", "offset", "metric", "variant", "iter", "value")
-        }
-        columns["ts"] = []
-        for record in mine:
-            task, event = record.stream_id, record.event
-            company = tenants.get(task)
-            if company is None:
-                continue
-            if isinstance(event, ev.TaskReset):
-                offsets[task] = offsets.get(task, 0) + 1
-                continue
-            assert isinstance(event, ev.MetricsReported)
-            offset = offsets.get(task, 0)
-            for i, s in enumerate(event.series):
-                it = event.iters[i]
-                row = (
-                    company,
-                    task,
-                    offset,
-                    event.metrics[s],
-                    event.variants[s],
-                    0 if it is None else it,
-                    exact_text(event.values[i]),
-                    event.timestamps[i],
-                )
-                for key, value in zip(columns, row, strict=True):
-                    columns[key].append(value)
-        if columns["task"]:
-            conn.execute(self._points, columns)
+        found, offsets = gather(mine, tenants)
+        if found:
+            conn.execute(self._write, columns(found))
         if offsets:
             reset = sorted(offsets)
             conn.execute(
                 self._runs, ([tenants[t] for t in reset], reset, [offsets[t] for t in reset])
             )
-        dropped = [(tenants[t], t) for t in sorted(gone) if t in tenants]
-        for table in self.tables if dropped else ():
+        dropped = sorted((tenants[t], t) for t in gone if t in tenants)
+        for statement in self._delete if dropped else ():
             conn.execute(
-                f"DELETE FROM {table} WHERE (company, task_id) IN "
-                "(SELECT * FROM unnest(%s::text[], %s::text[]))",
-                ([c for c, _ in dropped], [t for _, t in dropped]),
+                statement, {"company": [c for c, _ in dropped], "task": [t for _, t in dropped]}
             )

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Double,
     Integer,
     Numeric,
-    Text,
     and_,
     case,
     cast,
@@ -65,6 +64,7 @@ class _Head(msgspec.Struct, frozen=True):
     run: int
     metric: str
     variant: str
+    series_id: int
     step: int  # the interval; 1 means every point
     lo: int  # the first bucket's k (first_iter // step)
     hi: int  # the last bucket's k
@@ -103,8 +103,8 @@ def scalar_series(
     sampled = [(i, h) for i, h in heads if h.step > 1]
     found: dict[int, list[tuple[int, float, int]]] = {}
     for i, x, y, ts in [
-        *(_points(conn, company, task_id, whole) if whole else ()),
-        *(_buckets(conn, company, task_id, sampled) if sampled else ()),
+        *(_points(conn, company, whole) if whole else ()),
+        *(_buckets(conn, company, sampled) if sampled else ()),
     ]:
         found.setdefault(i, []).append((x, y, ts))
     # (metric, variant) -> x, y, timestamps, runs; heads come by run within a series.
@@ -147,7 +147,9 @@ def _heads(
     if metric is not None:
         joined.append(s.metric == metric)
     rows = conn.execute(
-        select(tasks.c.id, s.run, s.metric, s.variant, s.points, s.first_iter, s.last_iter)
+        select(
+            tasks.c.id, s.run, s.metric, s.variant, s.series_id, s.points, s.first_iter, s.last_iter
+        )
         .select_from(tasks.outerjoin(task_metric_series, and_(*joined)))
         .where(tasks.c.id == task_id, tasks.c.company == company)
         .order_by(s.metric, s.variant, s.run)
@@ -155,41 +157,34 @@ def _heads(
     if not rows:
         raise TaskNotFound(task_id)
     heads = []
-    for _, run, m, v, points, first, last in rows:
+    for _, run, m, v, series_id, points, first, last in rows:
         if run is None:
             continue  # the task has no series (the outer join's one empty row)
         step = interval(points, first, last, samples)
-        heads.append(_Head(run, m, v, step, first // step, last // step))
+        heads.append(_Head(run, m, v, series_id, step, first // step, last // step))
     return heads
 
 
 def _wanted(heads: Sequence[tuple[int, _Head]]) -> Any:
-    """The series as a VALUES list (ord, run, metric, variant, step, lo, hi) to join on."""
+    """The series as a VALUES list (ord, series_id, step, lo, hi) to join on."""
     return values(
         column("ord", Integer),
-        column("run", Integer),
-        column("metric", Text),
-        column("variant", Text),
+        column("series_id", BigInteger),
         column("step", Numeric),  # up to 2**64 - 1 for a series spanning every iteration
         column("lo", BigInteger),
         column("hi", BigInteger),
         name="wanted",
-    ).data([(i, h.run, h.metric, h.variant, h.step, h.lo, h.hi) for i, h in heads])
+    ).data([(i, h.series_id, h.step, h.lo, h.hi) for i, h in heads])
 
 
-def _of_series(wanted: Any, company: str, task_id: str) -> list[Any]:
+def _of_series(wanted: Any, company: str) -> list[Any]:
+    """The points of a wanted series (its id came from the task's own series rows)."""
     p = task_metric_points.c
-    return [
-        p.company == company,
-        p.task_id == task_id,
-        p.run == wanted.c.run,
-        p.metric == wanted.c.metric,
-        p.variant == wanted.c.variant,
-    ]
+    return [p.company == company, p.series_id == wanted.c.series_id]
 
 
 def _points(
-    conn: Connection, company: str, task_id: str, heads: Sequence[tuple[int, _Head]]
+    conn: Connection, company: str, heads: Sequence[tuple[int, _Head]]
 ) -> list[tuple[int, int, float, int]]:
     """Every point of series sampled at interval 1 (fewer than `samples` each)."""
     p = task_metric_points.c
@@ -197,14 +192,14 @@ def _points(
     rows = conn.execute(
         select(wanted.c.ord, p.iter, p.value, p.timestamp)
         .select_from(wanted)
-        .join(task_metric_points, and_(*_of_series(wanted, company, task_id)))
+        .join(task_metric_points, and_(*_of_series(wanted, company)))
         .order_by(wanted.c.ord, p.iter)
     ).all()
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 def _buckets(
-    conn: Connection, company: str, task_id: str, heads: Sequence[tuple[int, _Head]]
+    conn: Connection, company: str, heads: Sequence[tuple[int, _Head]]
 ) -> list[tuple[int, int, float, int]]:
     """Each non-empty bucket of the sampled series: its key, mean and last point's time.
 
@@ -221,7 +216,7 @@ def _buckets(
     )
     last = (
         select(p.iter, p.value, p.timestamp, p.finite_n, p.finite_sum)
-        .where(*_of_series(wanted, company, task_id), p.iter <= upper)
+        .where(*_of_series(wanted, company), p.iter <= upper)
         .order_by(p.iter.desc())
         .limit(1)
         .lateral("last")

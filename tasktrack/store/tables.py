@@ -201,28 +201,27 @@ task_log_lines = Table(
 )
 
 # Every point of every scalar series, per run (0, then one more per reset), the later report of
-# an iteration replacing the earlier. n, finite_n and finite_sum are running totals in
-# iteration order (points so far, finite values so far and their exact sum), so the mean of any
-# range of iterations is two probes of the primary key, whatever the series' length.
+# an iteration replacing the earlier, keyed by its series' id (task_metric_series): a narrow key
+# (company, bigint, bigint) instead of the series' five columns in every row and index entry.
+# finite_n and finite_sum are running totals in iteration order (finite values so far and their
+# exact sum), so the mean of any range of iterations is two probes of the primary key, whatever
+# the series' length.
 task_metric_points = Table(
     "task_metric_points",
     metadata,
     Column("company", Text, nullable=False),
-    Column("task_id", Text, nullable=False),
-    Column("run", Integer, nullable=False),
-    Column("metric", Text, nullable=False),
-    Column("variant", Text, nullable=False),
+    Column("series_id", BigInteger, nullable=False),
     Column("iter", BigInteger, nullable=False),
     Column("value", Double, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
-    Column("n", BigInteger, nullable=False),
     Column("finite_n", BigInteger, nullable=False),
     Column("finite_sum", Numeric, nullable=False),
-    PrimaryKeyConstraint("company", "task_id", "run", "metric", "variant", "iter"),
+    PrimaryKeyConstraint("company", "series_id", "iter"),
 )
 
-# One row per (task, run, metric, variant) that has points: how many, and their first and last
-# iteration (what a histogram's interval is computed from).
+# One row per (task, run, metric, variant) that has points: its id (a 64-bit hash of the five,
+# projections/series_ids.py; unique per company, so a collision fails loudly instead of merging
+# two series), how many points, and their first and last iteration (a histogram's interval).
 task_metric_series = Table(
     "task_metric_series",
     metadata,
@@ -231,10 +230,12 @@ task_metric_series = Table(
     Column("run", Integer, nullable=False),
     Column("metric", Text, nullable=False),
     Column("variant", Text, nullable=False),
+    Column("series_id", BigInteger, nullable=False),
     Column("points", BigInteger, nullable=False),
     Column("first_iter", BigInteger, nullable=False),
     Column("last_iter", BigInteger, nullable=False),
     PrimaryKeyConstraint("company", "task_id", "run", "metric", "variant"),
+    UniqueConstraint("company", "series_id"),
 )
 
 # The run a task is in: how many times it was reset (tasks never reset have no row: run 0).

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 
 from tasktrack.api import Client
 from tasktrack.domain.errors import TaskNotFound
+from tasktrack.projections.series_ids import series_id
 from tasktrack.queries import logs as log_queries
 from tasktrack.queries import metrics as metric_queries
 
@@ -153,12 +154,28 @@ def test_extreme_iterations(client: Client) -> None:
     assert view.y == [1.0, 1.0]
 
 
+def _points_of(engine: Engine, company: str, task: str) -> int:
+    """Points of the task's first two runs' series of (m, v): points carry their series' id,
+    not the task, so the ids are computed here independently."""
+    ids = [series_id(company, task, run, "m", "v") for run in (0, 1)]
+    with engine.connect() as conn:
+        return int(
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM task_metric_points WHERE company = %(c)s "
+                "AND series_id = ANY(%(ids)s)",
+                {"c": company, "ids": ids},
+            ).scalar_one()
+        )
+
+
 def test_a_deleted_task_leaves_the_series_and_log_tables(client: Client, engine: Engine) -> None:
     task = _task(client)
     client.add_events([_scalar(task, "m", "v", 1, 1.0), {"task": task, "type": "log", "msg": "x"}])
     client.reset(task=task)
+    assert _points_of(engine, client.caller.company, task) == 1
     client.delete(task=task, force=True)
-    tables = ("task_metric_points", "task_metric_series", "task_runs", "task_log_lines")
+    assert _points_of(engine, client.caller.company, task) == 0
+    tables = ("task_metric_series", "task_runs", "task_log_lines")
     with engine.connect() as conn:
         for table in tables:
             left = conn.exec_driver_sql(
