@@ -13,7 +13,7 @@ deleted task's rows are removed.
 from __future__ import annotations
 
 import math
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Any
 
 import psycopg
@@ -31,6 +31,8 @@ SeriesKey = tuple[str, str, int, str, str]
 # replacing the earlier (dict assignment).
 Points = dict[int, tuple[str, int]]
 _KEY_COLUMNS = ("company", "task", "offset", "metric", "variant")
+# The points one statement writes at most (a replay's batch is cut into chunks of about this).
+CHUNK_POINTS = 20_000
 
 
 def exact_text(value: float | str) -> str:
@@ -41,17 +43,32 @@ def exact_text(value: float | str) -> str:
     return repr(value) if math.isfinite(value) else str(encode_value(value))
 
 
+def chunks(batch: Sequence[Recorded], limit: int = CHUNK_POINTS) -> Iterator[list[Recorded]]:
+    """The batch cut, in order, into runs of reports holding about `limit` points at most."""
+    chunk: list[Recorded] = []
+    size = 0
+    for record in batch:
+        if isinstance(record.event, ev.MetricsReported):
+            size += len(record.event.series)
+        chunk.append(record)
+        if size >= limit:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
 def gather(
-    batch: Sequence[Recorded], tenants: dict[str, str]
-) -> tuple[dict[SeriesKey, Points], dict[str, int]]:
-    """The batch's points by series (in order of first appearance), and each task's resets.
+    batch: Sequence[Recorded], tenants: dict[str, str], offsets: dict[str, int]
+) -> dict[SeriesKey, Points]:
+    """The batch's points by series (in order of first appearance); `offsets` counts each
+    task's resets so far in the batch (updated here, carried across chunks).
 
     Order within the batch: a task's points before a reset belong to its run then, the ones
     after to the next (the key's offset counts the task's resets so far in the batch; SQL adds
-    the stored run, which moves on only after the points are written).
+    the stored run, which moves on only after the whole batch's points are written).
     """
     found: dict[SeriesKey, Points] = {}
-    offsets: dict[str, int] = {}
     for record in batch:
         task, event = record.stream_id, record.event
         company = tenants.get(task)
@@ -71,7 +88,7 @@ def gather(
             event.series, event.iters, event.values, event.timestamps, strict=True
         ):
             mine[s][0 if it is None else it] = (exact_text(value), ts)
-    return {k: v for k, v in found.items() if v}, offsets
+    return {k: v for k, v in found.items() if v}
 
 
 def columns(found: dict[SeriesKey, Points]) -> dict[str, Any]:
@@ -130,9 +147,15 @@ class MetricPointsProjector:
             if isinstance(r.event, ev.MetricsReported | ev.TaskReset) and r.stream_id not in gone
         ]
         tenants = companies(conn, {r.stream_id for r in mine} | gone, states)
-        found, offsets = gather(mine, tenants)
-        if found:
-            conn.execute(self._write, columns(found))
+        # A replay batch holds up to 4 MB of reports (a few hundred thousand points): written
+        # a chunk at a time, so the Python copies of the points (by series, then as the
+        # statement's arrays) stay small. A later chunk that repeats an iteration of an
+        # earlier one reads the rows that one wrote (same transaction): the same result.
+        offsets: dict[str, int] = {}
+        for chunk in chunks(mine, CHUNK_POINTS):
+            found = gather(chunk, tenants, offsets)
+            if found:
+                conn.execute(self._write, columns(found))
         if offsets:
             reset = sorted(offsets)
             conn.execute(
