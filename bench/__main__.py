@@ -21,7 +21,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import harness, w1, w2, w3, w4, w5, w6
+from bench import harness, w1, w2, w3, w4, w5, w6, w9
 
 
 class Workload(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,6 +101,15 @@ WORKLOADS = [
         params=w5.params,
         n=lambda p: p["tasks"],
         prepare=w5.prepare,
+        latency=True,
+    ),
+    Workload(
+        id="W9",
+        module="bench.w9",
+        unit="queries",
+        params=w9.params,
+        n=lambda p: max(p["sizes"]),
+        prepare=w9.prepare,
         latency=True,
     ),
     Workload(

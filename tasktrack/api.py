@@ -155,12 +155,22 @@ class Client:
             return task_queries.get_all(conn, self.caller.company, query)
 
     def get_scalar_series(
-        self, task: str, metric: str | None = None, all_runs: bool = False
+        self,
+        task: str,
+        metric: str | None = None,
+        all_runs: bool = False,
+        samples: int = metric_queries.DEFAULT_SAMPLES,
     ) -> metric_queries.Series:
-        """events.scalar_metrics_iter_histogram: {metric: {variant: {name, x, y, timestamps}}}."""
+        """events.scalar_metrics_iter_histogram: {metric: {variant: {name, x, y, timestamps}}},
+        at most `samples` buckets per series and run (capped at 10,000; 0 means the cap)."""
         with self._read() as conn:
             return metric_queries.scalar_series(
-                conn, self.caller.company, task, metric=metric, all_runs=all_runs
+                conn,
+                self.caller.company,
+                task,
+                metric=metric,
+                all_runs=all_runs,
+                samples=samples,
             )
 
     def get_task_log(self, task: str, **options: Any) -> log_queries.TaskLog:

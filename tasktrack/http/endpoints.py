@@ -15,6 +15,7 @@ from tasktrack.domain.metrics import EventIn
 from tasktrack.http import analytics
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries.filter_request import GetAllRequest, request_from
+from tasktrack.queries.metrics import DEFAULT_SAMPLES
 from tasktrack.queries.projects import ProjectFilter
 from tasktrack.queries.shaping import shape
 
@@ -42,6 +43,7 @@ class ScalarHistogram(msgspec.Struct, frozen=True, kw_only=True):
     task: str
     metric: str | None = None
     all_runs: bool = False
+    samples: int = DEFAULT_SAMPLES  # buckets per series (ClearML's); capped at MAX_SAMPLES
 
 
 class Archive(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,7 +121,9 @@ def _history(call: Call, body: TaskId) -> Any:
 
 
 def _series(call: Call, body: ScalarHistogram) -> Any:
-    return call.client.get_scalar_series(body.task, metric=body.metric, all_runs=body.all_runs)
+    return call.client.get_scalar_series(
+        body.task, metric=body.metric, all_runs=body.all_runs, samples=body.samples
+    )
 
 
 def _task_log(call: Call, body: TaskLogRequest) -> Any:
@@ -210,7 +214,7 @@ def _table() -> dict[str, Spec]:
             name="events.scalar_metrics_iter_histogram",
             request=ScalarHistogram,
             run=_series,
-            summary="Scalar series of a task",
+            summary="Scalar series of a task, at most `samples` buckets (means) per series",
         ),
         Spec(
             name="events.get_task_log",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import psycopg
@@ -41,12 +41,3 @@ class Deferring(Protocol):
     def defer(self) -> None: ...
 
     def finish(self, conn: psycopg.Connection[Any]) -> None: ...
-
-
-def tenant(record: Recorded, states: Mapping[str, TaskState]) -> str:
-    """The tenant of a record's stream: the company its creation event named (the folded task
-    state, when the tasks projector ran first), else the one in the event's hashed metadata,
-    which the chain rules hold equal to it (domain/chain.py). Never the log's company column,
-    which streams hashed under rule 1 do not cover."""
-    state = states.get(record.stream_id)
-    return record.metadata.company if state is None else state.company

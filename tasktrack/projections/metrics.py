@@ -20,7 +20,7 @@ from tasktrack.domain.metrics import MAX_PAIRS_PER_TASK, Series, Stats, batch_st
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.reports import points
 from tasktrack.domain.state import TaskState
-from tasktrack.projections.base import tenant
+from tasktrack.projections.tenants import tenant
 
 _BETTER_MIN = "(EXCLUDED.min_value < t.min_value OR t.min_value IS NULL)"
 _BETTER_MAX = "(EXCLUDED.max_value > t.max_value OR t.max_value IS NULL)"

@@ -9,6 +9,8 @@ import msgspec
 
 from tasktrack.projections.activity import ActivityProjector
 from tasktrack.projections.base import Projector
+from tasktrack.projections.log_lines import LogLinesProjector
+from tasktrack.projections.metric_points import MetricPointsProjector
 from tasktrack.projections.metrics import MetricsProjector
 from tasktrack.projections.projects import ProjectsProjector
 from tasktrack.projections.queues import QueuesProjector
@@ -54,6 +56,20 @@ PROJECTORS: tuple[ProjectorSpec, ...] = (
         tables=("task_metrics",),
         mode="inline",
         make=lambda t: MetricsProjector(t["task_metrics"]),
+    ),
+    ProjectorSpec(
+        name="task_metric_points",
+        tables=("task_metric_points", "task_metric_series", "task_runs"),
+        mode="inline",
+        make=lambda t: MetricPointsProjector(
+            t["task_metric_points"], t["task_metric_series"], t["task_runs"]
+        ),
+    ),
+    ProjectorSpec(
+        name="task_log_lines",
+        tables=("task_log_lines",),
+        mode="inline",
+        make=lambda t: LogLinesProjector(t["task_log_lines"]),
     ),
     ProjectorSpec(
         name="projects",

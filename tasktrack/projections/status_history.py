@@ -11,7 +11,7 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import bulk
-from tasktrack.projections.base import tenant
+from tasktrack.projections.tenants import tenant
 
 
 class StatusHistoryProjector:

@@ -1,16 +1,22 @@
-"""A task's console output (events.get_task_log), read from its own stream."""
+"""A task's console output (events.get_task_log), paged in SQL from `task_log_lines`.
+
+A page reads at most `batch_size` rows through the (company, task_id, timestamp, seq) index,
+and the total is the task's last line number (one probe of the primary key): the cost follows
+the page asked for, not the length of the task's log.
+"""
 
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import Connection, Text, cast, select
+from sqlalchemy import Connection, func, select
 
-from tasktrack.domain import codec
-from tasktrack.domain import events as ev
 from tasktrack.domain.errors import TaskNotFound
-from tasktrack.store.tables import events, tasks
+from tasktrack.store.tables import task_log_lines, tasks
 
 MAX_BATCH = 10_000
+_INT64_MAX = 2**63 - 1
+_INT64_MIN = -(2**63)
+_json = msgspec.json.Decoder(str)
 
 
 class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,33 +47,62 @@ def task_log(
     from_timestamp: int | None = None,
 ) -> TaskLog:
     """Up to `batch_size` lines: the latest ones first (navigate_earlier, before
-    `from_timestamp` if given), or the earliest ones first (after `from_timestamp`)."""
+    `from_timestamp` if given), or the earliest ones first (after `from_timestamp`).
+    Lines with the same timestamp come in arrival order either way."""
+    lines = task_log_lines.c
+    # The total is the last line's number: spelled as ORDER BY … LIMIT 1 (not max()), the
+    # primary key's order, so no plan reads the task's lines through the timestamp index.
+    last = (
+        select(lines.seq)
+        .where(lines.company == company, lines.task_id == task_id)
+        .order_by(lines.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     found = conn.execute(
-        select(tasks.c.id).where(tasks.c.id == task_id, tasks.c.company == company)
+        select(func.coalesce(last, 0)).where(tasks.c.id == task_id, tasks.c.company == company)
     ).fetchone()
     if found is None:
         raise TaskNotFound(task_id)
-    rows = conn.execute(
-        select(events.c.schema_version, cast(events.c.data, Text))
-        .where(events.c.stream_id == task_id, events.c.type == "TaskLogged")
-        .order_by(events.c.stream_version)
-    )
-    lines: list[LogEntry] = []
-    for schema_version, data in rows:
-        e = codec.decode("TaskLogged", schema_version, data)
-        assert isinstance(e, ev.TaskLogged)
-        lines.extend(
-            LogEntry(task=task_id, timestamp=t, level=lv, worker=w, msg=m, iter=i)
-            for t, lv, w, m, i in zip(
-                e.timestamps, e.levels, e.workers, e.msgs, e.iters, strict=True
-            )
-        )
-    total = len(lines)
-    lines.sort(key=lambda x: x.timestamp, reverse=navigate_earlier)  # stable: arrival order
+    size = max(1, min(batch_size, MAX_BATCH))
+    wanted = [lines.company == company, lines.task_id == task_id]
     if from_timestamp is not None:
-        if navigate_earlier:
-            lines = [x for x in lines if x.timestamp < from_timestamp]
-        else:
-            lines = [x for x in lines if x.timestamp > from_timestamp]
-    page = lines[: max(1, min(batch_size, MAX_BATCH))]
-    return TaskLog(events=page, returned=len(page), total=total)
+        # Beyond 64 bits: no line is past the bound, or every line is before it.
+        if (from_timestamp <= _INT64_MIN) if navigate_earlier else (from_timestamp >= _INT64_MAX):
+            return TaskLog(events=[], returned=0, total=int(found[0]))
+        if navigate_earlier and from_timestamp <= _INT64_MAX:
+            wanted.append(lines.timestamp < from_timestamp)
+        elif not navigate_earlier and from_timestamp >= _INT64_MIN:
+            wanted.append(lines.timestamp > from_timestamp)
+    # Lines of one timestamp come in arrival order both ways, so the page's order, (timestamp
+    # DESC, seq) going back, is no index's. Without statistics the planner would sort every
+    # line of the task to take the first ones; so the page is cut in two steps that each read
+    # O(batch_size): the timestamp the page ends at, from the index in its own order (the
+    # `edge` subquery), then the lines from there on (at most the page and the ties at its
+    # end), sorted.
+    in_order = lines.timestamp.desc() if navigate_earlier else lines.timestamp
+    edge = select(lines.timestamp).where(*wanted).order_by(in_order).limit(size).subquery()
+    if navigate_earlier:
+        wanted.append(lines.timestamp >= select(func.min(edge.c.timestamp)).scalar_subquery())
+    else:
+        wanted.append(lines.timestamp <= select(func.max(edge.c.timestamp)).scalar_subquery())
+    page = (
+        select(
+            lines.timestamp, lines.level, lines.worker, lines.msg, lines.iter, lines.json_encoded
+        )
+        .where(*wanted)
+        .order_by(in_order, lines.seq)
+        .limit(size)
+    )
+    events = [
+        LogEntry(
+            task=task_id,
+            timestamp=ts,
+            level=_json.decode(level) if encoded else level,
+            worker=_json.decode(worker) if encoded and worker is not None else worker,
+            msg=_json.decode(msg) if encoded else msg,
+            iter=it,
+        )
+        for ts, level, worker, msg, it, encoded in conn.execute(page)
+    ]
+    return TaskLog(events=events, returned=len(events), total=int(found[0]))

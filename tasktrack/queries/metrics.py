@@ -1,23 +1,48 @@
-"""Metric series for analysts: every point of a task's (metric, variant), read from its stream.
+"""Scalar series (events.scalar_metrics_iter_histogram), sampled in SQL from the series tables.
 
-Points live only in the log (one compact event per report), read through the (stream_id,
-stream_version) index: the cost grows with this task's reports, never with other tasks'.
+As ClearML: a series with fewer points than `samples` comes whole (interval 1); a longer one
+is cut into buckets of `interval = ceil((last - first + 1) / samples)` iterations, keyed by
+`k * interval`, each showing the mean of its values. A bucket's mean is the difference of the
+running totals (task_metric_points) at its two ends, found by one index probe per bucket, so a
+request reads O(samples) rows per series, whatever the series' length. Non-finite values stay
+in the series but out of the means; a bucket without a finite value shows its last point's.
 """
 
 from __future__ import annotations
 
-import msgspec
-from sqlalchemy import Connection, Text, cast, select
+from collections.abc import Sequence
+from typing import Any
 
-from tasktrack.domain import codec
-from tasktrack.domain import events as ev
+import msgspec
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Double,
+    Integer,
+    Numeric,
+    and_,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    select,
+    true,
+    values,
+)
+
 from tasktrack.domain.errors import TaskNotFound
-from tasktrack.domain.metrics import decode_value
-from tasktrack.store.tables import events, tasks
+from tasktrack.store.tables import task_metric_points, task_metric_series, task_runs, tasks
+
+DEFAULT_SAMPLES = 6000
+# At most this many buckets per series and run; 0 (or anything outside 1..MAX) means MAX.
+MAX_SAMPLES = 10_000
+_INT64_MAX = 2**63 - 1
 
 
 class SeriesView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """One (metric, variant): iterations, values and report times (epoch ms), by iteration.
+    """One (metric, variant): iterations (bucket keys), values (bucket means) and report times
+    (epoch ms, of each bucket's last point), by iteration.
 
     With all runs, `runs` says which run (0 = the first, each reset starts the next) each point
     belongs to; points are ordered by run, then iteration.
@@ -33,12 +58,28 @@ class SeriesView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 Series = dict[str, dict[str, SeriesView]]
 
 
-def _visible(conn: Connection, company: str, task_id: str) -> None:
-    row = conn.execute(
-        select(tasks.c.id).where(tasks.c.id == task_id, tasks.c.company == company)
-    ).fetchone()
-    if row is None:
-        raise TaskNotFound(task_id)
+class _Head(msgspec.Struct, frozen=True):
+    """A series of one run, and how it is sampled."""
+
+    run: int
+    metric: str
+    variant: str
+    series_id: int
+    step: int  # the interval; 1 means every point
+    lo: int  # the first bucket's k (first_iter // step)
+    hi: int  # the last bucket's k
+
+
+def clamp_samples(samples: int) -> int:
+    return samples if 0 < samples <= MAX_SAMPLES else MAX_SAMPLES
+
+
+def interval(points: int, first_iter: int, last_iter: int, samples: int) -> int:
+    """ClearML's `_build_metric_interval`: 1 below `samples` points, else the iteration range
+    divided into `samples` buckets, rounded up."""
+    if points < samples:
+        return 1
+    return max(1, -(-(last_iter - first_iter + 1) // samples))
 
 
 def scalar_series(
@@ -48,58 +89,163 @@ def scalar_series(
     *,
     metric: str | None = None,
     all_runs: bool = False,
+    samples: int = DEFAULT_SAMPLES,
 ) -> Series:
     """{metric: {variant: series}} of the current run (after the last reset) or of all runs.
 
     A (metric, variant, iter) reported twice in a run shows the later report's value.
     """
-    _visible(conn, company, task_id)
-    rows = conn.execute(
-        select(events.c.type, events.c.schema_version, cast(events.c.data, Text))
-        .where(
-            events.c.stream_id == task_id,
-            events.c.type.in_(["MetricsReported", "TaskReset"]),
-        )
-        .order_by(events.c.stream_version)
+    samples = clamp_samples(samples)
+    heads = list(
+        enumerate(_heads(conn, company, task_id, metric=metric, all_runs=all_runs, samples=samples))
     )
-    run = 0
-    # (metric, variant) -> (run, iter) -> (value, timestamp); later reports overwrite.
-    points: dict[tuple[str, str], dict[tuple[int, int], tuple[float, int]]] = {}
-    for type_name, schema_version, data in rows:
-        if type_name == "TaskReset":
-            run += 1
-            if not all_runs:
-                points.clear()
-            continue
-        event = codec.decode(type_name, schema_version, data)
-        assert isinstance(event, ev.MetricsReported)
-        _collect(event, run, metric, points)
+    whole = [(i, h) for i, h in heads if h.step == 1]
+    sampled = [(i, h) for i, h in heads if h.step > 1]
+    found: dict[int, list[tuple[int, float, int]]] = {}
+    for i, x, y, ts in [
+        *(_points(conn, company, whole) if whole else ()),
+        *(_buckets(conn, company, sampled) if sampled else ()),
+    ]:
+        found.setdefault(i, []).append((x, y, ts))
+    # (metric, variant) -> x, y, timestamps, runs; heads come by run within a series.
+    columns: dict[tuple[str, str], tuple[list[Any], ...]] = {}
+    for i, head in heads:
+        xs, ys, stamps, runs = columns.setdefault((head.metric, head.variant), ([], [], [], []))
+        for x, y, ts in found.get(i, []):
+            xs.append(x)
+            ys.append(y)
+            stamps.append(ts)
+            runs.append(head.run)
     out: Series = {}
-    for (m, variant), by_key in points.items():
-        keys = sorted(by_key)
-        out.setdefault(m, {})[variant] = SeriesView(
-            name=variant,
-            x=[k[1] for k in keys],
-            y=[by_key[k][0] for k in keys],
-            timestamps=[by_key[k][1] for k in keys],
-            runs=[k[0] for k in keys] if all_runs else None,
+    for (m, v), (xs, ys, stamps, runs) in columns.items():
+        out.setdefault(m, {})[v] = SeriesView(
+            name=v, x=xs, y=ys, timestamps=stamps, runs=runs if all_runs else None
         )
     return out
 
 
-def _collect(
-    event: ev.MetricsReported,
-    run: int,
+def _heads(
+    conn: Connection,
+    company: str,
+    task_id: str,
+    *,
     metric: str | None,
-    points: dict[tuple[str, str], dict[tuple[int, int], tuple[float, int]]],
-) -> None:
-    wanted = [metric is None or m == metric for m in event.metrics]
-    for i, s in enumerate(event.series):
-        if not wanted[s]:
-            continue
-        it = event.iters[i]
-        key = (event.metrics[s], event.variants[s])
-        points.setdefault(key, {})[(run, 0 if it is None else it)] = (
-            decode_value(event.values[i]),
-            event.timestamps[i],
+    all_runs: bool,
+    samples: int,
+) -> list[_Head]:
+    """The task's series of the run(s) asked for, in (metric, variant, run) order; raises
+    TaskNotFound for a task the caller cannot see. One statement, one row per series."""
+    s = task_metric_series.c
+    current = (
+        select(func.coalesce(func.max(task_runs.c.run), 0))
+        .where(task_runs.c.company == company, task_runs.c.task_id == task_id)
+        .scalar_subquery()
+    )
+    joined = [s.company == company, s.task_id == task_id]
+    if not all_runs:
+        joined.append(s.run == current)
+    if metric is not None:
+        joined.append(s.metric == metric)
+    rows = conn.execute(
+        select(
+            tasks.c.id, s.run, s.metric, s.variant, s.series_id, s.points, s.first_iter, s.last_iter
         )
+        .select_from(tasks.outerjoin(task_metric_series, and_(*joined)))
+        .where(tasks.c.id == task_id, tasks.c.company == company)
+        .order_by(s.metric, s.variant, s.run)
+    ).all()
+    if not rows:
+        raise TaskNotFound(task_id)
+    heads = []
+    for _, run, m, v, series_id, points, first, last in rows:
+        if run is None:
+            continue  # the task has no series (the outer join's one empty row)
+        step = interval(points, first, last, samples)
+        heads.append(_Head(run, m, v, series_id, step, first // step, last // step))
+    return heads
+
+
+def _wanted(heads: Sequence[tuple[int, _Head]]) -> Any:
+    """The series as a VALUES list (ord, series_id, step, lo, hi) to join on."""
+    return values(
+        column("ord", Integer),
+        column("series_id", BigInteger),
+        column("step", Numeric),  # up to 2**64 - 1 for a series spanning every iteration
+        column("lo", BigInteger),
+        column("hi", BigInteger),
+        name="wanted",
+    ).data([(i, h.series_id, h.step, h.lo, h.hi) for i, h in heads])
+
+
+def _of_series(wanted: Any, company: str) -> list[Any]:
+    """The points of a wanted series (its id came from the task's own series rows)."""
+    p = task_metric_points.c
+    return [p.company == company, p.series_id == wanted.c.series_id]
+
+
+def _points(
+    conn: Connection, company: str, heads: Sequence[tuple[int, _Head]]
+) -> list[tuple[int, int, float, int]]:
+    """Every point of series sampled at interval 1 (fewer than `samples` each)."""
+    p = task_metric_points.c
+    wanted = _wanted(heads)
+    rows = conn.execute(
+        select(wanted.c.ord, p.iter, p.value, p.timestamp)
+        .select_from(wanted)
+        .join(task_metric_points, and_(*_of_series(wanted, company)))
+        .order_by(wanted.c.ord, p.iter)
+    ).all()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def _buckets(
+    conn: Connection, company: str, heads: Sequence[tuple[int, _Head]]
+) -> list[tuple[int, int, float, int]]:
+    """Each non-empty bucket of the sampled series: its key, mean and last point's time.
+
+    For bucket k the probe finds the last point at or below its upper end, (k+1)*step - 1;
+    the previous bucket's probe is the point before the bucket, so the bucket holds the points
+    between the two and its finite values' sum and count are differences of running totals.
+    """
+    p = task_metric_points.c
+    wanted = _wanted(heads)
+    k = func.generate_series(wanted.c.lo, wanted.c.hi).table_valued("k").render_derived()
+    upper = cast(
+        func.least((cast(k.c.k, Numeric) + 1) * wanted.c.step - 1, literal(_INT64_MAX)),
+        BigInteger,
+    )
+    last = (
+        select(p.iter, p.value, p.timestamp, p.finite_n, p.finite_sum)
+        .where(*_of_series(wanted, company), p.iter <= upper)
+        .order_by(p.iter.desc())
+        .limit(1)
+        .lateral("last")
+    )
+    window = {"partition_by": wanted.c.ord, "order_by": k.c.k}
+    probes = (
+        select(
+            wanted.c.ord,
+            (cast(k.c.k, Numeric) * wanted.c.step).label("x"),
+            last.c.iter,
+            last.c.value,
+            last.c.timestamp,
+            (last.c.finite_n - func.lag(last.c.finite_n, 1, 0).over(**window)).label("n"),
+            (
+                last.c.finite_sum - func.lag(last.c.finite_sum, 1, cast(0, Numeric)).over(**window)
+            ).label("total"),
+        )
+        .select_from(wanted)
+        .join(k, true())
+        .join(last, true())
+        .subquery("probes")
+    )
+    b = probes.c
+    # The exact sum gets 20 more decimals before dividing (numeric division keeps the
+    # dividend's scale), then one rounding to a double.
+    mean = cast(func.round(b.total, func.scale(b.total) + 20) / b.n, Double)
+    rows = conn.execute(
+        select(b.ord, b.x, case((b.n > 0, mean), else_=b.value), b.timestamp)
+        .where(b.iter >= b.x)
+        .order_by(b.ord, b.x)
+    ).all()
+    return [(r[0], int(r[1]), r[2], r[3]) for r in rows]

@@ -35,6 +35,11 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "tasks": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "task_status_history": ("SELECT", "INSERT", "DELETE"),
     "task_metrics": ("SELECT", "INSERT", "UPDATE", "DELETE"),
+    # A task's log lines and series (rewritten in place for a repeated iteration).
+    "task_log_lines": ("SELECT", "INSERT", "DELETE"),
+    "task_metric_points": ("SELECT", "INSERT", "UPDATE", "DELETE"),
+    "task_metric_series": ("SELECT", "INSERT", "UPDATE", "DELETE"),
+    "task_runs": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "queues": ("SELECT", "INSERT"),
     "projects": ("SELECT", "INSERT"),
     # The catch-up read model and the runners' checkpoints (`tasktrack projections run`).

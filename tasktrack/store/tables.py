@@ -183,6 +183,76 @@ task_metrics = Table(
     ),
 )
 
+# A task's console output, one row per line (events.get_task_log pages it in SQL). `seq` counts
+# the task's lines in arrival order (1, 2, 3, …): the last one is the task's total, one probe of
+# the primary key away. level, worker and msg are JSON strings where `json_encoded` says so:
+# text cannot hold a NUL, a console line can.
+task_log_lines = Table(
+    "task_log_lines",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("task_id", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("level", Text, nullable=False),
+    Column("worker", Text),
+    Column("msg", Text, nullable=False),
+    Column("iter", BigInteger),
+    Column("json_encoded", Boolean, nullable=False),
+    PrimaryKeyConstraint("company", "task_id", "seq"),
+    Index(
+        "task_log_lines_company_task_id_timestamp_seq_idx", "company", "task_id", "timestamp", "seq"
+    ),
+)
+
+# Every point of every scalar series, per run (0, then one more per reset), the later report of
+# an iteration replacing the earlier, keyed by its series' id (task_metric_series): a narrow key
+# (company, bigint, bigint) instead of the series' five columns in every row and index entry.
+# finite_n and finite_sum are running totals in iteration order (finite values so far and their
+# exact sum), so the mean of any range of iterations is two probes of the primary key, whatever
+# the series' length.
+task_metric_points = Table(
+    "task_metric_points",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("series_id", BigInteger, nullable=False),
+    Column("iter", BigInteger, nullable=False),
+    Column("value", Double, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("finite_n", BigInteger, nullable=False),
+    Column("finite_sum", Numeric, nullable=False),
+    PrimaryKeyConstraint("company", "series_id", "iter"),
+)
+
+# One row per (task, run, metric, variant) that has points: its id (a 64-bit hash of the five,
+# projections/series_ids.py; unique per company, so a collision fails loudly instead of merging
+# two series), how many points, and their first and last iteration (a histogram's interval).
+task_metric_series = Table(
+    "task_metric_series",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("task_id", Text, nullable=False),
+    Column("run", Integer, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("variant", Text, nullable=False),
+    Column("series_id", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("first_iter", BigInteger, nullable=False),
+    Column("last_iter", BigInteger, nullable=False),
+    PrimaryKeyConstraint("company", "task_id", "run", "metric", "variant"),
+    UniqueConstraint("company", "series_id"),
+)
+
+# The run a task is in: how many times it was reset (tasks never reset have no row: run 0).
+task_runs = Table(
+    "task_runs",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("task_id", Text, nullable=False),
+    Column("run", Integer, nullable=False),
+    PrimaryKeyConstraint("company", "task_id"),
+)
+
 # Queues by id and by name (a name is unique within a company).
 queues = Table(
     "queues",

@@ -100,6 +100,14 @@ def test_a_full_task_life(api: Api) -> None:
     series = api.ok("events.scalar_metrics_iter_histogram", {"task": task})
     assert series["loss"]["train"]["x"] == [0, 1, 2, 3]
     assert series["loss"]["train"]["y"][:3] == [3.0, 2.0, 1.0]
+    # ClearML's `samples`: two buckets of two iterations; the NaN stays out of the mean.
+    sampled = api.ok("events.scalar_metrics_iter_histogram", {"task": task, "samples": 2})
+    assert sampled["loss"]["train"]["x"] == [0, 2]
+    assert sampled["loss"]["train"]["y"] == [2.5, 1.0]
+    status, envelope = api.call(
+        "events.scalar_metrics_iter_histogram", {"task": task, "samples": "x"}
+    )
+    assert (status, envelope["meta"]["result_subcode"]) == (400, 12)
 
 
 def test_paths_methods_and_versions(api: Api) -> None:

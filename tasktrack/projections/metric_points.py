@@ -1,0 +1,168 @@
+"""`task_metric_points`, `task_metric_series`, `task_runs`: every scalar point, per run, with
+running totals in iteration order, so a histogram bucket's mean is two index probes.
+
+Per batch, Python groups the points by series, keeps the later report of a repeated iteration
+and sorts each series (cheap for a report's few hundred points); one statement then continues
+each series' stored totals and inserts (projections/metric_points_sql.py). Points are keyed by
+the series' 64-bit id (projections/series_ids.py), not its five columns. Inline the statement
+is pipelined with the command's others (no round trip); a replay writes a whole batch with it.
+A reset moves the task to its next run (older runs' points stay, readable with all_runs); a
+deleted task's rows are removed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, MutableMapping, Sequence
+from typing import Any
+
+import psycopg
+
+from tasktrack.domain import events as ev
+from tasktrack.domain.metrics import encode_value
+from tasktrack.domain.records import Recorded
+from tasktrack.domain.state import TaskState
+from tasktrack.projections import metric_points_sql as sql
+from tasktrack.projections.tenants import companies
+
+# A series within a batch: (company, task, resets before it in the batch, metric, variant).
+SeriesKey = tuple[str, str, int, str, str]
+# Its points: iteration -> (value as exact text, timestamp), the later report of an iteration
+# replacing the earlier (dict assignment).
+Points = dict[int, tuple[str, int]]
+_KEY_COLUMNS = ("company", "task", "offset", "metric", "variant")
+# The points one statement writes at most (a replay's batch is cut into chunks of about this).
+CHUNK_POINTS = 20_000
+
+
+def exact_text(value: float | str) -> str:
+    """A point's value as the text SQL parses: the shortest round-tripping decimal (repr),
+    or the name of a non-finite value."""
+    if isinstance(value, str):
+        return value
+    return repr(value) if math.isfinite(value) else str(encode_value(value))
+
+
+def chunks(batch: Sequence[Recorded], limit: int = CHUNK_POINTS) -> Iterator[list[Recorded]]:
+    """The batch cut, in order, into runs of reports holding about `limit` points at most."""
+    chunk: list[Recorded] = []
+    size = 0
+    for record in batch:
+        if isinstance(record.event, ev.MetricsReported):
+            size += len(record.event.series)
+        chunk.append(record)
+        if size >= limit:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def gather(
+    batch: Sequence[Recorded], tenants: dict[str, str], offsets: dict[str, int]
+) -> dict[SeriesKey, Points]:
+    """The batch's points by series (in order of first appearance); `offsets` counts each
+    task's resets so far in the batch (updated here, carried across chunks).
+
+    Order within the batch: a task's points before a reset belong to its run then, the ones
+    after to the next (the key's offset counts the task's resets so far in the batch; SQL adds
+    the stored run, which moves on only after the whole batch's points are written).
+    """
+    found: dict[SeriesKey, Points] = {}
+    for record in batch:
+        task, event = record.stream_id, record.event
+        company = tenants.get(task)
+        if company is None:
+            continue
+        if isinstance(event, ev.TaskReset):
+            offsets[task] = offsets.get(task, 0) + 1
+            continue
+        if not isinstance(event, ev.MetricsReported):
+            continue
+        offset = offsets.get(task, 0)
+        mine = [
+            found.setdefault((company, task, offset, m, v), {})
+            for m, v in zip(event.metrics, event.variants, strict=True)
+        ]
+        for s, it, value, ts in zip(
+            event.series, event.iters, event.values, event.timestamps, strict=True
+        ):
+            mine[s][0 if it is None else it] = (exact_text(value), ts)
+    return {k: v for k, v in found.items() if v}
+
+
+def columns(found: dict[SeriesKey, Points]) -> dict[str, Any]:
+    """The write statement's parameters: arrays with one entry per series, then one entry per
+    point (its series' ordinal, 1-based, and its fields), each series' points in increasing
+    iteration. The points' arrays go as comma-separated text: psycopg adapts a list element by
+    element in Python, which cost more than the statement for a report of 500 points (numbers
+    and the names of non-finite values hold no comma)."""
+    out: dict[str, list[Any]] = {
+        k: [] for k in (*_KEY_COLUMNS, "since", "until", "count", "sn", "iter", "value", "ts")
+    }
+    for sn, (key, points) in enumerate(found.items(), start=1):
+        iters = sorted(points)
+        for name, part in zip(_KEY_COLUMNS, key, strict=True):
+            out[name].append(part)
+        out["since"].append(iters[0])
+        out["until"].append(iters[-1])
+        out["count"].append(len(iters))
+        out["sn"].extend([sn] * len(iters))
+        out["iter"].extend(iters)
+        for it in iters:
+            value, ts = points[it]
+            out["value"].append(value)
+            out["ts"].append(ts)
+    params: dict[str, Any] = dict(out)
+    for name in ("sn", "iter", "value", "ts"):
+        params[name] = ",".join(map(str, out[name]))
+    return params
+
+
+class MetricPointsProjector:
+    name = "task_metric_points"
+
+    def __init__(
+        self,
+        points: str = "task_metric_points",
+        series: str = "task_metric_series",
+        runs: str = "task_runs",
+    ) -> None:
+        self.tables = (points, series, runs)
+        self._write = sql.write_sql(points, series, runs)
+        self._runs = sql.runs_sql(runs)
+        self._delete = sql.delete_sql(points, series, runs)
+
+    def apply(
+        self,
+        conn: psycopg.Connection[Any],
+        batch: Sequence[Recorded],
+        states: MutableMapping[str, TaskState],
+    ) -> None:
+        # A stream ends with its deletion: a task deleted in the batch gets nothing written.
+        gone = {r.stream_id for r in batch if isinstance(r.event, ev.TaskDeleted)}
+        mine = [
+            r
+            for r in batch
+            if isinstance(r.event, ev.MetricsReported | ev.TaskReset) and r.stream_id not in gone
+        ]
+        tenants = companies(conn, {r.stream_id for r in mine} | gone, states)
+        # A replay batch holds up to 4 MB of reports (a few hundred thousand points): written
+        # a chunk at a time, so the Python copies of the points (by series, then as the
+        # statement's arrays) stay small. A later chunk that repeats an iteration of an
+        # earlier one reads the rows that one wrote (same transaction): the same result.
+        offsets: dict[str, int] = {}
+        for chunk in chunks(mine, CHUNK_POINTS):
+            found = gather(chunk, tenants, offsets)
+            if found:
+                conn.execute(self._write, columns(found))
+        if offsets:
+            reset = sorted(offsets)
+            conn.execute(
+                self._runs, ([tenants[t] for t in reset], reset, [offsets[t] for t in reset])
+            )
+        dropped = sorted((tenants[t], t) for t in gone if t in tenants)
+        for statement in self._delete if dropped else ():
+            conn.execute(
+                statement, {"company": [c for c, _ in dropped], "task": [t for _, t in dropped]}
+            )
