@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 # Any /v<major>.<minor>/ is served: a version above the newest is served as the newest, as
 # ClearML's server does by default (check_max_version: false; its web UI and test suite ask for
 # v999.0), and meta.endpoint.actual_version says which version answered.
-_VERSIONED = re.compile(r"^v\d{1,4}\.\d{1,4}$")
+_VERSIONED = re.compile(r"^v\d+\.\d+$")
 
 
 class AppState(msgspec.Struct, kw_only=True):
