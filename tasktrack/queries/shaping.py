@@ -30,6 +30,22 @@ def _put(doc: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
+def _keep_containers(doc: dict[str, Any], path: list[str], out: dict[str, Any]) -> None:
+    """A path whose end is missing still answers the objects on the way to it, empty (as
+    MongoDB's projection does: `runtime.version` of a task without it gives `runtime: {}`,
+    which `clearml.Dataset` reads unguarded)."""
+    node: Any = doc
+    target = out
+    for key in path[:-1]:
+        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
+            return
+        node = node[key]
+        child = target.setdefault(key, {})
+        if not isinstance(child, dict):
+            return
+        target = child
+
+
 def _drop(doc: dict[str, Any], path: list[str]) -> None:
     node: Any = doc
     for key in path[:-1]:
@@ -49,6 +65,8 @@ def only_fields(doc: dict[str, Any], fields: list[str]) -> dict[str, Any]:
             found, value = _get(doc, path)
             if found:
                 _put(out, path, value)
+            else:
+                _keep_containers(doc, path, out)
     else:
         out = dict(doc)
     for path in exclude:

@@ -401,7 +401,8 @@ def test_only_fields_shapes_each_task_as_http_does(client: Client) -> None:
             "execution": {"queue": queue},
             "last_metrics": full[queued]["last_metrics"],
         },
-        {"id": idle, "name": "idle one", "last_metrics": {}},  # no queue: no execution at all
+        # no queue: the object on the way stays, empty (as MongoDB projects it)
+        {"id": idle, "name": "idle one", "execution": {}, "last_metrics": {}},
     ]
     # the filters still apply; a nested path keeps only its branch; id stays even if excluded
     (m_hash, variants), *_ = full[queued]["last_metrics"].items()
