@@ -149,10 +149,13 @@ class Client:
         found = self.query_all(task_queries.request_from(filters, task_queries.GetAllRequest))
         return found if fields is None else shaping.shape(found, fields)
 
-    def query_all(self, query: task_queries.GetAllRequest) -> list[TaskView]:
-        """get_all with an already validated filter (what the HTTP layer decoded)."""
+    def query_all(
+        self, query: task_queries.GetAllRequest, window: tuple[int, int] | None = None
+    ) -> list[TaskView]:
+        """get_all with an already validated filter (what the HTTP layer decoded); `window`
+        (start, size) replaces its page, for a scroll."""
         with self._read() as conn:
-            return task_queries.get_all(conn, self.caller.company, query)
+            return task_queries.get_all(conn, self.caller.company, query, window)
 
     def get_scalar_series(
         self, task: str, metric: str | None = None, all_runs: bool = False

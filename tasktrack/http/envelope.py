@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
+from tasktrack.queries.shaping import clearml_json
+
 API_VERSION = "2.23"
 
 _encoder = msgspec.json.Encoder()
-
-
-def _clearml_times(node: Any) -> Any:
-    """Every datetime of a builtins tree as ClearML writes it (`isoformat()`, so `+00:00`).
-
-    msgspec writes UTC as `Z`, which ClearML's SDK cannot parse (its optimizer's reporting
-    thread dies on it); msgspec has no option for that and calls no hook for datetimes, so the
-    answer is turned into builtins with datetimes kept, and those are rewritten in place here.
-    Rewriting the encoded bytes instead would also change user strings that look like times.
-    """
-    kind = type(node)
-    if kind is dict:
-        for key, value in node.items():
-            if type(value) in (dict, list, datetime):
-                node[key] = _clearml_times(value)
-    elif kind is list:
-        for i, value in enumerate(node):
-            if type(value) in (dict, list, datetime):
-                node[i] = _clearml_times(value)
-    elif kind is datetime:
-        return node.isoformat()
-    return node
-
-
-def clearml_json(data: Any) -> Any:
-    """`data` as JSON builtins in ClearML's formats (datetimes with `+00:00`)."""
-    return _clearml_times(msgspec.to_builtins(data, builtin_types=(datetime,)))
 
 
 class EndpointInfo(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,6 +6,7 @@ Shared by the HTTP answers and `Client.get_all(only_fields=...)`, so both shape 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -96,4 +97,31 @@ def paths(value: Any) -> list[str]:
 
 def shape(rows: Iterable[msgspec.Struct], fields: list[str]) -> list[dict[str, Any]]:
     """Each row as the JSON-like document HTTP answers, cut down to `fields`."""
-    return [only_fields(msgspec.to_builtins(row), fields) for row in rows]
+    return [only_fields(clearml_json(row), fields) for row in rows]
+
+
+def _clearml_times(node: Any) -> Any:
+    """Every datetime of a builtins tree as ClearML writes it (`isoformat()`, so `+00:00`).
+
+    msgspec writes UTC as `Z`, which ClearML's SDK cannot parse (its optimizer's reporting
+    thread dies on it); msgspec has no option for that and calls no hook for datetimes, so the
+    answer is turned into builtins with datetimes kept, and those are rewritten in place here.
+    Rewriting the encoded bytes instead would also change user strings that look like times.
+    """
+    kind = type(node)
+    if kind is dict:
+        for key, value in node.items():
+            if type(value) in (dict, list, datetime):
+                node[key] = _clearml_times(value)
+    elif kind is list:
+        for i, value in enumerate(node):
+            if type(value) in (dict, list, datetime):
+                node[i] = _clearml_times(value)
+    elif kind is datetime:
+        return node.isoformat()
+    return node
+
+
+def clearml_json(data: Any) -> Any:
+    """`data` as JSON builtins in ClearML's formats (datetimes with `+00:00`)."""
+    return _clearml_times(msgspec.to_builtins(data, builtin_types=(datetime,)))
