@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 from msgspec import UNSET, UnsetType
 
 from tasktrack.domain.errors import InvalidRequest
@@ -90,5 +91,56 @@ ENDPOINTS = [
         parse=_parse,
         summary="Tasks by filters, with `filters`, `_any_`/`_all_`, scroll_id paging and "
         "project references in only_fields",
+    ),
+]
+
+
+# --- a task's parameters as lists (what the SDK reads: Task.get_user_properties, ...) --------
+
+
+class TasksParams(msgspec.Struct, frozen=True, kw_only=True):
+    tasks: list[str]
+
+
+class TasksConfigurations(TasksParams, frozen=True, kw_only=True):
+    names: list[str] | None = None
+
+
+class TasksConfigurationNames(TasksParams, frozen=True, kw_only=True):
+    skip_empty: bool = True
+
+
+def _get_hyper_params(call: Call, body: TasksParams) -> Any:
+    return {"params": call.client.get_hyper_params(body.tasks)}
+
+
+def _get_configurations(call: Call, body: TasksConfigurations) -> Any:
+    return {"configurations": call.client.get_configurations(body.tasks, body.names)}
+
+
+def _get_configuration_names(call: Call, body: TasksConfigurationNames) -> Any:
+    found = call.client.get_configuration_names(body.tasks, skip_empty=body.skip_empty)
+    return {"configurations": found}
+
+
+ENDPOINTS += [
+    Spec(
+        name="tasks.get_hyper_params",
+        request=TasksParams,
+        run=_get_hyper_params,
+        summary="The tasks' hyperparameters, each as a list (by section, then name)",
+    ),
+    Spec(
+        name="tasks.get_configurations",
+        request=TasksConfigurations,
+        run=_get_configurations,
+        summary="The tasks' configuration items (only the named ones if `names` is given)",
+    ),
+    Spec(
+        name="tasks.get_configuration_names",
+        request=TasksConfigurationNames,
+        run=_get_configuration_names,
+        summary="The names of the tasks' configuration items (non-empty ones unless "
+        "skip_empty is false)",
     ),
 ]
