@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Numeric, Text, and_, case, cast, false, func, literal, not_, or_, true
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from tasktrack.queries.filter_language import OrderKey
@@ -20,8 +20,10 @@ _NUMBER = r"^\s*[-+]?[0-9]{1,100}(\.[0-9]{1,100})?\s*$"
 
 def _path(root: str, path: tuple[str, ...], as_text: bool) -> ColumnElement[Any]:
     """The value at `path` in the task's `root` document (the path is a bound value)."""
-    operator = "#>>" if as_text else "#>"
-    return tasks.c[root].op(operator)(literal(list(path), ARRAY(Text)))
+    where = literal(list(path), ARRAY(Text))
+    if as_text:
+        return tasks.c[root].op("#>>", return_type=Text)(where)
+    return tasks.c[root].op("#>", return_type=JSONB)(where)
 
 
 def text_of(name: str) -> ColumnElement[Any]:
@@ -81,17 +83,20 @@ def field_filter(field: str, f: FieldFilter) -> Condition:
 
 def document_order(key: OrderKey, first: bool) -> list[UnaryExpression[Any]]:
     """ORDER BY a document path. A hyperparameter value orders as ClearML's numeric collation
-    does for numbers (`2` before `11`): numbers first by value, then other text; elsewhere the
-    JSON values order as PostgreSQL orders jsonb. Missing values follow the rule of every
-    other field: last for the first key ascending or any key descending, else first."""
-    if key.field == "hyperparams":
-        text = _path(key.field, key.path, as_text=True)
-        number = case((text.regexp_match(_NUMBER), cast(text, Numeric())), else_=None)
-        columns: list[ColumnElement[Any]] = [number, text]
-    else:
-        columns = [_path(key.field, key.path, as_text=False)]
+    does for numbers (`2` before `11`): numbers by value before other text (after it when
+    descending); elsewhere the JSON values order as PostgreSQL orders jsonb. Missing values
+    follow the rule of every other field: last for the first key ascending or any key
+    descending, else first."""
+    if key.field != "hyperparams":
+        value = _path(key.field, key.path, as_text=False)
+        if key.descending:
+            return [value.desc().nulls_last()]
+        return [value.asc().nulls_last() if first else value.asc().nulls_first()]
+    text = _path(key.field, key.path, as_text=True)
+    is_number = text.regexp_match(_NUMBER)
+    missing = case((text.is_(None), 1), else_=0)
+    kind = case((is_number, 0), else_=1)
+    number = case((is_number, cast(text, Numeric())), else_=None)
     if key.descending:
-        return [c.desc().nulls_last() for c in columns]
-    if first:
-        return [c.asc().nulls_last() for c in columns]
-    return [c.asc().nulls_first() for c in columns]
+        return [missing.asc(), kind.desc(), number.desc(), text.desc()]
+    return [missing.asc() if first else missing.desc(), kind.asc(), number.asc(), text.asc()]
