@@ -11,13 +11,10 @@ from msgspec import UNSET, UnsetType
 from tasktrack.domain.state import TaskState
 from tasktrack.domain.values import (
     Artifact,
-    ArtifactMode,
-    ArtifactTypeData,
     Configuration,
     Container,
     Execution,
     HyperParams,
-    Int64,
     Output,
     Runtime,
     Script,
@@ -51,18 +48,8 @@ LastMetrics = dict[str, dict[str, LastMetricsEvent]]
 # its SDK reads them unguarded): these views encode their defaults, unlike the domain's values.
 
 
-class ArtifactView(msgspec.Struct, frozen=True, kw_only=True):
+class ArtifactView(Artifact, frozen=True, omit_defaults=False):
     """An artifact as answered: `mode` is always there (output unless said otherwise)."""
-
-    key: str
-    type: str
-    mode: ArtifactMode = "output"
-    uri: str | UnsetType = UNSET
-    content_size: Int64 | UnsetType = UNSET
-    hash: str | UnsetType = UNSET
-    timestamp: Int64 | UnsetType = UNSET
-    type_data: ArtifactTypeData | UnsetType = UNSET
-    display_data: list[list[Any]] | UnsetType = UNSET
 
 
 class ExecutionView(msgspec.Struct, frozen=True, kw_only=True):
