@@ -23,6 +23,7 @@ from tasktrack.domain.limits import MAX_KEY_LENGTH, too_long
 from tasktrack.queries import activity, analytics, shaping, timetravel
 from tasktrack.queries import logs as log_queries
 from tasktrack.queries import metrics as metric_queries
+from tasktrack.queries import params as param_queries
 from tasktrack.queries import projects as project_queries
 from tasktrack.queries import tasks as task_queries
 from tasktrack.queries.analytics_views import (
@@ -149,10 +150,13 @@ class Client:
         found = self.query_all(task_queries.request_from(filters, task_queries.GetAllRequest))
         return found if fields is None else shaping.shape(found, fields)
 
-    def query_all(self, query: task_queries.GetAllRequest) -> list[TaskView]:
-        """get_all with an already validated filter (what the HTTP layer decoded)."""
+    def query_all(
+        self, query: task_queries.GetAllRequest, window: tuple[int, int] | None = None
+    ) -> list[TaskView]:
+        """get_all with an already validated filter (what the HTTP layer decoded); `window`
+        (start, size) replaces its page, for a scroll."""
         with self._read() as conn:
-            return task_queries.get_all(conn, self.caller.company, query)
+            return task_queries.get_all(conn, self.caller.company, query, window)
 
     def get_scalar_series(
         self,
@@ -200,6 +204,28 @@ class Client:
         """tasks.get_types: the task types in use in the company (in `projects`, if given)."""
         with self._read() as conn:
             return task_queries.task_types(conn, self.caller.company, projects or ())
+
+    def get_hyper_params(self, tasks: list[str]) -> list[param_queries.TaskParams]:
+        """tasks.get_hyper_params: each task's hyperparameters as one list (400/101 for an
+        unknown id)."""
+        with self._read() as conn:
+            return param_queries.hyper_params(conn, self.caller.company, tasks)
+
+    def get_configurations(
+        self, tasks: list[str], names: list[str] | None = None
+    ) -> list[param_queries.TaskConfiguration]:
+        """tasks.get_configurations: each task's configuration items (the named ones only,
+        if `names` is given)."""
+        with self._read() as conn:
+            return param_queries.configurations(conn, self.caller.company, tasks, names)
+
+    def get_configuration_names(
+        self, tasks: list[str], skip_empty: bool = True
+    ) -> list[param_queries.TaskConfigurationNames]:
+        """tasks.get_configuration_names: the names of each task's configuration items
+        (those with a value, unless skip_empty is false)."""
+        with self._read() as conn:
+            return param_queries.configuration_names(conn, self.caller.company, tasks, skip_empty)
 
     def get_status_history(self, task: str) -> list[StatusHistoryEntry]:
         with self._read() as conn:

@@ -11,10 +11,11 @@ from typing import Any
 import msgspec
 
 from tasktrack.domain import commands as cmd
+from tasktrack.domain.errors import TaskNotFound
 from tasktrack.domain.metrics import EventIn
-from tasktrack.http import analytics
+from tasktrack.http import analytics, task_endpoints
 from tasktrack.http.calls import Call, Spec
-from tasktrack.queries.filter_request import GetAllRequest, request_from
+from tasktrack.queries.filter_request import MAX_PAGE_SIZE, GetAllRequest, request_from
 from tasktrack.queries.metrics import DEFAULT_SAMPLES
 from tasktrack.queries.projects import ProjectFilter
 from tasktrack.queries.shaping import shape
@@ -83,6 +84,15 @@ def _command(call: Call, command: cmd.Command) -> Any:
 
 
 def _archive(call: Call, body: Archive) -> Any:
+    # As ClearML: an id that names no task of the caller's is 400/101 before anything is
+    # archived (archive_many instead reports it among the failed).
+    wanted = sorted(set(body.tasks))
+    for i in range(0, len(wanted), MAX_PAGE_SIZE):
+        chunk: list[str | None] = list(wanted[i : i + MAX_PAGE_SIZE])
+        found = call.client.query_all(GetAllRequest(id=chunk, search_hidden=True))
+        missing = sorted(set(wanted[i : i + MAX_PAGE_SIZE]) - {t.id for t in found})
+        if missing:
+            raise TaskNotFound(missing[0])
     many = cmd.ArchiveTasks(
         ids=body.tasks, status_reason=body.status_reason, status_message=body.status_message
     )
@@ -246,6 +256,8 @@ def _table() -> dict[str, Spec]:
     ]
     # Status analytics over the SQL views (declared in http/analytics.py).
     specs += analytics.ENDPOINTS
+    # The tasks service beyond the command endpoints (declared in http/task_endpoints.py).
+    specs += task_endpoints.ENDPOINTS
     return {s.name: s for s in specs}
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from tasktrack.queries.shaping import clearml_json
+
 API_VERSION = "2.23"
 
 _encoder = msgspec.json.Encoder()
@@ -56,4 +58,6 @@ def encode(
         result_msg=msg,
         error_data=error_data or {},
     )
-    return _encoder.encode(Envelope(meta=meta, data=data))
+    # Every service's answer goes through here, so ClearML's datetime format is the encoder's
+    # behaviour, not each endpoint's.
+    return _encoder.encode(Envelope(meta=meta, data=clearml_json(data)))

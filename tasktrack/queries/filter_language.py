@@ -83,9 +83,28 @@ class MetricField(msgspec.Struct, frozen=True):
 
 
 class OrderKey(msgspec.Struct, frozen=True):
-    field: str  # a task field, or "last_metrics" with `metric` set
+    field: str  # a task field, "last_metrics" with `metric` set, or a document with `path`
     descending: bool
     metric: MetricField | None = None
+    path: tuple[str, ...] = ()  # inside a JSON document (hyperparams, execution, script, ...)
+
+
+# Documents an order may reach into by a dotted path, as ClearML orders by any field.
+ORDER_DOCUMENTS = frozenset(
+    {"hyperparams", "execution", "script", "output", "container", "runtime", "configuration"}
+)
+
+
+def _document_key(name: str, descending: bool) -> OrderKey | None:
+    """`hyperparams.<section>.<name>[.value]` orders by the parameter's value (ClearML
+    accepts both spellings); any other `<document>.<path>` by the JSON value there."""
+    root, _, rest = name.partition(".")
+    if root not in ORDER_DOCUMENTS or not rest:
+        return None
+    path = tuple(rest.split("."))
+    if root == "hyperparams" and len(path) == 2:
+        path = (*path, "value")
+    return OrderKey(root, descending, path=path)
 
 
 def parse_list(field: str, value: str | Sequence[str | None] | None) -> ListFilter:
@@ -232,6 +251,8 @@ def parse_order(
             order.append(OrderKey("last_metrics", descending, metric))
         elif name in orderable:
             order.append(OrderKey(name, descending))
+        elif (document := _document_key(name, descending)) is not None:
+            order.append(document)
         else:
             raise BadFilter(f"cannot order by {name!r}", field="order_by", value=key)
     if not any(k.field == "id" for k in order):

@@ -29,6 +29,13 @@ from tasktrack.queries.filter_language import (
     parse_number_range,
     parse_order,
 )
+from tasktrack.queries.filter_more import (
+    FieldFilter,
+    MultiCondition,
+    MultiField,
+    list_filters,
+    parse_multi,
+)
 
 MAX_PAGE_SIZE = 500
 METRIC_PREFIX = "last_metrics."
@@ -73,10 +80,14 @@ class GetAllRequest(msgspec.Struct, frozen=True, kw_only=True):
     name: str | None = None
     comment: str | None = None
     search_text: str | None = None
-    order_by: str | list[str] = []
+    order_by: str | list[str] | None = []  # null: no order (by id), as ClearML
     page: int = 0
     page_size: int = MAX_PAGE_SIZE
     search_hidden: bool = False
+    # ClearML's structured filters (queries/filter_more.py)
+    filters: dict[str, FieldFilter] | None = None
+    any_: MultiField | None = msgspec.field(default=None, name="_any_")
+    all_: MultiField | None = msgspec.field(default=None, name="_all_")
 
 
 R = TypeVar("R", bound=GetAllRequest)
@@ -140,6 +151,8 @@ DATE_RANGE_FIELDS = ("created", "started")
 NUMBER_RANGE_FIELDS = ("active_duration", "last_iteration")
 DATE_FIELDS = ("status_changed", "last_update", "last_change")
 PATTERN_FIELDS = ("name", "comment")
+# Fields an `_any_`/`_all_` pattern matches as text.
+TEXT_FIELDS = frozenset({*LIST_FIELDS, *PATTERN_FIELDS}) - {"tags", "system_tags"}
 ORDERABLE = frozenset(
     {
         *(f for f in LIST_FIELDS),
@@ -169,6 +182,8 @@ class TaskFilter(msgspec.Struct, frozen=True, kw_only=True):
     patterns: dict[str, str] = {}
     search_text: str | None = None
     order: list[OrderKey] = []
+    field_filters: dict[str, FieldFilter] = {}
+    multi: list[MultiCondition] = []
     include_hidden: bool = False
     limit: int = MAX_PAGE_SIZE
     offset: int = 0
@@ -220,16 +235,23 @@ def _check_metric_pairs(ranges: list[tuple[MetricField, Any]], order: list[Order
         )
 
 
-def plan(r: GetAllRequest) -> TaskFilter:
-    """Check and parse every filter of the request (400/16 for a bad one)."""
+def plan(r: GetAllRequest, window: tuple[int, int] | None = None) -> TaskFilter:
+    """Check and parse every filter of the request (400/16 for a bad one). `window` (start,
+    size) replaces page and page_size: where a scroll goes on from (get_all_ex's scroll_id)."""
     if r.page < 0 or r.page_size < 1:
         raise BadFilter("page must be >= 0 and page_size >= 1", page=r.page, page_size=r.page_size)
-    keys = [r.order_by] if isinstance(r.order_by, str) else r.order_by
+    keys = [r.order_by] if isinstance(r.order_by, str) else (r.order_by or [])
     _check_sizes(r, keys)
+    field_filters = list_filters(r.filters, frozenset(LIST_FIELDS))
+    for field, entry in field_filters.items():
+        for values in (entry.any, entry.all):
+            if values is not None:
+                check_values(field, values.include + values.exclude)
     lists = {}
     for field, attr in LIST_FIELDS.items():
         value = getattr(r, attr)
-        if value is not UNSET:
+        # A field given in `filters` is filtered there only (as ClearML, which pops it).
+        if value is not UNSET and field not in field_filters:
             parsed = parse_list(field, value)
             if not parsed.unconstrained:
                 lists[field] = parsed
@@ -252,7 +274,18 @@ def plan(r: GetAllRequest) -> TaskFilter:
     search_text = (r.search_text or "").strip() or None
     order = parse_order(keys, ORDERABLE, search_text is not None)
     _check_metric_pairs(metric_ranges, order)
+    multi = [
+        m
+        for m in (
+            None if r.any_ is None else parse_multi("or", r.any_, TEXT_FIELDS),
+            None if r.all_ is None else parse_multi("and", r.all_, TEXT_FIELDS),
+        )
+        if m is not None
+    ]
     size = min(r.page_size, MAX_PAGE_SIZE)
+    offset = min(r.page * size, 2**63 - 1)
+    if window is not None:
+        offset, size = min(window[0], 2**63 - 1), min(window[1], MAX_PAGE_SIZE)
     return TaskFilter(
         lists=lists,
         date_ranges=date_ranges,
@@ -262,8 +295,10 @@ def plan(r: GetAllRequest) -> TaskFilter:
         patterns=patterns,
         search_text=search_text,
         order=order,
+        field_filters=field_filters,
+        multi=multi,
         # ClearML: hidden tasks are searched when asked to, or when ids are given.
         include_hidden=r.search_hidden or bool(r.id),
         limit=size,
-        offset=min(r.page * size, 2**63 - 1),
+        offset=offset,
     )

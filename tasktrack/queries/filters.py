@@ -13,7 +13,6 @@ from sqlalchemy import (
     ColumnElement,
     FromClause,
     Select,
-    Text,
     and_,
     case,
     false,
@@ -24,15 +23,23 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    type_coerce,
 )
 from sqlalchemy.sql.elements import UnaryExpression
 
+from tasktrack.queries import filter_more_sql
 from tasktrack.queries.filter_language import DateTest, Interval, ListFilter, MetricField, OrderKey
+from tasktrack.queries.filter_more import MultiCondition
 from tasktrack.queries.filter_request import TaskFilter
+from tasktrack.queries.task_columns import (
+    ARRAYS,
+    COLUMNS,
+    NEVER_MISSING,
+    TEXTS,
+    Condition,
+)
 from tasktrack.store.tables import task_metrics, tasks
 
-Condition = ColumnElement[bool]
+__all__ = ["ARRAYS", "COLUMNS", "NEVER_MISSING", "TEXTS", "Condition", "select_tasks"]
 _INT8 = (-(2**63), 2**63 - 1)
 _NON_FINITE: list[ColumnElement[Any]] = [
     literal_column(f"'{v}'::float8") for v in ("NaN", "Infinity", "-Infinity")
@@ -44,49 +51,6 @@ _COMPARE = {
     "<": operator.lt,
     "<=": operator.le,
 }
-
-# Every field a filter or an order may name -> its column. Names come from these fixed maps
-# only; user text only ever reaches SQL as bound values. The literal key keeps the expression
-# identical to an expression index on (execution ->> 'queue').
-_QUEUE = type_coerce(tasks.c.execution.op("->>")(literal_column("'queue'")), Text)
-_PLAIN = (
-    "id",
-    "name",
-    "type",
-    "status",
-    "comment",
-    "project",
-    "parent",
-    "tags",
-    "system_tags",
-    "created",
-    "started",
-    "completed",
-    "published",
-    "active_duration",
-    "status_changed",
-    "status_message",
-    "status_reason",
-    "last_worker",
-    "last_worker_report",
-    "last_update",
-    "last_change",
-    "last_changed_by",
-    "last_iteration",
-)
-COLUMNS: dict[str, ColumnElement[Any]] = {
-    **{name: tasks.c[name] for name in _PLAIN},
-    "user": tasks.c.user_id,
-    "execution.queue": _QUEUE,
-}
-ARRAYS = frozenset({"tags", "system_tags"})
-# Never null nor empty (NOT NULL columns; a name has at least 3 characters).
-NEVER_MISSING = frozenset({"id", "name", "user", "type", "status", "created"})
-TEXTS = frozenset(
-    {"id", "name", "user", "type", "status", "comment", "project", "parent", "execution.queue"}
-    | {"status_message", "status_reason", "last_worker", "last_changed_by"}
-)
-
 
 # --- list fields -----------------------------------------------------------------------------
 
@@ -236,9 +200,22 @@ def conditions(f: TaskFilter, joins: MetricJoins) -> list[Condition]:
         where.append(
             or_(*(COLUMNS[n].icontains(text, autoescape=True) for n in ("name", "id", "comment")))
         )
+    where += [filter_more_sql.field_filter(field, ff) for field, ff in f.field_filters.items()]
+    where += [_multi_condition(m) for m in f.multi]
     if not f.include_hidden:
         where.append(not_(tasks.c.system_tags.contains(["hidden"])))
     return where
+
+
+def _multi_condition(m: MultiCondition) -> Condition:
+    """`_any_` (or) / `_all_` (and): the pattern (case-insensitive) or the datetime condition
+    on each field. A datetime field the task does not have fails the condition."""
+    if m.dates is not None:
+        parts = [date_condition(COLUMNS[name], m.dates) for name in m.fields]
+    else:
+        pattern = m.pattern or ""
+        parts = [filter_more_sql.text_of(name).regexp_match(pattern, "i") for name in m.fields]
+    return or_(*parts) if m.operator == "or" else and_(*parts)
 
 
 def finite_or_null(col: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -262,6 +239,9 @@ def order_by(order: Sequence[OrderKey], joins: MetricJoins) -> list[UnaryExpress
     when ascending, they go last."""
     clauses = []
     for position, key in enumerate(order):
+        if key.path:
+            clauses += filter_more_sql.document_order(key, first=position == 0)
+            continue
         if key.metric is not None:
             col = finite_or_null(joins.column(key.metric))
         else:

@@ -6,6 +6,7 @@ Shared by the HTTP answers and `Client.get_all(only_fields=...)`, so both shape 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -30,6 +31,22 @@ def _put(doc: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
+def _keep_containers(doc: dict[str, Any], path: list[str], out: dict[str, Any]) -> None:
+    """A path whose end is missing still answers the objects on the way to it, empty (as
+    MongoDB's projection does: `runtime.version` of a task without it gives `runtime: {}`,
+    which `clearml.Dataset` reads unguarded)."""
+    node: Any = doc
+    target = out
+    for key in path[:-1]:
+        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
+            return
+        node = node[key]
+        child = target.setdefault(key, {})
+        if not isinstance(child, dict):
+            return
+        target = child
+
+
 def _drop(doc: dict[str, Any], path: list[str]) -> None:
     node: Any = doc
     for key in path[:-1]:
@@ -49,6 +66,8 @@ def only_fields(doc: dict[str, Any], fields: list[str]) -> dict[str, Any]:
             found, value = _get(doc, path)
             if found:
                 _put(out, path, value)
+            else:
+                _keep_containers(doc, path, out)
     else:
         out = dict(doc)
     for path in exclude:
@@ -78,4 +97,31 @@ def paths(value: Any) -> list[str]:
 
 def shape(rows: Iterable[msgspec.Struct], fields: list[str]) -> list[dict[str, Any]]:
     """Each row as the JSON-like document HTTP answers, cut down to `fields`."""
-    return [only_fields(msgspec.to_builtins(row), fields) for row in rows]
+    return [only_fields(clearml_json(row), fields) for row in rows]
+
+
+def _clearml_times(node: Any) -> Any:
+    """Every datetime of a builtins tree as ClearML writes it (`isoformat()`, so `+00:00`).
+
+    msgspec writes UTC as `Z`, which ClearML's SDK cannot parse (its optimizer's reporting
+    thread dies on it); msgspec has no option for that and calls no hook for datetimes, so the
+    answer is turned into builtins with datetimes kept, and those are rewritten in place here.
+    Rewriting the encoded bytes instead would also change user strings that look like times.
+    """
+    kind = type(node)
+    if kind is dict:
+        for key, value in node.items():
+            if type(value) in (dict, list, datetime):
+                node[key] = _clearml_times(value)
+    elif kind is list:
+        for i, value in enumerate(node):
+            if type(value) in (dict, list, datetime):
+                node[i] = _clearml_times(value)
+    elif kind is datetime:
+        return node.isoformat()
+    return node
+
+
+def clearml_json(data: Any) -> Any:
+    """`data` as JSON builtins in ClearML's formats (datetimes with `+00:00`)."""
+    return _clearml_times(msgspec.to_builtins(data, builtin_types=(datetime,)))

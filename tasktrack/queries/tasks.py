@@ -68,9 +68,15 @@ def get_by_id(conn: Connection, company: str, task_id: str) -> TaskView:
     return _views(conn, [row])[0]
 
 
-def get_all(conn: Connection, company: str, request: GetAllRequest) -> list[TaskView]:
-    """The company's tasks that pass every filter of the request (SEMANTICS §5), one page."""
-    query = filters.select_tasks(_ROW, company, plan(request))
+def get_all(
+    conn: Connection,
+    company: str,
+    request: GetAllRequest,
+    window: tuple[int, int] | None = None,
+) -> list[TaskView]:
+    """The company's tasks that pass every filter of the request (SEMANTICS §5), one page
+    (or `window`: start and size, for a scroll)."""
+    query = filters.select_tasks(_ROW, company, plan(request, window))
     try:
         rows = conn.execute(query).fetchall()
     except DataError as exc:

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from msgspec import UNSET
+from msgspec import UNSET, UnsetType
 
 from tasktrack.domain.state import TaskState
 from tasktrack.domain.values import (
+    Artifact,
     Configuration,
     Container,
     Execution,
@@ -43,6 +44,61 @@ class LastMetricsEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
 LastMetrics = dict[str, dict[str, LastMetricsEvent]]
 
 
+# The answer's embedded objects hold ClearML's defaults (its documents are saved with them, and
+# its SDK reads them unguarded): these views encode their defaults, unlike the domain's values.
+
+
+class ArtifactView(Artifact, frozen=True, omit_defaults=False):
+    """An artifact as answered: `mode` is always there (output unless said otherwise)."""
+
+
+class ExecutionView(msgspec.Struct, frozen=True, kw_only=True):
+    """execution as answered: `artifacts` is `[]` when there are none (`@PipelineDecorator`
+    iterates it unguarded)."""
+
+    queue: str | UnsetType = UNSET
+    parameters: dict[str, Any] | UnsetType = UNSET
+    model: str | UnsetType = UNSET
+    model_desc: dict[str, Any] | UnsetType = UNSET
+    model_labels: dict[str, int] | UnsetType = UNSET
+    framework: str | UnsetType = UNSET
+    docker_cmd: str | UnsetType = UNSET
+    artifacts: list[ArtifactView] = []
+
+
+class ScriptView(msgspec.Struct, frozen=True, kw_only=True):
+    """script as answered, with the defaults of ClearML's Script document (binary python,
+    empty repository and entry point)."""
+
+    binary: str = "python"
+    repository: str = ""
+    tag: str | UnsetType = UNSET
+    branch: str | UnsetType = UNSET
+    version_num: str | UnsetType = UNSET
+    entry_point: str = ""
+    working_dir: str | UnsetType = UNSET
+    requirements: dict[str, Any] | UnsetType = UNSET
+    diff: str | UnsetType = UNSET
+
+
+def _given(value: msgspec.Struct) -> dict[str, Any]:
+    return {k: v for k, v in msgspec.structs.asdict(value).items() if v is not UNSET}
+
+
+def _artifact(a: Artifact) -> ArtifactView:
+    return ArtifactView(**_given(a))
+
+
+def execution_view(e: Execution | None) -> ExecutionView:
+    fields = _given(e) if e is not None else {}
+    fields["artifacts"] = [_artifact(a) for a in fields.get("artifacts", ())]
+    return ExecutionView(**fields)
+
+
+def script_view(s: Script | None) -> ScriptView:
+    return ScriptView(**(_given(s) if s is not None else {}))
+
+
 class TaskView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A task as `get_by_id` answers it: ClearML's task object (unset fields are absent)."""
 
@@ -62,10 +118,10 @@ class TaskView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     parent: str | None = None
     project: str | None = None
     output: Output | None = None
-    execution: Execution | None = None
+    execution: ExecutionView | None = None
     container: Container | None = None
     models: TaskModels | None = None
-    script: Script | None = None
+    script: ScriptView | None = None
     status_changed: datetime | None = None
     status_message: str | None = None
     status_reason: str | None = None
@@ -98,8 +154,6 @@ def _models(models: TaskModels | None) -> TaskModels:
 # these defaults, and its SDK reads e.g. `output.destination` and `models.output` unguarded).
 _ALWAYS = {
     "output": Output,
-    "execution": Execution,
-    "script": Script,
     "hyperparams": dict,
     "configuration": dict,
     "container": dict,
@@ -111,7 +165,7 @@ def task_view(state: TaskState, last_metrics: LastMetrics | None = None) -> Task
     fields: dict[str, Any] = {
         name: getattr(state, name)
         for name in TaskView.__struct_fields__
-        if name not in ("last_metrics", "models", "stream_version")
+        if name not in ("last_metrics", "models", "stream_version", "execution", "script")
     }
     for name, empty in _ALWAYS.items():
         if fields[name] is None:
@@ -119,6 +173,8 @@ def task_view(state: TaskState, last_metrics: LastMetrics | None = None) -> Task
     return TaskView(
         **fields,
         models=_models(state.models),
+        execution=execution_view(state.execution),
+        script=script_view(state.script),
         last_metrics=last_metrics or {},
         stream_version=state.version,
     )

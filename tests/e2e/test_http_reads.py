@@ -60,7 +60,8 @@ def test_get_all_only_fields_answers_exactly_the_paths_asked_for(api: Api) -> No
             "execution": {"queue": queue},
             "last_metrics": {m_hash: {v_hash: loss}},
         },
-        {"id": idle, "name": "idle one", "tags": [], "last_metrics": {}},  # no queue: no branch
+        # no queue: execution stays, empty (as MongoDB projects it; clearml.Dataset relies on it)
+        {"id": idle, "name": "idle one", "tags": [], "execution": {}, "last_metrics": {}},
     ]
     # A nested path inside last_metrics keeps that leaf only; id stays, even when excluded.
     leaf = f"last_metrics.{m_hash}.{v_hash}.max_value"

@@ -61,6 +61,9 @@ TASK_BODIES: dict[str, dict[str, Any]] = {
 IDS_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
     "tasks.update_tags": ("ids", {"add_tags": ["pwned"]}),
     "tasks.archive": ("tasks", {}),
+    "tasks.get_hyper_params": ("tasks", {}),
+    "tasks.get_configurations": ("tasks", {}),
+    "tasks.get_configuration_names": ("tasks", {}),
     **{
         name: ("ids", {"queue_name": "q"} if name == "tasks.enqueue_many" else {})
         for name in ENDPOINTS

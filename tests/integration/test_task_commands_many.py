@@ -6,6 +6,7 @@ from msgspec import UNSET
 from sqlalchemy import Engine
 
 from tasktrack.api import Client
+from tasktrack.queries.views import ScriptView
 from tests.integration.task_commands_support import (
     UNKNOWN_ID,
     event_count,
@@ -164,7 +165,7 @@ def test_reset_with_clear_all_drops_every_artifact_and_the_script(client: Client
     client.reset(task=t, clear_all=True)
     task = client.get_by_id(t)
     assert task.execution is None or task.execution.artifacts in (UNSET, [])
-    assert task.script is None or task.script.repository is UNSET
+    assert task.script == ScriptView()  # only the defaults ClearML's Script document holds
 
 
 def test_reset_many_with_force_resets_a_published_task(client: Client) -> None:

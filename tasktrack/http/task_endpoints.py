@@ -1,0 +1,146 @@
+"""The tasks service's listing and reading endpoints beyond get_all: get_all_ex (ClearML's
+listing for the web UI and its test suite), with scroll_id paging and resolved references."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from tasktrack.domain.errors import InvalidRequest
+from tasktrack.http.calls import Call, Spec
+from tasktrack.queries import references
+from tasktrack.queries.filter_request import GetAllRequest, request_from
+from tasktrack.queries.projects import ProjectFilter
+from tasktrack.queries.shaping import check_paths, clearml_json, shape
+
+# A scroll id carries the position the scroll has reached: stateless, so any server process
+# can go on with it. It is no secret: it only moves an offset over the caller's own tasks.
+_SCROLL = re.compile(r"tt1\.([0-9]{1,18})")
+
+
+class GetAllEx(GetAllRequest, frozen=True, kw_only=True):
+    """tasks.get_all_ex: get_all's filters, plus scroll paging (`scroll_id`, `size`,
+    `refresh_scroll`) and `only_fields` references (`project.name`)."""
+
+    only_fields: list[str] | None = None
+    scroll_id: str | UnsetType | None = UNSET
+    size: int | None = None
+    refresh_scroll: bool = False
+    include_subprojects: bool = False  # projects are flat here: nothing more to include
+    allow_public: bool = True  # no public tasks of other companies here
+
+
+def _parse(body: dict[str, Any]) -> GetAllEx:
+    request = request_from(body, GetAllEx)
+    if request.only_fields:
+        check_paths(request.only_fields)
+    return request
+
+
+def scroll_window(body: GetAllEx) -> tuple[tuple[int, int] | None, int]:
+    """(start, size) for a scrolling request (None when it does not scroll), and where the
+    scroll starts. As ClearML: a scroll needs `size` >= 1 (400/12); an unknown scroll id starts
+    a new scroll; `refresh_scroll` brings everything from the start to where it had got."""
+    if body.scroll_id is UNSET and body.size is None:
+        return None, 0
+    if body.size is None or body.size < 1:
+        raise InvalidRequest(
+            "Validation error: Integer size parameter greater than 1 should be provided when "
+            "working with scroll",
+            field="size",
+        )
+    found = _SCROLL.fullmatch(body.scroll_id or "")
+    position = int(found.group(1)) if found else 0
+    if body.refresh_scroll:
+        return (0, max(position, body.size)), 0
+    return (position, body.size), position
+
+
+def _get_all_ex(call: Call, body: GetAllEx) -> Any:
+    window, start = scroll_window(body)
+    tasks = call.client.query_all(body, window)
+    answer: dict[str, Any] = {}
+    if window is not None:
+        answer["scroll_id"] = f"tt1.{start + len(tasks)}"
+    fields = body.only_fields or []
+    if references.referenced(fields):
+        docs = [clearml_json(t) for t in tasks]
+        ids = references.project_ids(docs)
+        found = (
+            call.client.query_projects(
+                ProjectFilter(id=ids, search_hidden=True, page_size=max(len(ids), 1))
+            )
+            if ids
+            else []
+        )
+        projects = {p.id: clearml_json(p) for p in found}
+        answer["tasks"] = references.resolve(docs, fields, projects)
+    else:
+        answer["tasks"] = shape(tasks, fields) if fields else tasks
+    return answer
+
+
+ENDPOINTS = [
+    Spec(
+        name="tasks.get_all_ex",
+        request=GetAllEx,
+        run=_get_all_ex,
+        parse=_parse,
+        summary="Tasks by filters, with `filters`, `_any_`/`_all_`, scroll_id paging and "
+        "project references in only_fields",
+    ),
+]
+
+
+# --- a task's parameters as lists (what the SDK reads: Task.get_user_properties, ...) --------
+
+
+class TasksParams(msgspec.Struct, frozen=True, kw_only=True):
+    tasks: list[str]
+
+
+class TasksConfigurations(TasksParams, frozen=True, kw_only=True):
+    names: list[str] | None = None
+
+
+class TasksConfigurationNames(TasksParams, frozen=True, kw_only=True):
+    skip_empty: bool = True
+
+
+def _get_hyper_params(call: Call, body: TasksParams) -> Any:
+    return {"params": call.client.get_hyper_params(body.tasks)}
+
+
+def _get_configurations(call: Call, body: TasksConfigurations) -> Any:
+    return {"configurations": call.client.get_configurations(body.tasks, body.names)}
+
+
+def _get_configuration_names(call: Call, body: TasksConfigurationNames) -> Any:
+    found = call.client.get_configuration_names(body.tasks, skip_empty=body.skip_empty)
+    return {"configurations": found}
+
+
+ENDPOINTS += [
+    Spec(
+        name="tasks.get_hyper_params",
+        request=TasksParams,
+        run=_get_hyper_params,
+        summary="The tasks' hyperparameters, each as a list (by section, then name)",
+    ),
+    Spec(
+        name="tasks.get_configurations",
+        request=TasksConfigurations,
+        run=_get_configurations,
+        summary="The tasks' configuration items (only the named ones if `names` is given)",
+    ),
+    Spec(
+        name="tasks.get_configuration_names",
+        request=TasksConfigurationNames,
+        run=_get_configuration_names,
+        summary="The names of the tasks' configuration items (non-empty ones unless "
+        "skip_empty is false)",
+    ),
+]

@@ -1,0 +1,52 @@
+"""get_all_ex's references: `only_fields` paths through a task's project (`project.name`)
+answer the project as an object, `{id, name, ...}`, as ClearML's joined listing does; the
+paths through `user` answer `{id}` (tasktrack keeps no user names).
+
+Pure: the caller reads the projects the page refers to and hands them in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasktrack.queries.shaping import only_fields
+
+# Reference field -> what the referenced documents are keyed by.
+REFERENCES = ("project", "user")
+
+
+def referenced(fields: list[str]) -> dict[str, list[str]]:
+    """Reference field -> the paths asked inside it (`project.name` -> project: [name])."""
+    out: dict[str, list[str]] = {}
+    for f in fields:
+        root, dot, rest = f.partition(".")
+        if dot and root in REFERENCES and rest:
+            out.setdefault(root, []).append(rest)
+    return out
+
+
+def project_ids(docs: list[dict[str, Any]]) -> list[str]:
+    return sorted({p for d in docs if isinstance(p := d.get("project"), str) and p})
+
+
+def resolve(
+    docs: list[dict[str, Any]],
+    fields: list[str],
+    projects: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """`docs` (full task documents) shaped by `fields`, with each reference asked for as an
+    object: the referenced document cut down to the paths asked (its id always), or `{id}`
+    when it is unknown (a deleted project)."""
+    refs = referenced(fields)
+    plain = [f for f in fields if f.partition(".")[0] not in refs]
+    out = []
+    for doc in docs:
+        shaped = only_fields(doc, plain) if plain else {"id": doc["id"]}
+        for root, paths in refs.items():
+            key = doc.get(root)
+            if not isinstance(key, str) or not key:
+                continue
+            source = projects.get(key, {}) if root == "project" else {}
+            shaped[root] = {**only_fields({**source, "id": key}, paths), "id": key}
+        out.append(shaped)
+    return out

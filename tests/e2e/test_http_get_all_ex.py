@@ -1,0 +1,88 @@
+"""tasks.get_all_ex and the parameter lists over HTTP, as ClearML's web UI and SDK drive them:
+scroll_id paging, project references, ClearML's answer shapes, and refusals that change
+nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tests.e2e.http import Api
+
+
+def _task(api: Api, name: str, **fields: Any) -> str:
+    return str(api.ok("tasks.create", {"name": name, "type": "training", **fields})["id"])
+
+
+def test_scroll_pages_through_and_refresh_brings_everything(api: Api) -> None:
+    def param(i: int) -> dict[str, Any]:
+        return {"t": {"p": {"section": "t", "name": "p", "value": str(i)}}}
+
+    tasks = [_task(api, f"scroll {i}", hyperparams=param(i)) for i in range(7)]
+    body = {"id": tasks, "order_by": ["hyperparams.t.p.value"], "size": 3}
+    seen: list[str] = []
+    scroll = None
+    for expected in (3, 3, 1, 0):
+        data = api.ok("tasks.get_all_ex", {**body, "scroll_id": scroll})
+        assert len(data["tasks"]) == expected
+        seen += [t["id"] for t in data["tasks"]]
+        scroll = data["scroll_id"]
+    assert seen == tasks
+    refreshed = api.ok("tasks.get_all_ex", {**body, "scroll_id": scroll, "refresh_scroll": True})
+    assert [t["id"] for t in refreshed["tasks"]] == tasks
+    assert api.error("tasks.get_all_ex", {"scroll_id": scroll})[:2] == (400, 12)
+
+
+def test_project_references_and_clearml_shapes(api: Api) -> None:
+    project = api.ok("projects.create", {"name": "refs project", "description": "d"})["id"]
+    task = _task(api, "with project", project=project)
+    api.ok("tasks.started", {"task": task})
+    [got] = api.ok(
+        "tasks.get_all_ex",
+        {"id": [task], "only_fields": ["name", "project.name", "started", "runtime.version"]},
+    )["tasks"]
+    assert got["project"] == {"id": project, "name": "refs project"}
+    assert got["runtime"] == {}
+    assert got["started"].endswith("+00:00")
+    assert datetime.fromisoformat(got["started"]).utcoffset() is not None
+    full = api.ok("tasks.get_by_id", {"task": task})["task"]
+    assert full["execution"]["artifacts"] == []
+    assert full["created"].endswith("+00:00")
+
+
+def test_filters_and_refusals(api: Api) -> None:
+    tagged, bare = _task(api, "tagged", tags=["x"]), _task(api, "bare")
+    both = [tagged, bare]
+
+    def ids(**body: Any) -> set[str]:
+        return {t["id"] for t in api.ok("tasks.get_all_ex", {"id": both, **body})["tasks"]}
+
+    assert ids(filters={"tags": {"any": {"include": [None]}}}) == {bare}
+    assert ids(filters={"tags": {"all": {"exclude": ["x"]}}}) == {bare}
+    assert ids(_any_={"pattern": "^TAG", "fields": ["name", "comment"]}) == {tagged}
+    assert ids(order_by=None) == set(both)
+    assert api.error("tasks.get_all_ex", {"filters": {"tags": {"test": ["1"]}}})[:2] == (400, 12)
+    assert api.error("tasks.archive", {"tasks": [tagged, "0" * 32]})[:2] == (400, 101)
+    # nothing was archived by the refused call
+    [still] = api.ok("tasks.get_all_ex", {"id": [tagged]})["tasks"]
+    assert "archived" not in still["system_tags"]
+
+
+def test_parameter_lists(api: Api) -> None:
+    task = _task(
+        api,
+        "params",
+        hyperparams={"properties": {"k": {"section": "properties", "name": "k", "value": "v"}}},
+        configuration={"cfg": {"name": "cfg", "value": "x: 1", "type": "yaml"}},
+    )
+    params = api.ok("tasks.get_hyper_params", {"tasks": [task]})["params"]
+    assert params == [
+        {"task": task, "hyperparams": [{"section": "properties", "name": "k", "value": "v"}]}
+    ]
+    confs = api.ok("tasks.get_configurations", {"tasks": [task]})["configurations"]
+    assert confs == [
+        {"task": task, "configuration": [{"name": "cfg", "value": "x: 1", "type": "yaml"}]}
+    ]
+    names = api.ok("tasks.get_configuration_names", {"tasks": [task]})["configurations"]
+    assert names == [{"task": task, "names": ["cfg"]}]
+    assert api.error("tasks.get_hyper_params", {"tasks": ["0" * 32]})[:2] == (400, 101)
