@@ -12,7 +12,7 @@ import msgspec
 
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.metrics import EventIn
-from tasktrack.http import analytics
+from tasktrack.http import analytics, model_endpoints
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries.filter_request import GetAllRequest, request_from
 from tasktrack.queries.metrics import DEFAULT_SAMPLES
@@ -246,6 +246,8 @@ def _table() -> dict[str, Spec]:
     ]
     # Status analytics over the SQL views (declared in http/analytics.py).
     specs += analytics.ENDPOINTS
+    # The models service (declared in http/model_endpoints.py).
+    specs += model_endpoints.endpoints()
     return {s.name: s for s in specs}
 
 
