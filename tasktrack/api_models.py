@@ -55,7 +55,7 @@ class ModelMethods:
     def delete_model(self, **f: Any) -> Result:
         return self._do(cmd.DeleteModel, f)
 
-    def delete_models(self, **f: Any) -> Result:
+    def delete_many_models(self, **f: Any) -> Result:
         return self._do(cmd.DeleteModels, f)
 
     def move_models(self, **f: Any) -> Result:

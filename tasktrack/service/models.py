@@ -206,9 +206,21 @@ def on_set_ready(uow: UnitOfWork, c: mc.SetModelReady) -> Result:
     return _publish(uow, c.model, c.publish_task, c.force_publish_task)
 
 
+def _lock_all(uow: UnitOfWork, ids: list[str]) -> None:
+    """Every stream a command on many models may write, locked in one call before its first
+    write (the log refuses a lock after one): the models and the tasks they name now."""
+    tasks = [
+        row.state.task
+        for row in modelrows.load(uow.conn, uow.metadata.company, ids).values()
+        if row.state.task
+    ]
+    uow.lock([*(stream_of(i) for i in ids), *tasks])
+
+
 def _each(uow: UnitOfWork, ids: list[str], run: object) -> Result:
     """Each id in a savepoint of its own: one failure does not stop (or undo) the rest."""
     assert callable(run)
+    _lock_all(uow, ids)
     succeeded: list[Result] = []
     failed: list[Result] = []
     for model_id in dict.fromkeys(ids):
@@ -281,12 +293,14 @@ def on_move(uow: UnitOfWork, c: mc.MoveModels) -> Result:
         project = commandreads.project_named(uow.conn, uow.metadata.company, c.project_name)
         if project is None:
             raise InvalidTaskStatus(f"Unknown project name: {c.project_name!r}")
+    _lock_all(uow, c.ids)
     for model_id in dict.fromkeys(c.ids):
         _simple(uow, model_id, rules.move, "moved", project=project)
     return {"project_id": project}
 
 
 def _visibility(uow: UnitOfWork, ids: list[str], public: bool) -> Result:
+    _lock_all(uow, ids)
     updated = 0
     for model_id in dict.fromkeys(ids):
         _lock(uow, model_id)
