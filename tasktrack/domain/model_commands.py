@@ -46,6 +46,7 @@ class UpdateModel(ModelFields, frozen=True, kw_only=True):
 
     model: Key
     iteration: int | None = None
+    metadata: list[MetadataItem] | dict[str, MetadataItem] | UnsetType = UNSET
 
 
 class EditModel(UpdateModel, frozen=True, kw_only=True):

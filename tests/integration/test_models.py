@@ -106,3 +106,10 @@ def test_rebuild_and_verify_cover_models(client: Client, engine: Engine) -> None
     rebuild.rebuild(engine, specs)
     assert rebuild.verify(engine, specs) == []
     assert client.get_model(model).comment == "x"
+
+
+def test_an_output_model_inherits_the_tasks_project_and_framework(client: Client) -> None:
+    project = client.create_project(name="frameworks")["id"]
+    task = _task(client, project=project, execution={"framework": "fw2"})
+    client.update_model_for_task(task=task, uri="file:///b", iteration=1)
+    assert client.get_model_frameworks([project]) == ["fw2"]
