@@ -15,6 +15,7 @@ import msgspec
 from msgspec import structs
 from sqlalchemy import Connection, Engine
 
+from tasktrack.api_models import ModelMethods
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
@@ -51,7 +52,7 @@ def start(engine: Engine) -> TaskService:
     return TaskService(engine)
 
 
-class Client:
+class Client(ModelMethods):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 
     With `read_timeout_ms`, every read runs under that statement timeout and one that runs

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine
 
-from tasktrack.domain.events import TASK_EVENTS
+from tasktrack.domain import models
+from tasktrack.domain.events import TASK_EVENTS, ModelCreated
 from tasktrack.domain.evolve import fold
 from tasktrack.projections.tasks import TasksProjector
-from tasktrack.store import chaincheck, eventlog
+from tasktrack.store import chaincheck, eventlog, modelrows
 from tasktrack.store.engine import raw
 
 
@@ -32,6 +35,9 @@ def mismatches(engine: Engine, after_position: int) -> list[str]:
         rows = TasksProjector().load(conn, streams)
         for stream in streams:
             records = eventlog.read_stream(conn, stream)
+            if records and isinstance(records[0].event, ModelCreated):
+                problems += _model_mismatches(conn, stream, records)
+                continue
             if not records or not isinstance(records[0].event, TASK_EVENTS):
                 continue
             broken = chaincheck.check_stream(conn, stream)
@@ -61,4 +67,28 @@ def mismatches(engine: Engine, after_position: int) -> list[str]:
             ):
                 problems.append(f"{stream}: stream head in the row is not the last event")
         sa_conn.rollback()
+    return problems
+
+
+def _model_mismatches(conn: Any, stream: str, records: list[Any]) -> list[str]:
+    """A model stream folded from the log against its `models` row (and its hash chain)."""
+    problems = []
+    if chaincheck.check_stream(conn, stream) is not None:
+        problems.append(f"{stream}: hash chain broken")
+    state = models.fold([r.event for r in records])
+    assert state is not None
+    row = modelrows.load(conn, state.company, [state.id]).get(state.id)
+    if state.deleted:
+        return problems + ([f"{stream}: deleted model still has a row"] if row else [])
+    if row is None:
+        return [*problems, f"{stream}: no row for a live model"]
+    if row.state != state:
+        problems.append(f"{stream}: row {row.state!r} != replay {state!r}")
+    last = records[-1]
+    if (row.head.version, row.head.hash, row.head_at) != (
+        last.stream_version,
+        last.hash,
+        last.recorded_at,
+    ):
+        problems.append(f"{stream}: stream head in the row is not the last event")
     return problems

@@ -357,6 +357,123 @@ class ProjectCreated(Event, frozen=True, kw_only=True):
     default_output_destination: str | None = None
 
 
+# --- models (a model is a stream of its own: "model:<id>", see domain/models.py) -------------
+
+
+class MetadataItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One entry of a model's metadata (ClearML's {key, type, value})."""
+
+    key: str
+    type: str | None = None
+    value: str | None = None
+
+
+class ModelCreated(Event, frozen=True, kw_only=True):
+    """A model came into being (models.create, or the first models.update_for_task)."""
+
+    model_id: str
+    company: str
+    name: str
+    uri: str | None = None
+    task: str | None = None
+    parent: str | None = None
+    project: str | None = None
+    comment: str = ""
+    tags: list[str] = []
+    system_tags: list[str] = []
+    framework: str | None = None
+    design: dict[str, Any] | None = None
+    labels: dict[str, int] = {}
+    ready: bool = False
+    ui_cache: dict[str, Any] | None = None
+    metadata: list[MetadataItem] = []
+
+
+class ModelChanges(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """New values of the descriptive fields an edit or update touched."""
+
+    name: str | UnsetType = UNSET
+    comment: str | UnsetType = UNSET
+    tags: list[str] | UnsetType = UNSET
+    system_tags: list[str] | UnsetType = UNSET
+    task: str | UnsetType | None = UNSET
+    parent: str | UnsetType | None = UNSET
+    framework: str | UnsetType | None = UNSET
+    design: dict[str, Any] | UnsetType | None = UNSET
+    labels: dict[str, int] | UnsetType = UNSET
+    ui_cache: dict[str, Any] | UnsetType | None = UNSET
+
+
+class ModelEdited(Event, frozen=True, kw_only=True):
+    """Descriptive fields of a model were rewritten (models.update / edit)."""
+
+    changes: ModelChanges
+
+
+class ModelWeightsUpdated(Event, frozen=True, kw_only=True):
+    """The model's weights now live at `uri` (its UI cache is cleared with it)."""
+
+    uri: str
+    iteration: int | None = None
+    ui_cache: dict[str, Any] | None = None
+
+
+class ModelPublished(Event, frozen=True, kw_only=True):
+    """The model was set ready (published): from now on its weights and definition are frozen."""
+
+
+class ModelArchived(Event, frozen=True, kw_only=True):
+    """The model got the "archived" system tag."""
+
+
+class ModelUnarchived(Event, frozen=True, kw_only=True):
+    """The model lost the "archived" system tag."""
+
+
+class ModelMoved(Event, frozen=True, kw_only=True):
+    """The model now belongs to `project` (None: no project)."""
+
+    project: str | None
+
+
+class ModelMetadataChanged(Event, frozen=True, kw_only=True):
+    """Metadata entries were added or replaced (`upserted`, by key) and removed (`deleted`)."""
+
+    upserted: list[MetadataItem] = []
+    deleted: list[str] = []
+    replace: bool = False  # the upserted entries replace all the others
+
+
+class ModelVisibilityChanged(Event, frozen=True, kw_only=True):
+    """The model was made public (readable by every company) or private again."""
+
+    public: bool
+
+
+class ModelDeleted(Event, frozen=True, kw_only=True):
+    """The model is gone (its stream stays in the log)."""
+
+
+ModelEvent = (
+    ModelCreated
+    | ModelEdited
+    | ModelWeightsUpdated
+    | ModelPublished
+    | ModelArchived
+    | ModelUnarchived
+    | ModelMoved
+    | ModelMetadataChanged
+    | ModelVisibilityChanged
+    | ModelDeleted
+)
+
+
+class TaskIterationReached(Event, frozen=True, kw_only=True):
+    """A model of this task reported an iteration: the task's last_iteration is at least it."""
+
+    iteration: int
+
+
 TaskEvent = (
     TaskCreated
     | TaskEdited
@@ -389,14 +506,17 @@ TaskEvent = (
     | MetricsReported
     | TaskLogged
     | TaskEventsReported
+    | TaskIterationReached
 )
 
 # Every event type the log can hold: the one tagged union all decoding goes through.
-AnyEvent = TaskEvent | QueueCreated | ProjectCreated
+AnyEvent = TaskEvent | QueueCreated | ProjectCreated | ModelEvent
 
 
 # The events of task streams (queue and project streams have their own).
 TASK_EVENTS: tuple[type[Event], ...] = typing.get_args(TaskEvent)
+# The events of model streams (domain/models.py folds them).
+MODEL_EVENTS: tuple[type[Event], ...] = typing.get_args(ModelEvent)
 
 
 def status_change(event: AnyEvent) -> StatusChange | None:

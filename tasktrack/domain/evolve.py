@@ -157,6 +157,11 @@ def _model_upserted(state: TaskState, e: ev.ModelUpserted) -> TaskState:
     )
 
 
+def _iteration_reached(state: TaskState, e: ev.TaskIterationReached) -> TaskState:
+    # A maximum, as ClearML's last_iteration_max: an older iteration never lowers it.
+    return _set(state, last_iteration=max(state.last_iteration, e.iteration), **_touched(e))
+
+
 def _models_deleted(state: TaskState, e: ev.ModelsDeleted) -> TaskState:
     names = set(e.names)
     items = [m for m in _models(state, e.model_type) if m.name not in names]
@@ -246,6 +251,7 @@ HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
     ev.ArtifactsDeleted: _artifacts_deleted,
     ev.ModelUpserted: _model_upserted,
     ev.ModelsDeleted: _models_deleted,
+    ev.TaskIterationReached: _iteration_reached,
     ev.TaskStatusChanged: lambda s, e: _set(s, **_moved(e, e.change)),
     ev.TaskStarted: lambda s, e: _set(s, **_moved(e, e.change), started=s.started or e.at),
     ev.TaskStopped: lambda s, e: _set(s, **_moved(e, e.change), completed=e.at),

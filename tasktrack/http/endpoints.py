@@ -13,7 +13,7 @@ import msgspec
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import TaskNotFound
 from tasktrack.domain.metrics import EventIn
-from tasktrack.http import analytics, task_endpoints
+from tasktrack.http import analytics, model_endpoints, task_endpoints
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries.filter_request import MAX_PAGE_SIZE, GetAllRequest, request_from
 from tasktrack.queries.metrics import DEFAULT_SAMPLES
@@ -258,6 +258,8 @@ def _table() -> dict[str, Spec]:
     specs += analytics.ENDPOINTS
     # The tasks service beyond the command endpoints (declared in http/task_endpoints.py).
     specs += task_endpoints.ENDPOINTS
+    # The models service (declared in http/model_endpoints.py).
+    specs += model_endpoints.endpoints()
     return {s.name: s for s in specs}
 
 

@@ -12,6 +12,7 @@ from tasktrack.projections.base import Projector
 from tasktrack.projections.log_lines import LogLinesProjector
 from tasktrack.projections.metric_points import MetricPointsProjector
 from tasktrack.projections.metrics import MetricsProjector
+from tasktrack.projections.models import ModelsProjector
 from tasktrack.projections.projects import ProjectsProjector
 from tasktrack.projections.queues import QueuesProjector
 from tasktrack.projections.status_history import StatusHistoryProjector
@@ -76,6 +77,12 @@ PROJECTORS: tuple[ProjectorSpec, ...] = (
         tables=("projects",),
         mode="inline",
         make=lambda t: ProjectsProjector(t["projects"]),
+    ),
+    ProjectorSpec(
+        name="models",
+        tables=("models",),
+        mode="inline",
+        make=lambda t: ModelsProjector(t["models"]),
     ),
     ProjectorSpec(
         name="activity_daily",

@@ -42,6 +42,8 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "task_runs": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "queues": ("SELECT", "INSERT"),
     "projects": ("SELECT", "INSERT"),
+    # Models: a row per live model, rewritten by each change and removed when deleted.
+    "models": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     # The catch-up read model and the runners' checkpoints (`tasktrack projections run`).
     "activity_daily": ("SELECT", "INSERT", "UPDATE"),
     "activity_task_projects": ("SELECT", "INSERT", "UPDATE", "DELETE"),

@@ -281,6 +281,44 @@ projects = Table(
     UniqueConstraint("company", "name"),
 )
 
+# Models (migration 0013): the fold of each live model's stream ("model:<id>"), keyed by company
+# first (DESIGN §6). The row is also the stream's head, like a task's.
+models = Table(
+    "models",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    _ts("created", nullable=False),
+    _ts("last_update", nullable=False),
+    _ts("last_change", nullable=False),
+    Column("last_changed_by", Text, nullable=False),
+    Column("uri", Text),
+    Column("task", Text),
+    Column("parent", Text),
+    Column("project", Text),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("system_tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("framework", Text),
+    Column("design", JSONB),
+    Column("labels", JSONB, nullable=False),
+    Column("ready", Boolean, nullable=False),
+    Column("ui_cache", JSONB),
+    Column("metadata", JSONB, nullable=False),
+    Column("last_iteration", BigInteger),
+    Column("public", Boolean, nullable=False, server_default=text("false")),
+    Column("stream_version", Integer, nullable=False),
+    Column("head_hash", LargeBinary, nullable=False),
+    _ts("head_at", nullable=False),
+    PrimaryKeyConstraint("company", "id"),
+    Index("models_company_task_idx", "company", "task"),
+    Index("models_company_project_idx", "company", "project"),
+    # Public models are read by every company: few, so a partial index finds them.
+    Index("models_public_idx", "id", postgresql_where=text("public")),
+)
+
 # The daily activity rollup (a catch-up projector): per company, project and UTC day.
 # The rollup's counters, in column order (its projector writes them, analytics reads them).
 ACTIVITY_COUNTERS = (

@@ -56,6 +56,15 @@ TASK_BODIES: dict[str, dict[str, Any]] = {
     "tasks.delete_artifacts": {"artifacts": [{"key": "k"}]},
     "tasks.add_or_update_model": {"name": "m", "model": "x", "type": "input"},
     "tasks.delete_models": {"models": [{"name": "m", "type": "input"}]},
+    # The models service: a model of another company's task is refused as an unknown task's.
+    "models.create": {"name": "pwned", "uri": "file:///x"},
+    "models.update_for_task": {"uri": "file:///x", "iteration": 10**6},
+    "models.get_by_task_id": {},
+    "models.update": {"model": "0" * 32, "iteration": 10**6},
+    "models.edit": {"model": "0" * 32, "iteration": 10**6},
+    # A filter by another company's task finds nothing, as one by an unknown task.
+    "models.get_all": {},
+    "models.get_all_ex": {},
 }
 # Endpoints whose body names several tasks.
 IDS_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -64,6 +73,9 @@ IDS_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
     "tasks.get_hyper_params": ("tasks", {}),
     "tasks.get_configurations": ("tasks", {}),
     "tasks.get_configuration_names": ("tasks", {}),
+    "models.move": ("ids", {}),
+    "models.make_public": ("ids", {}),
+    "models.make_private": ("ids", {}),
     **{
         name: ("ids", {"queue_name": "q"} if name == "tasks.enqueue_many" else {})
         for name in ENDPOINTS

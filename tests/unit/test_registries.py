@@ -161,3 +161,15 @@ def _spec(kind: type[cmd.Command]) -> Spec:
         return None
 
     return Spec(name=str(kind.endpoint), request=kind, run=run, summary="")
+
+
+def test_every_model_command_has_a_handler_an_endpoint_and_a_client_method() -> None:
+    """The models service's commands (domain/model_commands.py) are held to the same rule;
+    their Client methods live in the ModelMethods mixin (api_models.py)."""
+    from tasktrack import api_models
+    from tasktrack.domain import model_commands
+
+    source = inspect.getsource(api_models.ModelMethods)
+    assert command_problems(model_commands.declared(), ENDPOINTS, source) == []
+    model_events = set(ev.MODEL_EVENTS)
+    assert model_events <= set(typing.get_args(ev.AnyEvent))

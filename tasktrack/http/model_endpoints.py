@@ -1,0 +1,84 @@
+"""The models service's endpoints, declared as the tasks' are: every model command by its
+`endpoint`, and the queries with their request Structs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tasktrack.domain import model_commands as mc
+from tasktrack.domain.commands import Command
+from tasktrack.http.calls import Call, Spec
+from tasktrack.queries.models import ModelFilter
+from tasktrack.queries.shaping import shape
+
+
+class ModelId(msgspec.Struct, frozen=True, kw_only=True):
+    model: str
+
+
+class TaskId(msgspec.Struct, frozen=True, kw_only=True):
+    task: str
+
+
+class GetModels(ModelFilter, frozen=True, kw_only=True):
+    only_fields: list[str] | None = None
+
+
+class GetFrameworks(msgspec.Struct, frozen=True, kw_only=True):
+    projects: list[str] | None = None
+
+
+def _command(call: Call, command: Command) -> Any:
+    return call.client.execute(command, request_id=call.request_id)
+
+
+def _get_by_id(call: Call, body: ModelId) -> Any:
+    return {"model": call.client.get_model(body.model)}
+
+
+def _get_by_task_id(call: Call, body: TaskId) -> Any:
+    return {"model": call.client.get_model_by_task(body.task)}
+
+
+def _get_all(call: Call, body: GetModels) -> Any:
+    found = call.client.query_models(body)
+    if body.only_fields:
+        return {"models": shape(found, body.only_fields)}
+    return {"models": found}
+
+
+def _get_frameworks(call: Call, body: GetFrameworks) -> Any:
+    return {"frameworks": call.client.get_model_frameworks(body.projects)}
+
+
+def endpoints() -> list[Spec]:
+    specs = [
+        Spec(name=kind.endpoint, request=kind, run=_command, summary=kind.summary)
+        for kind in mc.declared()
+        if kind.endpoint is not None
+    ]
+    specs += [
+        Spec(name="models.get_by_id", request=ModelId, run=_get_by_id, summary="A model"),
+        Spec(
+            name="models.get_by_task_id",
+            request=TaskId,
+            run=_get_by_task_id,
+            summary="A task's (last) output model",
+        ),
+        Spec(name="models.get_all", request=GetModels, run=_get_all, summary="Models by filters"),
+        Spec(
+            name="models.get_all_ex",
+            request=GetModels,
+            run=_get_all,
+            summary="Models by filters (include_stats: labels_count)",
+        ),
+        Spec(
+            name="models.get_frameworks",
+            request=GetFrameworks,
+            run=_get_frameworks,
+            summary="The frameworks of the models (in the given projects, if any)",
+        ),
+    ]
+    return specs

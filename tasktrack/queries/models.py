@@ -1,0 +1,167 @@
+"""Reading models: by id, by task, by filters (get_all / get_all_ex), and their frameworks.
+
+A company reads its own models and public ones (ClearML's "company or public" rule).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import psycopg
+from sqlalchemy import Connection, Row, false, or_, select, true
+from sqlalchemy.exc import DataError
+
+from tasktrack.domain.errors import BadFilter, TaskNotFound
+from tasktrack.domain.model_errors import ModelNotFound
+from tasktrack.queries.filter_request import check_pattern, check_values
+from tasktrack.store.tables import models, tasks
+
+MAX_PAGE_SIZE = 500
+
+
+class ModelStats(msgspec.Struct, frozen=True, kw_only=True):
+    labels_count: int
+
+
+class ModelView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """ClearML's model object (metadata keyed by key, as ClearML answers it)."""
+
+    id: str
+    name: str
+    user: str
+    company: str
+    created: datetime
+    last_update: datetime
+    last_change: datetime
+    last_changed_by: str
+    uri: str | None = None
+    task: str | None = None
+    parent: str | None = None
+    project: str | None = None
+    comment: str
+    tags: list[str]
+    system_tags: list[str]
+    framework: str | None = None
+    design: dict[str, Any] | None = None
+    # Always answered (no default, so omit_defaults keeps them): the SDK and ClearML's tests
+    # read `ready` and `labels` of every model.
+    labels: dict[str, int]
+    ready: bool
+    ui_cache: dict[str, Any] | None = None
+    metadata: dict[str, Any]
+    last_iteration: int | None = None
+    stats: ModelStats | None = None
+
+
+class ModelFilter(msgspec.Struct, frozen=True, kw_only=True):
+    id: list[str] | None = None
+    name: str | None = None
+    project: list[str] | None = None
+    task: list[str] | None = None
+    framework: list[str] | None = None
+    uri: list[str] | None = None
+    user: list[str] | None = None
+    ready: bool | None = None
+    tags: list[str] | None = None
+    system_tags: list[str] | None = None
+    include_stats: bool = False
+    page: int = 0
+    page_size: int = MAX_PAGE_SIZE
+
+
+_VIEW_COLUMNS = [c for c in models.c if c.name not in ("stream_version", "head_hash", "head_at")]
+
+
+def _view(row: Row[Any], stats: bool = False) -> ModelView:
+    fields = {str(k): v for k, v in row._asdict().items()}
+    fields["user"] = fields.pop("user_id")
+    fields.pop("public")
+    fields["metadata"] = {m["key"]: m for m in fields["metadata"] or []}
+    if stats:
+        fields["stats"] = {"labels_count": len(fields["labels"] or {})}
+    view: ModelView = msgspec.convert(fields, ModelView)
+    return view
+
+
+def _readable(company: str) -> Any:
+    return or_(models.c.company == company, models.c.public == true())
+
+
+def get_by_id(conn: Connection, company: str, model_id: str) -> ModelView:
+    row = conn.execute(
+        select(*_VIEW_COLUMNS).where(models.c.id == model_id, _readable(company))
+    ).fetchone()
+    if row is None:
+        raise ModelNotFound(model_id)
+    return _view(row)
+
+
+def get_by_task_id(conn: Connection, company: str, task_id: str) -> ModelView:
+    """The task's last output model."""
+    found = conn.execute(
+        select(tasks.c.models).where(tasks.c.id == task_id, tasks.c.company == company)
+    ).fetchone()
+    if found is None:
+        raise TaskNotFound(task_id)
+    outputs = (found[0] or {}).get("output") or []
+    if not outputs:
+        raise BadFilter("task has no output model", field="models.output")
+    return get_by_id(conn, company, outputs[-1]["model"])
+
+
+def _tag_filter(column: Any, wanted: list[str]) -> Any:
+    """ClearML's tag filter: every plain tag present, every "-tag" absent."""
+    cond = true()
+    for tag in wanted:
+        if tag.startswith("-"):
+            cond = cond & ~column.contains([tag[1:]])
+        elif tag:
+            cond = cond & column.contains([tag])
+    return cond
+
+
+def get_all(conn: Connection, company: str, f: ModelFilter) -> list[ModelView]:
+    if f.page < 0 or f.page_size < 1:
+        raise BadFilter("page must be >= 0 and page_size >= 1")
+    check_values("id", f.id)
+    check_pattern("name", f.name)
+    stmt = select(*_VIEW_COLUMNS).where(_readable(company))
+    for name in ("id", "project", "task", "framework", "uri"):
+        values = getattr(f, name)
+        if values is not None:
+            stmt = stmt.where(models.c[name].in_(values) if values else false())
+    if f.user is not None:
+        stmt = stmt.where(models.c.user_id.in_(f.user))
+    if f.ready is not None:
+        stmt = stmt.where(models.c.ready == f.ready)
+    if f.name is not None:
+        stmt = stmt.where(models.c.name.regexp_match(f.name))
+    if f.tags:
+        stmt = stmt.where(_tag_filter(models.c.tags, f.tags))
+    if f.system_tags:
+        stmt = stmt.where(_tag_filter(models.c.system_tags, f.system_tags))
+    size = min(f.page_size, MAX_PAGE_SIZE)
+    offset = min(f.page * size, 2**63 - 1)
+    stmt = stmt.order_by(models.c.created.desc(), models.c.id).limit(size).offset(offset)
+    try:
+        rows = conn.execute(stmt).fetchall()
+    except DataError as exc:
+        if isinstance(exc.orig, psycopg.errors.InvalidRegularExpression):
+            conn.rollback()
+            raise BadFilter(f"invalid regular expression for name: {f.name!r}") from exc
+        raise
+    return [_view(r, f.include_stats) for r in rows]
+
+
+def get_frameworks(conn: Connection, company: str, projects: list[str] | None) -> list[str]:
+    stmt = (
+        select(models.c.framework)
+        .where(_readable(company), models.c.framework.is_not(None))
+        .distinct()
+        .order_by(models.c.framework)
+    )
+    if projects:
+        stmt = stmt.where(models.c.project.in_(projects))
+    return [r[0] for r in conn.execute(stmt)]

@@ -1,0 +1,105 @@
+"""A model's row in `models`: the columns, and converting between a row and a ModelState."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import psycopg
+from psycopg.types.json import Jsonb
+
+from tasktrack.domain.events import MetadataItem
+from tasktrack.domain.models import ModelState
+from tasktrack.domain.records import StreamHead
+
+# The state's columns, in table order (the head's three follow).
+STATE_COLUMNS = (
+    "company",
+    "id",
+    "name",
+    "user_id",
+    "created",
+    "last_update",
+    "last_change",
+    "last_changed_by",
+    "uri",
+    "task",
+    "parent",
+    "project",
+    "comment",
+    "tags",
+    "system_tags",
+    "framework",
+    "design",
+    "labels",
+    "ready",
+    "ui_cache",
+    "metadata",
+    "last_iteration",
+    "public",
+)
+COLUMNS = (*STATE_COLUMNS, "stream_version", "head_hash", "head_at")
+SELECT_LIST = ", ".join(COLUMNS)
+_JSON = {"design", "labels", "ui_cache", "metadata"}
+
+
+class ModelRow(msgspec.Struct, frozen=True):
+    state: ModelState
+    head: StreamHead
+    head_at: datetime
+
+
+def _field(column: str) -> str:
+    return "user" if column == "user_id" else column
+
+
+def row_params(state: ModelState, head: StreamHead, head_at: datetime) -> list[Any]:
+    params: list[Any] = []
+    for column in STATE_COLUMNS:
+        value = getattr(state, _field(column))
+        if column == "metadata":
+            value = msgspec.to_builtins(value)
+        params.append(Jsonb(value) if column in _JSON and value is not None else value)
+    return [*params, head.version, head.hash, head_at]
+
+
+def from_row(row: Sequence[Any]) -> ModelRow:
+    values = dict(zip(COLUMNS, row, strict=True))
+    fields = {_field(c): values[c] for c in STATE_COLUMNS}
+    fields["metadata"] = msgspec.convert(fields["metadata"], list[MetadataItem])
+    state = ModelState(**fields)
+    head = StreamHead(values["stream_version"], bytes(values["head_hash"]))
+    return ModelRow(state=state, head=head, head_at=values["head_at"])
+
+
+def load(
+    conn: psycopg.Connection[Any], company: str, ids: Iterable[str], table: str = "models"
+) -> dict[str, ModelRow]:
+    """The rows of these models of `company` (missing ids are absent from the answer)."""
+    return load_keys(conn, [(company, i) for i in ids], table)
+
+
+def load_keys(
+    conn: psycopg.Connection[Any], keys: Iterable[tuple[str, str]], table: str = "models"
+) -> dict[str, ModelRow]:
+    """The rows of these (company, model id) keys, by model id."""
+    wanted = list(keys)
+    if not wanted:
+        return {}
+    cursor = conn.execute(
+        f"SELECT {SELECT_LIST} FROM {table} WHERE (company, id) IN "
+        "(SELECT * FROM unnest(%s::text[], %s::text[]))",
+        ([k[0] for k in wanted], [k[1] for k in wanted]),
+    )
+    return {r[1]: from_row(r) for r in cursor.fetchall()}
+
+
+def upsert_sql(table: str) -> str:
+    marks = ", ".join(["%s"] * len(COLUMNS))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c not in ("company", "id"))
+    return (
+        f"INSERT INTO {table} ({SELECT_LIST}) VALUES ({marks}) "
+        f"ON CONFLICT (company, id) DO UPDATE SET {updates}"
+    )

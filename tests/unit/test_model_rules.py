@@ -1,0 +1,77 @@
+"""The pure rules and fold of a model: what a decision emits, and what a fold makes of it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+import pytest
+
+from tasktrack.domain import events as ev
+from tasktrack.domain import model_commands as mc
+from tasktrack.domain import model_rules as rules
+from tasktrack.domain.context import Context
+from tasktrack.domain.model_errors import ModelIsReady
+from tasktrack.domain.models import ModelState, evolve, fold
+
+CTX = Context(now=datetime(2026, 1, 1, tzinfo=UTC), user="u1", company="co")
+
+
+def _model(**kw: object) -> ModelState:
+    c = msgspec.convert({"name": "m", "uri": "file:///a", **kw}, mc.CreateModel)
+    state = fold(rules.create(c, CTX, "m1"))
+    assert state is not None
+    return state
+
+
+def test_create_folds_into_the_model() -> None:
+    state = _model(labels={"a": 1}, tags=["b", "a", "b"])
+    assert (state.id, state.company, state.user, state.ready) == ("m1", "co", "u1", False)
+    assert state.tags == ["a", "b"]
+
+
+def test_only_what_differs_becomes_an_event() -> None:
+    state = _model()
+    assert rules.change(state, mc.EditModel(model="m1", uri="file:///a", name="m"), CTX) == []
+    events = rules.change(state, mc.EditModel(model="m1", uri="file:///b", project="p"), CTX)
+    assert [type(e) for e in events] == [ev.ModelWeightsUpdated, ev.ModelMoved]
+    after = fold(events, state)
+    assert after is not None
+    assert (after.uri, after.project) == ("file:///b", "p")
+
+
+def test_a_published_model_keeps_its_weights_and_definition() -> None:
+    state = fold(rules.publish(_model(), CTX), _model())
+    assert state is not None
+    assert state.ready
+    for edit in (
+        mc.EditModel(model="m1", uri="file:///b"),
+        mc.EditModel(model="m1", labels={"x": 1}),
+        mc.UpdateModel(model="m1", ready=False),
+    ):
+        with pytest.raises(ModelIsReady):
+            rules.change(state, edit, CTX)
+    with pytest.raises(ModelIsReady):
+        rules.publish(state, CTX)
+    renamed = rules.change(state, mc.UpdateModel(model="m1", name="n"), CTX)
+    assert [type(e) for e in renamed] == [ev.ModelEdited]
+
+
+def test_metadata_archive_and_delete_fold() -> None:
+    state = _model(metadata={"k": {"key": "k", "value": "1"}})
+    upsert = mc.AddOrUpdateModelMetadata(model="m1", metadata=[ev.MetadataItem(key="j")])
+    state = fold(rules.upsert_metadata(state, upsert, CTX), state)
+    assert state is not None
+    assert [m.key for m in state.metadata] == ["k", "j"]
+    state = fold(rules.archive(state, CTX), state)
+    assert state is not None
+    assert state.system_tags == ["archived"]
+    assert rules.archive(state, CTX) == []
+    model_events, task_events = rules.delete(state, CTX, None, force=False)
+    assert task_events == []
+    assert evolve(state, model_events[0]).deleted
+
+
+def test_an_event_before_creation_is_refused() -> None:
+    with pytest.raises(ValueError, match="before ModelCreated"):
+        evolve(None, ev.ModelPublished(at=CTX.now, by="u1"))
