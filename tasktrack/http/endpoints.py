@@ -12,7 +12,7 @@ import msgspec
 
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.metrics import EventIn
-from tasktrack.http import analytics
+from tasktrack.http import analytics, project_endpoints
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries.filter_request import GetAllRequest, request_from
 from tasktrack.queries.projects import ProjectFilter
@@ -242,6 +242,8 @@ def _table() -> dict[str, Spec]:
     ]
     # Status analytics over the SQL views (declared in http/analytics.py).
     specs += analytics.ENDPOINTS
+    # projects.* queries, users.* and server.* (declared in http/project_endpoints.py).
+    specs += project_endpoints.ENDPOINTS
     return {s.name: s for s in specs}
 
 

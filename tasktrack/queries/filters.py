@@ -28,7 +28,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import UnaryExpression
 
-from tasktrack.queries.filter_language import DateTest, Interval, ListFilter, MetricField, OrderKey
+from tasktrack.queries.filter_language import (
+    DateTest,
+    Interval,
+    ListFilter,
+    MetricField,
+    OrderKey,
+    parse_list,
+)
 from tasktrack.queries.filter_request import TaskFilter
 from tasktrack.store.tables import task_metrics, tasks
 
@@ -290,3 +297,18 @@ def select_tasks(columns: Sequence[ColumnElement[Any]], company: str, f: TaskFil
         .limit(f.limit)
         .offset(f.offset)
     )
+
+
+def array_condition(
+    col: ColumnElement[Any], field: str, value: str | Sequence[str | None] | None
+) -> Condition:
+    """A tag list filter (the language of SEMANTICS §5) on any array column: projects' tags,
+    or tasks' in a projects.* query."""
+    f = parse_list(field, value)
+    groups, missing = _array_groups(col, f)
+    joined: Condition | None = None
+    if groups:
+        joined = and_(*groups) if f.operator == "and" else or_(*groups)
+    if f.or_missing:
+        joined = missing if joined is None else or_(joined, missing)
+    return true() if joined is None else joined

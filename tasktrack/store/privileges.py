@@ -36,7 +36,8 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "task_status_history": ("SELECT", "INSERT", "DELETE"),
     "task_metrics": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "queues": ("SELECT", "INSERT"),
-    "projects": ("SELECT", "INSERT"),
+    # Projects are renamed, moved and deleted (merged or deleted projects' rows go).
+    "projects": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     # The catch-up read model and the runners' checkpoints (`tasktrack projections run`).
     "activity_daily": ("SELECT", "INSERT", "UPDATE"),
     "activity_task_projects": ("SELECT", "INSERT", "UPDATE", "DELETE"),
