@@ -127,7 +127,10 @@ def _array_groups(col: ColumnElement[Any], f: ListFilter) -> tuple[list[Conditio
 def list_condition(field: str, f: ListFilter) -> Condition:
     """The groups joined by the global operator, then OR "missing or empty" for a null."""
     col = COLUMNS[field]
-    groups, missing = (_array_groups if field in ARRAYS else _scalar_groups)(col, f)
+    return _joined(f, *(_array_groups if field in ARRAYS else _scalar_groups)(col, f))
+
+
+def _joined(f: ListFilter, groups: list[Condition], missing: Condition) -> Condition:
     joined: Condition | None = None
     if groups:
         joined = and_(*groups) if f.operator == "and" else or_(*groups)
@@ -305,10 +308,4 @@ def array_condition(
     """A tag list filter (the language of SEMANTICS §5) on any array column: projects' tags,
     or tasks' in a projects.* query."""
     f = parse_list(field, value)
-    groups, missing = _array_groups(col, f)
-    joined: Condition | None = None
-    if groups:
-        joined = and_(*groups) if f.operator == "and" else or_(*groups)
-    if f.or_missing:
-        joined = missing if joined is None else or_(joined, missing)
-    return true() if joined is None else joined
+    return _joined(f, *_array_groups(col, f))
