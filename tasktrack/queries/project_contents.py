@@ -7,10 +7,13 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import msgspec
+import psycopg
 from sqlalchemy import ColumnElement, Connection, Select, func, not_, select
+from sqlalchemy.exc import DataError
 
 from tasktrack.domain import projects as project_rules
-from tasktrack.domain.errors import ProjectNotFound
+from tasktrack.domain.errors import BadFilter, ProjectNotFound
+from tasktrack.queries.filter_request import check_pattern
 from tasktrack.queries.filters import array_condition
 from tasktrack.queries.project_stats import descendants
 from tasktrack.store.tables import projects, tasks
@@ -108,9 +111,17 @@ def task_parents(
         .order_by(tasks.c.name, tasks.c.id)
     )
     if task_name is not None:
+        check_pattern("task_name", task_name)
         stmt = stmt.where(tasks.c.name.regexp_match(task_name))
+    try:
+        rows = conn.execute(stmt).fetchall()
+    except DataError as exc:
+        if isinstance(exc.orig, psycopg.errors.InvalidRegularExpression):
+            conn.rollback()
+            raise BadFilter(f"invalid regular expression for task_name: {task_name!r}") from exc
+        raise
     found = []
-    for task_id, name, project_id, project_name in conn.execute(stmt):
+    for task_id, name, project_id, project_name in rows:
         entry: dict[str, Any] = {"id": task_id, "name": name}
         if project_id is not None:
             entry["project"] = {"id": project_id, "name": project_name}

@@ -59,3 +59,8 @@ def test_public_projects_are_read_only_and_users_come_from_credentials(
     assert me["id"]
     assert [u["id"] for u in api.ok("users.get_all", {})["users"]] == [me["id"]]
     assert api.ok("server.info", {})["api_version"]
+
+
+def test_a_bad_task_name_pattern_is_a_bad_filter(new_caller: Callable[..., Api]) -> None:
+    status, envelope = new_caller().call("projects.get_task_parents", {"task_name": "("})
+    assert (status, envelope["meta"]["result_subcode"]) == (400, 16)
