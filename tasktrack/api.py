@@ -21,7 +21,15 @@ from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import InvalidRequest
 from tasktrack.domain.limits import MAX_KEY_LENGTH, too_long
-from tasktrack.queries import activity, analytics, shaping, timetravel
+from tasktrack.queries import (
+    activity,
+    analytics,
+    project_contents,
+    project_stats,
+    shaping,
+    timetravel,
+    users,
+)
 from tasktrack.queries import logs as log_queries
 from tasktrack.queries import metrics as metric_queries
 from tasktrack.queries import params as param_queries
@@ -200,6 +208,67 @@ class Client(ModelMethods):
     ) -> list[project_queries.ProjectView]:
         with self._read() as conn:
             return project_queries.get_all(conn, self.caller.company, query)
+
+    def project_stats(
+        self, ids: list[str], users: list[str] | None = None
+    ) -> tuple[dict[str, Any], dict[str, list[dict[str, str]]]]:
+        """projects.get_all_ex include_stats: per project {"active": ...} and sub projects."""
+        with self._read() as conn:
+            return project_stats.stats(conn, self.caller.company, ids, users)
+
+    def project_parents(self, ids: list[str]) -> dict[str, dict[str, str]]:
+        with self._read() as conn:
+            return project_stats.parents(conn, self.caller.company, ids)
+
+    def project_own_contents(self, ids: list[str]) -> dict[str, dict[str, int]]:
+        with self._read() as conn:
+            return project_stats.own_contents(conn, self.caller.company, ids)
+
+    def project_task_tags(
+        self,
+        projects: list[str] | None = None,
+        include_system: bool = False,
+        tag_filter: project_contents.TagFilter | None = None,
+    ) -> project_contents.Tags:
+        """projects.get_task_tags: tags of the tasks in (and below) these projects."""
+        with self._read() as conn:
+            return project_contents.task_tags(
+                conn, self.caller.company, projects, include_system, tag_filter
+            )
+
+    def project_tags(
+        self,
+        projects: list[str] | None = None,
+        include_system: bool = False,
+        tag_filter: project_contents.TagFilter | None = None,
+    ) -> project_contents.Tags:
+        """projects.get_project_tags: the projects' own tags."""
+        with self._read() as conn:
+            return project_contents.project_tags(
+                conn, self.caller.company, projects, include_system, tag_filter
+            )
+
+    def task_parents(self, **options: Any) -> list[dict[str, Any]]:
+        """projects.get_task_parents (projects, state, task_name, include_subprojects)."""
+        with self._read() as conn:
+            return project_contents.task_parents(conn, self.caller.company, **options)
+
+    def validate_project_delete(self, project: str) -> dict[str, int]:
+        with self._read() as conn:
+            return project_contents.validate_delete(conn, self.caller.company, project)
+
+    def current_user(self) -> dict[str, Any]:
+        """users.get_current_user: the caller, as ClearML shapes a user."""
+        return users.user_view(self.caller.company, self.caller.user)
+
+    def get_users(self, ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """users.get_all: the company's users (those its credentials name)."""
+        with self._read() as conn:
+            return users.company_users(conn, self.caller.company, ids)
+
+    def get_user(self, user: str) -> dict[str, Any]:
+        with self._read() as conn:
+            return users.user_by_id(conn, self.caller.company, user)
 
     def get_types(self, projects: list[str] | None = None) -> list[str]:
         """tasks.get_types: the task types in use in the company (in `projects`, if given)."""
@@ -438,6 +507,28 @@ class Client(ModelMethods):
     def create_project(self, **f: Any) -> Result:
         """projects.create {name, description?, tags?, system_tags?}: {id}."""
         return self._do(cmd.CreateProject, f)
+
+    def update_project(self, **f: Any) -> Result:
+        """projects.update {project, name?, description?, tags?, system_tags?}: {updated}."""
+        return self._do(cmd.UpdateProject, f)
+
+    def move_project(self, **f: Any) -> Result:
+        """projects.move {project, new_location}: {moved} (the project and its children)."""
+        return self._do(cmd.MoveProject, f)
+
+    def merge_project(self, **f: Any) -> Result:
+        """projects.merge {project, destination_project}: {moved_entities, moved_projects}."""
+        return self._do(cmd.MergeProject, f)
+
+    def delete_project(self, **f: Any) -> Result:
+        """projects.delete {project, force?}: {deleted, disassociated_tasks, ...}."""
+        return self._do(cmd.DeleteProject, f)
+
+    def make_projects_public(self, **f: Any) -> Result:
+        return self._do(cmd.MakeProjectsPublic, f)
+
+    def make_projects_private(self, **f: Any) -> Result:
+        return self._do(cmd.MakeProjectsPrivate, f)
 
     def reset_many(self, **f: Any) -> Result:
         return self._do(cmd.ResetTasks, f)

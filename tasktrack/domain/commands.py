@@ -391,6 +391,69 @@ class CreateProject(Command, frozen=True, kw_only=True):
     default_output_destination: str | None = None
 
 
+class ProjectCommand(Command, frozen=True, kw_only=True):
+    """A command about one existing project."""
+
+    project: str
+
+
+class UpdateProject(ProjectCommand, frozen=True, kw_only=True):
+    """projects.update: descriptive fields, and the basename (never the location: `move`)."""
+
+    endpoint = "projects.update"
+    summary = "Update a project (a new name keeps its location; children follow)"
+
+    name: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    tags: list[Key] | UnsetType = UNSET
+    system_tags: list[Key] | UnsetType = UNSET
+    default_output_destination: str | UnsetType | None = UNSET
+
+
+class MoveProject(ProjectCommand, frozen=True, kw_only=True):
+    """projects.move: the project and its children go under `new_location` (created if new;
+    empty or absent: the top level)."""
+
+    endpoint = "projects.move"
+    summary = "Move a project and its children under another location"
+
+    new_location: str | None = None
+
+
+class MergeProject(ProjectCommand, frozen=True, kw_only=True):
+    """projects.merge: the project's unarchived tasks and its children go into the destination
+    (absent: the top level) and the project ends."""
+
+    endpoint = "projects.merge"
+    summary = "Merge a project into another"
+
+    destination_project: str | None = None
+
+
+class DeleteProject(ProjectCommand, frozen=True, kw_only=True):
+    """projects.delete: the project and its children; their tasks lose their project."""
+
+    endpoint = "projects.delete"
+    summary = "Delete a project and its children (force: even with unarchived tasks)"
+
+    force: bool = False
+    delete_contents: bool = False
+
+
+class MakeProjectsPublic(Command, frozen=True, kw_only=True):
+    endpoint = "projects.make_public"
+    summary = "Make projects public (read-only)"
+
+    ids: list[str]
+
+
+class MakeProjectsPrivate(Command, frozen=True, kw_only=True):
+    endpoint = "projects.make_private"
+    summary = "Make public projects private again"
+
+    ids: list[str]
+
+
 # --- the *_many variants: the same command for each id, one failure does not stop the rest --
 
 

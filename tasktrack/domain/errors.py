@@ -91,6 +91,52 @@ class InvalidProjectName(DomainError):
     subcode = 407
 
 
+class ProjectHasTasks(DomainError):
+    subcode = 402
+
+
+class ProjectHasDatasets(DomainError):
+    subcode = 406
+
+
+class CannotUpdateProjectLocation(DomainError):
+    """projects.update may rename a project where it stands; projects.move moves it."""
+
+    subcode = 408
+
+
+class ProjectSourceAndDestinationAreTheSame(DomainError):
+    subcode = 410
+
+
+class ProjectCannotBeMovedUnderItself(DomainError):
+    subcode = 411
+
+
+class ProjectCannotBeMergedIntoItsChild(DomainError):
+    subcode = 412
+
+
+class ProjectHasPipelines(DomainError):
+    subcode = 413
+
+
+class NoWritePermission(DomainError):
+    """A write to something the caller may read but not change (a public project)."""
+
+    code = 403
+    subcode = 21
+
+
+class UserNotFound(DomainError):
+    """Unknown user id, or another company's (ClearML's invalid_user_id)."""
+
+    subcode = 300
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"Invalid user id: id={user_id}", id=user_id)
+
+
 class QueueNotFound(DomainError):
     subcode = 701
 

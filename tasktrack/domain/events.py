@@ -355,6 +355,77 @@ class ProjectCreated(Event, frozen=True, kw_only=True):
     tags: list[str] = []
     system_tags: list[str] = []
     default_output_destination: str | None = None
+    # The project above it (`a` for `a/b`); None at the top level and in events written before
+    # nested projects (their names had no parents to point at).
+    parent: str | None = None
+
+
+class ProjectEdited(Event, frozen=True, kw_only=True, omit_defaults=True):
+    """Descriptive fields were rewritten by projects.update (only those it names)."""
+
+    project_id: str
+    description: str | UnsetType = UNSET
+    tags: list[str] | UnsetType = UNSET
+    system_tags: list[str] | UnsetType = UNSET
+    default_output_destination: str | UnsetType | None = UNSET
+
+
+class ProjectRenamed(Event, frozen=True, kw_only=True):
+    """The project's name changed where it stands: renamed by projects.update, or as a
+    descendant of a project that was renamed or moved (`cause` names that project)."""
+
+    project_id: str
+    old_name: str
+    name: str
+    cause: str | None = None
+
+
+class ProjectMoved(Event, frozen=True, kw_only=True):
+    """The project went under another parent (None: the top level), by projects.move or as a
+    child of a project merged into another (`cause` names the merged project)."""
+
+    project_id: str
+    old_name: str
+    name: str
+    old_parent: str | None
+    parent: str | None
+    cause: str | None = None
+
+
+class ProjectVisibilityChanged(Event, frozen=True, kw_only=True):
+    """projects.make_public / make_private: a public project is read-only."""
+
+    project_id: str
+    public: bool
+
+
+class ProjectMerged(Event, frozen=True, kw_only=True):
+    """The project's tasks and children went into `destination` (None: the top level) and the
+    project ended (the last event of its stream)."""
+
+    project_id: str
+    destination: str | None
+    moved_tasks: int
+    moved_projects: int
+
+
+class ProjectDeleted(Event, frozen=True, kw_only=True):
+    """The project ended (the last event of its stream): deleted itself, or as a descendant of
+    a deleted project (`cause`). Its tasks lost their project (their own streams say so)."""
+
+    project_id: str
+    cause: str | None = None
+
+
+ProjectEvent = (
+    ProjectCreated
+    | ProjectEdited
+    | ProjectRenamed
+    | ProjectMoved
+    | ProjectVisibilityChanged
+    | ProjectMerged
+    | ProjectDeleted
+)
 
 
 # --- models (a model is a stream of its own: "model:<id>", see domain/models.py) -------------
@@ -510,7 +581,7 @@ TaskEvent = (
 )
 
 # Every event type the log can hold: the one tagged union all decoding goes through.
-AnyEvent = TaskEvent | QueueCreated | ProjectCreated | ModelEvent
+AnyEvent = TaskEvent | QueueCreated | ProjectEvent | ModelEvent
 
 
 # The events of task streams (queue and project streams have their own).

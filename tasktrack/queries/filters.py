@@ -27,7 +27,14 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import UnaryExpression
 
 from tasktrack.queries import filter_more_sql
-from tasktrack.queries.filter_language import DateTest, Interval, ListFilter, MetricField, OrderKey
+from tasktrack.queries.filter_language import (
+    DateTest,
+    Interval,
+    ListFilter,
+    MetricField,
+    OrderKey,
+    parse_list,
+)
 from tasktrack.queries.filter_more import MultiCondition
 from tasktrack.queries.filter_request import TaskFilter
 from tasktrack.queries.task_columns import (
@@ -84,7 +91,10 @@ def _array_groups(col: ColumnElement[Any], f: ListFilter) -> tuple[list[Conditio
 def list_condition(field: str, f: ListFilter) -> Condition:
     """The groups joined by the global operator, then OR "missing or empty" for a null."""
     col = COLUMNS[field]
-    groups, missing = (_array_groups if field in ARRAYS else _scalar_groups)(col, f)
+    return _joined(f, *(_array_groups if field in ARRAYS else _scalar_groups)(col, f))
+
+
+def _joined(f: ListFilter, groups: list[Condition], missing: Condition) -> Condition:
     joined: Condition | None = None
     if groups:
         joined = and_(*groups) if f.operator == "and" else or_(*groups)
@@ -270,3 +280,12 @@ def select_tasks(columns: Sequence[ColumnElement[Any]], company: str, f: TaskFil
         .limit(f.limit)
         .offset(f.offset)
     )
+
+
+def array_condition(
+    col: ColumnElement[Any], field: str, value: str | Sequence[str | None] | None
+) -> Condition:
+    """A tag list filter (the language of SEMANTICS §5) on any array column: projects' tags,
+    or tasks' in a projects.* query."""
+    f = parse_list(field, value)
+    return _joined(f, *_array_groups(col, f))

@@ -1,4 +1,5 @@
-"""Reading projects: by id, and by filters (a name regex, as ClearML's SDK looks them up)."""
+"""Reading projects: by id, and by filters (a name regex as ClearML's SDK looks them up, the
+level of the tree, tags)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Any
 
 import msgspec
 import psycopg
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, Select, func, select
 from sqlalchemy.exc import DataError
 
 from tasktrack.domain.errors import BadFilter, ProjectNotFound
 from tasktrack.queries.filter_request import check_pattern, check_values
+from tasktrack.queries.filters import array_condition
 from tasktrack.store.tables import projects
 
 MAX_PAGE_SIZE = 500
@@ -28,11 +30,20 @@ class ProjectView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     tags: list[str]
     system_tags: list[str]
     default_output_destination: str | None = None
+    parent: str | None = None
+    last_update: datetime | None = None
 
 
 class ProjectFilter(msgspec.Struct, frozen=True, kw_only=True):
     id: list[str] | None = None
     name: str | None = None
+    basename: str | None = None
+    # Under these projects: at any depth, or (shallow_search) directly.
+    parent: list[str] | None = None
+    # Only one level: the children of `parent`, or the top level without it.
+    shallow_search: bool = False
+    tags: list[str] | None = None
+    system_tags: list[str] | None = None
     search_hidden: bool = False
     page: int = 0
     page_size: int = MAX_PAGE_SIZE
@@ -50,6 +61,8 @@ _COLUMNS = [
         "tags",
         "system_tags",
         "default_output_destination",
+        "parent",
+        "last_update",
     )
 ]
 
@@ -60,6 +73,28 @@ def _view(row: Row[Any]) -> ProjectView:
     fields["basename"] = fields["name"].rsplit("/", 1)[-1]
     view: ProjectView = msgspec.convert(fields, ProjectView, from_attributes=False)
     return view
+
+
+def _placed(stmt: Select[Any], f: ProjectFilter) -> Select[Any]:
+    """ClearML's search levels: shallow_search looks at one level (the children of `parent`,
+    else the top level); otherwise `parent` means anywhere below those projects."""
+    if f.shallow_search:
+        if f.parent is None:
+            return stmt.where(projects.c.parent.is_(None))
+        return stmt.where(projects.c.parent.in_(f.parent))
+    if f.parent is None:
+        return stmt
+    above = projects.alias("above")
+    prefix = above.c.name + "/"
+    return stmt.where(
+        select(above.c.id)
+        .where(
+            above.c.id.in_(f.parent),
+            above.c.company == projects.c.company,
+            func.left(projects.c.name, func.length(prefix)) == prefix,
+        )
+        .exists()
+    )
 
 
 def get_by_id(conn: Connection, company: str, project_id: str) -> ProjectView:
@@ -81,6 +116,14 @@ def get_all(conn: Connection, company: str, f: ProjectFilter) -> list[ProjectVie
         stmt = stmt.where(projects.c.id.in_(f.id))
     if f.name is not None:
         stmt = stmt.where(projects.c.name.regexp_match(f.name))
+    if f.basename is not None:
+        check_pattern("basename", f.basename)
+        stmt = stmt.where(func.regexp_replace(projects.c.name, "^.*/", "").regexp_match(f.basename))
+    stmt = _placed(stmt, f)
+    if f.tags is not None:
+        stmt = stmt.where(array_condition(projects.c.tags, "tags", f.tags))
+    if f.system_tags is not None:
+        stmt = stmt.where(array_condition(projects.c.system_tags, "system_tags", f.system_tags))
     if not f.search_hidden and f.id is None:
         stmt = stmt.where(~projects.c.system_tags.contains(["hidden"]))
     size = min(f.page_size, MAX_PAGE_SIZE)

@@ -48,6 +48,12 @@ SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     cmd.AddEvents: reporting.on_add_events,
     cmd.CreateProject: projects.on_create_project,
     **models.HANDLERS,
+    cmd.UpdateProject: projects.on_update_project,
+    cmd.MoveProject: projects.on_move_project,
+    cmd.MergeProject: projects.on_merge_project,
+    cmd.DeleteProject: projects.on_delete_project,
+    cmd.MakeProjectsPublic: projects.on_make_public,
+    cmd.MakeProjectsPrivate: projects.on_make_private,
 }
 
 

@@ -1,25 +1,164 @@
-"""The projects.create handler: a unique name per company, guarded by a lock on the name."""
+"""Project handlers: create, update, move, merge, delete, make_public/make_private.
+
+Every command that changes projects takes the company's project-tree lock first: names are
+unique within a company and a rename reaches every descendant, so changes of one company's
+tree run one at a time (they are rare; tasks never wait for it). Then the handler reads the
+tree (fresh, after the lock), locks every stream it will write (the projects, and the tasks
+a merge or a delete moves), loads their heads, decides and appends.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
+from msgspec import UNSET
+
 from tasktrack.domain import commands as cmd
+from tasktrack.domain import project_names as names
 from tasktrack.domain import projects
 from tasktrack.domain.context import Context
+from tasktrack.domain.errors import ProjectNotFound
+from tasktrack.domain.projects import ProjectNode, Writes
 from tasktrack.service.handlers import new_id
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
 from tasktrack.store import commandreads
 
 
-def on_create_project(uow: UnitOfWork, c: cmd.CreateProject) -> Result:
-    name = projects.clean_project_name(c.name)
-    project_id = new_id()
-    # Two creates of one name wait for each other here, so the second sees the first's row.
-    uow.lock([f"project-name:{uow.metadata.company}:{name}", project_id])
-    existing = commandreads.project_named(uow.conn, uow.metadata.company, name)
-    now = uow.now()
-    ctx = Context(now=now, user=uow.metadata.user, company=uow.metadata.company)
-    events = projects.create(c, ctx, project_id, existing)
-    uow.append(project_id, events, now)
+class _Tree:
+    """The company's projects as the command read them, under the tree lock."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        company = uow.metadata.company
+        uow.lock([f"project-tree:{company}"])
+        self.nodes = commandreads.company_projects(uow.conn, company)
+        self.by_id = {p.id: p for p in self.nodes}
+        self.by_name = {p.name: p for p in self.nodes}
+
+    def get(self, project_id: str) -> ProjectNode:
+        node = self.by_id.get(project_id)
+        if node is None:
+            raise ProjectNotFound(project_id)
+        return node
+
+    def descendants(self, project: ProjectNode) -> list[ProjectNode]:
+        # Sorted by name: a parent before its children, as the events are appended.
+        below = [p for p in self.nodes if names.is_under(p.name, project.name)]
+        return sorted(below, key=lambda p: p.name)
+
+
+def _ids() -> Iterator[str]:
+    while True:
+        yield new_id()
+
+
+def _context(uow: UnitOfWork, streams: Sequence[str]) -> Context:
+    meta = uow.metadata
+    return Context(now=uow.now(streams), user=meta.user, company=meta.company)
+
+
+def _prepare(uow: UnitOfWork, projects_touched: Sequence[str], tasks: Sequence[str] = ()) -> None:
+    """Lock every stream the command may write, then load their heads (before any write)."""
+    uow.lock([*projects_touched, *tasks])
+    uow.load_heads(projects_touched)
+    if tasks:
+        uow.load(tasks)
+
+
+def _write(uow: UnitOfWork, ctx: Context, writes: Writes) -> None:
+    for stream_id, events in writes:
+        uow.append(stream_id, events, ctx.now)
     uow.project()
-    return {"id": project_id}
+
+
+def _lock_new(uow: UnitOfWork, writes: Writes, known: set[str]) -> None:
+    """Streams a decision creates (new projects) are locked too before the first write."""
+    fresh = [s for s, _ in writes if s not in known]
+    if fresh:
+        uow.lock(fresh)
+
+
+def on_create_project(uow: UnitOfWork, c: cmd.CreateProject) -> Result:
+    tree = _Tree(uow)
+    ctx = _context(uow, [])
+    writes = projects.create(c, ctx, tree.by_name, _ids())
+    _lock_new(uow, writes, set())
+    _write(uow, ctx, writes)
+    return {"id": writes[-1][0]}
+
+
+def on_update_project(uow: UnitOfWork, c: cmd.UpdateProject) -> Result:
+    tree = _Tree(uow)
+    project = tree.get(c.project)
+    below = tree.descendants(project)
+    _prepare(uow, [project.id, *(d.id for d in below)])
+    ctx = _context(uow, [project.id])
+    writes = projects.update(c, ctx, project, below, tree.by_name)
+    _write(uow, ctx, writes)
+    fields = {
+        k: getattr(c, k)
+        for k in ("name", "description", "tags", "system_tags", "default_output_destination")
+        if getattr(c, k) is not UNSET
+    }
+    return {"updated": 1, "fields": fields}
+
+
+def on_move_project(uow: UnitOfWork, c: cmd.MoveProject) -> Result:
+    tree = _Tree(uow)
+    project = tree.get(c.project)
+    below = tree.descendants(project)
+    touched = [project.id, *(d.id for d in below)]
+    _prepare(uow, touched)
+    ctx = _context(uow, touched)
+    moved, writes = projects.move(c, ctx, project, below, existing=tree.by_name, ids=_ids())
+    _lock_new(uow, writes, set(touched))
+    _write(uow, ctx, writes)
+    return {"moved": moved}
+
+
+def on_merge_project(uow: UnitOfWork, c: cmd.MergeProject) -> Result:
+    tree = _Tree(uow)
+    source = tree.get(c.project)
+    destination = tree.get(c.destination_project) if c.destination_project else None
+    below = tree.descendants(source)
+    _, unarchived, _ = commandreads.project_tasks(uow.conn, uow.metadata.company, [source.id])
+    tasks = unarchived.get(source.id, [])
+    touched = [source.id, *(d.id for d in below)]
+    _prepare(uow, touched, tasks)
+    ctx = _context(uow, [*touched, *tasks])
+    answer, writes = projects.merge(
+        c, ctx, source, below, destination, tasks=tasks, existing=tree.by_name
+    )
+    _write(uow, ctx, writes)
+    return answer
+
+
+def on_delete_project(uow: UnitOfWork, c: cmd.DeleteProject) -> Result:
+    tree = _Tree(uow)
+    project = tree.get(c.project)
+    below = tree.descendants(project)
+    touched = [project.id, *(d.id for d in below)]
+    contents, _, tasks = commandreads.project_tasks(uow.conn, uow.metadata.company, touched)
+    _prepare(uow, touched, tasks)
+    ctx = _context(uow, [*touched, *tasks])
+    answer, writes = projects.delete(c, ctx, project, below, contents=contents, all_tasks=tasks)
+    _write(uow, ctx, writes)
+    return answer
+
+
+def _visibility(uow: UnitOfWork, ids: list[str], public: bool) -> Result:
+    tree = _Tree(uow)
+    found = {i: tree.by_id[i] for i in ids if i in tree.by_id}
+    _prepare(uow, list(found))
+    ctx = _context(uow, list(found))
+    updated, writes = projects.visibility(ids, ctx, found, public)
+    _write(uow, ctx, writes)
+    return {"updated": updated}
+
+
+def on_make_public(uow: UnitOfWork, c: cmd.MakeProjectsPublic) -> Result:
+    return _visibility(uow, c.ids, True)
+
+
+def on_make_private(uow: UnitOfWork, c: cmd.MakeProjectsPrivate) -> Result:
+    return _visibility(uow, c.ids, False)

@@ -74,6 +74,12 @@ class UnitOfWork:
         self._remember_rows(rows)
         return rows
 
+    def load_heads(self, stream_ids: Iterable[str]) -> None:
+        """Heads of locked streams no read model keeps a head for (projects), from the log."""
+        for stream_id, (head, at) in commandreads.stream_heads(self.conn, stream_ids).items():
+            self.heads[stream_id] = head
+            self.head_times[stream_id] = at
+
     def _remember_rows(self, rows: dict[str, TaskRow]) -> None:
         for task_id, row in rows.items():
             self.states[task_id] = row.state

@@ -7,9 +7,13 @@ answer syncs): the service calls these by name and holds no SQL of its own.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import psycopg
+
+from tasktrack.domain.projects import Contents, ProjectNode
+from tasktrack.domain.records import StreamHead
 
 
 def statuses(conn: psycopg.Connection[Any], ids: Iterable[str]) -> dict[str, str]:
@@ -48,3 +52,50 @@ def project_named(conn: psycopg.Connection[Any], company: str, name: str) -> str
         "SELECT id FROM projects WHERE company = %s AND name = %s", (company, name)
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def stream_heads(
+    conn: psycopg.Connection[Any], stream_ids: Iterable[str]
+) -> dict[str, tuple[StreamHead, datetime]]:
+    """The last event of each stream (for streams whose head no read model keeps: projects)."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (stream_id) stream_id, stream_version, hash, recorded_at"
+        " FROM events WHERE stream_id = ANY(%s) ORDER BY stream_id, stream_version DESC",
+        (list(stream_ids),),
+    )
+    return {r[0]: (StreamHead(r[1], bytes(r[2])), r[3]) for r in rows.fetchall()}
+
+
+def company_projects(conn: psycopg.Connection[Any], company: str) -> list[ProjectNode]:
+    """Every project of the company: what a change of the project tree decides against."""
+    rows = conn.execute(
+        "SELECT id, name, parent, public, system_tags FROM projects WHERE company = %s",
+        (company,),
+    )
+    return [
+        ProjectNode(id=r[0], name=r[1], parent=r[2], public=r[3], system_tags=list(r[4]))
+        for r in rows.fetchall()
+    ]
+
+
+def project_tasks(
+    conn: psycopg.Connection[Any], company: str, project_ids: list[str]
+) -> tuple[dict[str, Contents], dict[str, list[str]], list[str]]:
+    """The tasks of these projects: per project what it holds unarchived (counts, and the
+    ids), and every task of them, archived included."""
+    rows = conn.execute(
+        "SELECT id, project, type, 'archived' = ANY(system_tags) FROM tasks"
+        " WHERE company = %s AND project = ANY(%s) ORDER BY id",
+        (company, project_ids),
+    ).fetchall()
+    unarchived: dict[str, list[str]] = {}
+    controllers: dict[str, int] = {}
+    for task_id, project, kind, archived in rows:
+        if not archived:
+            unarchived.setdefault(project, []).append(task_id)
+            controllers[project] = controllers.get(project, 0) + (kind == "controller")
+    contents = {
+        p: Contents(tasks=len(ids), controllers=controllers.get(p, 0))
+        for p, ids in unarchived.items()
+    }
+    return contents, unarchived, [r[0] for r in rows]

@@ -41,7 +41,8 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "task_metric_series": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "task_runs": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "queues": ("SELECT", "INSERT"),
-    "projects": ("SELECT", "INSERT"),
+    # Projects are renamed, moved and deleted (merged or deleted projects' rows go).
+    "projects": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     # Models: a row per live model, rewritten by each change and removed when deleted.
     "models": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     # The catch-up read model and the runners' checkpoints (`tasktrack projections run`).

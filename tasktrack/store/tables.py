@@ -278,7 +278,13 @@ projects = Table(
     Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
     Column("system_tags", ARRAY(Text), nullable=False, server_default="{}"),
     Column("default_output_destination", Text),
+    # The project above it (migration 0014): None at the top level.
+    Column("parent", Text),
+    # A public project is read-only (projects.make_public).
+    Column("public", Boolean, nullable=False, server_default="false"),
+    _ts("last_update"),
     UniqueConstraint("company", "name"),
+    Index("projects_company_parent_idx", "company", "parent"),
 )
 
 # Models (migration 0013): the fold of each live model's stream ("model:<id>"), keyed by company

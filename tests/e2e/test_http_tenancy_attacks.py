@@ -162,7 +162,40 @@ def test_the_tables_name_every_endpoint_that_takes_task_ids() -> None:
         for name, spec in ENDPOINTS.items()
         if {"ids", "tasks"} & set(getattr(spec.request, "__struct_fields__", ()))
     }
-    assert takes_ids == set(IDS_BODIES)
+    assert takes_ids == set(IDS_BODIES) | set(PROJECT_IDS_BODIES)
+
+
+# Endpoints whose body names projects (by `project` or `ids`): a stranger's guess of another
+# company's project gets the unknown-project answer and changes nothing.
+PROJECT_IDS_BODIES: dict[str, dict[str, Any]] = {
+    "projects.make_public": {"ids": ["@"]},
+    "projects.make_private": {"ids": ["@"]},
+}
+PROJECT_BODIES: dict[str, dict[str, Any]] = {
+    **PROJECT_IDS_BODIES,
+    "projects.update": {"project": "@", "name": "pwned"},
+    "projects.move": {"project": "@", "new_location": "pwned"},
+    "projects.merge": {"project": "@"},
+    "projects.delete": {"project": "@", "force": True},
+    "projects.validate_delete": {"project": "@"},
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(PROJECT_BODIES))
+def test_a_guessed_project_id_gets_exactly_the_unknown_project_answer(
+    endpoint: str, owner: Owner, stranger: Api, e2e_engine: Engine
+) -> None:
+    events = _owner_streams(e2e_engine, owner.project)
+    body = PROJECT_BODIES[endpoint]
+    guessed = _answer(stranger, endpoint, _fill_all(body, owner.project))
+    unknown = _answer(stranger, endpoint, _fill_all(body, UNKNOWN))
+    assert _as_unknown(guessed, owner.project) == unknown
+    assert guessed[:2] == [400, 401]
+    assert _owner_streams(e2e_engine, owner.project) == events
+
+
+def _fill_all(body: dict[str, Any], value: str) -> dict[str, Any]:
+    return {k: [value] if v == ["@"] else value if v == "@" else v for k, v in body.items()}
 
 
 @pytest.mark.parametrize("endpoint", sorted(TASK_BODIES))

@@ -353,3 +353,25 @@ def test_reports_merged_per_batch_or_deferred_leave_what_applying_them_one_by_on
     assert len(rows["one_by_one"]) >= 8
     assert rows["merged"] == rows["one_by_one"]
     assert rows["deferred"] == rows["one_by_one"]
+
+
+def test_project_tree_changes_replay_to_the_same_read_models(
+    own: Client, own_engine: Engine
+) -> None:
+    """Renames, moves, merges, visibility and deletes of projects fold the same inline and in a
+    replay (rebuild/verify cover the projects projector and the tasks a delete moved)."""
+    a = own.create_project(name="tree/a/b")["id"]
+    other = own.create_project(name="tree/other")["id"]
+    task = own.create(name="in b", type="training", project=a)["id"]
+    own.update_project(project=a, name="tree/a/c", description="renamed")
+    own.move_project(project=a, new_location="tree/other")
+    own.make_projects_public(ids=[other])
+    own.make_projects_private(ids=[other])
+    own.merge_project(project=own.get_projects(name="^tree/a$")[0].id, destination_project=other)
+    own.delete_project(project=other, force=True)
+    assert own.get_by_id(task).project is None
+    assert rebuild.verify(own_engine, list(registry.PROJECTORS)) == []
+    with own_engine.begin() as conn:
+        conn.execute(text("UPDATE projects SET name = 'tampered'"))
+    rebuild.rebuild(own_engine, list(registry.PROJECTORS))
+    assert rebuild.verify(own_engine, list(registry.PROJECTORS)) == []

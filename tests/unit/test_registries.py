@@ -79,7 +79,14 @@ def test_every_command_has_a_handler_an_endpoint_and_a_client_method() -> None:
 
 def test_every_command_class_is_declared_or_the_single_of_a_declared_many() -> None:
     """A command class that forgot its `endpoint` would escape the check above."""
-    bases = {cmd.Command, cmd.TaskCommand, cmd.ChangeStatus, cmd.TaskFields, cmd.ManyTasks}
+    bases = {
+        cmd.Command,
+        cmd.TaskCommand,
+        cmd.ProjectCommand,
+        cmd.ChangeStatus,
+        cmd.TaskFields,
+        cmd.ManyTasks,
+    }
     classes = {
         v
         for v in vars(cmd).values()

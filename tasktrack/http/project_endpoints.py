@@ -1,0 +1,189 @@
+"""The projects.* query endpoints beyond get_by_id/get_all, and users.* and server.*: their
+request bodies and what they run (the command endpoints are declared with their commands)."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any, Literal
+
+import msgspec
+
+from tasktrack.http.calls import Call, Spec
+from tasktrack.queries.project_contents import TagFilter
+from tasktrack.queries.projects import ProjectFilter
+from tasktrack.queries.shaping import shape
+
+API_VERSION = "2.23"
+
+
+class GetProjectsEx(ProjectFilter, frozen=True, kw_only=True):
+    only_fields: list[str] | None = None
+    include_stats: bool = False
+    check_own_contents: bool = False
+    active_users: list[str] | None = None
+    allow_public: bool = True
+
+
+class ProjectId(msgspec.Struct, frozen=True, kw_only=True):
+    project: str
+
+
+class TagsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    projects: list[str] | None = None
+    include_system: bool = False
+    filter: TagFilter | None = None
+
+
+class ParentsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    projects: list[str] | None = None
+    tasks_state: Literal["active", "archived"] | None = None
+    task_name: str | None = None
+    include_subprojects: bool = True
+
+
+class UserIds(msgspec.Struct, frozen=True, kw_only=True):
+    id: list[str] | None = None
+
+
+class UserId(msgspec.Struct, frozen=True, kw_only=True):
+    user: str
+
+
+class Empty(msgspec.Struct, frozen=True):
+    pass
+
+
+def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
+    found = [msgspec.to_builtins(p) for p in call.client.query_projects(body)]
+    ids = [p["id"] for p in found]
+    parents = call.client.project_parents([p["parent"] for p in found if p.get("parent")])
+    for p in found:
+        if p.get("parent"):
+            p["parent"] = parents.get(p["parent"], {"id": p["parent"]})
+    if ids and body.active_users:
+        stats, _ = call.client.project_stats(ids, body.active_users)
+        keep = {i for i in ids if stats[i]["active"]["total_tasks"]}
+        found = [p for p in found if p["id"] in keep]
+        ids = [p["id"] for p in found]
+    if ids and body.check_own_contents:
+        own = call.client.project_own_contents(ids)
+        for p in found:
+            p.update(own[p["id"]])
+    if ids and body.include_stats:
+        stats, children = call.client.project_stats(ids, body.active_users)
+        for p in found:
+            p["stats"] = stats[p["id"]]
+            p["sub_projects"] = children[p["id"]]
+    if body.only_fields:
+        return {"projects": shape(found, body.only_fields)}
+    return {"projects": found}
+
+
+def _task_tags(call: Call, body: TagsRequest) -> Any:
+    return call.client.project_task_tags(body.projects, body.include_system, body.filter)
+
+
+def _model_tags(call: Call, body: TagsRequest) -> Any:
+    # Models are another issue's service: no model holds a tag yet.
+    return {"tags": [], "system_tags": []}
+
+
+def _project_tags(call: Call, body: TagsRequest) -> Any:
+    return call.client.project_tags(body.projects, body.include_system, body.filter)
+
+
+def _task_parents(call: Call, body: ParentsRequest) -> Any:
+    parents = call.client.task_parents(
+        project_ids=body.projects,
+        state=body.tasks_state,
+        task_name=body.task_name,
+        include_subprojects=body.include_subprojects,
+    )
+    return {"parents": parents}
+
+
+def _validate_delete(call: Call, body: ProjectId) -> Any:
+    return call.client.validate_project_delete(body.project)
+
+
+def _current_user(call: Call, body: Empty) -> Any:
+    return {"user": call.client.current_user(), "getting_started": {}, "settings": {}}
+
+
+def _users(call: Call, body: UserIds) -> Any:
+    return {"users": call.client.get_users(body.id)}
+
+
+def _user(call: Call, body: UserId) -> Any:
+    return {"user": call.client.get_user(body.user)}
+
+
+def _server_info(call: Call, body: Empty) -> Any:
+    return {
+        "version": version("tasktrack"),
+        "build": "",
+        "commit": "",
+        "api_version": API_VERSION,
+        "server": "tasktrack",
+    }
+
+
+def _report_stats(call: Call, body: Empty) -> Any:
+    # tasktrack reports no usage statistics anywhere: the option is always off.
+    return {"enabled": False, "supported": False}
+
+
+ENDPOINTS = [
+    Spec(
+        name="projects.get_all_ex",
+        request=GetProjectsEx,
+        run=_get_all_ex,
+        summary="Projects with their parent, and optionally stats, sub projects, own contents",
+    ),
+    Spec(
+        name="projects.get_task_tags",
+        request=TagsRequest,
+        run=_task_tags,
+        summary="Tags of the tasks in (and below) projects",
+    ),
+    Spec(
+        name="projects.get_model_tags",
+        request=TagsRequest,
+        run=_model_tags,
+        summary="Tags of the models in projects (none until models exist)",
+    ),
+    Spec(
+        name="projects.get_project_tags",
+        request=TagsRequest,
+        run=_project_tags,
+        summary="The projects' own tags",
+    ),
+    Spec(
+        name="projects.get_task_parents",
+        request=ParentsRequest,
+        run=_task_parents,
+        summary="The parents of the tasks in projects, by name",
+    ),
+    Spec(
+        name="projects.validate_delete",
+        request=ProjectId,
+        run=_validate_delete,
+        summary="What deleting a project would meet",
+    ),
+    Spec(
+        name="users.get_current_user",
+        request=Empty,
+        run=_current_user,
+        summary="The caller (from its credential)",
+    ),
+    Spec(name="users.get_all", request=UserIds, run=_users, summary="The company's users"),
+    Spec(name="users.get_all_ex", request=UserIds, run=_users, summary="The company's users"),
+    Spec(name="users.get_by_id", request=UserId, run=_user, summary="One of the company's users"),
+    Spec(name="server.info", request=Empty, run=_server_info, summary="The server's version"),
+    Spec(
+        name="server.report_stats_option",
+        request=Empty,
+        run=_report_stats,
+        summary="Usage statistics reporting (always off)",
+    ),
+]

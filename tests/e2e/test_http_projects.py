@@ -1,0 +1,66 @@
+"""Nested projects over HTTP: create, update, move, merge, delete, tags, parents, users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.e2e.http import Api
+
+
+def _project(api: Api, name: str) -> str:
+    return str(api.ok("projects.create", {"name": name})["id"])
+
+
+def test_the_project_tree_over_http(new_caller: Callable[..., Api]) -> None:
+    api = new_caller()
+    status, envelope = api.call("projects.create", {"name": "/"})
+    assert (status, envelope["meta"]["result_subcode"]) == (400, 407)
+    pr1 = _project(api, "Root1/Pr1")
+    child = _project(api, "Root1/Pr1/Pr2")
+    root = api.ok("projects.get_all_ex", {"id": [pr1]})["projects"][0]["parent"]
+    assert root["name"] == "Root1"
+    status, envelope = api.call("projects.update", {"project": pr1, "name": "Root2/Pr1"})
+    assert (status, envelope["meta"]["result_subcode"]) == (400, 408)
+    api.ok("projects.update", {"project": pr1, "name": "Root1/Px"})
+    assert api.ok("projects.get_by_id", {"project": child})["project"]["name"] == "Root1/Px/Pr2"
+    assert api.ok("projects.move", {"project": pr1, "new_location": "Root2"})["moved"] == 2
+    assert api.ok("projects.get_by_id", {"project": child})["project"]["name"] == "Root2/Px/Pr2"
+    task = api.ok(
+        "tasks.create", {"name": "tagged", "type": "training", "project": child, "tags": ["t1"]}
+    )["id"]
+    api.ok("tasks.create", {"name": "kid", "type": "training", "project": child, "parent": task})
+    assert api.ok("projects.get_task_tags", {"projects": [pr1]})["tags"] == ["t1"]
+    parents = api.ok("projects.get_task_parents", {"projects": [pr1]})["parents"]
+    assert [p["id"] for p in parents] == [task]
+    stats = api.ok("projects.get_all_ex", {"id": [pr1], "include_stats": True})["projects"][0]
+    assert stats["stats"]["active"]["total_tasks"] == 2
+    assert api.ok("projects.validate_delete", {"project": pr1})["non_archived_tasks"] == 2
+    status, envelope = api.call("projects.delete", {"project": pr1})
+    assert (status, envelope["meta"]["result_subcode"]) == (400, 402)
+    done = api.ok("projects.delete", {"project": pr1, "force": True})
+    assert (done["deleted"], done["disassociated_tasks"]) == (2, 2)
+    assert "project" not in api.ok("tasks.get_by_id", {"task": task})["task"]
+
+
+def test_public_projects_are_read_only_and_users_come_from_credentials(
+    new_caller: Callable[..., Api],
+) -> None:
+    api = new_caller()
+    p = _project(api, "Public one")
+    status, _ = api.call("projects.make_private", {"ids": [p]})
+    assert status == 400
+    assert api.ok("projects.make_public", {"ids": [p]})["updated"] == 1
+    status, envelope = api.call("projects.update", {"project": p, "name": "Renamed"})
+    assert (status, envelope["meta"]["result_subcode"]) == (403, 21)
+    api.ok("projects.make_private", {"ids": [p]})
+    api.ok("projects.update", {"project": p, "name": "Renamed"})
+    me = api.ok("users.get_current_user", {})["user"]
+    assert me["company"]["id"]
+    assert me["id"]
+    assert [u["id"] for u in api.ok("users.get_all", {})["users"]] == [me["id"]]
+    assert api.ok("server.info", {})["api_version"]
+
+
+def test_a_bad_task_name_pattern_is_a_bad_filter(new_caller: Callable[..., Api]) -> None:
+    status, envelope = new_caller().call("projects.get_task_parents", {"task_name": "("})
+    assert (status, envelope["meta"]["result_subcode"]) == (400, 16)
