@@ -8,6 +8,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,6 +32,24 @@ class RunResult(msgspec.Struct, kw_only=True):
     peak_rss_mb: float
     check: str = "ok"
     extra: dict[str, Any] = {}
+
+
+def timed(fn: Callable[[], Any], repeats: int) -> list[float]:
+    """Milliseconds of each of `repeats` calls of `fn` (latency workloads: W5, W9)."""
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def percentiles(ms: list[float]) -> dict[str, float]:
+    ordered = sorted(ms)
+    return {
+        "p50_ms": round(statistics.median(ordered), 3),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
+    }
 
 
 def peak_rss_mb() -> float:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import gc
 import random
-import statistics
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 import psycopg
 
 from bench import synthlog
-from bench.harness import RunResult, child_main, peak_rss_mb
+from bench.harness import RunResult, child_main, peak_rss_mb, percentiles, timed
 from tasktrack.api import Client
 from tasktrack.projections import rebuild, registry
 from tasktrack.service import Caller
@@ -44,23 +42,6 @@ def prepare(p: dict[str, Any], workdir: Path, url: str) -> dict[str, Any]:
     return {**p, "long": ids["long"], "sample": sample}
 
 
-def _time(fn: Callable[[], Any], repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
-
-
-def _percentiles(ms: list[float]) -> dict[str, float]:
-    ordered = sorted(ms)
-    return {
-        "p50_ms": round(statistics.median(ordered), 3),
-        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
-    }
-
-
 def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
     engine = make_engine(url, pool_size=2)
     client = Client(engine, Caller(company=synthlog.COMPANY, user="ann"))
@@ -78,8 +59,8 @@ def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
     repeats = p["repeats"]
     start = time.perf_counter()
     results = {
-        "get_by_id": _time(lambda: client.get_by_id(rng.choice(sample)), repeats),
-        "get_all": _time(
+        "get_by_id": timed(lambda: client.get_by_id(rng.choice(sample)), repeats),
+        "get_all": timed(
             lambda: client.get_all(
                 status=["completed", "in_progress"],
                 project=[rng.choice(synthlog.PROJECTS)],
@@ -89,12 +70,12 @@ def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
             ),
             repeats,
         ),
-        "status_history": _time(lambda: client.get_status_history(rng.choice(sample)), repeats),
-        "as_of": _time(lambda: client.get_by_id(long_task, as_of=middle), max(20, repeats // 10)),
+        "status_history": timed(lambda: client.get_status_history(rng.choice(sample)), repeats),
+        "as_of": timed(lambda: client.get_by_id(long_task, as_of=middle), max(20, repeats // 10)),
     }
     seconds = time.perf_counter() - start
     check = "ok" if history and created < datetime.now(UTC) else "the long task is missing"
-    extra = {name: _percentiles(ms) for name, ms in results.items()}
+    extra = {name: percentiles(ms) for name, ms in results.items()}
     engine.dispose()
     return RunResult(
         seconds=seconds,

@@ -17,8 +17,7 @@ import httpx
 import psycopg
 
 from bench import w3
-from bench.harness import RunResult, child_main, peak_rss_mb
-from bench.w5 import _percentiles
+from bench.harness import RunResult, child_main, peak_rss_mb, percentiles
 from tasktrack.store import credentials
 from tasktrack.store.engine import make_engine
 from tests.e2e.http import basic, serving
@@ -85,7 +84,7 @@ def run_ping(url: str, p: dict[str, Any]) -> RunResult:
         seconds=seconds,
         units=len(everything),
         peak_rss_mb=peak_rss_mb(),
-        extra=_percentiles(everything),
+        extra=percentiles(everything),
         check=_check_ping(url, tasks, p["requests"]),
     )
 

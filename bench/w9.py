@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import gc
 import random
-import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from bench.harness import RunResult, child_main, peak_rss_mb
+from bench.harness import RunResult, child_main, peak_rss_mb, percentiles, timed
 from tasktrack.api import Client
 from tasktrack.service import Caller
 from tasktrack.store.engine import make_engine
@@ -71,23 +69,6 @@ def prepare(p: dict[str, Any], workdir: Path, url: str) -> dict[str, Any]:
     return {**p, "tasks": tasks}
 
 
-def _time(fn: Callable[[], Any], repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
-
-
-def _percentiles(ms: list[float]) -> dict[str, float]:
-    ordered = sorted(ms)
-    return {
-        "p50_ms": round(statistics.median(ordered), 3),
-        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
-    }
-
-
 def _check(client: Client, task: str, n: int) -> str:
     """The answers, against what was written: pages of 500, and the histogram's buckets."""
     page = client.get_task_log(task, batch_size=500)
@@ -119,8 +100,8 @@ def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
     for size, task in p["tasks"].items():
         n = int(size)
         results = {
-            "log_latest": _time(lambda t=task: client.get_task_log(t, batch_size=500), repeats),
-            "log_from": _time(
+            "log_latest": timed(lambda t=task: client.get_task_log(t, batch_size=500), repeats),
+            "log_from": timed(
                 lambda t=task, n=n: client.get_task_log(
                     t,
                     batch_size=500,
@@ -129,15 +110,15 @@ def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
                 ),
                 repeats,
             ),
-            "histogram_6000": _time(
+            "histogram_6000": timed(
                 lambda t=task: client.get_scalar_series(t, samples=6000), repeats
             ),
-            "histogram_100": _time(
+            "histogram_100": timed(
                 lambda t=task: client.get_scalar_series(t, samples=100), repeats
             ),
         }
         for name, ms in results.items():
-            extra[f"{name}@{n}"] = _percentiles(ms)
+            extra[f"{name}@{n}"] = percentiles(ms)
         if check == "ok":
             check = _check(client, task, n)
     seconds = time.perf_counter() - start
