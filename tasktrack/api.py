@@ -25,6 +25,7 @@ from tasktrack.queries import (
     activity,
     analytics,
     project_contents,
+    project_params,
     project_stats,
     shaping,
     timetravel,
@@ -234,6 +235,45 @@ class Client(ModelMethods):
         with self._read() as conn:
             return project_contents.task_tags(
                 conn, self.caller.company, projects, include_system, tag_filter
+            )
+
+    def project_model_tags(
+        self,
+        projects: list[str] | None = None,
+        include_system: bool = False,
+        tag_filter: project_contents.TagFilter | None = None,
+    ) -> project_contents.Tags:
+        """projects.get_model_tags: tags of the models in (and below) these projects."""
+        with self._read() as conn:
+            return project_contents.model_tags(
+                conn, self.caller.company, projects, include_system, tag_filter
+            )
+
+    def project_hyper_parameters(
+        self, project: str | None = None, **options: Any
+    ) -> project_params.ParamNames:
+        """projects.get_hyper_parameters (include_subprojects, page, page_size)."""
+        with self._read() as conn:
+            return project_params.hyper_parameters(
+                conn, self.caller.company, [project] if project else None, **options
+            )
+
+    def project_hyperparam_values(
+        self, projects: list[str] | None, section: str, name: str, **options: Any
+    ) -> project_params.ParamValues:
+        """projects.get_hyperparam_values (include_subprojects, pattern, page, page_size)."""
+        with self._read() as conn:
+            return project_params.hyperparam_values(
+                conn, self.caller.company, projects, section=section, name=name, **options
+            )
+
+    def project_metric_variants(
+        self, project: str | None = None, **options: Any
+    ) -> list[dict[str, Any]]:
+        """projects.get_unique_metric_variants (task_ids, include_subprojects)."""
+        with self._read() as conn:
+            return project_params.unique_metric_variants(
+                conn, self.caller.company, [project] if project else None, **options
             )
 
     def project_tags(

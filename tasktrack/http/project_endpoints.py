@@ -41,6 +41,31 @@ class ParentsRequest(msgspec.Struct, frozen=True, kw_only=True):
     include_subprojects: bool = True
 
 
+class HyperParamsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    project: str | None = None
+    include_subprojects: bool = True
+    page: int = 0
+    page_size: int = 500
+
+
+class HyperParamValuesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    section: str
+    name: str
+    projects: list[str] | None = None
+    include_subprojects: bool = True
+    allow_public: bool = True
+    pattern: str | None = None
+    page: int = 0
+    page_size: int = 500
+
+
+class MetricVariantsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    project: str | None = None
+    ids: list[str] | None = None
+    include_subprojects: bool = True
+    model_metrics: bool = False
+
+
 class UserIds(msgspec.Struct, frozen=True, kw_only=True):
     id: list[str] | None = None
 
@@ -84,8 +109,37 @@ def _task_tags(call: Call, body: TagsRequest) -> Any:
 
 
 def _model_tags(call: Call, body: TagsRequest) -> Any:
-    # Models are another issue's service: no model holds a tag yet.
-    return {"tags": [], "system_tags": []}
+    return call.client.project_model_tags(body.projects, body.include_system, body.filter)
+
+
+def _hyper_parameters(call: Call, body: HyperParamsRequest) -> Any:
+    return call.client.project_hyper_parameters(
+        body.project,
+        include_subprojects=body.include_subprojects,
+        page=body.page,
+        page_size=body.page_size,
+    )
+
+
+def _hyperparam_values(call: Call, body: HyperParamValuesRequest) -> Any:
+    return call.client.project_hyperparam_values(
+        body.projects,
+        body.section,
+        body.name,
+        include_subprojects=body.include_subprojects,
+        pattern=body.pattern,
+        page=body.page,
+        page_size=body.page_size,
+    )
+
+
+def _metric_variants(call: Call, body: MetricVariantsRequest) -> Any:
+    if body.model_metrics:
+        return {"metrics": []}  # models report no metrics here yet (issue 18's events)
+    found = call.client.project_metric_variants(
+        body.project, task_ids=body.ids, include_subprojects=body.include_subprojects
+    )
+    return {"metrics": found}
 
 
 def _project_tags(call: Call, body: TagsRequest) -> Any:
@@ -150,7 +204,25 @@ ENDPOINTS = [
         name="projects.get_model_tags",
         request=TagsRequest,
         run=_model_tags,
-        summary="Tags of the models in projects (none until models exist)",
+        summary="Tags of the models in (and below) projects",
+    ),
+    Spec(
+        name="projects.get_hyper_parameters",
+        request=HyperParamsRequest,
+        run=_hyper_parameters,
+        summary="The hyperparameter names (section, name) of the tasks in a project",
+    ),
+    Spec(
+        name="projects.get_hyperparam_values",
+        request=HyperParamValuesRequest,
+        run=_hyperparam_values,
+        summary="The distinct values of one hyperparameter among the tasks of projects",
+    ),
+    Spec(
+        name="projects.get_unique_metric_variants",
+        request=MetricVariantsRequest,
+        run=_metric_variants,
+        summary="The metric/variant pairs the tasks of a project (or the given tasks) report",
     ),
     Spec(
         name="projects.get_project_tags",

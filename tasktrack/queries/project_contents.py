@@ -1,5 +1,5 @@
-"""What is in projects: their tasks' tags, their own tags, the parents of their tasks, and
-what stands in the way of deleting one (projects.validate_delete)."""
+"""What is in projects: their tasks' and models' tags, their own tags, the parents of their
+tasks, and what stands in the way of deleting one (projects.validate_delete)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tasktrack.domain.errors import BadFilter, ProjectNotFound
 from tasktrack.queries.filter_request import check_pattern
 from tasktrack.queries.filters import array_condition
 from tasktrack.queries.project_stats import descendants
-from tasktrack.store.tables import projects, tasks
+from tasktrack.store.tables import models, projects, tasks
 
 
 class TagFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,7 +29,8 @@ class Tags(msgspec.Struct, frozen=True, kw_only=True):
     system_tags: list[str]
 
 
-def _with_children(conn: Connection, company: str, ids: Sequence[str]) -> list[str]:
+def with_children(conn: Connection, company: str, ids: Sequence[str]) -> list[str]:
+    """These projects' ids and every one below them."""
     below = descendants(conn, company, ids)
     return sorted({*ids, *(c["id"] for p in ids for c in below[p])})
 
@@ -64,8 +65,22 @@ def task_tags(
     """Tags of the tasks in these projects and below them (every project without any)."""
     where: list[ColumnElement[bool]] = [tasks.c.company == company]
     if project_ids:
-        where.append(tasks.c.project.in_(_with_children(conn, company, project_ids)))
+        where.append(tasks.c.project.in_(with_children(conn, company, project_ids)))
     return _tags_of(conn, tasks, where, include_system, f)
+
+
+def model_tags(
+    conn: Connection,
+    company: str,
+    project_ids: Sequence[str] | None,
+    include_system: bool = False,
+    f: TagFilter | None = None,
+) -> Tags:
+    """Tags of the company's models in these projects and below them (every project without)."""
+    where: list[ColumnElement[bool]] = [models.c.company == company]
+    if project_ids:
+        where.append(models.c.project.in_(with_children(conn, company, project_ids)))
+    return _tags_of(conn, models, where, include_system, f)
 
 
 def project_tags(
@@ -97,7 +112,7 @@ def task_parents(
     archived = child.c.system_tags.contains(["archived"])
     where: list[ColumnElement[bool]] = [child.c.company == company, child.c.parent.is_not(None)]
     if project_ids:
-        scope = _with_children(conn, company, project_ids) if include_subprojects else project_ids
+        scope = with_children(conn, company, project_ids) if include_subprojects else project_ids
         where.append(child.c.project.in_(list(scope)))
     if state == "active":
         where.append(not_(archived))

@@ -64,3 +64,53 @@ def test_public_projects_are_read_only_and_users_come_from_credentials(
 def test_a_bad_task_name_pattern_is_a_bad_filter(new_caller: Callable[..., Api]) -> None:
     status, envelope = new_caller().call("projects.get_task_parents", {"task_name": "("})
     assert (status, envelope["meta"]["result_subcode"]) == (400, 16)
+
+
+def test_parameter_values_metrics_and_model_tags_over_http(new_caller: Callable[..., Api]) -> None:
+    api = new_caller()
+    project = _project(api, "sweep")
+    for i in range(3):
+        hyperparams = {"General": {"lr": {"section": "General", "name": "lr", "value": str(i)}}}
+        task = api.ok(
+            "tasks.create",
+            {
+                "name": f"trial {i}",
+                "type": "training",
+                "project": project,
+                "hyperparams": hyperparams,
+            },
+        )["id"]
+    api.ok("tasks.started", {"task": task})
+    api.ok(
+        "events.add",
+        {
+            "task": task,
+            "type": "training_stats_scalar",
+            "metric": "loss",
+            "variant": "val",
+            "value": 1.0,
+            "iter": 1,
+        },
+    )
+    values = api.ok(
+        "projects.get_hyperparam_values",
+        {"projects": [project], "section": "General", "name": "lr"},
+    )
+    assert values == {"total": 3, "values": ["0", "1", "2"]}
+    names = api.ok("projects.get_hyper_parameters", {"project": project})
+    assert names == {
+        "total": 1,
+        "remaining": 0,
+        "parameters": [{"section": "General", "name": "lr"}],
+    }
+    metrics = api.ok("projects.get_unique_metric_variants", {"project": project})["metrics"]
+    assert [(m["metric"], m["variant"]) for m in metrics] == [("loss", "val")]
+    status, envelope = api.call(
+        "projects.get_hyperparam_values",
+        {"projects": [project], "section": "General", "name": "lr", "pattern": "("},
+    )
+    assert (status, envelope["meta"]["result_subcode"]) == (400, 16)
+    status, envelope = api.call("projects.get_hyperparam_values", {"projects": [project]})
+    assert (status, envelope["meta"]["result_subcode"]) == (400, 12)  # section and name needed
+    api.ok("models.create", {"name": "m", "uri": "file:///m", "project": project, "tags": ["x"]})
+    assert api.ok("projects.get_model_tags", {"projects": [project]})["tags"] == ["x"]

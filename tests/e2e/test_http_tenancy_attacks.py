@@ -76,6 +76,7 @@ IDS_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
     "models.move": ("ids", {}),
     "models.make_public": ("ids", {}),
     "models.make_private": ("ids", {}),
+    "projects.get_unique_metric_variants": ("ids", {}),  # the victim's metric names stay hidden
     **{
         name: ("ids", {"queue_name": "q"} if name == "tasks.enqueue_many" else {})
         for name in ENDPOINTS
