@@ -225,30 +225,6 @@ class Client(ModelMethods):
         with self._read() as conn:
             return project_stats.own_contents(conn, self.caller.company, ids)
 
-    def project_task_tags(
-        self,
-        projects: list[str] | None = None,
-        include_system: bool = False,
-        tag_filter: project_contents.TagFilter | None = None,
-    ) -> project_contents.Tags:
-        """projects.get_task_tags: tags of the tasks in (and below) these projects."""
-        with self._read() as conn:
-            return project_contents.task_tags(
-                conn, self.caller.company, projects, include_system, tag_filter
-            )
-
-    def project_model_tags(
-        self,
-        projects: list[str] | None = None,
-        include_system: bool = False,
-        tag_filter: project_contents.TagFilter | None = None,
-    ) -> project_contents.Tags:
-        """projects.get_model_tags: tags of the models in (and below) these projects."""
-        with self._read() as conn:
-            return project_contents.model_tags(
-                conn, self.caller.company, projects, include_system, tag_filter
-            )
-
     def project_hyper_parameters(
         self, project: str | None = None, **options: Any
     ) -> project_params.ParamNames:
@@ -278,14 +254,21 @@ class Client(ModelMethods):
 
     def project_tags(
         self,
+        of: project_contents.TagsOf,
         projects: list[str] | None = None,
         include_system: bool = False,
         tag_filter: project_contents.TagFilter | None = None,
     ) -> project_contents.Tags:
-        """projects.get_project_tags: the projects' own tags."""
+        """projects.get_task_tags/get_model_tags/get_project_tags: tags of the tasks or models
+        in (and below) these projects, or the projects' own."""
         with self._read() as conn:
-            return project_contents.project_tags(
-                conn, self.caller.company, projects, include_system, tag_filter
+            return project_contents.tags(
+                conn,
+                self.caller.company,
+                of,
+                projects,
+                include_system=include_system,
+                f=tag_filter,
             )
 
     def task_parents(self, **options: Any) -> list[dict[str, Any]]:

@@ -105,11 +105,11 @@ def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
 
 
 def _task_tags(call: Call, body: TagsRequest) -> Any:
-    return call.client.project_task_tags(body.projects, body.include_system, body.filter)
+    return call.client.project_tags("tasks", body.projects, body.include_system, body.filter)
 
 
 def _model_tags(call: Call, body: TagsRequest) -> Any:
-    return call.client.project_model_tags(body.projects, body.include_system, body.filter)
+    return call.client.project_tags("models", body.projects, body.include_system, body.filter)
 
 
 def _hyper_parameters(call: Call, body: HyperParamsRequest) -> Any:
@@ -143,7 +143,7 @@ def _metric_variants(call: Call, body: MetricVariantsRequest) -> Any:
 
 
 def _project_tags(call: Call, body: TagsRequest) -> Any:
-    return call.client.project_tags(body.projects, body.include_system, body.filter)
+    return call.client.project_tags("projects", body.projects, body.include_system, body.filter)
 
 
 def _task_parents(call: Call, body: ParentsRequest) -> Any:

@@ -55,46 +55,29 @@ def _tags_of(
     return Tags(tags=distinct(table.c.tags), system_tags=system)
 
 
-def task_tags(
+# Whose tags `tags` reads: the tasks or models in projects (and below them), or the projects'
+# own.
+TagsOf = Literal["tasks", "models", "projects"]
+
+
+def tags(
     conn: Connection,
     company: str,
+    of: TagsOf,
     project_ids: Sequence[str] | None,
+    *,
     include_system: bool = False,
     f: TagFilter | None = None,
 ) -> Tags:
-    """Tags of the tasks in these projects and below them (every project without any)."""
-    where: list[ColumnElement[bool]] = [tasks.c.company == company]
-    if project_ids:
-        where.append(tasks.c.project.in_(with_children(conn, company, project_ids)))
-    return _tags_of(conn, tasks, where, include_system, f)
-
-
-def model_tags(
-    conn: Connection,
-    company: str,
-    project_ids: Sequence[str] | None,
-    include_system: bool = False,
-    f: TagFilter | None = None,
-) -> Tags:
-    """Tags of the company's models in these projects and below them (every project without)."""
-    where: list[ColumnElement[bool]] = [models.c.company == company]
-    if project_ids:
-        where.append(models.c.project.in_(with_children(conn, company, project_ids)))
-    return _tags_of(conn, models, where, include_system, f)
-
-
-def project_tags(
-    conn: Connection,
-    company: str,
-    project_ids: Sequence[str] | None,
-    include_system: bool = False,
-    f: TagFilter | None = None,
-) -> Tags:
-    """The projects' own tags (every project of the company without ids)."""
-    where: list[ColumnElement[bool]] = [projects.c.company == company]
-    if project_ids:
+    """Tags of the company's tasks or models in these projects and below them, or the
+    projects' own tags (every project without ids)."""
+    table = {"tasks": tasks, "models": models, "projects": projects}[of]
+    where: list[ColumnElement[bool]] = [table.c.company == company]
+    if project_ids and of == "projects":
         where.append(projects.c.id.in_(list(project_ids)))
-    return _tags_of(conn, projects, where, include_system, f)
+    elif project_ids:
+        where.append(table.c.project.in_(with_children(conn, company, project_ids)))
+    return _tags_of(conn, table, where, include_system, f)
 
 
 def task_parents(

@@ -123,5 +123,5 @@ def test_model_tags_of_projects(world: tuple[Client, dict[str, str]]) -> None:
     client, ids = world
     client.create_model(name="m1", uri="file:///m1", project=ids["child"], tags=["best", "b"])
     client.create_model(name="m2", uri="file:///m2", project=ids["other"], tags=["elsewhere"])
-    assert client.project_model_tags([ids["root"]]).tags == ["b", "best"]
-    assert client.project_model_tags(None).tags == ["b", "best", "elsewhere"]
+    assert client.project_tags("models", [ids["root"]]).tags == ["b", "best"]
+    assert client.project_tags("models", None).tags == ["b", "best", "elsewhere"]
