@@ -52,11 +52,20 @@ def status(as_json: bool) -> None:
     )
 
 
+# A fast start threshold no log reaches: batches only.
+NEVER = 2**62
+
+
 @projections.command()
 @click.argument("names", nargs=-1)
 @click.option("--follow", is_flag=True, help="Keep running: wake on NOTIFY, poll as fallback.")
 @click.option("--wait", is_flag=True, help="Wait for another runner to stop instead of exiting.")
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option(
+    "--batches-only",
+    is_flag=True,
+    help="From the first event too, apply batch by batch (no stream-order replay and swap).",
+)
 @click.option(
     "--poll",
     default=2.0,
@@ -64,7 +73,15 @@ def status(as_json: bool) -> None:
     type=click.FloatRange(0.05, 600),
     help="Seconds between polls when following.",
 )
-def run(names: tuple[str, ...], follow: bool, wait: bool, batch_size: int, poll: float) -> None:
+def run(
+    names: tuple[str, ...],
+    *,
+    follow: bool,
+    wait: bool,
+    batch_size: int,
+    batches_only: bool,
+    poll: float,
+) -> None:
     """Apply the log to the catch-up projectors (NAMES: all by default)."""
     specs = [s for s in _specs(names) if s.mode == "catch_up"]
     stopping = {"now": False}
@@ -88,11 +105,13 @@ def run(names: tuple[str, ...], follow: bool, wait: bool, batch_size: int, poll:
                 specs,
                 batch_size=batch_size,
                 poll_seconds=poll,
+                fast_start=NEVER if batches_only else runner.FAST_START_EVENTS,
                 should_stop=lambda: stopping["now"],
             )
             return
         for spec in specs:
-            n = runner.catch_up(db.engine, spec, batch_size)
+            fast_start = NEVER if batches_only else runner.FAST_START_EVENTS
+            n = runner.catch_up(db.engine, spec, batch_size, fast_start=fast_start)
             click.echo(f"{spec.name}: applied {n} events")
 
 

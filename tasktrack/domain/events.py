@@ -588,6 +588,16 @@ AnyEvent = TaskEvent | QueueCreated | ProjectEvent | ModelEvent
 TASK_EVENTS: tuple[type[Event], ...] = typing.get_args(TaskEvent)
 # The events of model streams (domain/models.py folds them).
 MODEL_EVENTS: tuple[type[Event], ...] = typing.get_args(ModelEvent)
+PROJECT_EVENTS: tuple[type[Event], ...] = typing.get_args(ProjectEvent)
+
+
+def stream_kind(event: AnyEvent) -> str:
+    """The kind of stream an event belongs to: "task", "model", "project" or "queue"."""
+    if isinstance(event, TASK_EVENTS):
+        return "task"
+    if isinstance(event, MODEL_EVENTS):
+        return "model"
+    return "project" if isinstance(event, PROJECT_EVENTS) else "queue"
 
 
 def status_change(event: AnyEvent) -> StatusChange | None:

@@ -20,13 +20,14 @@ from msgspec import UNSET
 from tasktrack.domain import events as ev
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
+from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.store.tables import ACTIVITY_COUNTERS
 
 NO_PROJECT = ""
 _COUNTERS = ACTIVITY_COUNTERS
 
 
-class ActivityProjector:
+class ActivityProjector(StreamReplay):
     name = "activity_daily"
 
     def __init__(
@@ -34,6 +35,7 @@ class ActivityProjector:
     ) -> None:
         self.daily = daily
         self.task_projects = task_projects
+        self._counts: Counter[tuple[str, str, date, str]] = Counter()  # a replay's, so far
 
     def _projects_of(
         self, conn: psycopg.Connection[Any], tasks: set[str]
@@ -54,34 +56,26 @@ class ActivityProjector:
         moved: dict[str, tuple[str, str] | None] = {}
         counts: Counter[tuple[str, str, date, str]] = Counter()
         for record in batch:
-            e = record.event
-            task = record.stream_id
-            if isinstance(e, ev.TaskCreated):
-                known[task] = moved[task] = (e.company, e.project or NO_PROJECT)
-            elif isinstance(e, ev.TaskEdited | ev.TaskUpdated) and e.changes.project is not UNSET:
-                if task not in known:
-                    continue  # no creation seen: not a live task stream
-                known[task] = moved[task] = (known[task][0], e.changes.project or NO_PROJECT)
-            elif isinstance(e, ev.TaskDeleted):
-                moved[task] = None
-            where = known.get(task)
-            if where is None:
-                continue  # not a task stream (queues, projects)
-            key = (where[0], where[1], e.at.astimezone(UTC).date())
-            if isinstance(e, ev.TaskCreated):
-                counts[(*key, "tasks_created")] += 1
-            change = ev.status_change(e)
-            if change is not None:
-                counts[(*key, "status_changes")] += 1
-                if change.to_status in ("completed", "failed"):
-                    counts[(*key, change.to_status)] += 1
-            if isinstance(e, ev.MetricsReported):
-                counts[(*key, "metric_reports")] += 1
-                counts[(*key, "metric_points")] += len(e.series)
-            if isinstance(e, ev.TaskDeleted):
-                known.pop(task, None)
+            _fold(record, known, moved, counts)
         self._write_projects(conn, moved)
         self._write_counts(conn, counts)
+
+    # The replay's fast path: a task's whole stream folds with the same `_fold`; its project
+    # row goes out at the stream's end, and the day counts, which add up across tasks (one row
+    # per project and day: small), when every stream has been seen.
+
+    def replay(self, stream: Stream, out: Rows) -> None:
+        known: dict[str, tuple[str, str]] = {}
+        for record in stream.records:
+            _fold(record, known, {}, self._counts)
+        where = known.get(stream.id)
+        if where is not None:
+            out.add(self.task_projects, ("task_id", "company", "project"), (stream.id, *where))
+
+    def replay_done(self, out: Rows) -> None:
+        for key, row in _rows(self._counts).items():
+            out.add(self.daily, ("company", "project", "day", *_COUNTERS), (*key, *row.values()))
+        self._counts.clear()
 
     def _write_projects(
         self, conn: psycopg.Connection[Any], moved: dict[str, tuple[str, str] | None]
@@ -101,9 +95,7 @@ class ActivityProjector:
     def _write_counts(
         self, conn: psycopg.Connection[Any], counts: Counter[tuple[str, str, date, str]]
     ) -> None:
-        rows: dict[tuple[str, str, date], dict[str, int]] = {}
-        for (company, project, day, counter), n in counts.items():
-            rows.setdefault((company, project, day), dict.fromkeys(_COUNTERS, 0))[counter] += n
+        rows = _rows(counts)
         if not rows:
             return
         keys = list(rows)
@@ -121,3 +113,49 @@ class ActivityProjector:
                 *([rows[k][c] for k in keys] for c in _COUNTERS),
             ),
         )
+
+
+def _fold(
+    record: Recorded,
+    known: dict[str, tuple[str, str]],
+    moved: dict[str, tuple[str, str] | None],
+    counts: Counter[tuple[str, str, date, str]],
+) -> None:
+    """One event into the counts: `known` holds each task's (company, project) so far, and
+    `moved` collects the tasks whose project row changed (None: deleted)."""
+    e = record.event
+    task = record.stream_id
+    if isinstance(e, ev.TaskCreated):
+        known[task] = moved[task] = (e.company, e.project or NO_PROJECT)
+    elif isinstance(e, ev.TaskEdited | ev.TaskUpdated) and e.changes.project is not UNSET:
+        if task not in known:
+            return  # no creation seen: not a live task stream
+        known[task] = moved[task] = (known[task][0], e.changes.project or NO_PROJECT)
+    elif isinstance(e, ev.TaskDeleted):
+        moved[task] = None
+    where = known.get(task)
+    if where is None:
+        return  # not a task stream (queues, projects)
+    key = (where[0], where[1], e.at.astimezone(UTC).date())
+    if isinstance(e, ev.TaskCreated):
+        counts[(*key, "tasks_created")] += 1
+    change = ev.status_change(e)
+    if change is not None:
+        counts[(*key, "status_changes")] += 1
+        if change.to_status in ("completed", "failed"):
+            counts[(*key, change.to_status)] += 1
+    if isinstance(e, ev.MetricsReported):
+        counts[(*key, "metric_reports")] += 1
+        counts[(*key, "metric_points")] += len(e.series)
+    if isinstance(e, ev.TaskDeleted):
+        known.pop(task, None)
+
+
+def _rows(
+    counts: Counter[tuple[str, str, date, str]],
+) -> dict[tuple[str, str, date], dict[str, int]]:
+    """The counts as one row per (company, project, day), every counter in _COUNTERS order."""
+    rows: dict[tuple[str, str, date], dict[str, int]] = {}
+    for (company, project, day, counter), n in counts.items():
+        rows.setdefault((company, project, day), dict.fromkeys(_COUNTERS, 0))[counter] += n
+    return rows

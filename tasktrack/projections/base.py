@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+import msgspec
 import psycopg
 
 from tasktrack.domain.records import Recorded
@@ -41,3 +42,58 @@ class Deferring(Protocol):
     def defer(self) -> None: ...
 
     def finish(self, conn: psycopg.Connection[Any]) -> None: ...
+
+
+class Stream(msgspec.Struct, frozen=True, kw_only=True):
+    """One whole stream of the log, in version order, as a replay meets it; `state` is the
+    fold of its task events (the one `evolve`), None when it is not a task's stream."""
+
+    id: str
+    kind: str  # events.stream_kind of its first event
+    records: list[Recorded]
+    state: TaskState | None
+
+
+class Rows(Protocol):
+    """Where a replay sends the rows it makes: each table's rows go out once, by COPY."""
+
+    def add(self, table: str, columns: tuple[str, ...], row: Sequence[Any]) -> None: ...
+
+
+@runtime_checkable
+class Replaying(Protocol):
+    """A projector with the fast replay path: it is shown the log one whole stream at a time
+    (rebuild, verify, import, a new catch-up projector) and writes each of its rows once.
+
+    `replay_begin` runs before the first stream (staging tables), `replay` once per stream of
+    the kinds it names in `kinds` (events.stream_kind),
+    `replay_done` after the last (rows that aggregate across streams), and `replay_finish`
+    after every row is in (set-based work on the staged rows), before the indexes are built.
+    The rows must be those `apply` leaves after the same events: `projections verify`
+    compares the two after every integration test.
+    """
+
+    kinds: frozenset[str]
+
+    def replay_begin(self, conn: psycopg.Connection[Any]) -> None: ...
+
+    def replay(self, stream: Stream, out: Rows) -> None: ...
+
+    def replay_done(self, out: Rows) -> None: ...
+
+    def replay_finish(self, conn: psycopg.Connection[Any]) -> None: ...
+
+
+class StreamReplay:
+    """Defaults for `Replaying`'s hooks that most projectors do not need (and task streams)."""
+
+    kinds: frozenset[str] = frozenset({"task"})
+
+    def replay_begin(self, conn: psycopg.Connection[Any]) -> None:
+        return None
+
+    def replay_done(self, out: Rows) -> None:
+        return None
+
+    def replay_finish(self, conn: psycopg.Connection[Any]) -> None:
+        return None

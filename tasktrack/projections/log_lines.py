@@ -17,6 +17,7 @@ import psycopg
 from tasktrack.domain import events as ev
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
+from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.projections.tenants import companies
 
 _json = msgspec.json.Encoder()
@@ -52,6 +53,19 @@ ORDER BY l.company, l.task_id, l.ord
 """
 
 
+_COLUMNS = (
+    "company",
+    "task_id",
+    "seq",
+    "timestamp",
+    "level",
+    "worker",
+    "msg",
+    "iter",
+    "json_encoded",
+)
+
+
 def stored_fields(level: str, worker: str | None, msg: str) -> tuple[str, str | None, str, bool]:
     """(level, worker, msg, json_encoded) as stored: as is, or all three as JSON strings."""
     encoded = [_json.encode(x).decode() for x in (level, worker, msg)]
@@ -60,7 +74,7 @@ def stored_fields(level: str, worker: str | None, msg: str) -> tuple[str, str | 
     return encoded[0], None if worker is None else encoded[1], encoded[2], True
 
 
-class LogLinesProjector:
+class LogLinesProjector(StreamReplay):
     name = "task_log_lines"
 
     def __init__(self, table: str = "task_log_lines") -> None:
@@ -112,3 +126,23 @@ class LogLinesProjector:
                 "(SELECT * FROM unnest(%s::text[], %s::text[]))",
                 ([c for c, _ in dropped], [t for _, t in dropped]),
             )
+
+    def replay(self, stream: Stream, out: Rows) -> None:
+        """A live task's lines, numbered 1, 2, 3, … in the order they arrived."""
+        if stream.state is None or stream.state.deleted:
+            return
+        company, seq = stream.state.company, 0
+        for record in stream.records:
+            event = record.event
+            if not isinstance(event, ev.TaskLogged):
+                continue
+            for ts, level, worker, msg, it in zip(
+                event.timestamps, event.levels, event.workers, event.msgs, event.iters, strict=True
+            ):
+                seq += 1
+                stored = stored_fields(level, worker, msg)
+                out.add(
+                    self.table,
+                    _COLUMNS,
+                    (company, stream.id, seq, ts, *stored[:3], it, stored[3]),
+                )

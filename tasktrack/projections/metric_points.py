@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, MutableMapping, Sequence
+from decimal import Decimal, localcontext
 from typing import Any
 
 import psycopg
 
 from tasktrack.domain import events as ev
-from tasktrack.domain.metrics import encode_value
+from tasktrack.domain.metrics import EXACT_DIGITS, NONFINITE_NAMES, encode_value
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import metric_points_sql as sql
+from tasktrack.projections.base import Rows, Stream, StreamReplay
+from tasktrack.projections.series_ids import series_id
 from tasktrack.projections.tenants import companies
 
 # A series within a batch: (company, task, resets before it in the batch, metric, variant).
@@ -31,6 +34,18 @@ SeriesKey = tuple[str, str, int, str, str]
 # replacing the earlier (dict assignment).
 Points = dict[int, tuple[str, int]]
 _KEY_COLUMNS = ("company", "task", "offset", "metric", "variant")
+_POINT_COLUMNS = ("company", "series_id", "iter", "value", "timestamp", "finite_n", "finite_sum")
+_SERIES_COLUMNS = (
+    "company",
+    "task_id",
+    "run",
+    "metric",
+    "variant",
+    "series_id",
+    "points",
+    "first_iter",
+    "last_iter",
+)
 # The points one statement writes at most (a replay's batch is cut into chunks of about this).
 CHUNK_POINTS = 20_000
 
@@ -80,15 +95,23 @@ def gather(
         if not isinstance(event, ev.MetricsReported):
             continue
         offset = offsets.get(task, 0)
-        mine = [
-            found.setdefault((company, task, offset, m, v), {})
-            for m, v in zip(event.metrics, event.variants, strict=True)
-        ]
-        for s, it, value, ts in zip(
-            event.series, event.iters, event.values, event.timestamps, strict=True
-        ):
-            mine[s][0 if it is None else it] = (exact_text(value), ts)
+        into(
+            event,
+            [
+                found.setdefault((company, task, offset, m, v), {})
+                for m, v in zip(event.metrics, event.variants, strict=True)
+            ],
+        )
     return {k: v for k, v in found.items() if v}
+
+
+def into(event: ev.MetricsReported, series: list[Points]) -> None:
+    """A report's points into their series' points (`series` in the report's series order):
+    a missing iteration counts as 0, and a later point of an iteration replaces the earlier."""
+    for s, it, value, ts in zip(
+        event.series, event.iters, event.values, event.timestamps, strict=True
+    ):
+        series[s][0 if it is None else it] = (exact_text(value), ts)
 
 
 def columns(found: dict[SeriesKey, Points]) -> dict[str, Any]:
@@ -119,7 +142,7 @@ def columns(found: dict[SeriesKey, Points]) -> dict[str, Any]:
     return params
 
 
-class MetricPointsProjector:
+class MetricPointsProjector(StreamReplay):
     name = "task_metric_points"
 
     def __init__(
@@ -166,3 +189,48 @@ class MetricPointsProjector:
             conn.execute(
                 statement, {"company": [c for c, _ in dropped], "task": [t for _, t in dropped]}
             )
+
+    def replay(self, stream: Stream, out: Rows) -> None:
+        """A live task's points, run by run, each series sorted once with its running totals
+        summed in one pass (exact decimals, as SQL's numeric sums them), then its series and
+        run rows: what the batch statement leaves, whatever order the reports came in."""
+        state = stream.state
+        if state is None or state.deleted:
+            return
+        run = 0
+        found: dict[tuple[str, str], Points] = {}
+        for record in stream.records:
+            event = record.event
+            if isinstance(event, ev.TaskReset):
+                self._emit(out, state.company, stream.id, run, found)
+                run, found = run + 1, {}
+            elif isinstance(event, ev.MetricsReported):
+                keys = zip(event.metrics, event.variants, strict=True)
+                into(event, [found.setdefault(k, {}) for k in keys])
+        self._emit(out, state.company, stream.id, run, found)
+        if run:
+            out.add(self.tables[2], ("company", "task_id", "run"), (state.company, stream.id, run))
+
+    def _emit(
+        self, out: Rows, company: str, task: str, run: int, found: dict[tuple[str, str], Points]
+    ) -> None:
+        points, series, _ = self.tables
+        with localcontext() as ctx:
+            ctx.prec = EXACT_DIGITS
+            for (metric, variant), by_iter in found.items():
+                if not by_iter:
+                    continue
+                sid = series_id(company, task, run, metric, variant)
+                n, total = 0, Decimal(0)
+                iters = sorted(by_iter)
+                for it in iters:
+                    text, ts = by_iter[it]
+                    if text not in NONFINITE_NAMES:
+                        n += 1
+                        total += Decimal(text)
+                    out.add(points, _POINT_COLUMNS, (company, sid, it, float(text), ts, n, total))
+                out.add(
+                    series,
+                    _SERIES_COLUMNS,
+                    (company, task, run, metric, variant, sid, len(iters), iters[0], iters[-1]),
+                )

@@ -20,6 +20,7 @@ from tasktrack.domain.metrics import MAX_PAIRS_PER_TASK, Series, Stats, batch_st
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.reports import points
 from tasktrack.domain.state import TaskState
+from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.projections.tenants import tenant
 
 _BETTER_MIN = "(EXCLUDED.min_value < t.min_value OR t.min_value IS NULL)"
@@ -92,7 +93,28 @@ DEFER_SERIES = 20_000
 Folded = tuple[str, dict[Series, Stats]]  # a task's company, and its reports folded per series
 
 
-class MetricsProjector:
+# The columns a replay stages (metric_hash, variant_hash and mean_value are computed in SQL).
+_STAGED = (
+    "task_id",
+    "company",
+    "metric",
+    "variant",
+    "value",
+    "x_axis_label",
+    "min_value",
+    "min_value_iteration",
+    "max_value",
+    "max_value_iteration",
+    "first_value",
+    "first_value_iteration",
+    "count",
+    "finite_count",
+    "nonfinite_count",
+    "value_sum",
+)
+
+
+class MetricsProjector(StreamReplay):
     name = "task_metrics"
 
     def __init__(self, table: str = "task_metrics", cap: int = MAX_PAIRS_PER_TASK) -> None:
@@ -143,6 +165,70 @@ class MetricsProjector:
         for task, (company, merged) in pending.items():
             self._upsert_stats(conn, task, company, merged)
         pending.clear()
+
+    # The replay's fast path. A task's whole stream is folded here with the same rules (its
+    # reports combined in order, a reset starting afresh, the cap admitting pairs in order of
+    # first appearance: room only shrinks, so that is what report-by-report admission left),
+    # and each row goes out once by COPY into a staging table. The mean is then computed by
+    # the same SQL expression as the upsert's, in one INSERT … SELECT (replay_finish): a mean
+    # rounded in Python could differ from SQL's in the last place.
+
+    @property
+    def _staged(self) -> str:
+        return f"{self.table}__staged"
+
+    def replay_begin(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(f"DROP TABLE IF EXISTS {self._staged}")
+        conn.execute(
+            f"CREATE UNLOGGED TABLE {self._staged} AS "
+            f"SELECT {', '.join(_STAGED)} FROM {self.table} WITH NO DATA"
+        )
+
+    def replay(self, stream: Stream, out: Rows) -> None:
+        state = stream.state
+        if state is None or state.deleted:
+            return
+        merged: dict[Series, Stats] = {}
+        for record in stream.records:
+            event = record.event
+            if isinstance(event, ev.MetricsReported):
+                for key, stats in batch_stats(points(event, stream.id)).items():
+                    merged[key] = combine(merged.get(key), stats)
+            elif isinstance(event, ev.TaskReset):
+                merged = {}
+        for (metric, variant), s in list(merged.items())[: self.cap]:
+            out.add(
+                self._staged,
+                _STAGED,
+                (
+                    stream.id,
+                    state.company,
+                    metric,
+                    variant,
+                    s.value,
+                    s.x_axis_label,
+                    s.min_value,
+                    s.min_value_iteration,
+                    s.max_value,
+                    s.max_value_iteration,
+                    s.first_value,
+                    s.first_value_iteration,
+                    s.count,
+                    s.finite_count,
+                    s.nonfinite_count,
+                    s.value_sum,
+                ),
+            )
+
+    def replay_finish(self, conn: psycopg.Connection[Any]) -> None:
+        listed = ", ".join(_STAGED)
+        mean = _MEAN.format(sum="value_sum", n="finite_count")
+        conn.execute(
+            f"INSERT INTO {self.table} ({listed}, metric_hash, variant_hash, mean_value) "
+            f"SELECT {listed}, md5(metric), md5(variant), "
+            f"CASE WHEN finite_count > 0 THEN {mean} END FROM {self._staged}"
+        )
+        conn.execute(f"DROP TABLE {self._staged}")
 
     def _upsert_stats(
         self, conn: psycopg.Connection[Any], task: str, company: str, stats: dict[Series, Stats]

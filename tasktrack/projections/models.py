@@ -15,12 +15,14 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.models import ModelState, evolve, model_of
 from tasktrack.domain.records import Recorded, StreamHead
 from tasktrack.domain.state import TaskState
+from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.store import modelrows
 
 
-class ModelsProjector:
+class ModelsProjector(StreamReplay):
     """Keeps `models` equal to the fold of every live model's stream."""
 
+    kinds = frozenset({"model"})
     name = "models"
 
     def __init__(self, table: str = "models") -> None:
@@ -70,3 +72,16 @@ class ModelsProjector:
                 "(SELECT * FROM unnest(%s::text[], %s::text[]))",
                 ([g[0] for g in gone], [g[1] for g in gone]),
             )
+
+    def replay(self, stream: Stream, out: Rows) -> None:
+        """A live model's row, once, from the fold of its whole stream."""
+        mine = [r for r in stream.records if isinstance(r.event, ev.MODEL_EVENTS)]
+        state: ModelState | None = None
+        for record in mine:
+            state = evolve(state, record.event)
+        if state is None or state.deleted:
+            return
+        head = StreamHead(mine[-1].stream_version, mine[-1].hash)
+        out.add(
+            self.table, modelrows.COLUMNS, modelrows.row_params(state, head, mine[-1].recorded_at)
+        )

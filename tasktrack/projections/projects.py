@@ -16,9 +16,48 @@ from msgspec import UNSET
 from tasktrack.domain import events as ev
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
+from tasktrack.projections.base import Rows, Stream, StreamReplay
 
 
-class ProjectsProjector:
+def _created(e: ev.ProjectCreated) -> dict[str, Any]:
+    """A new project's row (`public` takes the column's default, false)."""
+    return {
+        "id": e.project_id,
+        "company": e.company,
+        "name": e.name,
+        "description": e.description,
+        "user_id": e.by,
+        "created": e.at,
+        "tags": e.tags,
+        "system_tags": e.system_tags,
+        "default_output_destination": e.default_output_destination,
+        "parent": e.parent,
+        "last_update": e.at,
+    }
+
+
+def _changes(e: ev.AnyEvent) -> tuple[str, dict[str, Any]] | None:
+    """The project an edit changes and the columns it sets (besides `last_update`); None for
+    other events."""
+    if isinstance(e, ev.ProjectEdited):
+        fields = {
+            "description": e.description,
+            "tags": e.tags,
+            "system_tags": e.system_tags,
+            "default_output_destination": e.default_output_destination,
+        }
+        return e.project_id, {k: v for k, v in fields.items() if v is not UNSET}
+    if isinstance(e, ev.ProjectRenamed):
+        return e.project_id, {"name": e.name}
+    if isinstance(e, ev.ProjectMoved):
+        return e.project_id, {"name": e.name, "parent": e.parent}
+    if isinstance(e, ev.ProjectVisibilityChanged):
+        return e.project_id, {"public": e.public}
+    return None
+
+
+class ProjectsProjector(StreamReplay):
+    kinds = frozenset({"project"})
     name = "projects"
 
     def __init__(self, table: str = "projects") -> None:
@@ -33,51 +72,33 @@ class ProjectsProjector:
         for record in batch:
             e = record.event
             if isinstance(e, ev.ProjectCreated):
-                self._insert(conn, e)
-            elif isinstance(e, ev.ProjectEdited):
-                self._edit(conn, e)
-            elif isinstance(e, ev.ProjectRenamed):
-                self._set(conn, e.project_id, e.at, name=e.name)
-            elif isinstance(e, ev.ProjectMoved):
-                self._set(conn, e.project_id, e.at, name=e.name, parent=e.parent)
-            elif isinstance(e, ev.ProjectVisibilityChanged):
-                self._set(conn, e.project_id, e.at, public=e.public)
+                row = _created(e)
+                conn.execute(
+                    f"INSERT INTO {self.table} ({', '.join(row)}) "
+                    f"VALUES ({', '.join(['%s'] * len(row))})",
+                    list(row.values()),
+                )
             elif isinstance(e, ev.ProjectMerged | ev.ProjectDeleted):
                 conn.execute(f"DELETE FROM {self.table} WHERE id = %s", (e.project_id,))
+            elif (edit := _changes(e)) is not None:
+                project, changes = edit
+                # Column names come from this module, never from a payload.
+                assignments = ", ".join(f"{column} = %s" for column in [*changes, "last_update"])
+                conn.execute(
+                    f"UPDATE {self.table} SET {assignments} WHERE id = %s",
+                    (*changes.values(), e.at, project),
+                )
 
-    def _insert(self, conn: psycopg.Connection[Any], e: ev.ProjectCreated) -> None:
-        conn.execute(
-            f"INSERT INTO {self.table} (id, company, name, description, user_id, created,"
-            " tags, system_tags, default_output_destination, parent, last_update) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                e.project_id,
-                e.company,
-                e.name,
-                e.description,
-                e.by,
-                e.at,
-                e.tags,
-                e.system_tags,
-                e.default_output_destination,
-                e.parent,
-                e.at,
-            ),
-        )
-
-    def _edit(self, conn: psycopg.Connection[Any], e: ev.ProjectEdited) -> None:
-        fields = {
-            "description": e.description,
-            "tags": e.tags,
-            "system_tags": e.system_tags,
-            "default_output_destination": e.default_output_destination,
-        }
-        self._set(conn, e.project_id, e.at, **{k: v for k, v in fields.items() if v is not UNSET})
-
-    def _set(self, conn: psycopg.Connection[Any], project_id: str, at: Any, **values: Any) -> None:
-        # Column names come from this module, never from a payload.
-        assignments = ", ".join(f"{column} = %s" for column in values)
-        conn.execute(
-            f"UPDATE {self.table} SET {assignments}, last_update = %s WHERE id = %s",
-            (*values.values(), at, project_id),
-        )
+    def replay(self, stream: Stream, out: Rows) -> None:
+        """The stream's projects folded in memory, each row written once."""
+        rows: dict[str, dict[str, Any]] = {}
+        for record in stream.records:
+            e = record.event
+            if isinstance(e, ev.ProjectCreated):
+                rows[e.project_id] = {**_created(e), "public": False}
+            elif isinstance(e, ev.ProjectMerged | ev.ProjectDeleted):
+                rows.pop(e.project_id, None)
+            elif (edit := _changes(e)) is not None and (row := rows.get(edit[0])) is not None:
+                row.update(edit[1], last_update=e.at)
+        for row in rows.values():
+            out.add(self.table, tuple(row), tuple(row.values()))

@@ -1,17 +1,24 @@
-"""Rebuild and verify: replay the whole log into shadow tables with the projectors' own code.
+"""Rebuild and verify: replay the whole log into twins of the live tables, with the projectors'
+own code, then swap the twins in (rebuild) or compare them with the live tables (verify).
 
-The replay streams the log in commit-safe batches (memory stays flat: a bounded cache of task
-states, the rest re-read from the shadow tables). Shadows are TEMP tables of the live tables'
-shape: private to this session, gone if it dies.
+Four steps (docs/architecture.md, "Replays"):
 
-Inline projections are written by every command, so the last stretch is done with writers
-held off: `LOCK TABLE events IN SHARE MODE` waits for transactions that inserted events to
-finish and blocks new inserts, the remaining events are drained, and then, in that same
-transaction, the shadows are compared with the live tables (verify) or copied over them
-(rebuild: TRUNCATE + INSERT, atomic, keeping the live tables' grants, indexes and views;
-the live tables are locked together with the log, see `_lock_for_swap`).
-Catch-up projections are rebuilt under their runner lock and get their checkpoint with their
-rows; they are verified as of their own checkpoint (a replay up to it must equal them).
+1. Twins of the live tables, empty and without indexes (store/replacement.py).
+2. The fast path (projections/replay.py): every event older than a horizon, read stream by
+   stream, each stream folded once, each row COPYed once. Writers go on meanwhile.
+3. The twins' keys and indexes, grants and statistics, built once; writers still go on.
+4. The tail, every event at or above the horizon, applied batch by batch in commit-safe order
+   with the projectors' `apply` (the live path's code), until caught up; then writers are held
+   off (`LOCK TABLE events IN SHARE MODE` waits for transactions that inserted events and
+   blocks new inserts) for the last few events only, and the twins are swapped in by renaming,
+   in that same transaction: catalog work, whatever the size of the log.
+
+Verify does the same without the swap: under the lock, the twins are compared with the live
+tables, then dropped. Catch-up projections are replayed under their runner lock and get their
+checkpoint with the swap; they are verified as of their own checkpoint (a replay up to it must
+equal them). A rebuild killed at any point leaves the live tables as they were (the swap is one
+transaction); its twins are dropped by the next one. One rebuild (and one verify) at a time:
+each holds a session lock while it works on its twins.
 """
 
 from __future__ import annotations
@@ -19,26 +26,29 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import msgspec
 import psycopg
 from sqlalchemy import Engine
 
-from tasktrack.domain.records import LOG_START, Checkpoint
+from tasktrack.domain.records import Checkpoint
 from tasktrack.domain.state import TaskState
-from tasktrack.projections import runner
-from tasktrack.projections.base import Deferring
+from tasktrack.projections import checkpoints, replay
+from tasktrack.projections.base import Deferring, Replaying
 from tasktrack.projections.registry import ProjectorSpec
-from tasktrack.store import eventlog, tables
+from tasktrack.store import eventlog, replacement, tables
 from tasktrack.store.engine import raw
 
-# A replay batch: at most BATCH events and BATCH_BYTES of payload. Counting events alone, a
+# A tail batch: at most BATCH events and BATCH_BYTES of payload. Counting events alone, a
 # batch of 2,000 metric reports of 500 points each would be a million decoded points (about
 # 100 MB); the byte budget keeps a replay's memory flat whatever the events.
 BATCH = 2000
 BATCH_BYTES = 4 * 1024 * 1024
 LOCK_ATTEMPTS = 300
+# The largest position: with `horizon - 1`, the checkpoint just before the horizon's events.
+LAST_POSITION = 2**63 - 1
 Progress = Callable[[int], None]
 
 
@@ -77,67 +87,6 @@ class Difference(msgspec.Struct, frozen=True, kw_only=True):
     key: dict[str, Any]
     kind: str  # "missing" (the replay has it, live does not), "extra", or "differs"
     columns: list[str] = []
-
-
-def shadow(table: str) -> str:
-    return f"{table}__shadow"
-
-
-def _create_shadows(conn: psycopg.Connection[Any], specs: list[ProjectorSpec]) -> None:
-    for spec in specs:
-        for table in spec.tables:
-            conn.execute(f"DROP TABLE IF EXISTS pg_temp.{shadow(table)}")
-            # The live table's shape and its primary key (the projectors' ON CONFLICT target),
-            # but none of its other indexes: a replay writes every row several times, and
-            # maintaining a dozen indexes (GIN on tags among them) on each write would be most
-            # of its cost. The live indexes are maintained once, by the copy-over.
-            conn.execute(
-                f"CREATE TEMP TABLE {shadow(table)} (LIKE {table} INCLUDING DEFAULTS "
-                "INCLUDING GENERATED INCLUDING IDENTITY INCLUDING CONSTRAINTS)"
-            )
-            key = ", ".join(_key_columns(table))
-            conn.execute(f"ALTER TABLE {shadow(table)} ADD PRIMARY KEY ({key})")
-
-
-def _replay(
-    conn: psycopg.Connection[Any],
-    specs: list[ProjectorSpec],
-    after: Checkpoint,
-    states: BoundedStates,
-    *,
-    until: Checkpoint | None = None,
-    writers_locked_out: bool = False,
-    progress: Progress | None = None,
-) -> Checkpoint:
-    """Apply events after `after` (up to `until`) to the shadows; return where it stopped."""
-    projectors = [s.projector({t: shadow(t) for t in s.tables}) for s in specs]
-    for projector in projectors:
-        if isinstance(projector, Deferring):
-            projector.defer()  # the shadows are private to this replay until it ends
-    while True:
-        batch = eventlog.read_all(
-            conn,
-            after,
-            limit=BATCH,
-            max_bytes=BATCH_BYTES,
-            writers_locked_out=writers_locked_out,
-        )
-        if until is not None:
-            batch = [r for r in batch if r.checkpoint <= until]
-        if not batch:
-            for projector in projectors:
-                if isinstance(projector, Deferring):
-                    projector.finish(conn)
-            if not writers_locked_out:
-                conn.commit()  # end the reading transaction: the caller starts its own next
-            return after
-        for projector in projectors:
-            projector.apply(conn, batch, states)
-        after = batch[-1].checkpoint
-        if not writers_locked_out:
-            conn.commit()  # batch by batch: never hold back other readers' horizon for long
-        if progress is not None:
-            progress(len(batch))
 
 
 def _key_columns(table: str) -> list[str]:
@@ -180,94 +129,220 @@ def total_events(engine: Engine) -> int:
     return int(n[0]) if n else 0
 
 
+def _twins(specs: list[ProjectorSpec], suffix: str) -> dict[str, str]:
+    return replacement.twins([t for s in specs for t in s.tables], suffix)
+
+
+def _projectors(specs: list[ProjectorSpec], names: dict[str, str]) -> list[Replaying]:
+    out: list[Replaying] = []
+    for spec in specs:
+        projector = spec.projector(names)
+        assert isinstance(projector, Replaying), f"{spec.name} has no replay path"
+        out.append(projector)
+    return out
+
+
+@contextmanager
+def _connections(
+    engine: Engine, purpose: str
+) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Connection[Any], psycopg.Connection[Any]]]:
+    """(control, reader, writer): the control connection holds this purpose's session lock
+    (one rebuild, one verify at a time: each works on its own twins), the reader the fast
+    path's snapshot, the writer its COPYs."""
+    with engine.connect() as a, engine.connect() as b, engine.connect() as c:
+        conn = raw(a)
+        key = eventlog.lock_key(f"replay:{purpose}")
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        conn.commit()
+        try:
+            yield conn, raw(b), raw(c)
+        finally:
+            conn.rollback()
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            conn.commit()
+
+
+def _tail(
+    conn: psycopg.Connection[Any],
+    specs: list[ProjectorSpec],
+    names: dict[str, str],
+    after: Checkpoint,
+    states: BoundedStates,
+    *,
+    writers_locked_out: bool = False,
+    progress: Progress | None = None,
+) -> Checkpoint:
+    """Apply the events after `after` to the twins, batch by batch, with the projectors'
+    `apply`: the live path's code, on tables that now have their keys. Return where it
+    stopped (nothing left that may be read)."""
+    projectors = [s.projector(names) for s in specs]
+    for projector in projectors:
+        if isinstance(projector, Deferring):
+            projector.defer()  # the twins are this replay's own until the swap
+    while True:
+        batch = eventlog.read_all(
+            conn, after, limit=BATCH, max_bytes=BATCH_BYTES, writers_locked_out=writers_locked_out
+        )
+        if not batch:
+            for projector in projectors:
+                if isinstance(projector, Deferring):
+                    projector.finish(conn)
+            if not writers_locked_out:
+                conn.commit()
+            return after
+        for projector in projectors:
+            projector.apply(conn, batch, states)
+        after = batch[-1].checkpoint
+        if not writers_locked_out:
+            conn.commit()  # batch by batch: never hold back other readers' horizon for long
+        if progress is not None:
+            progress(len(batch))
+
+
+def _fill(
+    conns: tuple[psycopg.Connection[Any], psycopg.Connection[Any], psycopg.Connection[Any]],
+    specs: list[ProjectorSpec],
+    names: dict[str, str],
+    *,
+    until: Checkpoint | None = None,
+    progress: Progress | None = None,
+) -> tuple[Checkpoint, Checkpoint]:
+    """Steps 1 and 2: empty twins, then the fast path below the current horizon. Return where
+    the tail starts (just before the horizon) and the last event replayed (LOG_START if none),
+    which is where the twins are until the tail adds to them."""
+    conn, reader, writer = conns
+    replacement.create(conn, names)
+    below = eventlog.horizon(conn)
+    conn.commit()
+    done = replay.replay(
+        reader, writer, _projectors(specs, names), below, until=until, progress=progress
+    )
+    return Checkpoint(below - 1, LAST_POSITION), done.last
+
+
 def verify(
     engine: Engine, specs: list[ProjectorSpec], progress: Progress | None = None
 ) -> list[Difference]:
-    """Replay into shadows and compare with the live tables; [] when they are equal."""
+    """Replay into twins and compare them with the live tables; [] when they are equal."""
     inline = [s for s in specs if s.mode == "inline"]
     caught_up = [s for s in specs if s.mode == "catch_up"]
     differences: list[Difference] = []
-    with engine.connect() as sa_conn:
-        conn = raw(sa_conn)
-        _create_shadows(conn, specs)
-        conn.commit()
-        for spec in caught_up:
-            # The live rows and their checkpoint as one consistent picture (a runner may be
-            # applying batches meanwhile): copy both under one REPEATABLE READ snapshot.
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            until = runner.read_checkpoint(conn, spec.name)
-            for t in spec.tables:
-                conn.execute(f"CREATE TEMP TABLE {t}__live AS SELECT * FROM {t}")
-            conn.commit()
-            conn.isolation_level = None
-            _replay(conn, [spec], LOG_START, BoundedStates(), until=until, progress=progress)
-            differences += [
-                d for t in spec.tables for d in compare(conn, t, shadow(t), live=f"{t}__live")
-            ]
-            for t in spec.tables:
-                conn.execute(f"DROP TABLE {t}__live")
-            conn.commit()
-        if inline:
-            states = BoundedStates()
-            at = _replay(conn, inline, LOG_START, states, progress=progress)
-            # Writers held off (see the module docstring): drain the rest, then compare.
-            conn.execute("LOCK TABLE events IN SHARE MODE")
-            _replay(conn, inline, at, states, writers_locked_out=True, progress=progress)
-            differences += [
-                d for s in inline for t in s.tables for d in compare(conn, t, shadow(t))
-            ]
+    names = _twins(specs, "verify")
+    with _connections(engine, "verify") as conns:
+        conn = conns[0]
+        try:
+            for spec in caught_up:
+                # The live rows and their checkpoint as one consistent picture (a runner may
+                # be applying batches meanwhile): copied under one REPEATABLE READ snapshot.
+                conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                until = checkpoints.read_checkpoint(conn, spec.name)
+                for t in spec.tables:
+                    conn.execute(f"DROP TABLE IF EXISTS pg_temp.{t}__live")
+                    conn.execute(f"CREATE TEMP TABLE {t}__live AS SELECT * FROM {t}")
+                conn.commit()
+                conn.isolation_level = None
+                mine = {t: names[t] for t in spec.tables}
+                _fill(conns, [spec], mine, until=until, progress=progress)
+                differences += [
+                    d for t in spec.tables for d in compare(conn, t, mine[t], live=f"{t}__live")
+                ]
+                for t in spec.tables:
+                    conn.execute(f"DROP TABLE {t}__live")
+                conn.commit()
+            if inline:
+                mine = {t: names[t] for s in inline for t in s.tables}
+                after, _ = _fill(conns, inline, mine, progress=progress)
+                replacement.build(conns, mine, indexes=False)  # the tail upserts by key
+                states = BoundedStates()
+                after = _tail(conn, inline, mine, after, states, progress=progress)
+                # Writers held off (see the module docstring): drain the rest, then compare.
+                conn.execute("LOCK TABLE events IN SHARE MODE")
+                _tail(conn, inline, mine, after, states, writers_locked_out=True)
+                differences += [d for t in mine for d in compare(conn, t, mine[t])]
+                conn.rollback()
+        finally:
             conn.rollback()
+            replacement.drop(conn, names)
+            conn.commit()
     return differences
 
 
 def rebuild(
-    engine: Engine, specs: list[ProjectorSpec], progress: Progress | None = None
+    engine: Engine,
+    specs: list[ProjectorSpec],
+    progress: Progress | None = None,
+    *,
+    runner_locks_held: bool = False,
 ) -> Checkpoint:
-    """Replay into shadows, then replace the live tables with them atomically."""
+    """Replay into twins, then swap them in for the live tables; return the checkpoint the
+    rebuilt tables are at. `runner_locks_held`: the caller is the catch-up projectors' runner
+    (it holds their locks, projections/runner.py), so they are not taken again here."""
     inline = [s for s in specs if s.mode == "inline"]
     caught_up = [s for s in specs if s.mode == "catch_up"]
-    end = LOG_START
-    with engine.connect() as sa_conn:
-        conn = raw(sa_conn)
-        _create_shadows(conn, specs)
-        conn.commit()
-        for spec in caught_up:
-            with runner.exclusive(engine, spec.name, wait=True):
-                at = _replay(conn, [spec], LOG_START, BoundedStates(), progress=progress)
-                # The rows and their checkpoint, in one transaction.
-                _copy_over(conn, spec)
-                runner.write_checkpoint(conn, spec.name, at)
-                conn.commit()
-                end = max(end, at)
-        if inline:
+    names = _twins(specs, "rebuild")
+    with ExitStack() as stack:
+        if not runner_locks_held:
+            for spec in caught_up:
+                stack.enter_context(checkpoints.exclusive(engine, spec.name, wait=True))
+        conns = stack.enter_context(_connections(engine, "rebuild"))
+        conn = conns[0]
+        try:
+            after, at = _fill(conns, specs, names, progress=progress)
+            renames = replacement.build(conns, names, indexes=True)
             states = BoundedStates()
-            at = _replay(conn, inline, LOG_START, states, progress=progress)
-            # Writers held off (see the module docstring): drain the rest, then swap, atomically.
-            _lock_for_swap(conn, [t for s in inline for t in s.tables])
-            at = _replay(conn, inline, at, states, writers_locked_out=True, progress=progress)
-            for spec in inline:
-                _copy_over(conn, spec)
+            after = _tail(conn, specs, names, after, states, progress=progress)
+            # Writers held off for the last events only (when an inline projection is among
+            # them; a catch-up one only needs its own tables), then the swap, atomically.
+            _lock_for_swap(conn, list(names), writers=bool(inline))
+            after = _tail(
+                conn,
+                specs,
+                names,
+                after,
+                states,
+                writers_locked_out=bool(inline),
+                progress=progress,
+            )
+            replacement.swap(conn, names, renames)
+            # Where the twins are: the tail's last event, else the fast path's (the same place
+            # for a reader of the log: nothing lies between that event and the horizon).
+            at = after if after.position != LAST_POSITION else at
+            for spec in caught_up:
+                checkpoints.write_checkpoint(conn, spec.name, at)
             conn.commit()
-            end = max(end, at)
-    return end
+        except BaseException:
+            conn.rollback()
+            replacement.drop(conn, names)
+            conn.commit()
+            raise
+    return at
 
 
-def _lock_for_swap(conn: psycopg.Connection[Any], live: list[str]) -> None:
-    """Hold writers off and take the live tables for the swap, backing off while they write.
+def _lock_for_swap(conn: psycopg.Connection[Any], live: list[str], *, writers: bool) -> None:
+    """Take the live tables for the swap, then hold writers off, backing off while they write.
 
-    Both locks are taken before anything is drained. A command reads a task row, then inserts
-    events, then writes metric rows: were the TRUNCATE's ACCESS EXCLUSIVE lock taken only at
-    the copy, behind the SHARE lock on events, a command holding a read lock on `tasks` and
-    waiting to insert would deadlock with it. So both are requested with a short lock timeout,
-    inside a savepoint; on a timeout (or a deadlock) the savepoint is rolled back, which
-    releases whatever was granted and lets the waiting commands finish, and it tries again.
+    Both locks are taken before anything is drained, the live tables first. A command locks
+    its task row (a lock on `tasks`), then inserts events, then writes its other rows. Asked
+    for first, the SHARE lock on events would be granted while commands that had just locked
+    a row went on to wait for it, each holding the `tasks` lock the swap needs next: with
+    writers that never pause, every attempt met one (a rebuild held off for minutes, seen in
+    tests/integration/test_rebuild_faults.py). Asked for first, the tables' ACCESS EXCLUSIVE
+    lock waits only for the commands that hold them, which finish (nothing of theirs waits
+    on the rebuild), while new ones queue behind it; then no command is left that could hold
+    the log's lock. One that appends before it touches a live table (a creation inserts its
+    task row after its event) can still meet the two locks in the other order, so both are
+    requested with a short lock timeout, inside a savepoint; on a timeout (or a deadlock) the
+    savepoint is rolled back, which releases whatever was granted and lets the waiting
+    commands finish, and it tries again. `writers`: also hold writers off (the log's SHARE
+    lock), for an inline projection's swap.
     """
     for attempt in range(1, LOCK_ATTEMPTS + 1):
         conn.execute("SAVEPOINT swap_locks")
         try:
             conn.execute("SET LOCAL lock_timeout = '200ms'")
-            conn.execute("LOCK TABLE events IN SHARE MODE")
             conn.execute(f"LOCK TABLE {', '.join(live)} IN ACCESS EXCLUSIVE MODE")
+            if writers:
+                conn.execute("LOCK TABLE events IN SHARE MODE")
         except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
             conn.execute("ROLLBACK TO SAVEPOINT swap_locks")
             if attempt == LOCK_ATTEMPTS:
@@ -277,9 +352,3 @@ def _lock_for_swap(conn: psycopg.Connection[Any], live: list[str]) -> None:
         conn.execute("RELEASE SAVEPOINT swap_locks")
         conn.execute("SET LOCAL lock_timeout = DEFAULT")
         return
-
-
-def _copy_over(conn: psycopg.Connection[Any], spec: ProjectorSpec) -> None:
-    for table in spec.tables:
-        conn.execute(f"TRUNCATE {table}")
-        conn.execute(f"INSERT INTO {table} SELECT * FROM {shadow(table)}")

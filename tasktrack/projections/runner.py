@@ -15,16 +15,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import msgspec
 import psycopg
 from sqlalchemy import Engine
 
 from tasktrack.domain.records import LOG_START, Checkpoint
+from tasktrack.projections import rebuild
+from tasktrack.projections.checkpoints import (
+    ProjectorBusy,
+    exclusive,
+    lock_name,
+    read_checkpoint,
+    write_checkpoint,
+)
 from tasktrack.projections.registry import ProjectorSpec
 from tasktrack.store import eventlog
 from tasktrack.store.engine import raw
@@ -34,10 +40,21 @@ log = logging.getLogger(__name__)
 CHANNEL = "tasktrack_events"
 # A follower that finds events it may not read yet looks again after this, then doubling.
 RETRY_FIRST_S = 0.05
+# A projector starting from the first event replays in stream order when the log holds this many.
+FAST_START_EVENTS = 1000
 
-
-class ProjectorBusy(RuntimeError):
-    """Another runner holds this projector."""
+__all__ = [
+    "ProjectorBusy",
+    "ProjectorStatus",
+    "catch_up",
+    "exclusive",
+    "follow",
+    "lock_name",
+    "read_checkpoint",
+    "run_batch",
+    "status",
+    "write_checkpoint",
+]
 
 
 class ProjectorStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,53 +64,6 @@ class ProjectorStatus(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime | None
     pending: int  # committed events beyond the checkpoint
     oldest_pending_at: datetime | None
-
-
-def lock_name(name: str) -> str:
-    return f"projector:{name}"
-
-
-def read_checkpoint(
-    conn: psycopg.Connection[Any], name: str, *, for_update: bool = False
-) -> Checkpoint:
-    row = conn.execute(
-        "SELECT tx::text, position FROM projector_checkpoints WHERE name = %s"
-        + (" FOR UPDATE" if for_update else ""),
-        (name,),
-    ).fetchone()
-    return LOG_START if row is None else Checkpoint(int(row[0]), int(row[1]))
-
-
-def write_checkpoint(conn: psycopg.Connection[Any], name: str, cp: Checkpoint) -> None:
-    conn.execute(
-        "INSERT INTO projector_checkpoints (name, tx, position, updated_at) "
-        "VALUES (%s, %s::text::xid8, %s, now()) ON CONFLICT (name) DO UPDATE "
-        "SET tx = EXCLUDED.tx, position = EXCLUDED.position, updated_at = EXCLUDED.updated_at",
-        (name, str(cp.tx), cp.position),
-    )
-
-
-@contextmanager
-def exclusive(engine: Engine, name: str, *, wait: bool) -> Iterator[None]:
-    """Hold the projector's session lock (on a connection of its own) while the block runs."""
-    with engine.connect() as sa_conn:
-        conn = raw(sa_conn)
-        key = eventlog.lock_key(lock_name(name))
-        if wait:
-            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-        else:
-            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            if not got or not got[0]:
-                conn.rollback()
-                raise ProjectorBusy(f"projector {name!r} is already being run by another runner")
-        # The lock is session-level: it outlives this transaction, which must not stay open
-        # (an open transaction would hold back every commit-safe reader's horizon).
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-            conn.commit()
 
 
 def run_batch(engine: Engine, spec: ProjectorSpec, batch_size: int = 1000) -> int:
@@ -116,14 +86,43 @@ def catch_up(
     spec: ProjectorSpec,
     batch_size: int = 1000,
     on_batch: Callable[[int], None] | None = None,
+    fast_start: int = FAST_START_EVENTS,
 ) -> int:
-    """Apply every committed event beyond the checkpoint; return how many."""
+    """Apply every committed event beyond the checkpoint; return how many.
+
+    A projector that starts from the log's first event (added by a later release, or reset)
+    takes the replay's fast path for what the log holds so far (projections/rebuild.py), then
+    goes on batch by batch. The caller is this projector's only runner (it holds `exclusive`,
+    or nothing else runs it), as for every batch.
+    """
     total = 0
+    if _from_scratch(engine, spec, fast_start):
+
+        def count(n: int) -> None:
+            nonlocal total
+            total += n
+            if on_batch is not None:
+                on_batch(n)
+
+        rebuild.rebuild(engine, [spec], progress=count, runner_locks_held=True)
     while applied := run_batch(engine, spec, batch_size):
         total += applied
         if on_batch is not None:
             on_batch(applied)
     return total
+
+
+def _from_scratch(engine: Engine, spec: ProjectorSpec, fast_start: int) -> bool:
+    """Whether the projector has no checkpoint and the log holds at least `fast_start` events
+    (below that, a few batches cost less than a replay's setup)."""
+    with engine.connect() as sa_conn:
+        conn = raw(sa_conn)
+        start = read_checkpoint(conn, spec.name) == LOG_START
+        row = conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM events LIMIT %s) AS e", (fast_start,)
+        ).fetchone()
+        sa_conn.rollback()
+    return start and row is not None and row[0] >= fast_start
 
 
 def follow(
@@ -133,6 +132,7 @@ def follow(
     batch_size: int = 1000,
     poll_seconds: float = 2.0,
     should_stop: Callable[[], bool] = lambda: False,
+    fast_start: int = FAST_START_EVENTS,
 ) -> None:
     """Keep the projectors caught up: wake on NOTIFY, poll as a fallback."""
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -142,7 +142,7 @@ def follow(
         while not should_stop():
             held_back = False
             for spec in specs:
-                applied = catch_up(engine, spec, batch_size)
+                applied = catch_up(engine, spec, batch_size, fast_start=fast_start)
                 if applied:
                     log.info("%s: applied %d events", spec.name, applied)
                 held_back = held_back or _unread(engine, spec)

@@ -11,10 +11,42 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import bulk
+from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.projections.tenants import tenant
 
+COLUMNS = (
+    "task_id",
+    "stream_version",
+    "company",
+    "position",
+    "from_status",
+    "to_status",
+    "reason",
+    "message",
+    "user_id",
+    "at",
+    "force",
+)
 
-class StatusHistoryProjector:
+
+def _row(record: Recorded, change: ev.StatusChange, company: str) -> tuple[Any, ...]:
+    event = record.event
+    return (
+        record.stream_id,
+        record.stream_version,
+        company,
+        record.position,
+        change.from_status,
+        change.to_status,
+        change.reason,
+        change.message,
+        event.by,
+        event.at,
+        change.force,
+    )
+
+
+class StatusHistoryProjector(StreamReplay):
     name = "task_status_history"
 
     def __init__(self, table: str = "task_status_history") -> None:
@@ -37,22 +69,17 @@ class StatusHistoryProjector:
             change = ev.status_change(event)
             if change is None:
                 continue
-            rows.append(
-                (
-                    record.stream_id,
-                    record.stream_version,
-                    tenant(record, states),
-                    record.position,
-                    change.from_status,
-                    change.to_status,
-                    change.reason,
-                    change.message,
-                    event.by,
-                    event.at,
-                    change.force,
-                )
-            )
+            rows.append(_row(record, change, tenant(record, states)))
         self._flush(conn, rows)
+
+    def replay(self, stream: Stream, out: Rows) -> None:
+        """Every status change of a live task's stream, in version order."""
+        if stream.state is None or stream.state.deleted:
+            return
+        for record in stream.records:
+            change = ev.status_change(record.event)
+            if change is not None:
+                out.add(self.table, COLUMNS, _row(record, change, stream.state.company))
 
     def _flush(self, conn: psycopg.Connection[Any], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
@@ -61,12 +88,9 @@ class StatusHistoryProjector:
         # back only at commit): position 0 means "look it up by (stream, version)".
         known = [r for r in rows if r[3]]
         unknown = [(*r[:3], *r[4:], r[0], r[1]) for r in rows if not r[3]]
-        columns = (
-            "task_id, stream_version, company, position, from_status, to_status, reason, "
-            "message, user_id, at, force"
-        )
+        columns = ", ".join(COLUMNS)
         if bulk.worth_copying(conn, len(known)):
-            bulk.copy_rows(conn, self.table, [c.strip() for c in columns.split(",")], known)
+            bulk.copy_rows(conn, self.table, COLUMNS, known)
             known = []
         with conn.cursor() as cur:
             if known:

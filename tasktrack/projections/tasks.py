@@ -17,6 +17,7 @@ from tasktrack.domain.evolve import evolve
 from tasktrack.domain.records import Recorded, StreamHead
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import bulk
+from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.store.taskrows import (
     COLUMNS,
     SELECT_LIST,
@@ -27,7 +28,7 @@ from tasktrack.store.taskrows import (
 )
 
 
-class TasksProjector:
+class TasksProjector(StreamReplay):
     """Keeps `tasks` equal to the fold of every live task's stream."""
 
     name = "tasks"
@@ -89,3 +90,12 @@ class TasksProjector:
             # executemany pipelines the statements: one round trip for a rebuild's batch.
             with conn.cursor() as cur:
                 cur.executemany(self._upsert, rows)
+
+    def replay(self, stream: Stream, out: Rows) -> None:
+        """A task's row, once, from the fold of its whole stream (the replay's fast path)."""
+        state = stream.state
+        if state is None or state.deleted:
+            return
+        last = next(r for r in reversed(stream.records) if isinstance(r.event, ev.TASK_EVENTS))
+        head = StreamHead(last.stream_version, last.hash)
+        out.add(self.table, COLUMNS, row_params(state, head, last.recorded_at))

@@ -25,7 +25,7 @@ Ordering, the part that matters most (DESIGN §2, and docs/architecture.md):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -221,7 +221,7 @@ def send_append(
     return PendingAppend(cursor, appended)
 
 
-def _recorded(row: Sequence[Any]) -> Recorded:
+def recorded(row: Sequence[Any]) -> Recorded:
     (
         position,
         tx,
@@ -265,7 +265,7 @@ def read_stream(
         query += " AND recorded_at <= %s"
         params.append(until)
     query += " ORDER BY stream_version"
-    return [_recorded(row) for row in conn.execute(query, params)]
+    return [recorded(row) for row in conn.execute(query, params)]
 
 
 def read_all(
@@ -303,4 +303,39 @@ def read_all(
         )
         params.append(max_bytes)
     rows = conn.execute(query, params).fetchall()
-    return [_recorded(row) for row in rows]
+    return [recorded(row) for row in rows]
+
+
+def horizon(conn: psycopg.Connection[Any]) -> int:
+    """The oldest transaction still running: every event of an older one is committed (or was
+    rolled back) and can be read; none can ever appear below it."""
+    row = conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def read_by_stream(
+    conn: psycopg.Connection[Any],
+    below: int,
+    *,
+    until: Checkpoint | None = None,
+    itersize: int = 5000,
+) -> Iterator[Recorded]:
+    """Every event of transactions older than `below` (a `horizon`), up to `until`, stream
+    after stream, each in version order: what a replay folds one stream at a time.
+
+    Read through a server-side cursor in the caller's transaction (one snapshot; the rows
+    stream in, memory stays flat). Within a stream, version order is commit order (see the
+    module docstring), so a stream's events older than `below` are a prefix of it and the
+    ones a later read finds at or above `below` continue it.
+    """
+    query = f"SELECT {_COLUMNS} FROM events WHERE tx < %s::text::xid8"
+    params: list[Any] = [str(below)]
+    if until is not None:
+        query += " AND (tx, position) <= (%s::text::xid8, %s)"
+        params += [str(until.tx), until.position]
+    with conn.cursor(name="tasktrack_replay_scan") as cur:
+        cur.itersize = itersize
+        cur.execute(query + " ORDER BY stream_id, stream_version", params)
+        for row in cur:
+            yield recorded(row)

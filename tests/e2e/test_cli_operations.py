@@ -108,7 +108,7 @@ def test_a_runner_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKTRACK_")}
     env["TASKTRACK_DATABASE_URL"] = url
     runner = subprocess.Popen(
-        [TASKTRACK, "projections", "run", "--follow", "--batch-size", "2"],
+        [TASKTRACK, "projections", "run", "--follow", "--batch-size", "2", "--batches-only"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
