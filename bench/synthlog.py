@@ -83,12 +83,15 @@ def task_stream(
             yield event, now
 
 
-def generate(path: Path, tasks: int, *, seed: int = 1, long_task_events: int = 0) -> dict[str, str]:
+def generate(
+    path: Path, tasks: int, *, seed: int = 1, long_task_events: int = 0, pings: int = 0
+) -> dict[str, str]:
     """Write an export of `tasks` task streams (plus one long stream when asked for, and the
-    queue they use); return ids worth knowing ("long": the long task)."""
+    queue they use); return ids worth knowing ("long": the long task). With `pings`, a task
+    that runs pings 0 to 2 x `pings` times while it runs (`pings` on average)."""
     rng = random.Random(seed)
     base = datetime(2026, 1, 1, tzinfo=UTC)
-    streams: list[Iterator[tuple[ev.AnyEvent, datetime]]] = []
+    streams: list[Iterator[tuple[str, ev.AnyEvent, datetime]]] = []
     queue_created = ev.QueueCreated(
         at=base, by="ann", queue_id="q-default", company=COMPANY, name="default"
     )
@@ -96,7 +99,8 @@ def generate(path: Path, tasks: int, *, seed: int = 1, long_task_events: int = 0
     for i in range(tasks):
         task_id = uuid.UUID(int=rng.getrandbits(128)).hex
         start = base + timedelta(seconds=i)
-        streams.append(_tagged(task_id, task_stream(rng, task_id, start)))
+        extra = rng.randint(0, 2 * pings) if pings else 0
+        streams.append(_tagged(task_id, task_stream(rng, task_id, start, extra)))
     if long_task_events:
         long_id = uuid.UUID(int=rng.getrandbits(128)).hex
         ids["long"] = long_id
