@@ -21,7 +21,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import harness, w1, w2, w3, w4, w5, w6, w9
+from bench import harness, w1, w2, w3, w4, w4l, w5, w6, w7, w9
 
 
 class Workload(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +37,7 @@ class Workload(msgspec.Struct, frozen=True, kw_only=True):
     prepare_file: Callable[..., dict[str, Any]] | None = None  # once, files only
     latency: bool = False
     memory_check: bool = False
+    worst: tuple[str, ...] = ()  # keys of the runs' extra whose worst (max) is reported
 
 
 WORKLOADS = [
@@ -92,6 +93,27 @@ WORKLOADS = [
         n=lambda p: p["events"],
         raw=("bench.w4", "raw"),
         prepare=w4.prepare,
+        memory_check=True,
+    ),
+    Workload(
+        id="W4L",
+        module="bench.w4l",
+        unit="events/s",
+        params=w4l.params,
+        n=lambda p: p["events"],
+        raw=("bench.w4", "raw"),
+        prepare=w4l.prepare,
+        memory_check=True,
+        worst=("writer_max_ms", "writer_p99_ms"),
+    ),
+    Workload(
+        id="W7",
+        module="bench.w7",
+        unit="events/s",
+        params=w7.params,
+        n=lambda p: p["events"],
+        raw=("bench.w4", "raw"),
+        prepare=w7.prepare,
         memory_check=True,
     ),
     Workload(
@@ -180,6 +202,10 @@ def run_workload(w: Workload, server: str, quick: bool, runs: int, workdir: Path
         }
         if w.latency:
             record["latency_ms"] = ours_runs[len(ours_runs) // 2].extra
+        elif any(r.extra for r in ours_runs):
+            record["extra"] = [r.extra for r in ours_runs]
+            for key in w.worst:
+                record[key] = max(r.extra.get(key) or 0 for r in ours_runs)
         if w.raw is not None:
             raw_p = w.raw_params(quick) if w.raw_params else p
             key = json.dumps([*w.raw, raw_p, runs], sort_keys=True)
@@ -240,10 +266,13 @@ def _row(record: dict[str, Any]) -> list[str]:
                 f"{k} p50 {v['p50_ms']} p99 {v['p99_ms']} ms" for k, v in lat.items()
             )
         return [record["workload"], str(record["n"]), figure, "-", "-", spread, memory]
+    figure = f"{record['rate']:,.0f} {record['unit']}"
+    if "writer_max_ms" in record:
+        figure += f", writers' longest wait {record['writer_max_ms']:,.0f} ms"
     return [
         record["workload"],
         str(record["n"]),
-        f"{record['rate']:,.0f} {record['unit']}",
+        figure,
         f"{record.get('raw_rate', 0):,.0f}",
         f"{record.get('ratio_to_raw', 0):.2f}",
         spread,
