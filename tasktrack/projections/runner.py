@@ -117,12 +117,15 @@ def _from_scratch(engine: Engine, spec: ProjectorSpec, fast_start: int) -> bool:
     (below that, a few batches cost less than a replay's setup)."""
     with engine.connect() as sa_conn:
         conn = raw(sa_conn)
-        start = read_checkpoint(conn, spec.name) == LOG_START
-        row = conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM events LIMIT %s) AS e", (fast_start,)
-        ).fetchone()
+        found = False
+        if read_checkpoint(conn, spec.name) == LOG_START:
+            row = conn.execute(
+                "SELECT count(*) >= %s FROM (SELECT 1 FROM events LIMIT %s) AS e",
+                (fast_start, fast_start),
+            ).fetchone()
+            found = bool(row and row[0])
         sa_conn.rollback()
-    return start and row is not None and row[0] >= fast_start
+    return found
 
 
 def follow(
