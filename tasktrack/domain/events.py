@@ -591,13 +591,16 @@ MODEL_EVENTS: tuple[type[Event], ...] = typing.get_args(ModelEvent)
 PROJECT_EVENTS: tuple[type[Event], ...] = typing.get_args(ProjectEvent)
 
 
+_KINDS: dict[type[Event], str] = {
+    **dict.fromkeys(TASK_EVENTS, "task"),
+    **dict.fromkeys(MODEL_EVENTS, "model"),
+    **dict.fromkeys(PROJECT_EVENTS, "project"),
+}
+
+
 def stream_kind(event: AnyEvent) -> str:
     """The kind of stream an event belongs to: "task", "model", "project" or "queue"."""
-    if isinstance(event, TASK_EVENTS):
-        return "task"
-    if isinstance(event, MODEL_EVENTS):
-        return "model"
-    return "project" if isinstance(event, PROJECT_EVENTS) else "queue"
+    return _KINDS.get(type(event), "queue")
 
 
 def status_change(event: AnyEvent) -> StatusChange | None:

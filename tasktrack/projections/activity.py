@@ -136,17 +136,20 @@ def _fold(
     where = known.get(task)
     if where is None:
         return  # not a task stream (queues, projects)
-    key = (where[0], where[1], e.at.astimezone(UTC).date())
-    if isinstance(e, ev.TaskCreated):
-        counts[(*key, "tasks_created")] += 1
+    created = isinstance(e, ev.TaskCreated)
     change = ev.status_change(e)
-    if change is not None:
-        counts[(*key, "status_changes")] += 1
-        if change.to_status in ("completed", "failed"):
-            counts[(*key, change.to_status)] += 1
-    if isinstance(e, ev.MetricsReported):
-        counts[(*key, "metric_reports")] += 1
-        counts[(*key, "metric_points")] += len(e.series)
+    reported = isinstance(e, ev.MetricsReported)
+    if created or change is not None or reported:  # (most events count nothing: pings)
+        key = (where[0], where[1], e.at.astimezone(UTC).date())
+        if created:
+            counts[(*key, "tasks_created")] += 1
+        if change is not None:
+            counts[(*key, "status_changes")] += 1
+            if change.to_status in ("completed", "failed"):
+                counts[(*key, change.to_status)] += 1
+        if isinstance(e, ev.MetricsReported):
+            counts[(*key, "metric_reports")] += 1
+            counts[(*key, "metric_points")] += len(e.series)
     if isinstance(e, ev.TaskDeleted):
         known.pop(task, None)
 

@@ -54,7 +54,7 @@ def streams(records: Iterable[Recorded]) -> Iterator[Stream]:
             yield _whole(stream, state)
             stream, state = [], None
         stream.append(record)
-        if isinstance(record.event, ev.TASK_EVENTS):
+        if ev.stream_kind(record.event) == "task":
             state = evolve(state, record.event)
     if stream:
         yield _whole(stream, state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -81,13 +82,16 @@ def placeholders() -> str:
     return ", ".join("%s::jsonb" if c in JSON_FIELDS else "%s" for c in COLUMNS)
 
 
+# Every field in one C call, then the JSON ones encoded (a replay makes a row per task).
+_fields = operator.attrgetter(*FIELDS)
+_JSON_AT = tuple(i for i, f in enumerate(FIELDS) if f in JSON_FIELDS)
+
+
 def row_params(state: TaskState, head: StreamHead, head_at: datetime) -> list[Any]:
-    values: list[Any] = []
-    for field in FIELDS:
-        value = getattr(state, field)
-        if field in JSON_FIELDS and value is not None:
-            value = _encoder.encode(value).decode()
-        values.append(value)
+    values: list[Any] = list(_fields(state))
+    for i in _JSON_AT:
+        if values[i] is not None:
+            values[i] = _encoder.encode(values[i]).decode()
     values.extend([state.version, head.hash, head_at])
     return values
 
