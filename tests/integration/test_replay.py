@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
 from tasktrack.projections import rebuild, registry, runner
+from tasktrack.projections.copier import Copier, CopyFailed
 from tasktrack.projections.metrics import MetricsProjector
 from tasktrack.service import Caller
 from tasktrack.store import eventlog
@@ -199,3 +200,23 @@ def test_the_fast_path_caps_pairs_as_report_by_report_admission_does(
     rebuild.rebuild(own_engine, [small])
     assert _rows(own_engine, "SELECT * FROM task_metrics ORDER BY 1, 2, 3") == live
     rebuild.rebuild(own_engine, [spec])  # the real cap again, for the fixture's check
+
+
+def test_a_copy_that_fails_stops_the_replay_with_its_cause(own_engine: Engine) -> None:
+    """The copier's thread reports its error at the next hand-over or at close; it never hangs
+    the replay (a writer that died takes nothing from the queue again)."""
+    with own_engine.connect() as sa_conn:
+        conn = raw(sa_conn)
+        copier = Copier(conn, chunk_rows=2)
+
+        def fill_and_close() -> None:
+            for i in range(100):  # the queue holds a few chunks: the error surfaces in add
+                copier.add("no_such_table", ("a",), (i,))
+            copier.close()
+
+        with pytest.raises(CopyFailed, match="no_such_table"):
+            fill_and_close()
+        abandoned = Copier(conn, chunk_rows=2)
+        abandoned.add("no_such_table", ("a",), (1,))
+        abandoned.abandon()  # returns: nothing written, the thread gone
+        assert not abandoned._thread.is_alive()
