@@ -319,13 +319,14 @@ def read_by_stream(
     below: int,
     *,
     until: Checkpoint | None = None,
-    itersize: int = 5000,
+    itersize: int = 2000,
 ) -> Iterator[Recorded]:
     """Every event of transactions older than `below` (a `horizon`), up to `until`, stream
     after stream, each in version order: what a replay folds one stream at a time.
 
     Read through a server-side cursor in the caller's transaction (one snapshot; the rows
-    stream in, memory stays flat). Within a stream, version order is commit order (see the
+    stream in `itersize` at a time, memory stays flat: 2,000 metric reports of 500 points
+    are about 20 MB of text). Within a stream, version order is commit order (see the
     module docstring), so a stream's events older than `below` are a prefix of it and the
     ones a later read finds at or above `below` continue it.
     """
