@@ -56,6 +56,10 @@ def single(
             return {"updated": updated, "fields": fields, "dequeued": {"removed": 0}}
         case cmd.PublishTask():
             return {"updated": updated, "fields": fields, "committed_versions_results": []}
+        case cmd.MarkCompleted():
+            # How many tasks this call published (ClearML's answer has it, 0 without publish).
+            published = int(after.status == "published" != before.status)
+            return {"updated": updated, "fields": fields, "published": published}
         case _:
             return {"updated": updated, "fields": fields}
 

@@ -42,6 +42,17 @@ def test_a_task_life(client: Client) -> None:
     ]
 
 
+def test_completed_answers_how_many_tasks_it_published(client: Client) -> None:
+    """ClearML's `tasks.completed` answer counts the tasks the call published (0 or 1)."""
+    t = str(client.create(name="complete me", type="training")["id"])
+    client.started(task=t)
+    first = client.completed(task=t)
+    assert (first["updated"], first["published"], first["fields"]["status"]) == (1, 0, "completed")
+    second = client.completed(task=t, publish=True)
+    assert (second["updated"], second["published"]) == (1, 1)
+    assert second["fields"]["status"] == "published"
+
+
 def test_a_rejected_command_writes_nothing(client: Client) -> None:
     t = _task(client)
     before = client.get_by_id(t)
