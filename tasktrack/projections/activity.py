@@ -138,8 +138,8 @@ def _fold(
         return  # not a task stream (queues, projects)
     created = isinstance(e, ev.TaskCreated)
     change = ev.status_change(e)
-    reported = isinstance(e, ev.MetricsReported)
-    if created or change is not None or reported:  # (most events count nothing: pings)
+    if created or change is not None or isinstance(e, ev.MetricsReported):
+        # (most events, pings above all, count nothing and skip the date)
         key = (where[0], where[1], e.at.astimezone(UTC).date())
         if created:
             counts[(*key, "tasks_created")] += 1

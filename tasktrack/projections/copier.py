@@ -33,7 +33,6 @@ class Copier:
     def __init__(self, conn: psycopg.Connection[Any], chunk_rows: int = CHUNK_ROWS) -> None:
         self.conn = conn
         self.chunk_rows = chunk_rows
-        self.rows = 0
         self._buffers: dict[Key, list[Sequence[Any]]] = {}
         self._queue: queue.Queue[tuple[Key, list[Sequence[Any]]] | None] = queue.Queue(
             QUEUED_CHUNKS
@@ -76,7 +75,6 @@ class Copier:
 
     def _hand_over(self, key: Key, rows: list[Sequence[Any]]) -> None:
         self._check()
-        self.rows += len(rows)
         self._put((key, rows))
 
     def _put(self, item: tuple[Key, list[Sequence[Any]]] | None) -> None:

@@ -326,25 +326,13 @@ def on_make_private(uow: UnitOfWork, c: mc.MakeModelsPrivate) -> Result:
 
 
 def on_add_or_update_metadata(uow: UnitOfWork, c: mc.AddOrUpdateModelMetadata) -> Result:
-    _lock(uow, c.model)
-    state = _load(uow, c.model)
-    stream = stream_of(c.model)
-    ctx = _ctx(uow, [stream])
-    events = rules.upsert_metadata(state, c, ctx)
-    uow.append(stream, events, ctx.now)
-    uow.project()
-    return {"updated": 1 if events else 0}
+    done = _simple(uow, c.model, lambda s, ctx: rules.upsert_metadata(s, c, ctx), "updated")
+    return {"updated": int(done["updated"])}
 
 
 def on_delete_metadata(uow: UnitOfWork, c: mc.DeleteModelMetadata) -> Result:
-    _lock(uow, c.model)
-    state = _load(uow, c.model)
-    stream = stream_of(c.model)
-    ctx = _ctx(uow, [stream])
-    events = rules.delete_metadata(state, c, ctx)
-    uow.append(stream, events, ctx.now)
-    uow.project()
-    return {"updated": 1 if events else 0}
+    done = _simple(uow, c.model, lambda s, ctx: rules.delete_metadata(s, c, ctx), "updated")
+    return {"updated": int(done["updated"])}
 
 
 HANDLERS: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
