@@ -118,13 +118,14 @@ def run(
 @projections.command(name="rebuild")
 @click.argument("names", nargs=-1)
 def rebuild_(names: tuple[str, ...]) -> None:
-    """Replay the whole log into shadow tables, then swap them in atomically."""
+    """Replay the whole log into twin tables (stream order), then swap them in by renaming."""
     specs = _specs(names)
     with database() as db:
         migrate.require_current(db.engine)
         _require_owner(db, "tasktrack projections rebuild")
         total = rebuilding.total_events(db.engine)
-        with bar("rebuilding " + ", ".join(s.name for s in specs), total * _passes(specs)) as step:
+        # One pass of the log for every projection (then the tail written since).
+        with bar("rebuilding " + ", ".join(s.name for s in specs), total) as step:
             end = rebuilding.rebuild(db.engine, specs, progress=step)
     click.echo(f"rebuilt {len(specs)} projections up to position {end.position}")
 
@@ -133,7 +134,7 @@ def rebuild_(names: tuple[str, ...]) -> None:
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Differences as JSON lines.")
 def verify(names: tuple[str, ...], as_json: bool) -> None:
-    """Rebuild into shadow tables and compare with the live ones; exit 1 on any difference."""
+    """Replay into twin tables and compare with the live ones; exit 1 on any difference."""
     specs = _specs(names)
     with database() as db:
         migrate.require_current(db.engine)

@@ -23,7 +23,7 @@ Mode = Literal["inline", "catch_up"]
 
 class ProjectorSpec(msgspec.Struct, frozen=True, kw_only=True):
     """A projector: its name, the tables it owns (in order), and how to make one that writes
-    into other tables of the same shape (a rebuild's shadow tables)."""
+    into other tables of the same shape (a replay's twin tables)."""
 
     name: str
     tables: tuple[str, ...]
