@@ -39,6 +39,21 @@ OWNERS = {
 }
 DIFFERS = "answers differ from ClearML's (issue 16, or the service's own issue)"
 
+# Tests tasktrack deliberately does not pass, and why. A test listed here still counts as not
+# passing; the reason replaces the runner's cause in docs/conformance.md.
+_ROOT_ONLY = (
+    "documented deviation: it creates users with `auth.create_user` and acts as them with "
+    "`X-ClearML-Impersonate-As`, which ClearML itself allows only to its system, root and admin "
+    "roles; the runner's credentials are plain users, and tasktrack's users are its "
+    "credentials' users (no sign-up flow), so an audit's actor is always the credential's owner"
+)
+DEVIATIONS = {
+    "test_users.py::TestUsersService::test_active_users": _ROOT_ONLY,
+    "test_users.py::TestUsersService::test_delete": _ROOT_ONLY,
+    "test_users.py::TestUsersService::test_nested_update": _ROOT_ONLY,
+    "test_users.py::TestUsersService::test_no_preferences": _ROOT_ONLY,
+}
+
 
 def outcomes(junit: Path) -> dict[str, str]:
     """test id (file.py::Class::name) -> passed | failure | error | skipped."""
@@ -81,7 +96,9 @@ def _causes(summary: Path) -> dict[str, str]:
     return causes
 
 
-def _owner(cause: str) -> str:
+def _owner(cause: str, test: str = "") -> str:
+    if test in DEVIATIONS:
+        return "documented deviation"
     m = re.search(r"missing endpoint: (\w+)\.", cause)
     return OWNERS.get(m.group(1), DIFFERS) if m else DIFFERS
 
@@ -113,7 +130,7 @@ def write(results: Path, doc: Path, at: str) -> int:
     for name, tests in files.items():
         ok = sum(got[t] == "passed" for t in tests)
         blockers = collections.Counter(
-            _owner(causes.get(t, "")) for t in tests if got[t] not in ("passed", "skipped")
+            _owner(causes.get(t, ""), t) for t in tests if got[t] not in ("passed", "skipped")
         )
         blocked = "; ".join(f"{k} ({v})" for k, v in blockers.most_common())
         out.append(f"| {name} | {ok} | {len(tests) - ok} | {blocked} |")
@@ -126,7 +143,8 @@ def write(results: Path, doc: Path, at: str) -> int:
         "",
         "The cause is the first thing the test met that tasktrack lacks (the runner's",
         "`summary.md`), and the issue that owns it. Services outside a tasks backend (reports,",
-        "pipelines, serving, organization) are counted apart by the runner.",
+        "pipelines, serving, organization) are counted apart by the runner. A documented",
+        "deviation is a test tasktrack does not pass on purpose, with the reason.",
         "",
     ]
     for t in sorted(got):
@@ -134,6 +152,9 @@ def write(results: Path, doc: Path, at: str) -> int:
             continue
         if got[t] == "skipped":
             out.append(f"- `{t}`: skipped by the suite itself")
+            continue
+        if t in DEVIATIONS:
+            out.append(f"- `{t}`: {DEVIATIONS[t]}")
             continue
         cause = causes.get(t, "")
         out.append(f"- `{t}`: {cause} → {_owner(cause)}")

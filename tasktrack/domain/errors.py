@@ -27,6 +27,23 @@ class InvalidRequest(DomainError):
     subcode = 12
 
 
+class ImpersonationRefused(DomainError):
+    """A request asked to act as another user (ClearML's impersonation headers): never allowed.
+
+    tasktrack's users are its credentials' users, so the actor an audit reads is always the
+    owner of the credential that made the call.
+    """
+
+    subcode = 6
+
+
+class RoleNotAllowed(DomainError):
+    """403: an endpoint ClearML keeps for its system, root and admin roles (user management)."""
+
+    code = 403
+    subcode = 20
+
+
 class ConflictingFields(DomainError):
     subcode = 15
 

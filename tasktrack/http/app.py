@@ -27,7 +27,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from tasktrack.api import Client, start
 from tasktrack.config import Settings, load_settings
-from tasktrack.domain.errors import DomainError, InvalidRequest
+from tasktrack.domain.errors import DomainError, ImpersonationRefused, InvalidRequest
 from tasktrack.http import envelope
 from tasktrack.http.auth import Authenticator, Unauthorized
 from tasktrack.http.bodies import decode
@@ -85,6 +85,25 @@ def _nul_free(body: bytes) -> None:
         raise InvalidRequest("Validation error: strings may not contain NUL (\\u0000) characters")
 
 
+# ClearML's headers for acting as another user (its admins may; tasktrack's credentials never).
+_IMPERSONATION = tuple(
+    f"x-{brand}-{what}"
+    for brand in ("clearml", "trains", "allegro")
+    for what in ("impersonate-as", "act-as")
+)
+
+
+def _no_impersonation(headers: dict[str, str]) -> None:
+    # Ignoring the header would act as the caller while the client believes it acts as someone
+    # else, and the log would record an actor the client did not mean: refuse instead.
+    asked = [h for h in _IMPERSONATION if headers.get(h)]
+    if asked:
+        raise ImpersonationRefused(
+            "Impersonation error: tasktrack credentials act only as their own user",
+            headers=asked,
+        )
+
+
 def _run(state: AppState, spec: Spec, body: bytes, headers: dict[str, str], address: str) -> Any:
     """The synchronous part of a call (runs in a worker thread)."""
     authorization = headers.get("authorization")
@@ -92,6 +111,7 @@ def _run(state: AppState, spec: Spec, body: bytes, headers: dict[str, str], addr
         call = Call(auth=state.auth, authorization=authorization, address=address)
         return spec.run(call, decode(spec, body))
     caller = state.auth.caller(authorization, address)
+    _no_impersonation(headers)
     if spec.body == "json":  # event bodies are checked event by event (domain/reports.py)
         _nul_free(body)
     payload = decode(spec, body, state.limits)

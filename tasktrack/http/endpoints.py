@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from tasktrack.domain import commands as cmd
-from tasktrack.domain.errors import TaskNotFound
+from tasktrack.domain.errors import RoleNotAllowed, TaskNotFound
 from tasktrack.domain.metrics import EventIn
 from tasktrack.http import analytics, model_endpoints, project_endpoints, task_endpoints
 from tasktrack.http.calls import Call, Spec
@@ -172,6 +172,14 @@ def _login(call: Call, body: Empty) -> Any:
     return call.auth.login(call.authorization, call.address)
 
 
+def _create_user(call: Call, body: Empty) -> Any:
+    # Users are the credentials' users: an operator adds one with `tasktrack credentials create`.
+    raise RoleNotAllowed(
+        "Forbidden (not allowed for role): users come from credentials; "
+        "create one with `tasktrack credentials create --company C --user U`"
+    )
+
+
 def _table() -> dict[str, Spec]:
     # Every command that names an endpoint (domain/commands.py) is served as it is declared.
     specs = [
@@ -252,6 +260,12 @@ def _table() -> dict[str, Spec]:
             run=_login,
             anonymous=True,  # it checks HTTP Basic credentials itself
             summary="HTTP Basic credentials in, a bearer token out",
+        ),
+        Spec(
+            name="auth.create_user",
+            request=Empty,
+            run=_create_user,
+            summary="Refused (403): users come from credentials (tasktrack credentials create)",
         ),
     ]
     # Status analytics over the SQL views (declared in http/analytics.py).

@@ -155,3 +155,31 @@ def test_credentials_are_stored_only_as_salted_hashes(api: Api, e2e_engine: Engi
     )
     assert cred.secret_key not in stored
     assert len(bytes(row["secret_salt"])) == 16
+
+
+@pytest.mark.parametrize(
+    "header", ["X-ClearML-Impersonate-As", "X-ClearML-Act-As", "X-Trains-Impersonate-As"]
+)
+def test_acting_as_another_user_is_refused_and_writes_nothing(api: Api, header: str) -> None:
+    """ClearML lets its admins impersonate; tasktrack's actor is always the credential's user."""
+    name = f"impersonated-{header}-{time.time_ns()}"
+    code, subcode, msg = api.error(
+        "tasks.create", {"name": name, "type": "testing"}, headers={header: "someone-else"}
+    )
+    assert (code, subcode) == (400, 6)
+    assert "impersonation" in msg.lower()
+    assert api.ok("tasks.get_all", {"name": f"^{name}$"})["tasks"] == []
+    # The same call without the header acts as the caller.
+    created = api.ok("tasks.create", {"name": name, "type": "testing"})["id"]
+    task = api.ok("tasks.get_by_id", {"task": created})["task"]
+    assert task["user"] == api.ok("users.get_current_user")["user"]["id"]
+
+
+def test_creating_users_over_the_api_is_forbidden(api: Api) -> None:
+    before = api.ok("users.get_all")["users"]
+    code, subcode, msg = api.error(
+        "auth.create_user", {"company": "c", "name": "mallory", "email": "m@example.com"}
+    )
+    assert (code, subcode) == (403, 20)
+    assert "credentials create" in msg
+    assert api.ok("users.get_all")["users"] == before
