@@ -1,0 +1,45 @@
+"""Every order tasktrack takes about workers besides the heartbeat (commands.ReportWorkerStatus):
+one frozen Struct per command, ClearML's field names, each naming its endpoint."""
+
+from __future__ import annotations
+
+from msgspec import UNSET, UnsetType
+
+from tasktrack.domain.commands import Command
+from tasktrack.domain.limits import Key
+
+
+class RegisterWorker(Command, frozen=True, kw_only=True):
+    endpoint = "workers.register"
+    summary = "A worker comes up and listens to queues (ids) for `timeout` seconds"
+
+    worker: Key
+    # ClearML's default (services.workers.default_worker_timeout_sec); 0 means the default.
+    timeout: int | None = None
+    queues: list[str] | None = None
+    tags: list[str] | None = None
+    system_tags: list[str] | None = None
+
+
+class UnregisterWorker(Command, frozen=True, kw_only=True):
+    endpoint = "workers.unregister"
+    summary = "A worker goes away (an unknown worker is not an error, as ClearML's default)"
+
+    worker: Key
+    queues: list[str] | UnsetType | None = UNSET  # the agent sends them; not used
+
+
+class NoteSilentWorkers(Command, frozen=True, kw_only=True):
+    """Record, once each, the caller's company's workers whose timeout passed without a report.
+
+    Not an endpoint: the Client runs it before listing or counting workers.
+    """
+
+
+def declared() -> list[type[Command]]:
+    """Every worker command that names an endpoint (the registry tests cross-check them)."""
+    return [
+        value
+        for value in globals().values()
+        if isinstance(value, type) and issubclass(value, Command) and value.endpoint
+    ]

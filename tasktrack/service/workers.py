@@ -1,0 +1,194 @@
+"""The workers service's handlers: a worker's facts go to its stream, its heartbeat to its row.
+
+Each handler locks the worker's stream (and the reported task's) before reading the row, so
+two calls about one worker never interleave, then appends what `domain/workers.py` says is a
+fact (registered, took or left a task, unregistered, went silent) and writes the row. A
+heartbeat that changes nothing but the row appends nothing (docs/architecture.md, "Workers").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from msgspec import structs
+
+from tasktrack.domain import commands as cmd
+from tasktrack.domain import events as ev
+from tasktrack.domain import worker_commands as wc
+from tasktrack.domain import workers as rules
+from tasktrack.domain.errors import QueueNotFound
+from tasktrack.domain.worker_errors import WorkerRegistrationFailed
+from tasktrack.domain.workers import WorkerRow, stream_of
+from tasktrack.service.handlers import apply_to_task
+from tasktrack.service.results import Result
+from tasktrack.service.uow import UnitOfWork
+from tasktrack.store import workerrows
+
+
+def _open(uow: UnitOfWork, worker: str, *others: str) -> tuple[WorkerRow | None, datetime]:
+    """Lock the worker's stream (and `others`, in the same sorted call), read its row and head."""
+    company = uow.metadata.company
+    stream = stream_of(company, worker)
+    uow.lock([stream, *others])
+    row = workerrows.load(uow.conn, company, [worker]).get(worker)
+    if row is not None:
+        uow.load_heads([stream])  # a row exists only for a worker with a stream
+    return row, uow.now([stream])
+
+
+def _append(uow: UnitOfWork, worker: str, events: list[ev.AnyEvent], now: datetime) -> None:
+    uow.append(stream_of(uow.metadata.company, worker), events, now)
+
+
+def _check_queues(uow: UnitOfWork, queues: list[str]) -> None:
+    if not queues:
+        return
+    missing = sorted(set(queues) - workerrows.known_queues(uow.conn, uow.metadata.company, queues))
+    if missing:
+        raise QueueNotFound(f"Invalid queue id: ids={missing}", ids=missing)
+
+
+def _register(
+    uow: UnitOfWork,
+    row: WorkerRow | None,
+    now: datetime,
+    *,
+    worker: str,
+    timeout: int,
+    queues: list[str],
+    tags: list[str] | None,
+    system_tags: list[str] | None,
+) -> tuple[WorkerRow, list[ev.AnyEvent]]:
+    """A registration, after recording the silence of a worker whose timeout passed."""
+    events = rules.silence(row, now) if row is not None else []
+    m = uow.metadata
+    new, registered = rules.register(
+        row,
+        company=m.company,
+        worker=worker,
+        user=m.user,
+        timeout=timeout,
+        queues=queues,
+        tags=tags,
+        system_tags=system_tags,
+        ip=row.ip if row is not None else None,
+        now=now,
+    )
+    return new, events + registered
+
+
+def on_register(uow: UnitOfWork, c: wc.RegisterWorker) -> Result:
+    timeout = c.timeout or rules.DEFAULT_TIMEOUT
+    if timeout <= 0:
+        raise WorkerRegistrationFailed(
+            f"invalid timeout: timeout={timeout}, worker={c.worker}", timeout=timeout
+        )
+    row, now = _open(uow, c.worker)
+    queues = list(dict.fromkeys(c.queues or []))
+    _check_queues(uow, queues)
+    new, events = _register(
+        uow,
+        row,
+        now,
+        worker=c.worker,
+        timeout=timeout,
+        queues=queues,
+        tags=c.tags,
+        system_tags=c.system_tags,
+    )
+    _append(uow, c.worker, events, now)
+    uow.project()
+    workerrows.save(uow.conn, new)
+    return {}
+
+
+def on_unregister(uow: UnitOfWork, c: wc.UnregisterWorker) -> Result:
+    row, now = _open(uow, c.worker)
+    if row is None or row.gone:
+        return {}  # ClearML's default (auto_unregister): not an error
+    events = rules.silence(row, now) or rules.unregister(row, now)
+    _append(uow, c.worker, events, now)
+    uow.project()
+    workerrows.save(uow.conn, structs.replace(row, gone=True, task=None, queue=None))
+    return {}
+
+
+def on_report(uow: UnitOfWork, c: cmd.ReportWorkerStatus) -> Result:
+    """A heartbeat: the row takes it; a changed task is a fact, on the worker's stream and
+    (as WorkerReported, the existing rule) on the task's, which makes the task's worker known."""
+    task = c.task if isinstance(c.task, str) and c.task else None
+    row, now = _open(uow, c.worker, *([task] if task else []))
+    if task is not None:
+        uow.load([task])
+        state = uow.states.get(task)
+        if state is None or not state.visible_to(uow.metadata.company):
+            task = None  # as docs/semantics.md "Liveness": an unknown task is ignored silently
+    events: list[ev.AnyEvent] = []
+    if row is None or not row.live(now):
+        # ClearML's default (auto_register): a report registers an unknown worker.
+        row, events = _register(
+            uow,
+            row,
+            now,
+            worker=c.worker,
+            timeout=rules.DEFAULT_TIMEOUT,
+            queues=row.queues if row is not None else [],
+            tags=None,
+            system_tags=None,
+        )
+    events += rules.report_task(row, task, c.queue, now, uow.metadata.user)
+    _append(uow, c.worker, events, now)
+    if task is not None and (row.task != task or uow.states[task].last_worker != c.worker):
+        apply_to_task(uow, c, task, None)  # WorkerReported on the task: it took the task
+    uow.project()
+    stats = rules.flatten_stats(c.machine_stats)
+    new = structs.replace(
+        row,
+        last_activity=now,
+        last_report=now,
+        task=task,
+        queue=c.queue,
+        queues=list(c.queues) if c.queues is not None else row.queues,
+        tags=sorted(set(c.tags)) if c.tags is not None else row.tags,
+        system_tags=sorted(set(c.system_tags)) if c.system_tags is not None else row.system_tags,
+        reports=row.reports + (1 if stats else 0),
+    )
+    workerrows.save(uow.conn, new)
+    if stats:
+        ts = c.timestamp if c.timestamp is not None else int(now.timestamp() * 1000)
+        workerrows.add_report(uow.conn, new, ts, task, stats)
+    return {}
+
+
+def on_note_silent(uow: UnitOfWork, c: wc.NoteSilentWorkers) -> Result:
+    """Record each overdue worker's silence once: the overdue are read, their streams locked,
+    their rows read again (a heartbeat may have come meanwhile) and only the still overdue
+    marked gone, under the lock every writer of a worker takes."""
+    company = uow.metadata.company
+    now = uow.now()
+    overdue = workerrows.overdue(uow.conn, company, now)
+    noted = 0
+    if overdue:
+        uow.lock([stream_of(company, w) for w in overdue])
+        rows = workerrows.load(uow.conn, company, overdue)
+        uow.load_heads([stream_of(company, w) for w in rows])
+        for worker, row in sorted(rows.items()):
+            events = rules.silence(row, now)
+            if not events:
+                continue
+            _append(uow, worker, events, now)
+            workerrows.save(uow.conn, structs.replace(row, gone=True, task=None, queue=None))
+            noted += 1
+        uow.project()
+    workerrows.purge(uow.conn, company, now - rules.RETENTION)
+    return {"silent": noted}
+
+
+HANDLERS: dict[type[Any], Callable[[UnitOfWork, Any], Result]] = {
+    wc.RegisterWorker: on_register,
+    wc.UnregisterWorker: on_unregister,
+    wc.NoteSilentWorkers: on_note_silent,
+    cmd.ReportWorkerStatus: on_report,
+}
