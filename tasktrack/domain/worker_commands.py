@@ -3,6 +3,9 @@ one frozen Struct per command, ClearML's field names, each naming its endpoint."
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 from msgspec import UNSET, UnsetType
 
 from tasktrack.domain.commands import Command
@@ -15,7 +18,7 @@ class RegisterWorker(Command, frozen=True, kw_only=True):
 
     worker: Key
     # ClearML's default (services.workers.default_worker_timeout_sec); 0 means the default.
-    timeout: int | None = None
+    timeout: Annotated[int, msgspec.Meta(le=2_147_483_647)] | None = None
     queues: list[str] | None = None
     tags: list[str] | None = None
     system_tags: list[str] | None = None

@@ -13,7 +13,7 @@ from tasktrack.domain.commands import Command
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries.workers import StatItem, WorkerFilter
 
-Interval = Annotated[int, msgspec.Meta(ge=1)]
+Interval = Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000)]
 Date = Annotated[float, msgspec.Meta(ge=0)]
 
 

@@ -9,14 +9,35 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Connection, and_, func, not_, select, text
+from sqlalchemy import Connection, Executable, and_, func, not_, select, text
+from sqlalchemy.engine import Result
+from sqlalchemy.exc import DataError
 
 from tasktrack.domain import workers as rules
 from tasktrack.domain.errors import BadFilter
 from tasktrack.domain.worker_errors import WorkerStatsNotFound
+from tasktrack.queries.filter_request import check_pattern, check_values
 from tasktrack.store.tables import projects, queues, tasks, workers
 
 Aggregation = Literal["avg", "min", "max"]
+
+# Chart bounds: dates up to the year 9999 (seconds), and at most as many buckets as ClearML's
+# Elasticsearch answers in one search (search.max_buckets): a wider chart is refused (400/16).
+MAX_DATE = 253_402_300_799
+MAX_BUCKETS = 65_536
+# A last_seen beyond this (about 31 years) filters nothing more.
+MAX_LAST_SEEN = 1_000_000_000
+
+
+def _execute(conn: Connection, stmt: Executable, params: dict[str, Any] | None = None) -> Any:
+    """Run a read; a value PostgreSQL refuses (a NUL in a name, a number out of range) is a
+    bad filter (400/16), not a server error."""
+    try:
+        result: Result[Any] = conn.execute(stmt, params or {})
+        return result
+    except DataError as exc:
+        conn.rollback()
+        raise BadFilter(f"invalid filter value: {exc.orig}") from exc
 
 
 class IdName(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -64,7 +85,14 @@ class WorkerFilter(msgspec.Struct, frozen=True, kw_only=True):
     worker_pattern: str | None = None
 
 
+def _check(f: WorkerFilter) -> None:
+    check_values("tags", f.tags)
+    check_values("system_tags", f.system_tags)
+    check_pattern("worker_pattern", f.worker_pattern)
+
+
 def _where(company: str, f: WorkerFilter, now: datetime) -> list[Any]:
+    _check(f)
     w = workers.c
     conds: list[Any] = [
         w.company == company,
@@ -72,7 +100,9 @@ def _where(company: str, f: WorkerFilter, now: datetime) -> list[Any]:
         w.last_activity + w.timeout * text("interval '1 second'") > now,
     ]
     if f.last_seen:
-        conds.append(w.last_activity >= now - timedelta(seconds=max(1, f.last_seen)))
+        conds.append(
+            w.last_activity >= now - timedelta(seconds=min(max(1, f.last_seen), MAX_LAST_SEEN))
+        )
     for column, tags in ((w.tags, f.tags), (w.system_tags, f.system_tags)):
         include, exclude = rules.split_tags(tags)
         if include:
@@ -86,7 +116,7 @@ def _where(company: str, f: WorkerFilter, now: datetime) -> list[Any]:
 
 def count(conn: Connection, company: str, f: WorkerFilter, now: datetime) -> int:
     stmt = select(func.count()).select_from(workers).where(*_where(company, f, now))
-    return int(conn.execute(stmt).scalar_one())
+    return int(_execute(conn, stmt).scalar_one())
 
 
 def get_all(conn: Connection, company: str, f: WorkerFilter, now: datetime) -> list[WorkerView]:
@@ -108,14 +138,15 @@ def get_all(conn: Connection, company: str, f: WorkerFilter, now: datetime) -> l
         .where(*_where(company, f, now))
         .order_by(w.id)
     )
-    rows = conn.execute(stmt).mappings().all()
+    rows = _execute(conn, stmt).mappings().all()
     queue_ids = sorted({q for r in rows for q in [*r["queues"], r["queue"]] if q})
     names: dict[str, str] = {}
     if queue_ids:
-        found = conn.execute(
+        found = _execute(
+            conn,
             select(queues.c.id, queues.c.name).where(
                 queues.c.company == company, queues.c.id.in_(queue_ids)
-            )
+            ),
         )
         names = {r.id: r.name for r in found}
     return [_view(company, r, names) for r in rows]
@@ -167,7 +198,9 @@ def metric_keys(
         "SELECT DISTINCT jsonb_object_keys(stats) AS metric FROM worker_reports"
         " WHERE company = :company AND (CAST(:ids AS text[]) IS NULL OR worker = ANY(:ids))"
     )
-    found = sorted(r[0] for r in conn.execute(stmt, {"company": company, "ids": _ids(worker_ids)}))
+    check_values("worker_ids", worker_ids)
+    params = {"company": company, "ids": _ids(worker_ids)}
+    found = sorted(r[0] for r in _execute(conn, stmt, params))
     if not found:
         raise WorkerStatsNotFound(
             f"No statistic metrics found for the company {company} and workers {worker_ids}"
@@ -212,7 +245,11 @@ class WorkerStats(msgspec.Struct, frozen=True, kw_only=True):
 def _range(from_date: float, to_date: float, interval: int) -> tuple[list[int], int]:
     if from_date >= to_date:
         raise BadFilter("from_date must be less than to_date")
+    if to_date > MAX_DATE:
+        raise BadFilter(f"to_date must be at most {MAX_DATE}")
     step = rules.chart_interval(interval)
+    if (to_date - from_date) / step > MAX_BUCKETS:
+        raise BadFilter(f"at most {MAX_BUCKETS} intervals in one chart: use a longer interval")
     return rules.buckets(from_date, to_date, step), step * 1000
 
 
@@ -240,6 +277,7 @@ def stats(
     """Per worker, metric and aggregation: a value per bucket (0 where none), and per GPU with
     split_by_resource (only when there are several), as ClearML's get_stats answers."""
     keys, step = _range(from_date, to_date, interval)
+    check_values("worker_ids", worker_ids)
     by_worker: dict[str, dict[str, list[AggregationStats]]] = {}
     for item in items:
         agg = item.aggregation
@@ -251,12 +289,15 @@ def stats(
             "hi": int(to_date * 1000),
             "ids": _ids(worker_ids),
         }
-        total = conn.execute(
-            text(f"SELECT worker, bucket, {agg}(value) FROM ({_VALUES}) x GROUP BY 1, 2"), params
+        total = _execute(
+            conn,
+            text(f"SELECT worker, bucket, {agg}(value) FROM ({_VALUES}) x GROUP BY 1, 2"),
+            params,
         ).all()
         split: dict[str, dict[int, dict[int, float]]] = {}
         if split_by_resource and item.key.startswith("gpu_"):
-            per = conn.execute(
+            per = _execute(
+                conn,
                 text(
                     f"SELECT worker, bucket, ord, {agg}(value) FROM ({_VALUES}) x GROUP BY 1, 2, 3"
                 ),
@@ -319,7 +360,7 @@ def activity(
         "lo": int(from_date * 1000),
         "hi": int(to_date * 1000),
     }
-    found = {int(b): (int(n), int(a)) for b, n, a in conn.execute(stmt, params)}
+    found = {int(b): (int(n), int(a)) for b, n, a in _execute(conn, stmt, params)}
     return ActivityReport(
         total=ActivitySeries(dates=keys, counts=[found.get(k, (0, 0))[0] for k in keys]),
         active=ActivitySeries(dates=keys, counts=[found.get(k, (0, 0))[1] for k in keys]),

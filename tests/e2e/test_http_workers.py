@@ -96,11 +96,17 @@ def test_refusals_change_nothing(api: Api, e2e_engine: Engine) -> None:
         ("workers.get_stats", {**window, "interval": 40, "items": []}, 12),
         ("workers.get_stats", {**window, "interval": 0, "items": [{"key": "cpu_usage"}]}, 12),
         ("workers.get_activity_report", {"from_date": now, "to_date": now, "interval": 40}, 16),
+        # A chart too wide to draw is a bad filter, a NUL a bad request (not 5xx).
+        ("workers.get_activity_report", {"from_date": 0, "to_date": 1e300, "interval": 1}, 16),
+        ("workers.get_stats", {**window, "interval": 1, "items": [{"key": "a\u0000"}]}, 12),
+        ("workers.get_all", {"worker_pattern": "w\u0000"}, 12),
+        ("workers.register", {"worker": "w", "timeout": 2**40}, 12),
     ]
     for endpoint, body, subcode in refusals:
         assert api.error(endpoint, body)[:2] == (400, subcode), endpoint
     assert _events(e2e_engine) == before
     assert api.ok("workers.get_all", {})["workers"] == []
+    assert api.ok("workers.get_all", {"last_seen": 10**15})["workers"] == []
 
 
 def test_workers_are_per_company(api: Api, new_caller: Callable[..., Api]) -> None:

@@ -242,3 +242,16 @@ def test_stats_and_activity_over_time(client: Client) -> None:
     with pytest.raises(DomainError) as exc:
         client.worker_activity(start, start, 40)
     assert codes(exc.value) == (400, 16)
+
+
+def test_values_postgresql_refuses_are_bad_filters(client: Client) -> None:
+    """Through the Python API (HTTP refuses a NUL before it gets here): 400/16, not a 5xx."""
+    for call in (
+        lambda: client.get_workers(WorkerFilter(worker_pattern="w\x00")),
+        lambda: client.worker_metric_keys(["w\x00"]),
+        lambda: client.worker_stats([StatItem(key="k\x00")], 0, 100, 40),
+        lambda: client.worker_activity(0, 1e300, 40),
+    ):
+        with pytest.raises(DomainError) as exc:
+            call()
+        assert codes(exc.value) == (400, 16)
