@@ -58,6 +58,14 @@ class WorkerMethods:
                 _now(),
             )
 
+    def queue_workers(
+        self, queue_ids: Sequence[str]
+    ) -> dict[str, list[worker_queries.QueueWorker]]:
+        """The registered workers listening to each of these queues (queues.get_all_ex)."""
+        self.note_silent_workers()
+        with self._read() as conn:
+            return worker_queries.listening(conn, self.caller.company, queue_ids, _now())
+
     def worker_metric_keys(
         self, worker_ids: Sequence[str] | None = None
     ) -> list[worker_queries.MetricCategory]:

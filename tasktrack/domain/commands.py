@@ -371,6 +371,8 @@ class ReportWorkerStatus(Command, frozen=True, kw_only=True):
     machine_stats: dict[str, float | list[float] | None] | None = None
     tags: list[str] | None = None
     system_tags: list[str] | None = None
+    # The caller's address, set by the HTTP endpoint (whatever the body says), as ClearML's ip.
+    ip: str | None = None
 
 
 # --- metrics ------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ class RegisterWorker(Command, frozen=True, kw_only=True):
     queues: list[str] | None = None
     tags: list[str] | None = None
     system_tags: list[str] | None = None
+    # The caller's address, set by the HTTP endpoint (whatever the body says), as ClearML's ip.
+    ip: str | None = None
 
 
 class UnregisterWorker(Command, frozen=True, kw_only=True):

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 
 from tasktrack.domain import worker_commands as wc
-from tasktrack.domain.commands import Command
+from tasktrack.domain.commands import Command, ReportWorkerStatus
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries.workers import StatItem, WorkerFilter
 
@@ -39,6 +39,12 @@ class StatsRequest(ActivityRequest, frozen=True, kw_only=True):
 
 
 def _command(call: Call, command: Command) -> Any:
+    return call.client.execute(command, request_id=call.request_id)
+
+
+def _from_worker(call: Call, command: wc.RegisterWorker | ReportWorkerStatus) -> Any:
+    """A worker's own call: its address is where the call came from, never the body's."""
+    command = msgspec.structs.replace(command, ip=call.address or None)
     return call.client.execute(command, request_id=call.request_id)
 
 
@@ -74,6 +80,12 @@ def endpoints() -> list[Spec]:
     specs = [
         Spec(name=kind.endpoint, request=kind, run=_command, summary=kind.summary)
         for kind in wc.declared()
+        if kind.endpoint is not None
+    ]
+    # Replaces the generic spec of these commands (the table keeps the last of a name).
+    specs += [
+        Spec(name=kind.endpoint, request=kind, run=_from_worker, summary=kind.summary)
+        for kind in (wc.RegisterWorker, ReportWorkerStatus)
         if kind.endpoint is not None
     ]
     specs += [

@@ -166,7 +166,7 @@ def _view(company: str, r: Any, names: dict[str, str]) -> WorkerView:
     project = IdName(id=r["project_id"], name=r["project_name"]) if r["project_id"] else None
     return WorkerView(
         id=r["id"],
-        key=f"worker_{company}_{r['user_id']}_{r['id']}",
+        key=_key(company, r["user_id"], r["id"]),
         user=IdName(id=r["user_id"], name=r["user_id"]),
         company=IdName(id=company, name=company),
         ip=r["ip"],
@@ -181,6 +181,49 @@ def _view(company: str, r: Any, names: dict[str, str]) -> WorkerView:
         tags=list(r["tags"]),
         system_tags=list(r["system_tags"]),
     )
+
+
+class QueueWorker(msgspec.Struct, frozen=True, kw_only=True):
+    """A registered worker listening to a queue, as ClearML's queues.get_all_ex lists it."""
+
+    name: str
+    ip: str | None
+    key: str
+    task: IdName | None
+
+
+def listening(
+    conn: Connection, company: str, queue_ids: Sequence[str], now: datetime
+) -> dict[str, list[QueueWorker]]:
+    """The registered workers listening to each of these queues (for the queues service)."""
+    found: dict[str, list[QueueWorker]] = {q: [] for q in queue_ids}
+    if not queue_ids:
+        return found
+    everyone = WorkerFilter(last_seen=0)
+    stmt = (
+        select(workers, tasks.c.name.label("task_name"))
+        .select_from(
+            workers.outerjoin(
+                tasks, and_(tasks.c.id == workers.c.task, tasks.c.company == workers.c.company)
+            )
+        )
+        .where(*_where(company, everyone, now), workers.c.queues.overlap(list(queue_ids)))
+        .order_by(workers.c.id)
+    )
+    for r in _execute(conn, stmt).mappings():
+        task = IdName(id=r["task"], name=r["task_name"]) if r["task"] else None
+        entry = QueueWorker(
+            name=r["id"], ip=r["ip"], key=_key(company, r["user_id"], r["id"]), task=task
+        )
+        for q in r["queues"]:
+            if q in found:
+                found[q].append(entry)
+    return found
+
+
+def _key(company: str, user: str, worker: str) -> str:
+    """ClearML's key of a worker entry."""
+    return f"worker_{company}_{user}_{worker}"
 
 
 # --- statistics ------------------------------------------------------------------------------

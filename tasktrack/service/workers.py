@@ -60,6 +60,7 @@ def _register(
     queues: list[str],
     tags: list[str] | None,
     system_tags: list[str] | None,
+    ip: str | None,
 ) -> tuple[WorkerRow, list[ev.AnyEvent]]:
     """A registration, after recording the silence of a worker whose timeout passed."""
     events = rules.silence(row, now) if row is not None else []
@@ -73,7 +74,7 @@ def _register(
         queues=queues,
         tags=tags,
         system_tags=system_tags,
-        ip=row.ip if row is not None else None,
+        ip=ip,
         now=now,
     )
     return new, events + registered
@@ -97,6 +98,7 @@ def on_register(uow: UnitOfWork, c: wc.RegisterWorker) -> Result:
         queues=queues,
         tags=c.tags,
         system_tags=c.system_tags,
+        ip=c.ip,
     )
     _append(uow, c.worker, events, now)
     uow.project()
@@ -137,6 +139,7 @@ def on_report(uow: UnitOfWork, c: cmd.ReportWorkerStatus) -> Result:
             queues=row.queues if row is not None else [],
             tags=None,
             system_tags=None,
+            ip=c.ip,
         )
     events += rules.report_task(row, task, c.queue, now, uow.metadata.user)
     _append(uow, c.worker, events, now)
@@ -146,6 +149,7 @@ def on_report(uow: UnitOfWork, c: cmd.ReportWorkerStatus) -> Result:
     stats = rules.flatten_stats(c.machine_stats)
     new = structs.replace(
         row,
+        ip=c.ip or row.ip,
         last_activity=now,
         last_report=now,
         task=task,

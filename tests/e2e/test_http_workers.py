@@ -36,7 +36,7 @@ def test_an_agent_registers_runs_a_task_and_leaves(api: Api, e2e_engine: Engine)
     queue = api.ok("tasks.get_by_id", {"task": task})["task"]["execution"]["queue"]
     api.ok("tasks.started", {"task": task})
     assert api.ok("workers.register", {"worker": "host:0", "queues": [queue]}) == {}
-    _heartbeat(api, "host:0", task=task, queue=queue, queues=[queue])
+    _heartbeat(api, "host:0", task=task, queue=queue, queues=[queue], ip="6.6.6.6")
     before = _events(e2e_engine)
     for _ in range(5):
         _heartbeat(api, "host:0", task=task, queue=queue, queues=[queue])
@@ -49,6 +49,7 @@ def test_an_agent_registers_runs_a_task_and_leaves(api: Api, e2e_engine: Engine)
     assert worker["queue"] == {"id": queue, "name": "default"}
     assert worker["queues"] == [{"id": queue, "name": "default"}]
     assert worker["user"]["id"] == "alice"
+    assert worker["ip"] == "127.0.0.1"  # where the call came from, not what a body says
     assert worker["register_timeout"] == 600
     assert {"register_time", "last_activity_time", "last_report_time"} <= set(worker)
     assert api.ok("workers.get_count", {})["count"] == 1

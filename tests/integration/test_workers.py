@@ -156,6 +156,12 @@ def test_listening_to_queues_by_id_and_filters(client: Client) -> None:
     assert _ids(client, tags=["-a"]) == ["c1"]
     assert _ids(client, system_tags=["s"], tags=["a"]) == ["g1"]
     assert _ids(client, worker_pattern="*1") == ["c1", "g1"]
+    # What the queues service lists per queue (ClearML's queues.get_all_ex "workers").
+    listening = client.queue_workers([queue.queue, "other"])
+    assert listening["other"] == []
+    (entry,) = listening[queue.queue]
+    assert (entry.name, entry.ip, entry.task) == ("g1", None, None)
+    assert entry.key == f"worker_{client.caller.company}_alice_g1"
 
 
 def test_the_stats_series_is_bounded(
