@@ -56,7 +56,9 @@ def test_an_agent_registers_runs_a_task_and_leaves(api: Api, e2e_engine: Engine)
     assert api.ok("workers.get_all", {"worker_pattern": "other*"})["workers"] == []
 
     # tasks.stop of the task it runs only asks the worker to stop.
-    api.ok("tasks.stop", {"task": task})
+    stop = api.ok("tasks.stop", {"task": task})
+    assert stop["fields"]["status"] == "in_progress"  # ClearML names it although it stays
+    assert stop["fields"]["status_message"] == "stopping"
     assert api.ok("tasks.get_by_id", {"task": task})["task"]["status_message"] == "stopping"
 
     keys = api.ok("workers.get_metric_keys", {"worker_ids": ["host:0"]})["categories"]
