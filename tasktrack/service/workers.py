@@ -27,15 +27,20 @@ from tasktrack.service.uow import UnitOfWork
 from tasktrack.store import workerrows
 
 
-def _open(uow: UnitOfWork, worker: str, *others: str) -> tuple[WorkerRow | None, datetime]:
-    """Lock the worker's stream (and `others`, in the same sorted call), read its row and head."""
+def _open(uow: UnitOfWork, worker: str, *others: str) -> WorkerRow | None:
+    """Lock the worker's stream (and `others`, in the same sorted call), then read its row."""
     company = uow.metadata.company
-    stream = stream_of(company, worker)
-    uow.lock([stream, *others])
-    row = workerrows.load(uow.conn, company, [worker]).get(worker)
-    if row is not None:
-        uow.load_heads([stream])  # a row exists only for a worker with a stream
-    return row, uow.now([stream])
+    uow.lock([stream_of(company, worker), *others])
+    return workerrows.load(uow.conn, company, [worker]).get(worker)
+
+
+def _head(uow: UnitOfWork, worker: str) -> datetime:
+    """Read the head of the worker's stream, to append to it (one read, only when there are
+    facts: a plain heartbeat skips it), and the time its facts take: never before its last.
+    The stream may be older than the row (a row is purged a while after its worker left)."""
+    stream = stream_of(uow.metadata.company, worker)
+    uow.load_heads([stream])
+    return uow.now([stream])
 
 
 def _append(uow: UnitOfWork, worker: str, events: list[ev.AnyEvent], now: datetime) -> None:
@@ -86,7 +91,8 @@ def on_register(uow: UnitOfWork, c: wc.RegisterWorker) -> Result:
         raise WorkerRegistrationFailed(
             f"invalid timeout: timeout={timeout}, worker={c.worker}", timeout=timeout
         )
-    row, now = _open(uow, c.worker)
+    row = _open(uow, c.worker)
+    now = _head(uow, c.worker)
     queues = list(dict.fromkeys(c.queues or []))
     _check_queues(uow, queues)
     new, events = _register(
@@ -107,9 +113,10 @@ def on_register(uow: UnitOfWork, c: wc.RegisterWorker) -> Result:
 
 
 def on_unregister(uow: UnitOfWork, c: wc.UnregisterWorker) -> Result:
-    row, now = _open(uow, c.worker)
+    row = _open(uow, c.worker)
     if row is None or row.gone:
         return {}  # ClearML's default (auto_unregister): not an error
+    now = _head(uow, c.worker)
     events = rules.silence(row, now) or rules.unregister(row, now)
     _append(uow, c.worker, events, now)
     uow.project()
@@ -121,28 +128,20 @@ def on_report(uow: UnitOfWork, c: cmd.ReportWorkerStatus) -> Result:
     """A heartbeat: the row takes it; a changed task is a fact, on the worker's stream and
     (as WorkerReported, the existing rule) on the task's, which makes the task's worker known."""
     task = c.task if isinstance(c.task, str) and c.task else None
-    row, now = _open(uow, c.worker, *([task] if task else []))
+    stored = _open(uow, c.worker, *([task] if task else []))
     if task is not None:
         uow.load([task])
         state = uow.states.get(task)
         if state is None or not state.visible_to(uow.metadata.company):
             task = None  # as docs/semantics.md "Liveness": an unknown task is ignored silently
-    events: list[ev.AnyEvent] = []
-    if row is None or not row.live(now):
-        # ClearML's default (auto_register): a report registers an unknown worker.
-        row, events = _register(
-            uow,
-            row,
-            now,
-            worker=c.worker,
-            timeout=rules.DEFAULT_TIMEOUT,
-            queues=row.queues if row is not None else [],
-            tags=None,
-            system_tags=None,
-            ip=c.ip,
-        )
-    events += rules.report_task(row, task, c.queue, now, uow.metadata.user)
-    _append(uow, c.worker, events, now)
+    now = uow.now()
+    row, events = _report_facts(uow, c, stored, task, now)
+    if events:
+        later = _head(uow, c.worker)
+        if later > now:  # another process's clock ran ahead: the facts follow its last one
+            now = later
+            row, events = _report_facts(uow, c, stored, task, now)
+        _append(uow, c.worker, events, now)
     if task is not None and (row.task != task or uow.states[task].last_worker != c.worker):
         apply_to_task(uow, c, task, None)  # WorkerReported on the task: it took the task
     uow.project()
@@ -166,6 +165,31 @@ def on_report(uow: UnitOfWork, c: cmd.ReportWorkerStatus) -> Result:
     return {}
 
 
+def _report_facts(
+    uow: UnitOfWork,
+    c: cmd.ReportWorkerStatus,
+    row: WorkerRow | None,
+    task: str | None,
+    now: datetime,
+) -> tuple[WorkerRow, list[ev.AnyEvent]]:
+    """The worker's row before the heartbeat's own fields, and the facts of the report."""
+    events: list[ev.AnyEvent] = []
+    if row is None or not row.live(now):
+        # ClearML's default (auto_register): a report registers an unknown worker.
+        row, events = _register(
+            uow,
+            row,
+            now,
+            worker=c.worker,
+            timeout=rules.DEFAULT_TIMEOUT,
+            queues=row.queues if row is not None else [],
+            tags=None,
+            system_tags=None,
+            ip=c.ip,
+        )
+    return row, events + rules.report_task(row, task, c.queue, now, uow.metadata.user)
+
+
 def on_note_silent(uow: UnitOfWork, c: wc.NoteSilentWorkers) -> Result:
     """Record each overdue worker's silence once: the overdue are read, their streams locked,
     their rows read again (a heartbeat may have come meanwhile) and only the still overdue
@@ -177,7 +201,9 @@ def on_note_silent(uow: UnitOfWork, c: wc.NoteSilentWorkers) -> Result:
     if overdue:
         uow.lock([stream_of(company, w) for w in overdue])
         rows = workerrows.load(uow.conn, company, overdue)
-        uow.load_heads([stream_of(company, w) for w in rows])
+        streams = [stream_of(company, w) for w in rows]
+        uow.load_heads(streams)
+        now = uow.now(streams)  # never before a stream's last fact
         for worker, row in sorted(rows.items()):
             events = rules.silence(row, now)
             if not events:

@@ -186,8 +186,15 @@ def test_gone_workers_are_purged_after_the_retention(
     monkeypatch.setattr(rules, "RETENTION", timedelta(0))
     client.note_silent_workers()
     assert _reports(engine, company, "old") == []
-    # Its facts stay in the log.
+    # Its facts stay in the log, and its stream goes on when it comes back.
     assert stream_types(engine, rules.stream_of(company, "old"))[-1] == "WorkerUnregistered"
+    _report(client, "old")
+    assert stream_types(engine, rules.stream_of(company, "old")) == [
+        "WorkerRegistered",
+        "WorkerUnregistered",
+        "WorkerRegistered",
+    ]
+    assert _reports(engine, company, "old") == [1]
 
 
 def test_a_task_stays_live_for_stop_while_its_worker_reports_it(
