@@ -7,7 +7,7 @@ Create Date: 2026-12-06
 Neither table is a read model of the log: a worker's heartbeats (every few seconds, forever)
 are state, not history, and are not events (docs/architecture.md, "Workers"). The facts about
 a worker (registered, took or left a task, unregistered, went silent) are events of its stream
-`worker:<company>:<id>`. Both tables are keyed by company first (DESIGN §6).
+`worker:<len(company)>:<company>:<id>`. Both tables are keyed by company first (DESIGN §6).
 
 A migration defines the tables it touches itself; it never imports tasktrack's live metadata.
 """

@@ -331,7 +331,7 @@ class WorkerReported(Event, frozen=True, kw_only=True):
     worker: str
 
 
-# --- workers (stream "worker:<company>:<id>"; heartbeats are rows, not events) ---------------
+# --- workers (stream "worker:<n>:<company>:<id>"; heartbeats are rows, not events) ------------
 
 
 class WorkerRegistered(Event, frozen=True, kw_only=True):

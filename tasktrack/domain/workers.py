@@ -1,9 +1,9 @@
 """Workers' rules, pure: what a registration or heartbeat changes, and which of it is a fact.
 
 A worker is known by its row (the latest state: heartbeats update it in place) and its stream
-`worker:<company>:<id>` in the log (the facts: registered, took or left a task, unregistered,
-went silent). The service reads the row, asks these functions, appends what they return and
-writes the row (service/workers.py); docs/architecture.md ("Workers") says why.
+`worker:<len(company)>:<company>:<id>` in the log (the facts: registered, took or left a task,
+unregistered, went silent). The service reads the row, asks these functions, appends what
+they return and writes the row (service/workers.py); docs/architecture.md ("Workers") says why.
 """
 
 from __future__ import annotations
@@ -54,8 +54,10 @@ class WorkerRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def stream_of(company: str, worker: str) -> str:
-    """A worker's stream id: its id is unique within its company only."""
-    return f"worker:{company}:{worker}"
+    """A worker's stream id: its id is unique within its company only, so the id names the
+    company too, length-prefixed (company "a" and worker "b:c" must not meet company "a:b"
+    and worker "c" in one stream: two tenants would share it)."""
+    return f"worker:{len(company)}:{company}:{worker}"
 
 
 def silence(row: WorkerRow, now: datetime) -> list[ev.AnyEvent]:

@@ -146,8 +146,10 @@ def test_name_patterns_and_tag_filters() -> None:
 
 
 def test_stream_ids_name_the_company() -> None:
-    assert rules.stream_of("acme", "w:1") == "worker:acme:w:1"
+    assert rules.stream_of("acme", "w:1") == "worker:4:acme:w:1"
     assert rules.stream_of("acme", "w") != rules.stream_of("other", "w")
+    # A colon in a company or worker name cannot make two tenants share a stream.
+    assert rules.stream_of("a", "b:c") != rules.stream_of("a:b", "c")
 
 
 @pytest.mark.parametrize("reporting", [True, False])
