@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tasktrack.domain import worker_commands as cmd
+from tasktrack.queries import worker_stats as stats_queries
 from tasktrack.queries import workers as worker_queries
 from tasktrack.service import Caller
 from tasktrack.service.results import Result
@@ -68,22 +69,22 @@ class WorkerMethods:
 
     def worker_metric_keys(
         self, worker_ids: Sequence[str] | None = None
-    ) -> list[worker_queries.MetricCategory]:
+    ) -> list[stats_queries.MetricCategory]:
         with self._read() as conn:
-            return worker_queries.metric_keys(conn, self.caller.company, worker_ids)
+            return stats_queries.metric_keys(conn, self.caller.company, worker_ids)
 
     def worker_stats(
         self,
-        items: Sequence[worker_queries.StatItem],
+        items: Sequence[stats_queries.StatItem],
         from_date: float,
         to_date: float,
         interval: int,
         *,
         split_by_resource: bool = False,
         worker_ids: Sequence[str] | None = None,
-    ) -> list[worker_queries.WorkerStats]:
+    ) -> list[stats_queries.WorkerStats]:
         with self._read() as conn:
-            return worker_queries.stats(
+            return stats_queries.stats(
                 conn,
                 self.caller.company,
                 items,
@@ -96,9 +97,9 @@ class WorkerMethods:
 
     def worker_activity(
         self, from_date: float, to_date: float, interval: int
-    ) -> worker_queries.ActivityReport:
+    ) -> stats_queries.ActivityReport:
         with self._read() as conn:
-            return worker_queries.activity(conn, self.caller.company, from_date, to_date, interval)
+            return stats_queries.activity(conn, self.caller.company, from_date, to_date, interval)
 
 
 def _now() -> datetime:

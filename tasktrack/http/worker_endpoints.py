@@ -11,7 +11,8 @@ import msgspec
 from tasktrack.domain import worker_commands as wc
 from tasktrack.domain.commands import Command, ReportWorkerStatus
 from tasktrack.http.calls import Call, Spec
-from tasktrack.queries.workers import StatItem, WorkerFilter
+from tasktrack.queries.worker_stats import StatItem
+from tasktrack.queries.workers import WorkerFilter
 
 Interval = Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000)]
 Date = Annotated[float, msgspec.Meta(ge=0)]

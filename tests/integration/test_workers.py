@@ -14,7 +14,8 @@ from tasktrack.api import Client
 from tasktrack.domain import state as task_state
 from tasktrack.domain import workers as rules
 from tasktrack.domain.errors import DomainError
-from tasktrack.queries.workers import StatItem, WorkerFilter
+from tasktrack.queries.worker_stats import StatItem
+from tasktrack.queries.workers import WorkerFilter
 from tasktrack.store import workerrows
 from tests.integration.task_commands_support import (
     codes,
