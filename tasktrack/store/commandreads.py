@@ -99,3 +99,14 @@ def project_tasks(
         for p, ids in unarchived.items()
     }
     return contents, unarchived, [r[0] for r in rows]
+
+
+def project_models(
+    conn: psycopg.Connection[Any], company: str, project_ids: list[str]
+) -> list[str]:
+    """The ids of the company's models in these projects (archived ones too), by id."""
+    rows = conn.execute(
+        "SELECT id FROM models WHERE company = %s AND project = ANY(%s) ORDER BY id",
+        (company, project_ids),
+    )
+    return [r[0] for r in rows.fetchall()]
