@@ -221,9 +221,12 @@ class Client(ModelMethods):
         with self._read() as conn:
             return project_stats.parents(conn, self.caller.company, ids)
 
-    def project_own_contents(self, ids: list[str]) -> dict[str, dict[str, int]]:
+    def project_own_contents(
+        self, ids: list[str], users: list[str] | None = None
+    ) -> dict[str, dict[str, int]]:
+        """projects.get_all_ex check_own_contents: own unarchived tasks and models."""
         with self._read() as conn:
-            return project_stats.own_contents(conn, self.caller.company, ids)
+            return project_stats.own_contents(conn, self.caller.company, ids, users)
 
     def project_hyper_parameters(
         self, project: str | None = None, **options: Any

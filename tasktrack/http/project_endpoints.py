@@ -91,7 +91,7 @@ def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
         found = [p for p in found if p["id"] in keep]
         ids = [p["id"] for p in found]
     if ids and body.check_own_contents:
-        own = call.client.project_own_contents(ids)
+        own = call.client.project_own_contents(ids, body.active_users)
         for p in found:
             p.update(own[p["id"]])
     if ids and body.include_stats:

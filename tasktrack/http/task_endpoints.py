@@ -29,7 +29,6 @@ class GetAllEx(GetAllRequest, frozen=True, kw_only=True):
     scroll_id: str | UnsetType | None = UNSET
     size: int | None = None
     refresh_scroll: bool = False
-    include_subprojects: bool = False  # projects are flat here: nothing more to include
     allow_public: bool = True  # no public tasks of other companies here
 
 
