@@ -525,6 +525,12 @@ class ModelDeleted(Event, frozen=True, kw_only=True):
     """The model is gone (its stream stays in the log)."""
 
 
+class ModelTagsUpdated(Event, frozen=True, kw_only=True):
+    """The model's tags after a `models.update_tags` (tags added and removed)."""
+
+    tags: list[str]
+
+
 ModelEvent = (
     ModelCreated
     | ModelEdited
@@ -536,6 +542,7 @@ ModelEvent = (
     | ModelMetadataChanged
     | ModelVisibilityChanged
     | ModelDeleted
+    | ModelTagsUpdated
 )
 
 

@@ -175,6 +175,16 @@ def move(state: ModelState, ctx: Context, project: str | None) -> list[ev.AnyEve
     return [ev.ModelMoved(at=ctx.now, by=ctx.user, project=project)]
 
 
+def update_tags(
+    state: ModelState, ctx: Context, add: list[str], remove: list[str]
+) -> list[ev.AnyEvent]:
+    """Tags added, then removed (a tag in both ends up removed, as ClearML applies them)."""
+    tags = clean_tags(sorted((set(state.tags) | set(add)) - set(remove)))
+    if tags == state.tags:
+        return []
+    return [ev.ModelTagsUpdated(at=ctx.now, by=ctx.user, tags=tags)]
+
+
 def visibility(state: ModelState, ctx: Context, public: bool) -> list[ev.AnyEvent]:
     if state.public == public:
         return []

@@ -144,6 +144,8 @@ FOLDS: dict[type[ev.Event], Callable[[ModelState, Any], ModelState]] = {
         structs.replace(s, public=e.public), e, update=False
     ),
     ev.ModelDeleted: lambda s, e: structs.replace(s, deleted=True),
+    # As ClearML's update_tags: last_change moves, last_update does not.
+    ev.ModelTagsUpdated: lambda s, e: _touched(structs.replace(s, tags=e.tags), e, update=False),
 }
 
 

@@ -30,6 +30,22 @@ class GetFrameworks(msgspec.Struct, frozen=True, kw_only=True):
     projects: list[str] | None = None
 
 
+class MetadataKeysRequest(msgspec.Struct, frozen=True, kw_only=True):
+    project: str | None = None
+    include_subprojects: bool = True
+    page: int = 0
+    page_size: int = 500
+
+
+class MetadataValuesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    projects: list[str] | None = None
+    include_subprojects: bool = True
+    allow_public: bool = True
+    page: int = 0
+    page_size: int = 500
+
+
 def _command(call: Call, command: Command) -> Any:
     return call.client.execute(command, request_id=call.request_id)
 
@@ -51,6 +67,26 @@ def _get_all(call: Call, body: GetModels) -> Any:
 
 def _get_frameworks(call: Call, body: GetFrameworks) -> Any:
     return {"frameworks": call.client.get_model_frameworks(body.projects)}
+
+
+def _metadata_keys(call: Call, body: MetadataKeysRequest) -> Any:
+    return call.client.model_metadata_keys(
+        body.project,
+        include_subprojects=body.include_subprojects,
+        page=body.page,
+        page_size=body.page_size,
+    )
+
+
+def _metadata_values(call: Call, body: MetadataValuesRequest) -> Any:
+    return call.client.model_metadata_values(
+        body.projects,
+        body.key,
+        include_subprojects=body.include_subprojects,
+        allow_public=body.allow_public,
+        page=body.page,
+        page_size=body.page_size,
+    )
 
 
 def endpoints() -> list[Spec]:
@@ -79,6 +115,18 @@ def endpoints() -> list[Spec]:
             request=GetFrameworks,
             run=_get_frameworks,
             summary="The frameworks of the models (in the given projects, if any)",
+        ),
+        Spec(
+            name="projects.get_model_metadata_keys",
+            request=MetadataKeysRequest,
+            run=_metadata_keys,
+            summary="The metadata keys of the models in a project (none: every project)",
+        ),
+        Spec(
+            name="projects.get_model_metadata_values",
+            request=MetadataValuesRequest,
+            run=_metadata_values,
+            summary="The distinct values of one metadata key among the models of projects",
         ),
     ]
     return specs

@@ -20,7 +20,7 @@ from tasktrack.domain import model_commands as mc
 from tasktrack.domain import model_rules as rules
 from tasktrack.domain.context import Context
 from tasktrack.domain.decide import decide
-from tasktrack.domain.errors import DomainError, InvalidTaskStatus, TaskNotFound
+from tasktrack.domain.errors import DomainError, InvalidRequest, InvalidTaskStatus, TaskNotFound
 from tasktrack.domain.model_errors import MissingRequiredFields, ModelNotFound
 from tasktrack.domain.models import ModelState, stream_of
 from tasktrack.domain.state import TaskState
@@ -335,6 +335,31 @@ def on_delete_metadata(uow: UnitOfWork, c: mc.DeleteModelMetadata) -> Result:
     return {"updated": int(done["updated"])}
 
 
+def on_update_tags(uow: UnitOfWork, c: mc.UpdateModelTags) -> Result:
+    """Tags added to and removed from the company's own models among `ids` (others are
+    skipped, as ClearML's update of the matching models): how many changed."""
+    if not c.ids:
+        raise InvalidRequest("Validation error: no model ids provided for editing tags")
+    if not (c.add_tags or c.remove_tags):
+        raise InvalidRequest("Validation error: either add_tags or remove_tags is needed")
+    ids = list(dict.fromkeys(c.ids))
+    company = uow.metadata.company
+    uow.lock([stream_of(i) for i in ids])
+    rows = modelrows.load(uow.conn, company, ids)
+    owned = [rows[i] for i in ids if i in rows and rows[i].state.owned_by(company)]
+    for row in owned:
+        uow.heads[stream_of(row.state.id)] = row.head
+        uow.head_times[stream_of(row.state.id)] = row.head_at
+    ctx = _ctx(uow, [stream_of(r.state.id) for r in owned])
+    updated = 0
+    for row in owned:
+        events = rules.update_tags(row.state, ctx, c.add_tags, c.remove_tags)
+        uow.append(stream_of(row.state.id), events, ctx.now)
+        updated += 1 if events else 0
+    uow.project()
+    return {"updated": updated}
+
+
 HANDLERS: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     mc.CreateModel: on_create,
     mc.UpdateModel: on_update,
@@ -351,4 +376,5 @@ HANDLERS: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     mc.MakeModelsPrivate: on_make_private,
     mc.AddOrUpdateModelMetadata: on_add_or_update_metadata,
     mc.DeleteModelMetadata: on_delete_metadata,
+    mc.UpdateModelTags: on_update_tags,
 }

@@ -75,3 +75,15 @@ def test_metadata_archive_and_delete_fold() -> None:
 def test_an_event_before_creation_is_refused() -> None:
     with pytest.raises(ValueError, match="before ModelCreated"):
         evolve(None, ev.ModelPublished(at=CTX.now, by="u1"))
+
+
+def test_update_tags_adds_then_removes_and_moves_last_change_only() -> None:
+    state = _model(tags=["a", "b"])
+    assert rules.update_tags(state, CTX, ["a"], ["zz"]) == []
+    later = Context(now=datetime(2026, 2, 1, tzinfo=UTC), user="u2", company="co")
+    events = rules.update_tags(state, later, ["c", "b"], ["a", "c"])
+    assert events == [ev.ModelTagsUpdated(at=later.now, by="u2", tags=["b"])]
+    after = fold(events, state)
+    assert after is not None
+    assert (after.tags, after.last_change, after.last_changed_by) == (["b"], later.now, "u2")
+    assert after.last_update == state.last_update
