@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, ExitStack
 from datetime import date, datetime
-from typing import Any, Self, overload
+from typing import Any, Literal, Self, overload
 
 import msgspec
 from msgspec import structs
@@ -291,6 +291,26 @@ class Client(ModelMethods):
         """users.get_all: the company's users (those its credentials name)."""
         with self._read() as conn:
             return users.company_users(conn, self.caller.company, ids)
+
+    def active_users(
+        self, projects: list[str], ids: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """users.get_all_ex active_in_projects: users who created these projects or something
+        in them (every project: an empty list)."""
+        with self._read() as conn:
+            return users.active_users(conn, self.caller.company, projects, ids)
+
+    def project_user_names(
+        self,
+        entity: Literal["task", "model"],
+        projects: list[str] | None = None,
+        include_subprojects: bool = True,
+    ) -> list[dict[str, str]]:
+        """projects.get_user_names: {id, name} of who created the tasks or models of projects."""
+        with self._read() as conn:
+            return users.entity_users(
+                conn, self.caller.company, entity, projects, include_subprojects
+            )
 
     def get_user(self, user: str) -> dict[str, Any]:
         with self._read() as conn:
