@@ -8,6 +8,7 @@ off (`sdk.development.report_use_subprocess: false`) for speed; one keeps the SD
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -231,3 +232,23 @@ def test_an_offline_session_is_imported(sdk: Sdk) -> None:
     assert sdk.history(task_id) == [("created", "in_progress"), ("in_progress", "completed")]
     assert sdk.series(task_id, "loss", "train") == ([0, 1, 2, 3], [10.0, 9.0, 8.0, 7.0])
     assert task["last_iteration"] == 3
+
+
+def _printed(done: subprocess.CompletedProcess[str], label: str) -> Any:
+    found = re.search(rf"^{label} (.*)$", done.stdout, re.MULTILINE)
+    assert found, f"no {label} line:\n{done.stdout}\n{done.stderr}"
+    return json.loads(found.group(1))
+
+
+def test_user_properties_read_back_what_was_set(sdk: Sdk) -> None:
+    """Task.get_user_properties reads tasks.get_hyper_params: it must see what
+    set_user_properties wrote (the SDK swallows a failure and answers {})."""
+    done, task_id = sdk.run("properties.py")
+    assert done.returncode == 0, done.stderr
+    assert _printed(done, "VALUES") == {"backbone": "resnet", "depth": "50", "stable": "True"}
+    depth = _printed(done, "FULL")
+    assert (depth["section"], depth["name"], depth["value"]) == ("properties", "depth", "50")
+    assert depth["description"] == "layers"
+    assert _printed(done, "AFTER") == {"backbone": "resnet", "depth": "50"}
+    stored = sdk.task(task_id)["hyperparams"]["properties"]
+    assert sorted(stored) == ["backbone", "depth"]
