@@ -105,7 +105,7 @@ class Client(ModelMethods):
         """Validate the fields into the command (as an HTTP body would be), then run it."""
         request_id = fields.pop("request_id", None)
         try:
-            command = msgspec.convert(fields, kind)
+            command = msgspec.convert(cmd.given_fields(kind, fields), kind)
         except msgspec.ValidationError as exc:
             raise InvalidRequest(f"Validation error: {exc}") from exc
         return self.execute(command, request_id=request_id)

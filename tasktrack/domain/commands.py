@@ -19,7 +19,6 @@ from tasktrack.domain.values import (
     ConfigItem,
     Configuration,
     Container,
-    Execution,
     HyperParams,
     Int64,
     ModelType,
@@ -30,6 +29,7 @@ from tasktrack.domain.values import (
     Status,
     TaskModels,
     TaskType,
+    Value,
 )
 
 
@@ -45,6 +45,9 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, tag_field="command", ta
     # Whether the command goes through ClearML's compare-and-set on the status the request saw
     # (400/121 when another change landed while it waited for the task's lock).
     compare_and_set: ClassVar[bool] = False
+    # Whether a null at the top of the request body means "not given", as ClearML reads
+    # create and clone requests (its schema check skips nulls, then they are discarded).
+    nulls_absent: ClassVar[bool] = False
 
     expected_version: int | None = None
 
@@ -69,6 +72,21 @@ class ChangeStatus(TaskCommand, frozen=True, kw_only=True):
 # --- creating and editing ------------------------------------------------------------------
 
 
+class ExecutionFields(Value, frozen=True):
+    """`execution` as a request gives it: ClearML's schema types a model label as a JSON
+    integer, which `1.0` is too (stored as 1); `parameters` and `model_desc` are the legacy
+    fields that become hyperparams and configuration (domain/legacy.py)."""
+
+    queue: str | UnsetType = UNSET
+    parameters: dict[str, Any] | UnsetType = UNSET
+    model: str | UnsetType = UNSET
+    model_desc: dict[str, Any] | UnsetType = UNSET
+    model_labels: dict[str, int | float] | UnsetType = UNSET
+    framework: str | UnsetType = UNSET
+    docker_cmd: str | UnsetType = UNSET
+    artifacts: list[Artifact] | UnsetType = UNSET
+
+
 class TaskFields(Command, frozen=True, kw_only=True):
     """The fields create, validate and edit accept."""
 
@@ -80,7 +98,7 @@ class TaskFields(Command, frozen=True, kw_only=True):
     parent: Key | UnsetType | None = UNSET
     project: Key | UnsetType | None = UNSET
     output_dest: str | UnsetType = UNSET
-    execution: Execution | UnsetType = UNSET
+    execution: ExecutionFields | UnsetType = UNSET
     script: Script | UnsetType = UNSET
     hyperparams: HyperParams | UnsetType = UNSET
     configuration: Configuration | UnsetType = UNSET
@@ -94,6 +112,7 @@ class CreateTask(TaskFields, frozen=True, kw_only=True):
 
     endpoint = "tasks.create"
     summary = "Create a task (status created)"
+    nulls_absent = True
 
     name: str
     type: TaskType
@@ -139,6 +158,7 @@ class CloneTask(TaskCommand, frozen=True, kw_only=True):
 
     endpoint = "tasks.clone"
     summary = "Clone a task into a new created task"
+    nulls_absent = True
 
     new_task_name: str | UnsetType = UNSET
     new_task_comment: str | UnsetType = UNSET
@@ -149,7 +169,7 @@ class CloneTask(TaskCommand, frozen=True, kw_only=True):
     new_task_hyperparams: HyperParams | UnsetType = UNSET
     new_task_configuration: Configuration | UnsetType = UNSET
     new_task_container: Container | UnsetType = UNSET
-    execution_overrides: Execution | UnsetType = UNSET
+    execution_overrides: ExecutionFields | UnsetType = UNSET
 
 
 class UpdateTags(Command, frozen=True, kw_only=True):
@@ -560,3 +580,11 @@ def declared() -> list[type[Command]]:
         for value in globals().values()
         if isinstance(value, type) and issubclass(value, Command) and value.endpoint
     ]
+
+
+def given_fields(kind: type[Command], fields: dict[str, Any]) -> dict[str, Any]:
+    """A request's fields as `kind` reads them: for a command whose nulls mean "not given"
+    (`nulls_absent`), the top-level nulls are left out."""
+    if not kind.nulls_absent:
+        return fields
+    return {k: v for k, v in fields.items() if v is not None}

@@ -11,6 +11,7 @@ from typing import Generic, Literal, TypeVar
 import msgspec
 
 from tasktrack.domain.errors import BadFilter
+from tasktrack.queries.param_keys import split_path
 
 Operator = Literal["and", "or"]
 Compare = Literal["==", ">", ">=", "<", "<="]
@@ -101,7 +102,7 @@ def _document_key(name: str, descending: bool) -> OrderKey | None:
     root, _, rest = name.partition(".")
     if root not in ORDER_DOCUMENTS or not rest:
         return None
-    path = tuple(rest.split("."))
+    path = tuple(split_path(name)[1:])
     if root == "hyperparams" and len(path) == 2:
         path = (*path, "value")
     return OrderKey(root, descending, path=path)
