@@ -66,6 +66,13 @@ def test_old_clients_read_and_edit_parameters_where_they_left_them(api: Api) -> 
         doc = found if isinstance(found, dict) else found[0]
         assert doc["execution"]["parameters"] == {"old": "1"}, endpoint
         assert doc["execution"]["model_desc"] == {"design": "hello"}, endpoint
+    # Paths into the legacy fields lead where their items are kept, as ClearML rewrites them.
+    body = {"id": [task], "only_fields": ["execution.parameters"]}
+    (old,) = api.ok("v2.8/tasks.get_all_ex", body)["tasks"]
+    assert old["execution"]["parameters"] == {"old": "1"}
+    (new,) = api.ok("tasks.get_all_ex", body)["tasks"]
+    assert sorted(new) == ["hyperparams", "id"]
+    assert sorted(new["hyperparams"]) == ["Args"]
     api.ok(
         "v2.8/tasks.edit",
         {"task": task, "execution": {"parameters": {"new": "2"}, "model_desc": {"design": "by"}}},

@@ -108,6 +108,9 @@ def test_escaped_keys_in_paths() -> None:
     ]
     assert split_path("configuration.a%2Eb") == ["configuration", "a.b"]
     assert split_path("execution.sec%2Etion") == ["execution", "sec%2Etion"]
+    assert split_path("execution.parameters.a%2Eb") == ["hyperparams", "Args", "a.b"]
+    assert split_path("execution.model_desc") == ["configuration"]
+    assert split_path("execution.model") == ["execution", "model"]
     doc = {"id": "t", "hyperparams": {"sec.tion": {"p": 1}, "other": {}}}
     assert only_fields(doc, ["hyperparams.sec%2Etion"]) == {
         "id": "t",

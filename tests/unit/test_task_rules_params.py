@@ -93,6 +93,19 @@ def test_properties_only_edits_skip_the_status_check(status: str) -> None:
     assert "p" not in values(after).get("properties", {})
 
 
+def test_the_properties_section_in_any_case_is_properties() -> None:
+    """As ClearML: `Properties` is the user properties' section (any status, stored lower)."""
+    edit = cmd.EditHyperParams(task=TASK_ID, hyperparams=[item("Properties", "q", "1")])
+    _, after = run(with_params("completed"), edit)
+    assert values(after)["properties"] == {"p": "old", "q": "1"}
+    assert after.hyperparams is not None
+    assert after.hyperparams["properties"]["q"].section == "properties"
+    assert "Properties" not in values(after)
+    delete = cmd.DeleteHyperParams(task=TASK_ID, hyperparams=[cmd.ParamKey(section="PROPERTIES")])
+    _, after = run(with_params("completed"), delete)
+    assert "properties" not in values(after)
+
+
 def test_an_edit_touching_properties_and_another_section_is_checked() -> None:
     edit = cmd.EditHyperParams(
         task=TASK_ID, hyperparams=[item("properties", "p", "new"), item("Args", "lr", "0.3")]
