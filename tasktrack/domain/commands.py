@@ -46,7 +46,8 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, tag_field="command", ta
     # (400/121 when another change landed while it waited for the task's lock).
     compare_and_set: ClassVar[bool] = False
     # Whether a null at the top of the request body means "not given", as ClearML reads
-    # create and clone requests (its schema check skips nulls, then they are discarded).
+    # create, edit, update and clone requests (its schema check skips nulls, then they are
+    # discarded).
     nulls_absent: ClassVar[bool] = False
 
     expected_version: int | None = None
@@ -130,6 +131,7 @@ class EditTask(TaskFields, frozen=True, kw_only=True):
 
     endpoint = "tasks.edit"
     summary = "Edit a task (created, or with force)"
+    nulls_absent = True
 
     task: str
     force: bool = False
@@ -142,6 +144,7 @@ class UpdateTask(TaskCommand, frozen=True, kw_only=True):
 
     endpoint = "tasks.update"
     summary = "Update descriptive fields (any status)"
+    nulls_absent = True
 
     name: str | UnsetType = UNSET
     status_message: str | UnsetType = UNSET

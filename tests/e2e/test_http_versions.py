@@ -99,12 +99,18 @@ def test_tags_before_2_3_hold_the_system_tags_too(api: Api) -> None:
     assert (new["tags"], new["system_tags"]) == (["test"], [])
 
 
-def test_create_and_clone_read_a_null_as_not_given(api: Api) -> None:
+def test_create_edit_update_and_clone_read_a_null_as_not_given(api: Api) -> None:
     task = _create(api, system_tags=None, tags=None, comment=None, hyperparams=None)
     doc = _task(api, task)
     assert (doc["tags"], doc["system_tags"]) == ([], [])
     clone = api.ok("tasks.clone", {"task": task, "new_task_tags": None, "new_task_name": None})
     assert _task(api, clone["id"])["name"] == "legacy task"
+    project = api.ok("projects.create", {"name": "kept project"})["id"]
+    api.ok("tasks.edit", {"task": task, "project": project})
+    api.ok("tasks.edit", {"task": task, "project": None, "tags": None, "comment": "c"})
+    api.ok("tasks.update", {"task": task, "project": None, "system_tags": None})
+    doc = _task(api, task)
+    assert (doc["project"], doc["comment"], doc["tags"]) == (project, "c", [])
     # Elsewhere a null is still checked: tags of an update must be a list.
     code, subcode, _ = api.error("tasks.update_tags", {"ids": [task], "add_tags": None})
     assert (code, subcode) == (400, 12)

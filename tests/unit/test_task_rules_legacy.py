@@ -171,7 +171,7 @@ def test_clone_overrides_take_integral_labels_and_drop_legacy_parameters() -> No
     assert items(copy) == {("Args", "p"): ("1", "legacy")}  # the source's, as ClearML
 
 
-def test_create_and_clone_read_a_top_level_null_as_not_given() -> None:
+def test_create_edit_update_and_clone_read_a_top_level_null_as_not_given() -> None:
     fields = {"name": "a task", "type": "training", "system_tags": None, "tags": None}
     command = msgspec.convert(cmd.given_fields(cmd.CreateTask, fields), cmd.CreateTask)
     assert (command.tags, command.system_tags) == (msgspec.UNSET, msgspec.UNSET)
@@ -180,6 +180,10 @@ def test_create_and_clone_read_a_top_level_null_as_not_given() -> None:
         msgspec.convert(cmd.given_fields(cmd.CloneTask, clone), cmd.CloneTask).new_task_tags
         is msgspec.UNSET
     )
+    # So do edit and update: a null parent or project changes nothing, as in ClearML.
+    edit = {"task": TASK_ID, "parent": None, "project": None, "tags": None, "comment": "c"}
+    assert cmd.given_fields(cmd.EditTask, edit) == {"task": TASK_ID, "comment": "c"}
+    assert cmd.given_fields(cmd.UpdateTask, edit) == {"task": TASK_ID, "comment": "c"}
     # Elsewhere a null keeps its meaning (and its validation).
-    edit = {"task": TASK_ID, "parent": None}
-    assert cmd.given_fields(cmd.EditTask, edit) == edit
+    tags = {"ids": [TASK_ID], "add_tags": None}
+    assert cmd.given_fields(cmd.UpdateTags, tags) == tags
