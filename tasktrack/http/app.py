@@ -195,7 +195,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             data = await anyio.to_thread.run_sync(
                 _run, holder["state"], spec, body, headers, address
             )
-            data = versions.answer(version, name, data)
+            if versions.converts_answer(version, name):  # off the event loop: a whole page
+                data = await anyio.to_thread.run_sync(versions.answer, version, name, data)
         except RequestEntityTooLarge:
             limit = settings.max_body_bytes
             return answer({}, 413, 0, f"Request body too large (limit {limit} bytes)")

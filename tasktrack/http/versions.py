@@ -128,12 +128,19 @@ def _legacy_fields(doc: dict[str, Any]) -> None:
             execution[field] = value
 
 
+def converts_answer(version: str | None, endpoint: str) -> bool:
+    """Whether a client of `version` reads this endpoint's answers differently."""
+    if endpoint.partition(".")[0] not in _DOCUMENTS:
+        return False
+    return _older(version, SPLIT_TAGS) or (endpoint in _TASK_READS and _older(version, NEW_PARAMS))
+
+
 def answer(version: str | None, endpoint: str, data: Any) -> Any:
     """The answer as a client of `version` reads it."""
+    if not converts_answer(version, endpoint):
+        return data
     merge = _older(version, SPLIT_TAGS)
     params = endpoint in _TASK_READS and _older(version, NEW_PARAMS)
-    if not (merge or params) or endpoint.partition(".")[0] not in _DOCUMENTS:
-        return data
     data = clearml_json(data)
     for doc in _documents(endpoint, data):
         if merge:
