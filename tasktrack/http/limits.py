@@ -93,8 +93,7 @@ def check_request(payload: Any, limits: Limits) -> None:
     ids = _ids(payload)
     if ids is not None and len(ids) > limits.max_batch_ids:
         raise InvalidRequest(
-            f"Validation error: at most {limits.max_batch_ids} ids per request, "
-            f"got {len(ids)}",
+            f"Validation error: at most {limits.max_batch_ids} ids per request, got {len(ids)}",
             limit=limits.max_batch_ids,
         )
     fields = getattr(payload, "only_fields", None)
