@@ -162,12 +162,18 @@ class ArtifactsDeleted(Event, frozen=True, kw_only=True):
 
 
 class ModelUpserted(Event, frozen=True, kw_only=True):
-    """An input or output model entry of this name now points at `model`."""
+    """An input or output model entry of this name now points at `model`.
+
+    `in_place`: an existing entry of that name keeps its position in the list (ClearML's
+    answer order); events written before the field existed moved it to the end, and replay
+    keeps doing so for them.
+    """
 
     name: str
     model: str
     model_type: ModelType
     iteration: int | None = None
+    in_place: bool = False
 
 
 class ModelsDeleted(Event, frozen=True, kw_only=True):

@@ -143,8 +143,12 @@ def _artifacts_deleted(state: TaskState, e: ev.ArtifactsDeleted) -> TaskState:
 
 
 def _model_upserted(state: TaskState, e: ev.ModelUpserted) -> TaskState:
-    items = [m for m in _models(state, e.model_type) if m.name != e.name]
-    items.append(ModelItem(name=e.name, model=e.model))
+    entry = ModelItem(name=e.name, model=e.model)
+    present = _models(state, e.model_type)
+    if e.in_place and any(m.name == e.name for m in present):
+        items = [entry if m.name == e.name else m for m in present]
+    else:
+        items = [*(m for m in present if m.name != e.name), entry]
     last_iteration = state.last_iteration
     if e.iteration is not None:
         last_iteration = max(last_iteration, e.iteration)

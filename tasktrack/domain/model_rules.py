@@ -235,6 +235,7 @@ def delete(
                     name=n,
                     model=f"{DELETED_PREFIX}{state.id}",
                     model_type="output",
+                    in_place=True,
                 )
                 for n in named
             ]

@@ -173,6 +173,7 @@ def add_or_update_model(
             model=c.model,
             model_type=c.type,
             iteration=c.iteration,
+            in_place=True,
         )
     ]
 

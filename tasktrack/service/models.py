@@ -173,6 +173,7 @@ def on_update_for_task(uow: UnitOfWork, c: mc.UpdateModelForTask) -> Result:
         model=model_id,
         model_type="output",
         iteration=c.iteration,
+        in_place=True,
     )
     uow.append(c.task, [link], ctx.now)
     uow.project()
