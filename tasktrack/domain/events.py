@@ -496,7 +496,12 @@ class ModelWeightsUpdated(Event, frozen=True, kw_only=True):
 
 
 class ModelPublished(Event, frozen=True, kw_only=True):
-    """The model was set ready (published): from now on its weights and definition are frozen."""
+    """The model was set ready (published): from now on its weights are frozen."""
+
+
+class ModelUnpublished(Event, frozen=True, kw_only=True):
+    """The model is no longer ready (models.edit/update with `ready: false`): its weights may
+    change again."""
 
 
 class ModelArchived(Event, frozen=True, kw_only=True):
@@ -542,6 +547,7 @@ ModelEvent = (
     | ModelEdited
     | ModelWeightsUpdated
     | ModelPublished
+    | ModelUnpublished
     | ModelArchived
     | ModelUnarchived
     | ModelMoved

@@ -1,9 +1,9 @@
 """Decisions about models: pure functions of (state, command, context) to events.
 
-A published (ready) model is read-only in what makes it that model: its weights (uri) and
-definition (framework, design, labels, parent, task) cannot change, and it cannot become not
-ready (ClearML's 400/203). Its name, comment, tags, project and metadata stay editable, as
-ClearML lets a published model be renamed, tagged and moved.
+A model is created ready unless the request says `ready: false` (ClearML's default). A
+published (ready) model keeps its weights: a new `uri` is refused with 400/203 unless the same
+request sets `ready: false`, which unpublishes it on the record (ModelUnpublished). Every other
+field stays editable, as in ClearML (its suite relinks and relabels ready models).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def create(c: mc.CreateModel, ctx: Context, model_id: str) -> list[ev.AnyEvent]:
             framework=c.framework,
             design=c.design,
             labels=c.labels,
-            ready=c.ready or False,
+            ready=True if c.ready is UNSET else c.ready,
             ui_cache=c.ui_cache or None,
             metadata=_unique(c.metadata),
         )
@@ -115,12 +115,16 @@ def change(state: ModelState, c: mc.UpdateModel, ctx: Context) -> list[ev.AnyEve
     definition = {f: v for f, v in definition.items() if v != getattr(state, f)}
     uri = getattr(c, "uri", UNSET)
     new_weights = uri is not UNSET and uri != state.uri
-    if state.ready and (definition or new_weights or c.ready is False):
+    unpublish = state.ready and c.ready is False
+    if state.ready and new_weights and not unpublish:
         raise ModelIsReady(
-            f"Model is ready (published), its weights and definition are read-only: id={state.id}",
+            f"Model is ready (published), its weights are read-only (set ready: false to "
+            f"change them): id={state.id}",
             id=state.id,
-            fields=sorted([*definition, *(["uri"] if new_weights else [])]),
+            fields=["uri"],
         )
+    if unpublish:
+        out.append(ev.ModelUnpublished(at=at, by=by))
     fields.update(definition)
     if fields:
         out.append(ev.ModelEdited(at=at, by=by, changes=ev.ModelChanges(**fields)))

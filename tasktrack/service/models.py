@@ -129,8 +129,8 @@ def _fields(events: list[ev.AnyEvent]) -> dict[str, object]:
             out["uri"] = e.uri
         elif isinstance(e, ev.ModelMoved):
             out["project"] = e.project
-        elif isinstance(e, ev.ModelPublished):
-            out["ready"] = True
+        elif isinstance(e, ev.ModelPublished | ev.ModelUnpublished):
+            out["ready"] = isinstance(e, ev.ModelPublished)
     return {k: v for k, v in out.items() if v is not UNSET}
 
 

@@ -18,7 +18,8 @@ CTX = Context(now=datetime(2026, 1, 1, tzinfo=UTC), user="u1", company="co")
 
 
 def _model(**kw: object) -> ModelState:
-    c = msgspec.convert({"name": "m", "uri": "file:///a", **kw}, mc.CreateModel)
+    """A draft model (not ready) unless `ready` says otherwise."""
+    c = msgspec.convert({"name": "m", "uri": "file:///a", "ready": False, **kw}, mc.CreateModel)
     state = fold(rules.create(c, CTX, "m1"))
     assert state is not None
     return state
@@ -28,6 +29,14 @@ def test_create_folds_into_the_model() -> None:
     state = _model(labels={"a": 1}, tags=["b", "a", "b"])
     assert (state.id, state.company, state.user, state.ready) == ("m1", "co", "u1", False)
     assert state.tags == ["a", "b"]
+
+
+def test_a_model_is_created_ready_unless_the_request_says_not() -> None:
+    """ClearML's models.create defaults `ready` to true (its suite relies on it)."""
+    c = mc.CreateModel(name="m", uri="file:///a")
+    state = fold(rules.create(c, CTX, "m1"))
+    assert state is not None
+    assert state.ready
 
 
 def test_only_what_differs_becomes_an_event() -> None:
@@ -40,21 +49,33 @@ def test_only_what_differs_becomes_an_event() -> None:
     assert (after.uri, after.project) == ("file:///b", "p")
 
 
-def test_a_published_model_keeps_its_weights_and_definition() -> None:
+def test_a_published_model_keeps_its_weights() -> None:
     state = fold(rules.publish(_model(), CTX), _model())
     assert state is not None
     assert state.ready
-    for edit in (
-        mc.EditModel(model="m1", uri="file:///b"),
-        mc.EditModel(model="m1", labels={"x": 1}),
-        mc.UpdateModel(model="m1", ready=False),
-    ):
-        with pytest.raises(ModelIsReady):
-            rules.change(state, edit, CTX)
+    with pytest.raises(ModelIsReady):
+        rules.change(state, mc.EditModel(model="m1", uri="file:///b"), CTX)
     with pytest.raises(ModelIsReady):
         rules.publish(state, CTX)
-    renamed = rules.change(state, mc.UpdateModel(model="m1", name="n"), CTX)
+    # Everything else stays editable, as in ClearML (its suite relinks and relabels them).
+    renamed = rules.change(state, mc.UpdateModel(model="m1", name="n", task="t"), CTX)
     assert [type(e) for e in renamed] == [ev.ModelEdited]
+    relabelled = fold(rules.change(state, mc.EditModel(model="m1", labels={"x": 1}), CTX), state)
+    assert relabelled is not None
+    assert relabelled.ready
+    assert relabelled.labels == {"x": 1}
+
+
+def test_unpublishing_is_a_fact_and_frees_the_weights() -> None:
+    state = fold(rules.publish(_model(), CTX), _model())
+    assert state is not None
+    edit = mc.EditModel(model="m1", ready=False, uri="file:///b")
+    events = rules.change(state, edit, CTX)
+    assert [type(e) for e in events] == [ev.ModelUnpublished, ev.ModelWeightsUpdated]
+    after = fold(events, state)
+    assert after is not None
+    assert (after.ready, after.uri) == (False, "file:///b")
+    assert rules.change(after, mc.UpdateModel(model="m1", ready=False), CTX) == []
 
 
 def test_metadata_archive_and_delete_fold() -> None:
