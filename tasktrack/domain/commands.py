@@ -173,6 +173,9 @@ class CloneTask(TaskCommand, frozen=True, kw_only=True):
     new_task_configuration: Configuration | UnsetType = UNSET
     new_task_container: Container | UnsetType = UNSET
     execution_overrides: ExecutionFields | UnsetType = UNSET
+    # Check that the models and parent the new task names exist (an overridden input model,
+    # execution_overrides.model, is checked always).
+    validate_references: bool = False
 
 
 class UpdateTags(Command, frozen=True, kw_only=True):
@@ -339,6 +342,7 @@ class ResetTask(ChangeStatus, frozen=True, kw_only=True):
     summary = "Reset a task to created"
 
     clear_all: bool = False
+    delete_output_models: bool = True  # its draft output models no task takes as input
 
 
 class PublishTask(ChangeStatus, frozen=True, kw_only=True):
@@ -356,6 +360,8 @@ class DeleteTask(ChangeStatus, frozen=True, kw_only=True):
     endpoint = "tasks.delete"
     summary = "Delete a task (created or archived, or with force)"
     compare_and_set = False
+
+    delete_output_models: bool = True  # its draft output models no task takes as input
 
 
 class ArchiveTask(ChangeStatus, frozen=True, kw_only=True):
@@ -493,6 +499,7 @@ class ResetTasks(ManyTasks, frozen=True, kw_only=True):
     single = ResetTask
     force: bool = False
     clear_all: bool = False
+    delete_output_models: bool = True
     status_reason: str = ""
     status_message: str = ""
 
@@ -502,6 +509,7 @@ class DeleteTasks(ManyTasks, frozen=True, kw_only=True):
     summary = "Delete tasks"
     single = DeleteTask
     force: bool = False
+    delete_output_models: bool = True
     status_reason: str = ""
     status_message: str = ""
 

@@ -28,3 +28,12 @@ class ModelCreatingTaskExists(DomainError):
 
 class MissingRequiredFields(DomainError):
     subcode = 11
+
+
+class ModelsNotFound(DomainError):
+    """A task references models that do not exist (or that the caller may not read)."""
+
+    subcode = 201
+
+    def __init__(self, model_ids: list[str]) -> None:
+        super().__init__(f"Invalid model id: models={', '.join(model_ids)}", models=model_ids)

@@ -24,7 +24,7 @@ from tasktrack.domain.errors import (
     TaskNotFound,
 )
 from tasktrack.domain.state import TaskState
-from tasktrack.service import results
+from tasktrack.service import results, task_models
 from tasktrack.service.uow import UnitOfWork
 from tasktrack.store import commandreads, eventlog
 
@@ -80,11 +80,14 @@ def apply_to_task(uow: UnitOfWork, c: cmd.OnTask, task_id: str, seen: str | None
     extra: dict[str, Any] = {}
     if any(isinstance(e, ev.TaskDeleted) for e in events):
         extra["updated_children"] = _orphan_children(uow, task_id, ctx)
+    extra.update(task_models.follow(uow, c, state, events, ctx))
     uow.append(task_id, events, ctx.now)
     uow.project()
     result = results.single(c, state, uow.states[task_id], events)
     if isinstance(c, cmd.DeleteTask):
         result = {"deleted": True, "events": {}, **extra}
+    elif isinstance(c, cmd.ResetTask):
+        result = {**result, **extra}
     return result
 
 
@@ -111,6 +114,7 @@ def on_task(uow: UnitOfWork, c: cmd.TaskCommand | cmd.EditTask) -> results.Resul
     seen = uow.open([task_id], extra_locks=queue_locks(uow, c)).get(task_id)
     if isinstance(c, cmd.PingTask) and not _is_visible(uow, task_id):
         return {}  # ClearML ignores pings of unknown tasks (another company's look the same)
+    uow.lock(task_models.streams(uow, [c]))
     if isinstance(c, cmd.EnqueueTask):
         c = resolve_queue(uow, c)
     return apply_to_task(uow, c, task_id, seen)
@@ -181,7 +185,9 @@ def on_clone(uow: UnitOfWork, c: cmd.CloneTask) -> results.Result:
     if parent:
         _visible(uow, parent)
     ctx = _context(uow, [c.task])
-    uow.append(task_id, editing.clone(source, c, ctx, task_id), ctx.now)
+    events = editing.clone(source, c, ctx, task_id)
+    task_models.check_clone(uow, c, events)
+    uow.append(task_id, events, ctx.now)
     uow.project()
     return {"id": task_id}
 
@@ -228,6 +234,7 @@ def on_many(uow: UnitOfWork, c: cmd.ManyTasks) -> results.Result:
         children = _children(uow, ids)
         uow.lock(children)
     uow.load([*ids, *children])
+    uow.lock(task_models.streams(uow, singles))
     succeeded: list[results.Result] = []
     failed: list[results.Result] = []
     for single in singles:
