@@ -343,6 +343,7 @@ class ResetTask(ChangeStatus, frozen=True, kw_only=True):
 
     clear_all: bool = False
     delete_output_models: bool = True  # its draft output models no task takes as input
+    return_file_urls: bool = False  # answer `urls`: the files the caller may now delete
 
 
 class PublishTask(ChangeStatus, frozen=True, kw_only=True):
@@ -500,6 +501,7 @@ class ResetTasks(ManyTasks, frozen=True, kw_only=True):
     force: bool = False
     clear_all: bool = False
     delete_output_models: bool = True
+    return_file_urls: bool = False
     status_reason: str = ""
     status_message: str = ""
 

@@ -284,6 +284,13 @@ class TaskParentDeleted(Event, frozen=True, kw_only=True):
     parent: str
 
 
+class TaskInputModelDeleted(Event, frozen=True, kw_only=True):
+    """A model this task takes as input was deleted (with force): its references to it (the
+    `models.input` entries, the legacy `execution.model`) now read `__DELETED__<id>`."""
+
+    model: str
+
+
 # --- metrics ------------------------------------------------------------------------------
 
 
@@ -591,6 +598,7 @@ TaskEvent = (
     | TaskUnarchived
     | TaskDeleted
     | TaskParentDeleted
+    | TaskInputModelDeleted
     | TaskPinged
     | WorkerReported
     | MetricsReported

@@ -161,6 +161,18 @@ def _model_upserted(state: TaskState, e: ev.ModelUpserted) -> TaskState:
     )
 
 
+def _input_model_deleted(state: TaskState, e: ev.TaskInputModelDeleted) -> TaskState:
+    gone = DELETED_PARENT_PREFIX + e.model
+    inputs = [
+        structs.replace(m, model=gone) if m.model == e.model else m for m in _models(state, "input")
+    ]
+    execution = state.execution
+    if execution is not None and execution.model == e.model:
+        execution = structs.replace(execution, model=gone)
+    models = _with_models(state, "input", inputs) if inputs else state.models
+    return _set(state, models=models, execution=execution)
+
+
 def _iteration_reached(state: TaskState, e: ev.TaskIterationReached) -> TaskState:
     # A maximum, as ClearML's last_iteration_max: an older iteration never lowers it.
     return _set(state, last_iteration=max(state.last_iteration, e.iteration), **_touched(e))
@@ -295,6 +307,7 @@ HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
     ),
     ev.TaskDeleted: lambda s, e: _set(s, deleted=True),
     ev.TaskParentDeleted: lambda s, e: _set(s, parent=DELETED_PARENT_PREFIX + e.parent),
+    ev.TaskInputModelDeleted: _input_model_deleted,
     ev.TaskPinged: _pinged,
     ev.MetricsReported: _metrics,
     ev.TaskLogged: _reported,

@@ -20,6 +20,12 @@ class ModelIsReady(DomainError):
     subcode = 203
 
 
+class ModelInUse(DomainError):
+    """Tasks take the model as input: deleting it needs `force`."""
+
+    subcode = 205
+
+
 class ModelCreatingTaskExists(DomainError):
     """The model's task is published: deleting the model needs `force`."""
 

@@ -24,6 +24,7 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.commands import CloneTask
 from tasktrack.domain.context import Context
 from tasktrack.domain.errors import TaskCannotBeDeleted
+from tasktrack.domain.model_errors import ModelInUse
 from tasktrack.domain.model_rules import DELETED_PREFIX
 from tasktrack.domain.models import ModelState
 from tasktrack.domain.state import TaskState
@@ -36,6 +37,9 @@ class Cleanup(msgspec.Struct, frozen=True, kw_only=True):
     events: dict[str, list[ev.AnyEvent]]
     deleted_models: int = 0
     updated_models: int = 0
+    # The weights of the drafts no task takes as input (ClearML lists them whether or not
+    # they are deleted: the caller may delete the files).
+    model_urls: list[str] = []
 
 
 def output_model_ids(task: TaskState, linked: Iterable[str] = ()) -> list[str]:
@@ -61,6 +65,24 @@ def clone_references(created: ev.TaskCreated, c: CloneTask) -> list[str]:
         return input_model_ids(created.models, created.execution)
     override = c.execution_overrides.model if c.execution_overrides is not UNSET else UNSET
     return [override] if override else []
+
+
+def input_model_deleted(
+    model_id: str, users: Iterable[TaskState], ctx: Context, *, force: bool
+) -> dict[str, list[ev.AnyEvent]]:
+    """The events of the tasks that take a model as input when it is deleted: their references
+    read `__DELETED__<id>` from then on. Without force, any such task refuses the deletion
+    (400/205), as ClearML's."""
+    using = [t for t in users if model_id in input_model_ids(t.models, t.execution)]
+    if using and not force:
+        raise ModelInUse(
+            f"Model is an input of tasks, use force to delete: id={model_id}",
+            id=model_id,
+            num_tasks=len(using),
+        )
+    return {
+        t.id: [ev.TaskInputModelDeleted(at=ctx.now, by=ctx.user, model=model_id)] for t in using
+    }
 
 
 def last_output_model(task: TaskState) -> str | None:
@@ -104,7 +126,21 @@ def cleanup(
         if model.task != target:
             events[model.id] = [_linked(ctx, target)]
         updated += 1 if deleting else 0
-    return Cleanup(events=events, deleted_models=deleted, updated_models=updated)
+    urls = [m.uri for m in models if not m.ready and m.id not in in_use and m.uri]
+    return Cleanup(events=events, deleted_models=deleted, updated_models=updated, model_urls=urls)
+
+
+def file_urls(task: TaskState, cleanup: Cleanup) -> dict[str, list[str]]:
+    """ClearML's `urls` of a reset or deletion: the files the task uploaded that the caller
+    may now delete. Event urls are no longer listed by ClearML either (always empty)."""
+    execution = task.execution
+    artifacts = execution.artifacts if execution is not None else UNSET
+    uploaded = [a.uri for a in artifacts or [] if a.mode == "output" and a.uri]
+    return {
+        "model_urls": cleanup.model_urls,
+        "event_urls": [],
+        "artifact_urls": [u for u in uploaded if isinstance(u, str)],
+    }
 
 
 def _linked(ctx: Context, task: str | None) -> ev.ModelEdited:

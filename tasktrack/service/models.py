@@ -17,6 +17,7 @@ from msgspec import UNSET
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import events as ev
 from tasktrack.domain import model_commands as mc
+from tasktrack.domain import model_links
 from tasktrack.domain import model_rules as rules
 from tasktrack.domain.context import Context
 from tasktrack.domain.decide import decide
@@ -27,7 +28,7 @@ from tasktrack.domain.state import TaskState
 from tasktrack.service.handlers import new_id
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
-from tasktrack.store import commandreads, modelrows
+from tasktrack.store import commandreads, modelrefs, modelrows
 
 OUTPUT_MODEL_NAME = "Output Model"  # ClearML's name of a task's output model entry
 
@@ -265,14 +266,27 @@ def on_unarchive_many(uow: UnitOfWork, c: mc.UnarchiveModels) -> Result:
     return _each(uow, c.ids, lambda i: _simple(uow, i, rules.unarchive, "unarchived"))
 
 
+def _users(uow: UnitOfWork, model_ids: list[str]) -> list[str]:
+    """The tasks that take these models as input (read before locking, to lock them too)."""
+    found = modelrefs.input_users(uow.conn, uow.metadata.company, model_ids)
+    return sorted({t for tasks in found.values() for t in tasks})
+
+
 def _delete(uow: UnitOfWork, model_id: str, force: bool) -> Result:
     peeked = _peek_task(uow, model_id)
-    _lock(uow, model_id, peeked)
+    users = _users(uow, [model_id])
+    if not uow.appended:  # delete_many locked every user before its first write
+        _lock(uow, model_id, peeked, *users)
     state = _load(uow, model_id)
     task = _task(uow, state.task) if state.task == peeked else None
+    # Tasks that became users after the locks were taken are left as ClearML leaves them.
+    using = [t for u in users if u in uow.locked and (t := _task(uow, u)) is not None]
     stream = stream_of(model_id)
-    ctx = _ctx(uow, [stream, *([task.id] if task else [])])
+    ctx = _ctx(uow, [stream, *([task.id] if task else []), *(t.id for t in using)])
+    user_events = model_links.input_model_deleted(model_id, using, ctx, force=force)
     model_events, task_events = rules.delete(state, ctx, task, force)
+    for user, events in user_events.items():
+        uow.append(user, events, ctx.now)
     if task is not None:
         uow.append(task.id, task_events, ctx.now)
     uow.append(stream, model_events, ctx.now)
@@ -285,6 +299,7 @@ def on_delete(uow: UnitOfWork, c: mc.DeleteModel) -> Result:
 
 
 def on_delete_many(uow: UnitOfWork, c: mc.DeleteModels) -> Result:
+    uow.lock(_users(uow, c.ids))
     return _each(uow, c.ids, lambda i: _delete(uow, i, c.force))
 
 

@@ -12,6 +12,7 @@ task too).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from msgspec import structs
 
@@ -96,7 +97,7 @@ def _at(uow: UnitOfWork, ctx: Context, ids: Iterable[str]) -> Context:
 
 def follow(
     uow: UnitOfWork, c: cmd.OnTask, task: TaskState, events: list[ev.AnyEvent], ctx: Context
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Append what the task's `events` mean for its models; ClearML's counts for the answer.
 
     `task` is the state the events were decided on. May raise (a published output model on a
@@ -114,7 +115,7 @@ def follow(
     assert isinstance(c, cmd.ResetTask | cmd.DeleteTask)
     models = _locked(uow, _model_ids(uow, c, task))
     drafts = [i for i, m in models.items() if not m.ready]
-    in_use = modelrefs.in_use(uow.conn, uow.metadata.company, drafts)
+    in_use = set(modelrefs.input_users(uow.conn, uow.metadata.company, drafts))
     at = _at(uow, ctx, models)
     done = model_links.cleanup(
         task,
@@ -127,4 +128,10 @@ def follow(
     )
     for model_id, model_events in done.events.items():
         uow.append(stream_of(model_id), model_events, at.now)
-    return {"deleted_models": done.deleted_models, "updated_models": done.updated_models}
+    answer: dict[str, Any] = {
+        "deleted_models": done.deleted_models,
+        "updated_models": done.updated_models,
+    }
+    if isinstance(c, cmd.ResetTask) and c.return_file_urls:
+        answer["urls"] = model_links.file_urls(task, done)
+    return answer

@@ -29,19 +29,24 @@ def readable_ids(conn: psycopg.Connection[Any], company: str, ids: Iterable[str]
     return {r[0] for r in cursor.fetchall()}
 
 
-def in_use(conn: psycopg.Connection[Any], company: str, model_ids: list[str]) -> set[str]:
-    """Which of these models a task of the company takes as input: an entry of its
+def input_users(
+    conn: psycopg.Connection[Any], company: str, model_ids: list[str]
+) -> dict[str, list[str]]:
+    """The company's tasks that take these models as input, by model: an entry of their
     `models.input`, or the legacy `execution.model` (the input model of API versions < 2.13).
 
-    A scan of the company's tasks (no index on the references yet): it runs only when a reset
-    or delete meets draft output models."""
+    A scan of the company's tasks (no index on the references yet): it runs only when a model
+    is deleted, or a reset or delete meets draft output models."""
     if not model_ids:
-        return set()
+        return {}
     cursor = conn.execute(
-        "SELECT DISTINCT ref FROM tasks t, LATERAL ("
+        "SELECT DISTINCT ref, t.id FROM tasks t, LATERAL ("
         " SELECT jsonb_array_elements(COALESCE(t.models -> 'input', '[]'::jsonb)) ->> 'model'"
         " UNION ALL SELECT t.execution ->> 'model'"
-        ") AS refs(ref) WHERE t.company = %s AND ref = ANY(%s)",
+        ") AS refs(ref) WHERE t.company = %s AND ref = ANY(%s) ORDER BY ref, t.id",
         (company, model_ids),
     )
-    return {r[0] for r in cursor.fetchall()}
+    users: dict[str, list[str]] = {}
+    for model_id, task_id in cursor.fetchall():
+        users.setdefault(model_id, []).append(task_id)
+    return users

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from tasktrack.api import Client
 from tasktrack.domain.errors import TaskCannotBeDeleted, TaskNotFound
-from tasktrack.domain.model_errors import ModelNotFound, ModelsNotFound
+from tasktrack.domain.model_errors import ModelInUse, ModelNotFound, ModelsNotFound
 from tasktrack.projections import rebuild, registry
 
 
@@ -53,12 +53,22 @@ def test_completed_with_publish_and_publish_many_publish_the_models(client: Clie
     done = client.publish_many(ids=[t for t, _ in pairs])
     assert [s["id"] for s in done["succeeded"]] == [t for t, _ in pairs]
     assert [client.get_model(m).ready for _, m in pairs] == [True, True]
+    # reset_many with force: published output models stay, unlinked.
+    done = client.reset_many(ids=[t for t, _ in pairs], force=True, return_file_urls=True)
+    assert [(s["deleted_models"], s["urls"]["model_urls"]) for s in done["succeeded"]] == [
+        (0, []),
+        (0, []),
+    ]
+    assert [client.get_model(m).task for _, m in pairs] == [None, None]
 
 
 def test_reset_deletes_an_unused_draft_output_model(client: Client) -> None:
     task, model = _running_with_model(client)
-    result = client.reset(task=task)
+    client.add_or_update_artifacts(task=task, artifacts=[{"key": "a", "type": "t", "uri": "u"}])
+    result = client.reset(task=task, return_file_urls=True)
     assert (result["deleted_models"], result["updated_models"]) == (1, 0)
+    assert result["urls"] == {"model_urls": ["file:///w"], "event_urls": [], "artifact_urls": ["u"]}
+    assert "urls" not in client.reset(task=task)
     assert _gone(client, model)
     assert client.get_by_id(task).models.output == []  # type: ignore[union-attr]
 
@@ -143,3 +153,26 @@ def test_rebuild_and_verify_after_the_links_moved(client: Client, engine: Engine
     assert rebuild.verify(engine, specs) == []
     assert client.get_model(model).task is None
     assert _gone(client, gone_model)
+
+
+def test_deleting_an_input_model_needs_force_and_marks_the_tasks(client: Client) -> None:
+    model = client.create_model(name="m", uri="file:///m")["id"]
+    legacy = _task(client, execution={"model": model})
+    current = _task(client, models={"input": [{"name": "in", "model": model}]})
+    with pytest.raises(ModelInUse):
+        client.delete_model(model=model)
+    assert client.get_model(model).id == model  # nothing was written
+    assert client.delete_model(model=model, force=True)["deleted"] is True
+    assert client.get_by_id(legacy).execution.model == f"__DELETED__{model}"  # type: ignore[union-attr]
+    inputs = client.get_by_id(current).models.input  # type: ignore[union-attr]
+    assert [(m.name, m.model) for m in inputs] == [("in", f"__DELETED__{model}")]
+    # delete_many: each model alone, the users of the deleted ones marked.
+    a = client.create_model(name="a", uri="file:///a")["id"]
+    b = client.create_model(name="b", uri="file:///b")["id"]
+    user = _task(client, models={"input": [{"name": "a", "model": a}, {"name": "b", "model": b}]})
+    result = client.delete_many_models(ids=[a, b])
+    assert [f["error"]["codes"] for f in result["failed"]] == [[400, 205], [400, 205]]
+    result = client.delete_many_models(ids=[a, b], force=True)
+    assert [s["id"] for s in result["succeeded"]] == [a, b]
+    inputs = client.get_by_id(user).models.input  # type: ignore[union-attr]
+    assert [m.model for m in inputs] == [f"__DELETED__{a}", f"__DELETED__{b}"]

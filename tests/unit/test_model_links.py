@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from msgspec import structs
 
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import events as ev
@@ -12,8 +13,10 @@ from tasktrack.domain import model_commands as mc
 from tasktrack.domain import model_links as links
 from tasktrack.domain import model_rules
 from tasktrack.domain.errors import TaskCannotBeDeleted
+from tasktrack.domain.evolve import evolve as evolve_task
+from tasktrack.domain.model_errors import ModelInUse
 from tasktrack.domain.models import ModelState, fold
-from tasktrack.domain.values import Execution, ModelItem, TaskModels
+from tasktrack.domain.values import Artifact, Execution, ModelItem, TaskModels
 from tests.unit.domain_builders import TASK_ID, ctx, new_task
 
 
@@ -111,3 +114,39 @@ def test_a_clone_checks_every_input_model_only_when_asked() -> None:
     assert links.clone_references(created, asked) == ["m1", "m0"]
     override = cmd.CloneTask(task=TASK_ID, execution_overrides=Execution(model="x"))
     assert links.clone_references(created, override) == ["x"]
+
+
+def test_deleting_an_input_model_needs_force_and_marks_its_users() -> None:
+    inputs = TaskModels(input=[ModelItem(name="in", model="m1"), ModelItem(name="x", model="m2")])
+    user = new_task(models=inputs, execution=Execution(model="m1"))
+    bystander = structs.replace(new_task(), id="another task")
+    with pytest.raises(ModelInUse) as raised:
+        links.input_model_deleted("m1", [user, bystander], ctx(), force=False)
+    assert (raised.value.code, raised.value.subcode) == (400, 205)
+    events = links.input_model_deleted("m1", [user, bystander], ctx(), force=True)
+    assert list(events) == [user.id]
+    after = evolve_task(user, events[user.id][0])
+    assert after.models is not None
+    assert [(m.name, m.model) for m in after.models.input or []] == [
+        ("in", "__DELETED__m1"),
+        ("x", "m2"),
+    ]
+    assert after.execution is not None
+    assert after.execution.model == "__DELETED__m1"
+    assert links.input_model_deleted("m1", [bystander], ctx(), force=False) == {}
+
+
+def test_file_urls_list_unused_draft_weights_and_uploaded_artifacts() -> None:
+    artifacts = [
+        Artifact(key="out", type="t", uri="file:///out"),
+        Artifact(key="in", type="t", mode="input", uri="file:///in"),
+        Artifact(key="nowhere", type="t"),
+    ]
+    task = new_task(execution=Execution(artifacts=artifacts))
+    models = [_model("draft", ready=False), _model("used", ready=False), _model("pub", ready=True)]
+    done = links.cleanup(task, models, {"used"}, ctx(), deleting=True, force=True)
+    assert links.file_urls(task, done) == {
+        "model_urls": ["u"],
+        "event_urls": [],
+        "artifact_urls": ["file:///out"],
+    }
