@@ -1,9 +1,10 @@
 """Decisions about models: pure functions of (state, command, context) to events.
 
-A model is created ready unless the request says `ready: false` (ClearML's default). A
-published (ready) model keeps its weights: a new `uri` is refused with 400/203 unless the same
-request sets `ready: false`, which unpublishes it on the record (ModelUnpublished). Every other
-field stays editable, as in ClearML (its suite relinks and relabels ready models).
+A model is created ready unless the request says `ready: false` (ClearML's default). As in
+ClearML, models.edit/update may change any field of a ready model, weights included: ClearML's
+SDK creates its output models that way (ready by default) and then edits their `uri` as it
+uploads. `ready: false` unpublishes a model, on the record (ModelUnpublished); publishing a
+model that is ready already is refused (400/203).
 """
 
 from __future__ import annotations
@@ -115,15 +116,7 @@ def change(state: ModelState, c: mc.UpdateModel, ctx: Context) -> list[ev.AnyEve
     definition = {f: v for f, v in definition.items() if v != getattr(state, f)}
     uri = getattr(c, "uri", UNSET)
     new_weights = uri is not UNSET and uri != state.uri
-    unpublish = state.ready and c.ready is False
-    if state.ready and new_weights and not unpublish:
-        raise ModelIsReady(
-            f"Model is ready (published), its weights are read-only (set ready: false to "
-            f"change them): id={state.id}",
-            id=state.id,
-            fields=["uri"],
-        )
-    if unpublish:
+    if state.ready and c.ready is False:
         out.append(ev.ModelUnpublished(at=at, by=by))
     fields.update(definition)
     if fields:

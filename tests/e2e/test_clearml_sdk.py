@@ -252,3 +252,21 @@ def test_user_properties_read_back_what_was_set(sdk: Sdk) -> None:
     assert _printed(done, "AFTER") == {"backbone": "resnet", "depth": "50"}
     stored = sdk.task(task_id)["hyperparams"]["properties"]
     assert sorted(stored) == ["backbone", "depth"]
+
+
+def test_an_output_model_saved_twice_and_published_with_its_task(sdk: Sdk) -> None:
+    """The SDK creates its output model with models.create (ready: ClearML's default) and then
+    edits its weights as it uploads: both uploads must land."""
+    done, task_id = sdk.run("output_model.py", str(sdk.home / "store"))
+    assert done.returncode == 0, done.stderr
+    found = re.search(r"^MODEL (\S+)$", done.stdout, re.MULTILINE)
+    assert found, done.stdout
+    model = sdk.api.ok("models.get_by_id", {"model": found.group(1)})["model"]
+    assert model["uri"].endswith("weights_2.bin"), model["uri"]
+    assert model["task"] == task_id
+    outputs = sdk.task(task_id)["models"]["output"]
+    # The SDK names each output entry after the file it saved: two entries, one model.
+    assert {m["model"] for m in outputs} == {model["id"]}, outputs
+    sdk.api.ok("models.edit", {"model": model["id"], "ready": False})
+    sdk.api.ok("tasks.publish", {"task": task_id, "force": True})
+    assert sdk.api.ok("models.get_by_id", {"model": model["id"]})["model"]["ready"] is True

@@ -16,7 +16,7 @@ def _task(client: Client, **kw: object) -> str:
     return str(client.create(name="trainer", type="training", **kw)["id"])
 
 
-def test_create_get_update_and_the_read_only_rule(client: Client) -> None:
+def test_create_get_update_publish_and_unpublish(client: Client) -> None:
     model = client.create_model(name="m", uri="file:///a", labels={"cat": 1}, ready=False)["id"]
     view = client.get_model(model)
     assert (view.name, view.uri, view.ready, view.labels) == ("m", "file:///a", False, {"cat": 1})
@@ -25,13 +25,11 @@ def test_create_get_update_and_the_read_only_rule(client: Client) -> None:
     client.set_model_ready(model=model)
     assert client.get_model(model).ready is True
     with pytest.raises(ModelIsReady):
-        client.edit_model(model=model, uri="file:///c")
-    with pytest.raises(ModelIsReady):
         client.set_model_ready(model=model)
     # Descriptive fields stay editable on a published model.
     assert client.update_model(model=model, name="renamed")["updated"] == 1
     assert [m.id for m in client.get_models(name="^renamed$")] == [model]
-    # Unpublishing (ready: false) frees the weights again.
+    # As in ClearML, a ready model stays editable; ready: false unpublishes it.
     changed = client.edit_model(model=model, ready=False, uri="file:///c")
     assert changed["fields"] == {"ready": False, "uri": "file:///c"}
     assert (client.get_model(model).ready, client.get_model(model).uri) == (False, "file:///c")

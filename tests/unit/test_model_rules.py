@@ -49,24 +49,23 @@ def test_only_what_differs_becomes_an_event() -> None:
     assert (after.uri, after.project) == ("file:///b", "p")
 
 
-def test_a_published_model_keeps_its_weights() -> None:
+def test_a_published_model_stays_editable_as_in_clearml() -> None:
+    """ClearML's SDK creates its output models ready (the default) and then edits their
+    weights: a ready model's fields all stay editable; only publishing it again is refused."""
     state = fold(rules.publish(_model(), CTX), _model())
     assert state is not None
     assert state.ready
     with pytest.raises(ModelIsReady):
-        rules.change(state, mc.EditModel(model="m1", uri="file:///b"), CTX)
-    with pytest.raises(ModelIsReady):
         rules.publish(state, CTX)
-    # Everything else stays editable, as in ClearML (its suite relinks and relabels them).
-    renamed = rules.change(state, mc.UpdateModel(model="m1", name="n", task="t"), CTX)
-    assert [type(e) for e in renamed] == [ev.ModelEdited]
-    relabelled = fold(rules.change(state, mc.EditModel(model="m1", labels={"x": 1}), CTX), state)
-    assert relabelled is not None
-    assert relabelled.ready
-    assert relabelled.labels == {"x": 1}
+    edit = mc.EditModel(model="m1", uri="file:///b", labels={"x": 1}, task="t")
+    events = rules.change(state, edit, CTX)
+    assert [type(e) for e in events] == [ev.ModelEdited, ev.ModelWeightsUpdated]
+    after = fold(events, state)
+    assert after is not None
+    assert (after.ready, after.uri, after.labels, after.task) == (True, "file:///b", {"x": 1}, "t")
 
 
-def test_unpublishing_is_a_fact_and_frees_the_weights() -> None:
+def test_unpublishing_is_a_fact() -> None:
     state = fold(rules.publish(_model(), CTX), _model())
     assert state is not None
     edit = mc.EditModel(model="m1", ready=False, uri="file:///b")
