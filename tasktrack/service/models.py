@@ -272,10 +272,11 @@ def _users(uow: UnitOfWork, model_ids: list[str]) -> list[str]:
     return sorted({t for tasks in found.values() for t in tasks})
 
 
-def _delete(uow: UnitOfWork, model_id: str, force: bool) -> Result:
+def _delete(uow: UnitOfWork, model_id: str, force: bool, *, locked_ahead: bool = False) -> Result:
+    """`locked_ahead`: delete_many locked every stream it may write before its first write."""
     peeked = _peek_task(uow, model_id)
     users = _users(uow, [model_id])
-    if not uow.appended:  # delete_many locked every user before its first write
+    if not locked_ahead:
         _lock(uow, model_id, peeked, *users)
     state = _load(uow, model_id)
     task = _task(uow, state.task) if state.task == peeked else None
@@ -300,7 +301,7 @@ def on_delete(uow: UnitOfWork, c: mc.DeleteModel) -> Result:
 
 def on_delete_many(uow: UnitOfWork, c: mc.DeleteModels) -> Result:
     uow.lock(_users(uow, c.ids))
-    return _each(uow, c.ids, lambda i: _delete(uow, i, c.force))
+    return _each(uow, c.ids, lambda i: _delete(uow, i, c.force, locked_ahead=True))
 
 
 def on_move(uow: UnitOfWork, c: mc.MoveModels) -> Result:
