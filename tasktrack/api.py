@@ -576,6 +576,16 @@ class Client(ModelMethods):
     def make_projects_private(self, **f: Any) -> Result:
         return self._do(cmd.MakeProjectsPrivate, f)
 
+    def move_tasks(self, **f: Any) -> Result:
+        """tasks.move {ids, project | project_name}: {project_id}."""
+        return self._do(cmd.MoveTasks, f)
+
+    def make_tasks_public(self, **f: Any) -> Result:
+        return self._do(cmd.MakeTasksPublic, f)
+
+    def make_tasks_private(self, **f: Any) -> Result:
+        return self._do(cmd.MakeTasksPrivate, f)
+
     def reset_many(self, **f: Any) -> Result:
         return self._do(cmd.ResetTasks, f)
 

@@ -176,6 +176,9 @@ class CloneTask(TaskCommand, frozen=True, kw_only=True):
     # Check that the models and parent the new task names exist (an overridden input model,
     # execution_overrides.model, is checked always).
     validate_references: bool = False
+    # The project by name (created with its missing parents if absent), unless new_task_project
+    # names one; the answer then holds `new_project: {id, name}`.
+    new_project_name: Key | UnsetType = UNSET
 
 
 class UpdateTags(Command, frozen=True, kw_only=True):
@@ -187,6 +190,36 @@ class UpdateTags(Command, frozen=True, kw_only=True):
     ids: list[str]
     add_tags: list[Key] = []
     remove_tags: list[Key] = []
+
+
+class MoveTasks(Command, frozen=True, kw_only=True):
+    """tasks.move: tasks into `project` (an id; null: no project) or the project named
+    `project_name` (created with its missing parents if absent)."""
+
+    endpoint = "tasks.move"
+    summary = "Move tasks into a project (by id, or by name: created if absent)"
+
+    ids: list[str]
+    project: Key | UnsetType | None = UNSET
+    project_name: Key | UnsetType = UNSET
+
+
+class MakeTasksPublic(Command, frozen=True, kw_only=True):
+    """tasks.make_public: the company's own tasks become public, and read-only."""
+
+    endpoint = "tasks.make_public"
+    summary = "Make tasks public (read-only)"
+
+    ids: list[str]
+
+
+class MakeTasksPrivate(Command, frozen=True, kw_only=True):
+    """tasks.make_private: the company's public tasks become private (writable) again."""
+
+    endpoint = "tasks.make_private"
+    summary = "Make public tasks private again"
+
+    ids: list[str]
 
 
 class SetRequirements(TaskCommand, frozen=True, kw_only=True):

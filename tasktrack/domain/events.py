@@ -114,6 +114,18 @@ class TaskUpdated(Event, frozen=True, kw_only=True):
     changes: TaskChanges
 
 
+class TaskMoved(Event, frozen=True, kw_only=True):
+    """The task now belongs to `project` (None: no project), by tasks.move."""
+
+    project: str | None
+
+
+class TaskVisibilityChanged(Event, frozen=True, kw_only=True):
+    """The task was made public (read-only) or private again (tasks.make_public/private)."""
+
+    public: bool
+
+
 class TaskTagsUpdated(Event, frozen=True, kw_only=True):
     """Tags and system tags after an `update_tags`."""
 
@@ -575,6 +587,8 @@ TaskEvent = (
     TaskCreated
     | TaskEdited
     | TaskUpdated
+    | TaskMoved
+    | TaskVisibilityChanged
     | TaskTagsUpdated
     | TaskRequirementsSet
     | HyperParamsChanged

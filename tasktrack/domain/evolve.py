@@ -259,6 +259,10 @@ def _pinged(state: TaskState, e: ev.Event) -> TaskState:
 HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
     ev.TaskEdited: _changes,
     ev.TaskUpdated: _changes,
+    ev.TaskMoved: lambda s, e: _set(s, project=e.project, last_change=e.at, last_changed_by=e.by),
+    ev.TaskVisibilityChanged: lambda s, e: _set(
+        s, public=e.public, last_change=e.at, last_changed_by=e.by
+    ),
     ev.TaskTagsUpdated: lambda s, e: _set(s, tags=e.tags, system_tags=e.system_tags, **_touched(e)),
     ev.TaskRequirementsSet: _requirements,
     ev.HyperParamsChanged: _hyperparams,

@@ -10,8 +10,9 @@ import msgspec
 from tasktrack.domain import model_commands as mc
 from tasktrack.domain.commands import Command
 from tasktrack.http.calls import Call, Spec
+from tasktrack.queries import references
 from tasktrack.queries.models import ModelFilter
-from tasktrack.queries.shaping import shape
+from tasktrack.queries.shaping import clearml_json, shape
 
 
 class ModelId(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +66,13 @@ def _get_all(call: Call, body: GetModels) -> Any:
     return {"models": found}
 
 
+def _get_all_ex(call: Call, body: GetModels) -> Any:
+    """get_all, with the references held as ids answered as `{id}` (as ClearML's listing)."""
+    found = call.client.query_models(body)
+    docs = shape(found, body.only_fields) if body.only_fields else [clearml_json(m) for m in found]
+    return {"models": references.expand(docs, references.MODEL_IDS)}
+
+
 def _get_frameworks(call: Call, body: GetFrameworks) -> Any:
     return {"frameworks": call.client.get_model_frameworks(body.projects)}
 
@@ -107,7 +115,7 @@ def endpoints() -> list[Spec]:
         Spec(
             name="models.get_all_ex",
             request=GetModels,
-            run=_get_all,
+            run=_get_all_ex,
             summary="Models by filters (include_stats: labels_count)",
         ),
         Spec(

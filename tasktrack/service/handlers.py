@@ -12,7 +12,7 @@ from typing import Any
 from msgspec import UNSET, structs
 
 from tasktrack.domain import commands as cmd
-from tasktrack.domain import editing
+from tasktrack.domain import editing, placement
 from tasktrack.domain import events as ev
 from tasktrack.domain.context import Context
 from tasktrack.domain.decide import decide
@@ -23,6 +23,7 @@ from tasktrack.domain.errors import (
     StatusChangedConcurrently,
     TaskNotFound,
 )
+from tasktrack.domain.projects import Writes
 from tasktrack.domain.state import TaskState
 from tasktrack.service import results, task_models
 from tasktrack.service.uow import UnitOfWork
@@ -176,10 +177,15 @@ def on_create(uow: UnitOfWork, c: cmd.CreateTask) -> results.Result:
     return {"id": task_id}
 
 
-def on_clone(uow: UnitOfWork, c: cmd.CloneTask) -> results.Result:
+def on_clone(
+    uow: UnitOfWork, c: cmd.CloneTask, project_writes: Writes | None = None
+) -> results.Result:
+    """`project_writes` create the clone's project (new streams, appended first)."""
     task_id = new_id()
     parent = c.new_task_parent if c.new_task_parent is not UNSET else None
-    uow.lock([c.task, task_id, *([parent] if parent else [])])
+    project_writes = project_writes or []
+    created = [stream_id for stream_id, _ in project_writes]
+    uow.lock([c.task, task_id, *([parent] if parent else []), *created])
     uow.load([c.task, *([parent] if parent else [])])
     source = _visible(uow, c.task)
     if parent:
@@ -187,6 +193,8 @@ def on_clone(uow: UnitOfWork, c: cmd.CloneTask) -> results.Result:
     ctx = _context(uow, [c.task])
     events = editing.clone(source, c, ctx, task_id)
     task_models.check_clone(uow, c, events)
+    for stream_id, project_events in project_writes:
+        uow.append(stream_id, project_events, ctx.now)
     uow.append(task_id, events, ctx.now)
     uow.project()
     return {"id": task_id}
@@ -197,7 +205,7 @@ def on_update_tags(uow: UnitOfWork, c: cmd.UpdateTags) -> results.Result:
     uow.lock(ids)
     uow.load(ids)
     for task_id in ids:
-        _visible(uow, task_id)
+        placement.writable(_visible(uow, task_id))
     ctx = _context(uow, ids)
     updated = 0
     for task_id in ids:

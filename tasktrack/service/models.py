@@ -25,10 +25,11 @@ from tasktrack.domain.errors import DomainError, InvalidRequest, InvalidTaskStat
 from tasktrack.domain.model_errors import MissingRequiredFields, ModelNotFound
 from tasktrack.domain.models import ModelState, stream_of
 from tasktrack.domain.state import TaskState
+from tasktrack.service import projects
 from tasktrack.service.handlers import new_id
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
-from tasktrack.store import commandreads, modelrefs, modelrows
+from tasktrack.store import modelrefs, modelrows
 
 OUTPUT_MODEL_NAME = "Output Model"  # ClearML's name of a task's output model entry
 
@@ -305,12 +306,12 @@ def on_delete_many(uow: UnitOfWork, c: mc.DeleteModels) -> Result:
 
 
 def on_move(uow: UnitOfWork, c: mc.MoveModels) -> Result:
-    project = c.project or None
-    if project is None and c.project_name:
-        project = commandreads.project_named(uow.conn, uow.metadata.company, c.project_name)
-        if project is None:
-            raise InvalidTaskStatus(f"Unknown project name: {c.project_name!r}")
+    """Into the project `project` (it must exist), or the one named `project_name`, created
+    with its missing parents when absent (as ClearML), or none."""
+    project, writes = projects.destination(uow, c.project or None, c.project_name or None)
+    uow.lock(projects.new_streams(writes))
     _lock_all(uow, c.ids)
+    projects.append(uow, writes)
     for model_id in dict.fromkeys(c.ids):
         _simple(uow, model_id, rules.move, "moved", project=project)
     return {"project_id": project}

@@ -80,6 +80,35 @@ def _lock_new(uow: UnitOfWork, writes: Writes, known: set[str]) -> None:
         uow.lock(fresh)
 
 
+def destination(
+    uow: UnitOfWork, project_id: str | None, name: str | None
+) -> tuple[str | None, Writes]:
+    """Where tasks or models move: the project `project_id` (it must exist: 400/401), else the
+    project named `name`, created with its missing parents when absent, else no project.
+
+    Takes the company's project-tree lock (before the movers' own locks, the order every
+    project command keeps). Returns the project and the writes that create it: the caller locks
+    their streams with its own (`new_streams`) and appends them (`append`) before its events.
+    """
+    tree = _Tree(uow)
+    if project_id:
+        return tree.get(project_id).id, []
+    if not name:
+        return None, []
+    node, writes = projects.ensure(names.clean(name), _context(uow, []), tree.by_name, _ids())
+    return (node.id if node else None), writes
+
+
+def new_streams(writes: Writes) -> list[str]:
+    return [stream_id for stream_id, _ in writes]
+
+
+def append(uow: UnitOfWork, writes: Writes) -> None:
+    """Append the writes of `destination` (their streams are new: locked by the caller)."""
+    for stream_id, events in writes:
+        uow.append(stream_id, events, uow.now([stream_id]))
+
+
 def on_create_project(uow: UnitOfWork, c: cmd.CreateProject) -> Result:
     tree = _Tree(uow)
     ctx = _context(uow, [])
