@@ -17,7 +17,7 @@ from msgspec import UNSET
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import events as ev
 from tasktrack.domain import model_commands as mc
-from tasktrack.domain import model_links
+from tasktrack.domain import model_links, placement
 from tasktrack.domain import model_rules as rules
 from tasktrack.domain.context import Context
 from tasktrack.domain.decide import decide
@@ -58,12 +58,13 @@ def _load(uow: UnitOfWork, model_id: str, *, owned: bool = True) -> ModelState:
 
 
 def _task(uow: UnitOfWork, task_id: str | None) -> TaskState | None:
-    """A locked task's state, None when it is gone (or another company's)."""
+    """A locked task's state, None when it is gone (or another company's), or public: a public
+    task is read-only, so a model's changes leave it alone (as ClearML's, in no company)."""
     if not task_id:
         return None
     uow.load([task_id])
     state = uow.states.get(task_id)
-    if state is None or not state.visible_to(uow.metadata.company):
+    if state is None or not state.visible_to(uow.metadata.company) or state.public:
         return None
     return state
 
@@ -71,6 +72,9 @@ def _task(uow: UnitOfWork, task_id: str | None) -> TaskState | None:
 def _require_task(uow: UnitOfWork, task_id: str) -> TaskState:
     state = _task(uow, task_id)
     if state is None:
+        found = uow.states.get(task_id)
+        if found is not None and found.visible_to(uow.metadata.company):
+            placement.writable(found)  # public: 403/21
         raise TaskNotFound(task_id)
     return state
 
