@@ -396,6 +396,7 @@ class DeleteTask(ChangeStatus, frozen=True, kw_only=True):
     compare_and_set = False
 
     delete_output_models: bool = True  # its draft output models no task takes as input
+    return_file_urls: bool = False  # answer `urls`: the files the caller may now delete
 
 
 class ArchiveTask(ChangeStatus, frozen=True, kw_only=True):
@@ -545,6 +546,7 @@ class DeleteTasks(ManyTasks, frozen=True, kw_only=True):
     single = DeleteTask
     force: bool = False
     delete_output_models: bool = True
+    return_file_urls: bool = False
     status_reason: str = ""
     status_message: str = ""
 

@@ -12,7 +12,7 @@ from typing import Any
 from msgspec import UNSET, structs
 
 from tasktrack.domain import commands as cmd
-from tasktrack.domain import editing, placement
+from tasktrack.domain import editing, lifecycle, placement
 from tasktrack.domain import events as ev
 from tasktrack.domain.context import Context
 from tasktrack.domain.decide import decide
@@ -24,7 +24,7 @@ from tasktrack.domain.errors import (
     TaskNotFound,
 )
 from tasktrack.domain.projects import Writes
-from tasktrack.domain.state import TaskState
+from tasktrack.domain.state import DELETED_PARENT_PREFIX, TaskState
 from tasktrack.service import results, task_models
 from tasktrack.service.uow import UnitOfWork
 from tasktrack.store import commandreads, eventlog
@@ -79,6 +79,9 @@ def apply_to_task(uow: UnitOfWork, c: cmd.OnTask, task_id: str, seen: str | None
     events = decide(state, c, ctx)
     assert state is not None  # decide refuses a missing task
     extra: dict[str, Any] = {}
+    if isinstance(c, cmd.DeleteTask | cmd.ResetTask):
+        published = commandreads.published_children(uow.conn, uow.metadata.company, task_id)
+        lifecycle.check_children(state, published, c.force)
     if any(isinstance(e, ev.TaskDeleted) for e in events):
         extra["updated_children"] = _orphan_children(uow, task_id, ctx)
     extra.update(task_models.follow(uow, c, state, events, ctx))
@@ -164,6 +167,8 @@ def _require_queue(uow: UnitOfWork, queue_id: str) -> None:
 def on_create(uow: UnitOfWork, c: cmd.CreateTask) -> results.Result:
     task_id = new_id()
     parent = c.parent if isinstance(c.parent, str) else None
+    if parent and parent.startswith(DELETED_PARENT_PREFIX):
+        parent = None  # names a deleted parent, as a child of it reads (ClearML skips it too)
     uow.lock([task_id, *([parent] if parent else [])])
     if parent:
         uow.load([parent])

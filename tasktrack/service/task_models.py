@@ -132,6 +132,6 @@ def follow(
         "deleted_models": done.deleted_models,
         "updated_models": done.updated_models,
     }
-    if isinstance(c, cmd.ResetTask) and c.return_file_urls:
+    if c.return_file_urls:
         answer["urls"] = model_links.file_urls(task, done)
     return answer

@@ -31,6 +31,15 @@ def children(conn: psycopg.Connection[Any], company: str, parents: list[str]) ->
     return [r[0] for r in rows]
 
 
+def published_children(conn: psycopg.Connection[Any], company: str, parent: str) -> int:
+    """How many of the company's tasks whose parent is `parent` are published."""
+    row = conn.execute(
+        "SELECT count(*) FROM tasks WHERE parent = %s AND company = %s AND status = 'published'",
+        (parent, company),
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 def queue_named(conn: psycopg.Connection[Any], company: str, name: str) -> str | None:
     """The id of the company's queue of this name, if it exists."""
     row = conn.execute(

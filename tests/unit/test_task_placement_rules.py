@@ -1,4 +1,4 @@
-"""The pure rules of tasks.move and make_public/make_private."""
+"""The pure rules of tasks.move, make_public/make_private, and the children check of a delete."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from msgspec import structs
 
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import events as ev
-from tasktrack.domain import placement
+from tasktrack.domain import lifecycle, placement
 from tasktrack.domain.errors import DomainError
 from tasktrack.domain.evolve import fold
 from tests.unit.domain_builders import ctx, new_task, refused
@@ -50,3 +50,12 @@ def test_make_private_of_a_task_that_is_not_public_is_400_101() -> None:
     assert info.value.codes == (400, 101)
     public = structs.replace(new_task(), public=True)
     assert placement.visibility(public, True, ctx()) == []  # already public: nothing to record
+
+
+def test_published_children_refuse_a_delete_or_reset_without_force() -> None:
+    parent = new_task()
+    with pytest.raises(DomainError) as info:
+        lifecycle.check_children(parent, 1, force=False)
+    assert info.value.codes == (400, 123)
+    lifecycle.check_children(parent, 1, force=True)
+    lifecycle.check_children(parent, 0, force=False)
