@@ -48,6 +48,16 @@ _ROOT_ONLY = (
     "credentials' users (no sign-up flow), so an audit's actor is always the credential's owner"
 )
 DEVIATIONS = {
+    "test_subprojects.py::TestSubProjects::test_project_aggregations": (
+        "documented deviation (docs/semantics.md, Users): ClearML's fixture has a second user "
+        "that is no user of the company and a main user named Test1/Test User; here both "
+        "credentials name users of the company (alice, bob), so the literal answers cannot match"
+    ),
+    "test_subprojects.py::TestSubProjects::test_public_names_clash": (
+        "documented deviation (docs/semantics.md, Projects): it needs ClearML's built-in public "
+        "'ClearML Examples' project; tasktrack's public projects stay in their company, so no "
+        "name is reserved across companies"
+    ),
     "test_users.py::TestUsersService::test_active_users": _ROOT_ONLY,
     "test_users.py::TestUsersService::test_delete": _ROOT_ONLY,
     "test_users.py::TestUsersService::test_nested_update": _ROOT_ONLY,

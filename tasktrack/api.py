@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, ExitStack
 from datetime import date, datetime
-from typing import Any, Self, overload
+from typing import Any, Literal, Self, overload
 
 import msgspec
 from msgspec import structs
@@ -106,7 +106,7 @@ class Client(ModelMethods, WorkerMethods):
         """Validate the fields into the command (as an HTTP body would be), then run it."""
         request_id = fields.pop("request_id", None)
         try:
-            command = msgspec.convert(fields, kind)
+            command = msgspec.convert(cmd.given_fields(kind, fields), kind)
         except msgspec.ValidationError as exc:
             raise InvalidRequest(f"Validation error: {exc}") from exc
         return self.execute(command, request_id=request_id)
@@ -222,9 +222,12 @@ class Client(ModelMethods, WorkerMethods):
         with self._read() as conn:
             return project_stats.parents(conn, self.caller.company, ids)
 
-    def project_own_contents(self, ids: list[str]) -> dict[str, dict[str, int]]:
+    def project_own_contents(
+        self, ids: list[str], users: list[str] | None = None
+    ) -> dict[str, dict[str, int]]:
+        """projects.get_all_ex check_own_contents: own unarchived tasks and models."""
         with self._read() as conn:
-            return project_stats.own_contents(conn, self.caller.company, ids)
+            return project_stats.own_contents(conn, self.caller.company, ids, users)
 
     def project_hyper_parameters(
         self, project: str | None = None, **options: Any
@@ -289,6 +292,26 @@ class Client(ModelMethods, WorkerMethods):
         """users.get_all: the company's users (those its credentials name)."""
         with self._read() as conn:
             return users.company_users(conn, self.caller.company, ids)
+
+    def active_users(
+        self, projects: list[str], ids: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """users.get_all_ex active_in_projects: users who created these projects or something
+        in them (every project: an empty list)."""
+        with self._read() as conn:
+            return users.active_users(conn, self.caller.company, projects, ids)
+
+    def project_user_names(
+        self,
+        entity: Literal["task", "model"],
+        projects: list[str] | None = None,
+        include_subprojects: bool = True,
+    ) -> list[dict[str, str]]:
+        """projects.get_user_names: {id, name} of who created the tasks or models of projects."""
+        with self._read() as conn:
+            return users.entity_users(
+                conn, self.caller.company, entity, projects, include_subprojects
+            )
 
     def get_user(self, user: str) -> dict[str, Any]:
         with self._read() as conn:
@@ -554,6 +577,16 @@ class Client(ModelMethods, WorkerMethods):
 
     def make_projects_private(self, **f: Any) -> Result:
         return self._do(cmd.MakeProjectsPrivate, f)
+
+    def move_tasks(self, **f: Any) -> Result:
+        """tasks.move {ids, project | project_name}: {project_id}."""
+        return self._do(cmd.MoveTasks, f)
+
+    def make_tasks_public(self, **f: Any) -> Result:
+        return self._do(cmd.MakeTasksPublic, f)
+
+    def make_tasks_private(self, **f: Any) -> Result:
+        return self._do(cmd.MakeTasksPrivate, f)
 
     def reset_many(self, **f: Any) -> Result:
         return self._do(cmd.ResetTasks, f)

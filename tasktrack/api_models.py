@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from tasktrack.domain import model_commands as cmd
 from tasktrack.domain.errors import InvalidRequest
 from tasktrack.queries import models as model_queries
+from tasktrack.queries import project_models
 from tasktrack.service import Caller
 from tasktrack.service.results import Result
 
@@ -73,6 +74,10 @@ class ModelMethods:
     def delete_model_metadata(self, **f: Any) -> Result:
         return self._do(cmd.DeleteModelMetadata, f)
 
+    def update_model_tags(self, **f: Any) -> Result:
+        """models.update_tags {ids, add_tags, remove_tags}: {updated}."""
+        return self._do(cmd.UpdateModelTags, f)
+
     # --- reading ----------------------------------------------------------------------------
 
     def get_model(self, model: str) -> model_queries.ModelView:
@@ -99,3 +104,22 @@ class ModelMethods:
     def get_model_frameworks(self, projects: list[str] | None = None) -> list[str]:
         with self._read() as conn:
             return model_queries.get_frameworks(conn, self.caller.company, projects)
+
+    def model_metadata_keys(
+        self, project: str | None = None, **options: Any
+    ) -> project_models.MetadataKeys:
+        """projects.get_model_metadata_keys (include_subprojects, page, page_size)."""
+        with self._read() as conn:
+            return project_models.metadata_keys(
+                conn, self.caller.company, [project] if project else None, **options
+            )
+
+    def model_metadata_values(
+        self, projects: list[str] | None, key: str, **options: Any
+    ) -> project_models.MetadataValues:
+        """projects.get_model_metadata_values (include_subprojects, allow_public, page,
+        page_size)."""
+        with self._read() as conn:
+            return project_models.metadata_values(
+                conn, self.caller.company, projects, key=key, **options
+            )

@@ -19,7 +19,6 @@ from tasktrack.domain.values import (
     ConfigItem,
     Configuration,
     Container,
-    Execution,
     HyperParams,
     Int64,
     ModelType,
@@ -30,6 +29,7 @@ from tasktrack.domain.values import (
     Status,
     TaskModels,
     TaskType,
+    Value,
 )
 
 
@@ -45,6 +45,10 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, tag_field="command", ta
     # Whether the command goes through ClearML's compare-and-set on the status the request saw
     # (400/121 when another change landed while it waited for the task's lock).
     compare_and_set: ClassVar[bool] = False
+    # Whether a null at the top of the request body means "not given", as ClearML reads
+    # create, edit, update and clone requests (its schema check skips nulls, then they are
+    # discarded).
+    nulls_absent: ClassVar[bool] = False
 
     expected_version: int | None = None
 
@@ -69,6 +73,21 @@ class ChangeStatus(TaskCommand, frozen=True, kw_only=True):
 # --- creating and editing ------------------------------------------------------------------
 
 
+class ExecutionFields(Value, frozen=True):
+    """`execution` as a request gives it: ClearML's schema types a model label as a JSON
+    integer, which `1.0` is too (stored as 1); `parameters` and `model_desc` are the legacy
+    fields that become hyperparams and configuration (domain/legacy.py)."""
+
+    queue: str | UnsetType = UNSET
+    parameters: dict[str, Any] | UnsetType = UNSET
+    model: str | UnsetType = UNSET
+    model_desc: dict[str, Any] | UnsetType = UNSET
+    model_labels: dict[str, int | float] | UnsetType = UNSET
+    framework: str | UnsetType = UNSET
+    docker_cmd: str | UnsetType = UNSET
+    artifacts: list[Artifact] | UnsetType = UNSET
+
+
 class TaskFields(Command, frozen=True, kw_only=True):
     """The fields create, validate and edit accept."""
 
@@ -80,7 +99,7 @@ class TaskFields(Command, frozen=True, kw_only=True):
     parent: Key | UnsetType | None = UNSET
     project: Key | UnsetType | None = UNSET
     output_dest: str | UnsetType = UNSET
-    execution: Execution | UnsetType = UNSET
+    execution: ExecutionFields | UnsetType = UNSET
     script: Script | UnsetType = UNSET
     hyperparams: HyperParams | UnsetType = UNSET
     configuration: Configuration | UnsetType = UNSET
@@ -94,6 +113,7 @@ class CreateTask(TaskFields, frozen=True, kw_only=True):
 
     endpoint = "tasks.create"
     summary = "Create a task (status created)"
+    nulls_absent = True
 
     name: str
     type: TaskType
@@ -111,6 +131,7 @@ class EditTask(TaskFields, frozen=True, kw_only=True):
 
     endpoint = "tasks.edit"
     summary = "Edit a task (created, or with force)"
+    nulls_absent = True
 
     task: str
     force: bool = False
@@ -123,6 +144,7 @@ class UpdateTask(TaskCommand, frozen=True, kw_only=True):
 
     endpoint = "tasks.update"
     summary = "Update descriptive fields (any status)"
+    nulls_absent = True
 
     name: str | UnsetType = UNSET
     status_message: str | UnsetType = UNSET
@@ -139,6 +161,7 @@ class CloneTask(TaskCommand, frozen=True, kw_only=True):
 
     endpoint = "tasks.clone"
     summary = "Clone a task into a new created task"
+    nulls_absent = True
 
     new_task_name: str | UnsetType = UNSET
     new_task_comment: str | UnsetType = UNSET
@@ -149,7 +172,13 @@ class CloneTask(TaskCommand, frozen=True, kw_only=True):
     new_task_hyperparams: HyperParams | UnsetType = UNSET
     new_task_configuration: Configuration | UnsetType = UNSET
     new_task_container: Container | UnsetType = UNSET
-    execution_overrides: Execution | UnsetType = UNSET
+    execution_overrides: ExecutionFields | UnsetType = UNSET
+    # Check that the models and parent the new task names exist (an overridden input model,
+    # execution_overrides.model, is checked always).
+    validate_references: bool = False
+    # The project by name (created with its missing parents if absent), unless new_task_project
+    # names one; the answer then holds `new_project: {id, name}`.
+    new_project_name: Key | UnsetType = UNSET
 
 
 class UpdateTags(Command, frozen=True, kw_only=True):
@@ -161,6 +190,36 @@ class UpdateTags(Command, frozen=True, kw_only=True):
     ids: list[str]
     add_tags: list[Key] = []
     remove_tags: list[Key] = []
+
+
+class MoveTasks(Command, frozen=True, kw_only=True):
+    """tasks.move: tasks into `project` (an id; null: no project) or the project named
+    `project_name` (created with its missing parents if absent)."""
+
+    endpoint = "tasks.move"
+    summary = "Move tasks into a project (by id, or by name: created if absent)"
+
+    ids: list[str]
+    project: Key | UnsetType | None = UNSET
+    project_name: Key | UnsetType = UNSET
+
+
+class MakeTasksPublic(Command, frozen=True, kw_only=True):
+    """tasks.make_public: the company's own tasks become public, and read-only."""
+
+    endpoint = "tasks.make_public"
+    summary = "Make tasks public (read-only)"
+
+    ids: list[str]
+
+
+class MakeTasksPrivate(Command, frozen=True, kw_only=True):
+    """tasks.make_private: the company's public tasks become private (writable) again."""
+
+    endpoint = "tasks.make_private"
+    summary = "Make public tasks private again"
+
+    ids: list[str]
 
 
 class SetRequirements(TaskCommand, frozen=True, kw_only=True):
@@ -316,6 +375,8 @@ class ResetTask(ChangeStatus, frozen=True, kw_only=True):
     summary = "Reset a task to created"
 
     clear_all: bool = False
+    delete_output_models: bool = True  # its draft output models no task takes as input
+    return_file_urls: bool = False  # answer `urls`: the files the caller may now delete
 
 
 class PublishTask(ChangeStatus, frozen=True, kw_only=True):
@@ -333,6 +394,9 @@ class DeleteTask(ChangeStatus, frozen=True, kw_only=True):
     endpoint = "tasks.delete"
     summary = "Delete a task (created or archived, or with force)"
     compare_and_set = False
+
+    delete_output_models: bool = True  # its draft output models no task takes as input
+    return_file_urls: bool = False  # answer `urls`: the files the caller may now delete
 
 
 class ArchiveTask(ChangeStatus, frozen=True, kw_only=True):
@@ -483,6 +547,8 @@ class ResetTasks(ManyTasks, frozen=True, kw_only=True):
     single = ResetTask
     force: bool = False
     clear_all: bool = False
+    delete_output_models: bool = True
+    return_file_urls: bool = False
     status_reason: str = ""
     status_message: str = ""
 
@@ -492,6 +558,8 @@ class DeleteTasks(ManyTasks, frozen=True, kw_only=True):
     summary = "Delete tasks"
     single = DeleteTask
     force: bool = False
+    delete_output_models: bool = True
+    return_file_urls: bool = False
     status_reason: str = ""
     status_message: str = ""
 
@@ -573,3 +641,11 @@ def declared() -> list[type[Command]]:
         for value in globals().values()
         if isinstance(value, type) and issubclass(value, Command) and value.endpoint
     ]
+
+
+def given_fields(kind: type[Command], fields: dict[str, Any]) -> dict[str, Any]:
+    """A request's fields as `kind` reads them: for a command whose nulls mean "not given"
+    (`nulls_absent`), the top-level nulls are left out."""
+    if not kind.nulls_absent:
+        return fields
+    return {k: v for k, v in fields.items() if v is not None}

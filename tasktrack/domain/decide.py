@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tasktrack.domain import commands as cmd
-from tasktrack.domain import editing, lifecycle, params
+from tasktrack.domain import editing, lifecycle, params, placement
 from tasktrack.domain import events as ev
 from tasktrack.domain.context import Context
 from tasktrack.domain.errors import TaskNotFound
@@ -44,8 +44,10 @@ RULES: dict[type[cmd.Command], lifecycle.Rule] = {
 def decide(state: TaskState | None, command: cmd.OnTask, ctx: Context) -> list[ev.AnyEvent]:
     """The events a command on an existing task produces, or a DomainError.
 
-    A missing task, a deleted one and another company's are the same 400/101, on purpose.
+    A missing task, a deleted one and another company's are the same 400/101, on purpose;
+    a public one refuses every change (403/21).
     """
     if state is None or not state.visible_to(ctx.company):
         raise TaskNotFound(str(command.task or ""))
+    placement.writable(state)  # a public task is read-only (403/21)
     return RULES[type(command)](state, command, ctx)

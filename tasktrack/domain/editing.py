@@ -12,7 +12,7 @@ from msgspec import UNSET, UnsetType, structs
 
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import events as ev
-from tasktrack.domain import status
+from tasktrack.domain import legacy, status
 from tasktrack.domain.context import Context
 from tasktrack.domain.errors import DataRuleViolation, InvalidRequest, InvalidTaskStatus
 from tasktrack.domain.evolve import artifact_order
@@ -86,10 +86,53 @@ def _execution_without_queue(execution: Execution) -> Execution | None:
     return cleaned
 
 
+def _label_id(layer: str, value: int | float) -> int:
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise InvalidRequest(
+                f"Validation error: model label {layer!r} is not an integer: {value!r}",
+                field="execution.model_labels",
+            )
+        return int(value)
+    return value
+
+
+def stored_execution(given: cmd.ExecutionFields) -> Execution | None:
+    """The execution a request gives, as a task keeps it: model labels as integers, and
+    without the legacy fields (they become hyperparams and configuration: domain/legacy.py);
+    None when nothing is left."""
+    fields = {
+        f: v
+        for f, v in structs.asdict(given).items()
+        if v is not UNSET and f not in ("parameters", "model_desc", "model_labels")
+    }
+    if given.model_labels is not UNSET:
+        fields["model_labels"] = {k: _label_id(k, v) for k, v in given.model_labels.items()}
+    return Execution(**fields) if fields else None
+
+
+def _legacy_params(
+    c: cmd.TaskFields, state: TaskState | None = None
+) -> tuple[HyperParams | UnsetType, Configuration | UnsetType]:
+    """The request's hyperparams and configuration, its legacy execution fields folded in."""
+    execution = c.execution
+    if isinstance(execution, UnsetType):
+        return c.hyperparams, c.configuration
+    return (
+        legacy.hyperparams(
+            execution.parameters, c.hyperparams, state.hyperparams if state else None
+        ),
+        legacy.configuration(
+            execution.model_desc, c.configuration, state.configuration if state else None
+        ),
+    )
+
+
 def create(c: cmd.CreateTask, ctx: Context, task_id: str) -> list[ev.AnyEvent]:
     """A new task; the queue field is never taken from a create (the task is in no queue)."""
     output = Output(destination=c.output_dest) if c.output_dest is not UNSET else None
-    execution = c.execution if c.execution is not UNSET else None
+    execution = stored_execution(c.execution) if c.execution is not UNSET else None
+    hyperparams, configuration = _legacy_params(c)
     return [
         ev.TaskCreated(
             at=ctx.now,
@@ -106,8 +149,8 @@ def create(c: cmd.CreateTask, ctx: Context, task_id: str) -> list[ev.AnyEvent]:
             output=output,
             execution=_execution_without_queue(execution) if execution else None,
             script=_unset_to(c.script, None),
-            hyperparams=named_params(c.hyperparams) if c.hyperparams is not UNSET else None,
-            configuration=named_config(c.configuration) if c.configuration is not UNSET else None,
+            hyperparams=named_params(hyperparams) if hyperparams is not UNSET else None,
+            configuration=named_config(configuration) if configuration is not UNSET else None,
             models=_unset_to(c.models, None),
             container=_unset_to(c.container, None),
             runtime=_unset_to(c.runtime, None),
@@ -139,18 +182,20 @@ def edit(state: TaskState, c: cmd.EditTask, ctx: Context) -> list[ev.AnyEvent]:
         value = getattr(c, field)
         if value is not UNSET:
             changes[field] = value
-    if c.hyperparams is not UNSET:
-        changes["hyperparams"] = named_params(c.hyperparams)
-    if c.configuration is not UNSET:
-        changes["configuration"] = named_config(c.configuration)
+    hyperparams, configuration = _legacy_params(c, state)
+    if hyperparams is not UNSET:
+        changes["hyperparams"] = named_params(hyperparams)
+    if configuration is not UNSET:
+        changes["configuration"] = named_config(configuration)
     output = c.output if c.output is not UNSET else None
     if c.output_dest is not UNSET:
         output = merge(output, Output(destination=c.output_dest))
     if output is not None:
         changes["output"] = merge(state.output, output)
-    if c.execution is not UNSET:
+    given = stored_execution(c.execution) if c.execution is not UNSET else None
+    if given is not None:
         # The queue is the queue the task is in: only enqueue and dequeue move it.
-        merged = merge(state.execution, c.execution)
+        merged = merge(state.execution, given)
         merged = structs.replace(merged, queue=state.queue if state.queue else UNSET)
         if merged.artifacts is not UNSET:
             merged = structs.replace(merged, artifacts=artifact_order(merged.artifacts))
@@ -208,8 +253,11 @@ def _clone_execution(source: TaskState, c: cmd.CloneTask) -> Execution | None:
         artifacts = [] if execution.artifacts is UNSET else execution.artifacts
         kept = [a for a in artifacts if a.mode != "output"]
         execution = structs.replace(execution, queue=UNSET, artifacts=kept or UNSET)
-    if c.execution_overrides is not UNSET:
-        execution = merge(execution, c.execution_overrides)
+    # As ClearML, legacy parameters among the overrides are dropped (the source's
+    # hyperparams and configuration, or the new_task_* ones, are the clone's).
+    overrides = None if c.execution_overrides is UNSET else stored_execution(c.execution_overrides)
+    if overrides is not None:
+        execution = merge(execution, overrides)
         execution = _execution_without_queue(execution)
     return None if execution == Execution() else execution
 

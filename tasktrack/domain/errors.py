@@ -112,6 +112,10 @@ class ProjectHasTasks(DomainError):
     subcode = 402
 
 
+class ProjectHasModels(DomainError):
+    subcode = 405
+
+
 class ProjectHasDatasets(DomainError):
     subcode = 406
 

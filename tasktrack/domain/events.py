@@ -114,6 +114,18 @@ class TaskUpdated(Event, frozen=True, kw_only=True):
     changes: TaskChanges
 
 
+class TaskMoved(Event, frozen=True, kw_only=True):
+    """The task now belongs to `project` (None: no project), by tasks.move."""
+
+    project: str | None
+
+
+class TaskVisibilityChanged(Event, frozen=True, kw_only=True):
+    """The task was made public (read-only) or private again (tasks.make_public/private)."""
+
+    public: bool
+
+
 class TaskTagsUpdated(Event, frozen=True, kw_only=True):
     """Tags and system tags after an `update_tags`."""
 
@@ -162,12 +174,18 @@ class ArtifactsDeleted(Event, frozen=True, kw_only=True):
 
 
 class ModelUpserted(Event, frozen=True, kw_only=True):
-    """An input or output model entry of this name now points at `model`."""
+    """An input or output model entry of this name now points at `model`.
+
+    `in_place`: an existing entry of that name keeps its position in the list (ClearML's
+    answer order); events written before the field existed moved it to the end, and replay
+    keeps doing so for them.
+    """
 
     name: str
     model: str
     model_type: ModelType
     iteration: int | None = None
+    in_place: bool = False
 
 
 class ModelsDeleted(Event, frozen=True, kw_only=True):
@@ -276,6 +294,13 @@ class TaskParentDeleted(Event, frozen=True, kw_only=True):
     """This task's parent was deleted; its parent field now reads `__DELETED__<id>`."""
 
     parent: str
+
+
+class TaskInputModelDeleted(Event, frozen=True, kw_only=True):
+    """A model this task takes as input was deleted (with force): its references to it (the
+    `models.input` entries, the legacy `execution.model`) now read `__DELETED__<id>`."""
+
+    model: str
 
 
 # --- metrics ------------------------------------------------------------------------------
@@ -537,7 +562,12 @@ class ModelWeightsUpdated(Event, frozen=True, kw_only=True):
 
 
 class ModelPublished(Event, frozen=True, kw_only=True):
-    """The model was set ready (published): from now on its weights and definition are frozen."""
+    """The model was set ready (published): from now on its weights are frozen."""
+
+
+class ModelUnpublished(Event, frozen=True, kw_only=True):
+    """The model is no longer ready (models.edit/update with `ready: false`): its weights may
+    change again."""
 
 
 class ModelArchived(Event, frozen=True, kw_only=True):
@@ -572,17 +602,25 @@ class ModelDeleted(Event, frozen=True, kw_only=True):
     """The model is gone (its stream stays in the log)."""
 
 
+class ModelTagsUpdated(Event, frozen=True, kw_only=True):
+    """The model's tags after a `models.update_tags` (tags added and removed)."""
+
+    tags: list[str]
+
+
 ModelEvent = (
     ModelCreated
     | ModelEdited
     | ModelWeightsUpdated
     | ModelPublished
+    | ModelUnpublished
     | ModelArchived
     | ModelUnarchived
     | ModelMoved
     | ModelMetadataChanged
     | ModelVisibilityChanged
     | ModelDeleted
+    | ModelTagsUpdated
 )
 
 
@@ -596,6 +634,8 @@ TaskEvent = (
     TaskCreated
     | TaskEdited
     | TaskUpdated
+    | TaskMoved
+    | TaskVisibilityChanged
     | TaskTagsUpdated
     | TaskRequirementsSet
     | HyperParamsChanged
@@ -619,6 +659,7 @@ TaskEvent = (
     | TaskUnarchived
     | TaskDeleted
     | TaskParentDeleted
+    | TaskInputModelDeleted
     | TaskPinged
     | WorkerReported
     | MetricsReported

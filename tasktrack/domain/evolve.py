@@ -143,8 +143,12 @@ def _artifacts_deleted(state: TaskState, e: ev.ArtifactsDeleted) -> TaskState:
 
 
 def _model_upserted(state: TaskState, e: ev.ModelUpserted) -> TaskState:
-    items = [m for m in _models(state, e.model_type) if m.name != e.name]
-    items.append(ModelItem(name=e.name, model=e.model))
+    entry = ModelItem(name=e.name, model=e.model)
+    present = _models(state, e.model_type)
+    if e.in_place and any(m.name == e.name for m in present):
+        items = [entry if m.name == e.name else m for m in present]
+    else:
+        items = [*(m for m in present if m.name != e.name), entry]
     last_iteration = state.last_iteration
     if e.iteration is not None:
         last_iteration = max(last_iteration, e.iteration)
@@ -155,6 +159,18 @@ def _model_upserted(state: TaskState, e: ev.ModelUpserted) -> TaskState:
         active_duration=active_duration(state, e.at),
         **_touched(e),
     )
+
+
+def _input_model_deleted(state: TaskState, e: ev.TaskInputModelDeleted) -> TaskState:
+    gone = DELETED_PARENT_PREFIX + e.model
+    inputs = [
+        structs.replace(m, model=gone) if m.model == e.model else m for m in _models(state, "input")
+    ]
+    execution = state.execution
+    if execution is not None and execution.model == e.model:
+        execution = structs.replace(execution, model=gone)
+    models = _with_models(state, "input", inputs) if inputs else state.models
+    return _set(state, models=models, execution=execution)
 
 
 def _iteration_reached(state: TaskState, e: ev.TaskIterationReached) -> TaskState:
@@ -243,6 +259,10 @@ def _pinged(state: TaskState, e: ev.Event) -> TaskState:
 HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
     ev.TaskEdited: _changes,
     ev.TaskUpdated: _changes,
+    ev.TaskMoved: lambda s, e: _set(s, project=e.project, last_change=e.at, last_changed_by=e.by),
+    ev.TaskVisibilityChanged: lambda s, e: _set(
+        s, public=e.public, last_change=e.at, last_changed_by=e.by
+    ),
     ev.TaskTagsUpdated: lambda s, e: _set(s, tags=e.tags, system_tags=e.system_tags, **_touched(e)),
     ev.TaskRequirementsSet: _requirements,
     ev.HyperParamsChanged: _hyperparams,
@@ -291,6 +311,7 @@ HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
     ),
     ev.TaskDeleted: lambda s, e: _set(s, deleted=True),
     ev.TaskParentDeleted: lambda s, e: _set(s, parent=DELETED_PARENT_PREFIX + e.parent),
+    ev.TaskInputModelDeleted: _input_model_deleted,
     ev.TaskPinged: _pinged,
     ev.MetricsReported: _metrics,
     ev.TaskLogged: _reported,

@@ -219,6 +219,17 @@ def delete(state: TaskState, c: cmd.DeleteTask, ctx: Context) -> list[ev.AnyEven
     return [ev.TaskDeleted(at=ctx.now, by=ctx.user, status=state.status, force=c.force)]
 
 
+def check_children(state: TaskState, published: int, force: bool) -> None:
+    """A task with `published` published children is neither deleted nor reset without force
+    (400/123), as ClearML's task cleanup refuses it."""
+    if published and not force:
+        raise TaskCannotBeDeleted(
+            "Task cannot be deleted: it has published children, use force=True",
+            task=state.id,
+            children=published,
+        )
+
+
 def ping(state: TaskState, c: cmd.PingTask, ctx: Context) -> list[ev.AnyEvent]:
     return [ev.TaskPinged(at=ctx.now, by=ctx.user)]
 

@@ -158,6 +158,14 @@ class DeleteModelMetadata(Command, frozen=True, kw_only=True):
     keys: list[str]
 
 
+class UpdateModelTags(ManyModels, frozen=True, kw_only=True):
+    endpoint = "models.update_tags"
+    summary = "Add and remove tags of models"
+
+    add_tags: list[Key] = []
+    remove_tags: list[Key] = []
+
+
 def declared() -> list[type[Command]]:
     """Every model command that names an endpoint (the registry tests cross-check them)."""
     return [

@@ -20,6 +20,12 @@ class ModelIsReady(DomainError):
     subcode = 203
 
 
+class ModelInUse(DomainError):
+    """Tasks take the model as input: deleting it needs `force`."""
+
+    subcode = 205
+
+
 class ModelCreatingTaskExists(DomainError):
     """The model's task is published: deleting the model needs `force`."""
 
@@ -28,3 +34,12 @@ class ModelCreatingTaskExists(DomainError):
 
 class MissingRequiredFields(DomainError):
     subcode = 11
+
+
+class ModelsNotFound(DomainError):
+    """A task references models that do not exist (or that the caller may not read)."""
+
+    subcode = 201
+
+    def __init__(self, model_ids: list[str]) -> None:
+        super().__init__(f"Invalid model id: models={', '.join(model_ids)}", models=model_ids)

@@ -1,9 +1,10 @@
 """Decisions about models: pure functions of (state, command, context) to events.
 
-A published (ready) model is read-only in what makes it that model: its weights (uri) and
-definition (framework, design, labels, parent, task) cannot change, and it cannot become not
-ready (ClearML's 400/203). Its name, comment, tags, project and metadata stay editable, as
-ClearML lets a published model be renamed, tagged and moved.
+A model is created ready unless the request says `ready: false` (ClearML's default). As in
+ClearML, models.edit/update may change any field of a ready model, weights included: ClearML's
+SDK creates its output models that way (ready by default) and then edits their `uri` as it
+uploads. `ready: false` unpublishes a model, on the record (ModelUnpublished); publishing a
+model that is ready already is refused (400/203).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def create(c: mc.CreateModel, ctx: Context, model_id: str) -> list[ev.AnyEvent]:
             framework=c.framework,
             design=c.design,
             labels=c.labels,
-            ready=c.ready or False,
+            ready=True if c.ready is UNSET else c.ready,
             ui_cache=c.ui_cache or None,
             metadata=_unique(c.metadata),
         )
@@ -115,12 +116,8 @@ def change(state: ModelState, c: mc.UpdateModel, ctx: Context) -> list[ev.AnyEve
     definition = {f: v for f, v in definition.items() if v != getattr(state, f)}
     uri = getattr(c, "uri", UNSET)
     new_weights = uri is not UNSET and uri != state.uri
-    if state.ready and (definition or new_weights or c.ready is False):
-        raise ModelIsReady(
-            f"Model is ready (published), its weights and definition are read-only: id={state.id}",
-            id=state.id,
-            fields=sorted([*definition, *(["uri"] if new_weights else [])]),
-        )
+    if state.ready and c.ready is False:
+        out.append(ev.ModelUnpublished(at=at, by=by))
     fields.update(definition)
     if fields:
         out.append(ev.ModelEdited(at=at, by=by, changes=ev.ModelChanges(**fields)))
@@ -175,6 +172,16 @@ def move(state: ModelState, ctx: Context, project: str | None) -> list[ev.AnyEve
     return [ev.ModelMoved(at=ctx.now, by=ctx.user, project=project)]
 
 
+def update_tags(
+    state: ModelState, ctx: Context, add: list[str], remove: list[str]
+) -> list[ev.AnyEvent]:
+    """Tags added, then removed (a tag in both ends up removed, as ClearML applies them)."""
+    tags = clean_tags(sorted((set(state.tags) | set(add)) - set(remove)))
+    if tags == state.tags:
+        return []
+    return [ev.ModelTagsUpdated(at=ctx.now, by=ctx.user, tags=tags)]
+
+
 def visibility(state: ModelState, ctx: Context, public: bool) -> list[ev.AnyEvent]:
     if state.public == public:
         return []
@@ -225,6 +232,7 @@ def delete(
                     name=n,
                     model=f"{DELETED_PREFIX}{state.id}",
                     model_type="output",
+                    in_place=True,
                 )
                 for n in named
             ]

@@ -130,6 +130,7 @@ FOLDS: dict[type[ev.Event], Callable[[ModelState, Any], ModelState]] = {
     ev.ModelEdited: _edited,
     ev.ModelWeightsUpdated: _weights,
     ev.ModelPublished: lambda s, e: _touched(structs.replace(s, ready=True), e),
+    ev.ModelUnpublished: lambda s, e: _touched(structs.replace(s, ready=False), e),
     ev.ModelArchived: lambda s, e: _touched(
         structs.replace(s, system_tags=[*_tags_without(s.system_tags, ARCHIVED), ARCHIVED]),
         e,
@@ -144,6 +145,8 @@ FOLDS: dict[type[ev.Event], Callable[[ModelState, Any], ModelState]] = {
         structs.replace(s, public=e.public), e, update=False
     ),
     ev.ModelDeleted: lambda s, e: structs.replace(s, deleted=True),
+    # As ClearML's update_tags: last_change moves, last_update does not.
+    ev.ModelTagsUpdated: lambda s, e: _touched(structs.replace(s, tags=e.tags), e, update=False),
 }
 
 

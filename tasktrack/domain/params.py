@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from msgspec import UNSET
+from msgspec import UNSET, structs
 
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import events as ev
@@ -37,20 +37,25 @@ def _require_run_status(state: TaskState, what: str) -> None:
         )
 
 
+def _section(name: str) -> str:
+    """As ClearML: the user properties' section in any case (`Properties`) is `properties`."""
+    return PROPERTIES_SECTION if name.lower() == PROPERTIES_SECTION else name
+
+
 def _param_key(item: ParamItem) -> tuple[str, str]:
     if not isinstance(item.section, str) or not isinstance(item.name, str):
         raise InvalidRequest(
             "Validation error: every hyperparams item needs a section and a name",
             field="hyperparams",
         )
-    return item.section, item.name
+    return _section(item.section), item.name
 
 
 def edit_hyper_params(state: TaskState, c: cmd.EditHyperParams, ctx: Context) -> list[ev.AnyEvent]:
     given: dict[str, dict[str, ParamItem]] = {}
     for item in c.hyperparams:
         section, name = _param_key(item)
-        given.setdefault(section, {})[name] = item
+        given.setdefault(section, {})[name] = structs.replace(item, section=section)
     _require_params_status(state, c.force, set(given))
     if not given and c.replace_hyperparams != "all":
         return []
@@ -76,8 +81,8 @@ def delete_hyper_params(
     state: TaskState, c: cmd.DeleteHyperParams, ctx: Context
 ) -> list[ev.AnyEvent]:
     """Remove sections (items without name) or parameters; a section both ways: 400/15."""
-    whole = {k.section for k in c.hyperparams if k.name is UNSET}
-    names = {(k.section, k.name) for k in c.hyperparams if isinstance(k.name, str)}
+    whole = {_section(k.section) for k in c.hyperparams if k.name is UNSET}
+    names = {(_section(k.section), k.name) for k in c.hyperparams if isinstance(k.name, str)}
     clash = sorted(section for section, _ in names if section in whole)
     if clash:
         raise ConflictingFields(
@@ -168,6 +173,7 @@ def add_or_update_model(
             model=c.model,
             model_type=c.type,
             iteration=c.iteration,
+            in_place=True,
         )
     ]
 

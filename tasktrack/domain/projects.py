@@ -25,11 +25,13 @@ from tasktrack.domain.errors import (
     ProjectCannotBeMergedIntoItsChild,
     ProjectCannotBeMovedUnderItself,
     ProjectHasDatasets,
+    ProjectHasModels,
     ProjectHasPipelines,
     ProjectHasTasks,
     ProjectNotFound,
     ProjectSourceAndDestinationAreTheSame,
 )
+from tasktrack.domain.models import stream_of as model_stream
 
 # (stream id, its events), in the order they are appended.
 Writes = list[tuple[str, list[ev.AnyEvent]]]
@@ -51,11 +53,12 @@ class ProjectNode(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Contents(msgspec.Struct, frozen=True, kw_only=True):
-    """How many unarchived tasks a project holds itself, and how many of them are pipeline
-    controllers."""
+    """How many unarchived tasks a project holds itself, how many of them are pipeline
+    controllers, and how many unarchived models it holds."""
 
     tasks: int = 0
     controllers: int = 0
+    models: int = 0
 
 
 def clean_project_name(name: str) -> str:
@@ -338,8 +341,9 @@ def delete_check(
     projects: Sequence[ProjectNode], contents: Mapping[str, Contents]
 ) -> dict[str, int]:
     """What stands in the way of deleting these projects (a project and its descendants),
-    counted as projects.validate_delete answers (models: none yet)."""
-    pipelines = datasets = tasks = 0
+    counted as projects.validate_delete answers: the unarchived tasks and models of plain
+    projects, pipelines with unarchived controllers, datasets with unarchived versions."""
+    pipelines = datasets = tasks = models = 0
     for p in projects:
         own = contents.get(p.id, Contents())
         kind_of = kind(p)
@@ -349,7 +353,13 @@ def delete_check(
             datasets += own.tasks > 0
         else:
             tasks += own.tasks
-    return {"pipelines": pipelines, "datasets": datasets, "non_archived_tasks": tasks}
+            models += own.models
+    return {
+        "pipelines": pipelines,
+        "datasets": datasets,
+        "non_archived_tasks": tasks,
+        "non_archived_models": models,
+    }
 
 
 def delete(
@@ -360,10 +370,12 @@ def delete(
     *,
     contents: Mapping[str, Contents],
     all_tasks: Sequence[str],
+    all_models: Sequence[str] = (),
 ) -> tuple[dict[str, int], Writes]:
-    """The project and its descendants end; every one of their tasks (`all_tasks`, archived
-    ones included) loses its project. Without force, unarchived tasks, pipelines with
-    unarchived controllers and datasets with versions refuse it (as ClearML)."""
+    """The project and its descendants end; every one of their tasks and models (`all_tasks`,
+    `all_models`: model ids, archived ones included) loses its project. Without force,
+    unarchived tasks or models, pipelines with unarchived controllers and datasets with
+    versions refuse it (as ClearML)."""
     writable(project, c.project)
     every = [project, *descendants]
     if not c.force:
@@ -382,7 +394,13 @@ def delete(
             )
         if check["non_archived_tasks"]:
             raise ProjectHasTasks("project has associated tasks: use force=true", id=project.id)
+        if check["non_archived_models"]:
+            raise ProjectHasModels("project has associated models: use force=true", id=project.id)
     writes = _task_moves(ctx, all_tasks, None)
+    writes += [
+        (model_stream(m), [ev.ModelMoved(at=ctx.now, by=ctx.user, project=None)])
+        for m in all_models
+    ]
     for p in every:
         cause = None if p.id == project.id else project.id
         writes.append(

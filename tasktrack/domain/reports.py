@@ -106,11 +106,14 @@ def classify(raw: Any, now_ms: int) -> Point | LogLine | RawEvent | str:
 
 
 def refusal(state: TaskState | None, company: str) -> str | None:
-    """Why a task takes no reports, if it does not: unknown (or another company's), published."""
+    """Why a task takes no reports, if it does not: unknown (or another company's), published,
+    public."""
     if state is None or not state.visible_to(company):
         return "Invalid task id"
     if state.status in ("published", "publishing"):
         return f"Task is {state.status}: it takes no more events"
+    if state.public:
+        return "Task is public: it takes no events (read-only)"
     return None
 
 

@@ -60,6 +60,9 @@ class TaskState(msgspec.Struct, frozen=True, kw_only=True):
     configuration: Configuration | None = None
     runtime: Runtime | None = None
     enqueue_status: Status | None = None
+    # Made public (tasks.make_public): read-only for everyone, the owner included, until the
+    # owner makes it private again.
+    public: bool = False
     version: int = 0
     deleted: bool = False
 

@@ -28,7 +28,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from tasktrack.api import Client, start
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain.errors import DomainError, ImpersonationRefused, InvalidRequest
-from tasktrack.http import envelope
+from tasktrack.http import envelope, versions
 from tasktrack.http.auth import Authenticator, Unauthorized
 from tasktrack.http.bodies import decode
 from tasktrack.http.calls import Call, Spec
@@ -187,13 +187,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if spec is None:
             return answer({}, 404, 0, f"Unknown endpoint: {name or '/'}")
         try:
-            body = await _read_body(request)
+            # Older API versions' requests and answers are converted (http/versions.py).
+            body = versions.request(version, name, await _read_body(request))
             headers = {k.lower(): v for k, v in request.headers.items()}
             # The peer's address (behind a proxy: the proxy's; docs/reliability.md).
             address = request.client.host if request.client else ""
             data = await anyio.to_thread.run_sync(
                 _run, holder["state"], spec, body, headers, address
             )
+            if versions.converts_answer(version, name):  # off the event loop: a whole page
+                data = await anyio.to_thread.run_sync(versions.answer, version, name, data)
         except RequestEntityTooLarge:
             limit = settings.max_body_bytes
             return answer({}, 413, 0, f"Request body too large (limit {limit} bytes)")

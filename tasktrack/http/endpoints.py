@@ -6,6 +6,7 @@ same Client the Python API uses); query endpoints call the queries. Decoders are
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -186,10 +187,25 @@ def _create_user(call: Call, body: Empty) -> Any:
     )
 
 
+def _nulls_dropped(kind: type[cmd.Command]) -> Callable[[dict[str, Any]], Any]:
+    """A parser for a command whose top-level nulls mean "not given" (`nulls_absent`)."""
+
+    def parse(body: dict[str, Any]) -> Any:
+        return msgspec.convert(cmd.given_fields(kind, body), kind)
+
+    return parse
+
+
 def _table() -> dict[str, Spec]:
     # Every command that names an endpoint (domain/commands.py) is served as it is declared.
     specs = [
-        Spec(name=kind.endpoint, request=kind, run=_command, summary=kind.summary)
+        Spec(
+            name=kind.endpoint,
+            request=kind,
+            run=_command,
+            summary=kind.summary,
+            parse=_nulls_dropped(kind) if kind.nulls_absent else None,
+        )
         for kind in cmd.declared()
         if kind.endpoint is not None
     ]

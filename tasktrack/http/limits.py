@@ -13,6 +13,7 @@ import msgspec
 
 from tasktrack.config import Settings
 from tasktrack.domain import commands as cmd
+from tasktrack.domain import model_commands as mc
 from tasktrack.domain.errors import InvalidRequest
 from tasktrack.domain.limits import MAX_JSON_DEPTH
 from tasktrack.queries.shaping import check_paths
@@ -80,7 +81,8 @@ def check_event_count(count: int, limits: Limits) -> None:
 
 
 def _ids(payload: Any) -> list[str] | None:
-    if isinstance(payload, cmd.ManyTasks | cmd.UpdateTags):
+    # Every id is a stream the command locks: a cap keeps one request from locking thousands.
+    if isinstance(payload, cmd.ManyTasks | cmd.UpdateTags | mc.ManyModels):
         return payload.ids
     tasks = getattr(payload, "tasks", None)  # tasks.archive
     return tasks if isinstance(tasks, list) else None
@@ -91,8 +93,7 @@ def check_request(payload: Any, limits: Limits) -> None:
     ids = _ids(payload)
     if ids is not None and len(ids) > limits.max_batch_ids:
         raise InvalidRequest(
-            f"Validation error: at most {limits.max_batch_ids} task ids per request, "
-            f"got {len(ids)}",
+            f"Validation error: at most {limits.max_batch_ids} ids per request, got {len(ids)}",
             limit=limits.max_batch_ids,
         )
     fields = getattr(payload, "only_fields", None)

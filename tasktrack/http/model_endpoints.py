@@ -10,8 +10,9 @@ import msgspec
 from tasktrack.domain import model_commands as mc
 from tasktrack.domain.commands import Command
 from tasktrack.http.calls import Call, Spec
+from tasktrack.queries import references
 from tasktrack.queries.models import ModelFilter
-from tasktrack.queries.shaping import shape
+from tasktrack.queries.shaping import clearml_json, shape
 
 
 class ModelId(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,6 +29,22 @@ class GetModels(ModelFilter, frozen=True, kw_only=True):
 
 class GetFrameworks(msgspec.Struct, frozen=True, kw_only=True):
     projects: list[str] | None = None
+
+
+class MetadataKeysRequest(msgspec.Struct, frozen=True, kw_only=True):
+    project: str | None = None
+    include_subprojects: bool = True
+    page: int = 0
+    page_size: int = 500
+
+
+class MetadataValuesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    projects: list[str] | None = None
+    include_subprojects: bool = True
+    allow_public: bool = True
+    page: int = 0
+    page_size: int = 500
 
 
 def _command(call: Call, command: Command) -> Any:
@@ -49,8 +66,35 @@ def _get_all(call: Call, body: GetModels) -> Any:
     return {"models": found}
 
 
+def _get_all_ex(call: Call, body: GetModels) -> Any:
+    """get_all, with the references held as ids answered as `{id}` (as ClearML's listing)."""
+    found = call.client.query_models(body)
+    docs = shape(found, body.only_fields) if body.only_fields else [clearml_json(m) for m in found]
+    return {"models": references.expand(docs, references.MODEL_IDS)}
+
+
 def _get_frameworks(call: Call, body: GetFrameworks) -> Any:
     return {"frameworks": call.client.get_model_frameworks(body.projects)}
+
+
+def _metadata_keys(call: Call, body: MetadataKeysRequest) -> Any:
+    return call.client.model_metadata_keys(
+        body.project,
+        include_subprojects=body.include_subprojects,
+        page=body.page,
+        page_size=body.page_size,
+    )
+
+
+def _metadata_values(call: Call, body: MetadataValuesRequest) -> Any:
+    return call.client.model_metadata_values(
+        body.projects,
+        body.key,
+        include_subprojects=body.include_subprojects,
+        allow_public=body.allow_public,
+        page=body.page,
+        page_size=body.page_size,
+    )
 
 
 def endpoints() -> list[Spec]:
@@ -71,7 +115,7 @@ def endpoints() -> list[Spec]:
         Spec(
             name="models.get_all_ex",
             request=GetModels,
-            run=_get_all,
+            run=_get_all_ex,
             summary="Models by filters (include_stats: labels_count)",
         ),
         Spec(
@@ -79,6 +123,18 @@ def endpoints() -> list[Spec]:
             request=GetFrameworks,
             run=_get_frameworks,
             summary="The frameworks of the models (in the given projects, if any)",
+        ),
+        Spec(
+            name="projects.get_model_metadata_keys",
+            request=MetadataKeysRequest,
+            run=_metadata_keys,
+            summary="The metadata keys of the models in a project (none: every project)",
+        ),
+        Spec(
+            name="projects.get_model_metadata_values",
+            request=MetadataValuesRequest,
+            run=_metadata_values,
+            summary="The distinct values of one metadata key among the models of projects",
         ),
     ]
     return specs

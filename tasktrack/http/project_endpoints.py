@@ -70,6 +70,17 @@ class UserIds(msgspec.Struct, frozen=True, kw_only=True):
     id: list[str] | None = None
 
 
+class UsersEx(UserIds, frozen=True, kw_only=True):
+    # Only users who created these projects, or tasks or models in them ([]: any project).
+    active_in_projects: list[str] | None = None
+
+
+class UserNamesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    projects: list[str] | None = None
+    include_subprojects: bool = True
+    entity: Literal["task", "model"] = "task"
+
+
 class UserId(msgspec.Struct, frozen=True, kw_only=True):
     user: str
 
@@ -91,7 +102,7 @@ def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
         found = [p for p in found if p["id"] in keep]
         ids = [p["id"] for p in found]
     if ids and body.check_own_contents:
-        own = call.client.project_own_contents(ids)
+        own = call.client.project_own_contents(ids, body.active_users)
         for p in found:
             p.update(own[p["id"]])
     if ids and body.include_stats:
@@ -166,6 +177,19 @@ def _current_user(call: Call, body: Empty) -> Any:
 
 def _users(call: Call, body: UserIds) -> Any:
     return {"users": call.client.get_users(body.id)}
+
+
+def _users_ex(call: Call, body: UsersEx) -> Any:
+    if body.active_in_projects is None:
+        return {"users": call.client.get_users(body.id)}
+    return {"users": call.client.active_users(body.active_in_projects, body.id)}
+
+
+def _user_names(call: Call, body: UserNamesRequest) -> Any:
+    users = call.client.project_user_names(
+        body.entity, body.projects, include_subprojects=body.include_subprojects
+    )
+    return {"users": users}
 
 
 def _user(call: Call, body: UserId) -> Any:
@@ -249,7 +273,18 @@ ENDPOINTS = [
         summary="The caller (from its credential)",
     ),
     Spec(name="users.get_all", request=UserIds, run=_users, summary="The company's users"),
-    Spec(name="users.get_all_ex", request=UserIds, run=_users, summary="The company's users"),
+    Spec(
+        name="users.get_all_ex",
+        request=UsersEx,
+        run=_users_ex,
+        summary="The company's users (active_in_projects: who created something there)",
+    ),
+    Spec(
+        name="projects.get_user_names",
+        request=UserNamesRequest,
+        run=_user_names,
+        summary="Who created the tasks (or models) of projects: {id, name} by name",
+    ),
     Spec(name="users.get_by_id", request=UserId, run=_user, summary="One of the company's users"),
     Spec(name="server.info", request=Empty, run=_server_info, summary="The server's version"),
     Spec(

@@ -29,7 +29,6 @@ class GetAllEx(GetAllRequest, frozen=True, kw_only=True):
     scroll_id: str | UnsetType | None = UNSET
     size: int | None = None
     refresh_scroll: bool = False
-    include_subprojects: bool = False  # projects are flat here: nothing more to include
     allow_public: bool = True  # no public tasks of other companies here
 
 
@@ -77,9 +76,10 @@ def _get_all_ex(call: Call, body: GetAllEx) -> Any:
             else []
         )
         projects = {p.id: clearml_json(p) for p in found}
-        answer["tasks"] = references.resolve(docs, fields, projects)
+        resolved = references.resolve(docs, fields, projects)
     else:
-        answer["tasks"] = shape(tasks, fields) if fields else tasks
+        resolved = shape(tasks, fields) if fields else [clearml_json(t) for t in tasks]
+    answer["tasks"] = references.expand(resolved, references.TASK_IDS)
     return answer
 
 

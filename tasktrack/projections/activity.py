@@ -131,6 +131,10 @@ def _fold(
         if task not in known:
             return  # no creation seen: not a live task stream
         known[task] = moved[task] = (known[task][0], e.changes.project or NO_PROJECT)
+    elif isinstance(e, ev.TaskMoved):
+        if task not in known:
+            return
+        known[task] = moved[task] = (known[task][0], e.project or NO_PROJECT)
     elif isinstance(e, ev.TaskDeleted):
         moved[task] = None
     where = known.get(task)

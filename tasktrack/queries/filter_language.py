@@ -11,6 +11,7 @@ from typing import Generic, Literal, TypeVar
 import msgspec
 
 from tasktrack.domain.errors import BadFilter
+from tasktrack.queries.param_keys import split_path
 
 Operator = Literal["and", "or"]
 Compare = Literal["==", ">", ">=", "<", "<="]
@@ -98,10 +99,10 @@ ORDER_DOCUMENTS = frozenset(
 def _document_key(name: str, descending: bool) -> OrderKey | None:
     """`hyperparams.<section>.<name>[.value]` orders by the parameter's value (ClearML
     accepts both spellings); any other `<document>.<path>` by the JSON value there."""
-    root, _, rest = name.partition(".")
-    if root not in ORDER_DOCUMENTS or not rest:
+    root, *keys = split_path(name)
+    if root not in ORDER_DOCUMENTS or not keys:
         return None
-    path = tuple(rest.split("."))
+    path = tuple(keys)
     if root == "hyperparams" and len(path) == 2:
         path = (*path, "value")
     return OrderKey(root, descending, path=path)

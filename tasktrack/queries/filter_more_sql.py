@@ -11,6 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from tasktrack.queries.filter_language import OrderKey
 from tasktrack.queries.filter_more import FieldFilter, Values
+from tasktrack.queries.param_keys import split_path
 from tasktrack.queries.task_columns import ARRAYS, COLUMNS, TEXTS, Condition
 from tasktrack.store.tables import tasks
 
@@ -30,8 +31,8 @@ def text_of(name: str) -> ColumnElement[Any]:
     """A field as text for a pattern: a column, or a dotted path into a document."""
     if name in TEXTS:
         return COLUMNS[name]
-    root, _, rest = name.partition(".")
-    return _path(root, tuple(rest.split(".")), as_text=True)
+    root, *path = split_path(name)
+    return _path(root, tuple(path), as_text=True)
 
 
 def _empty(field: str, col: ColumnElement[Any]) -> Condition:

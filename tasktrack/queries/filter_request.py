@@ -84,6 +84,8 @@ class GetAllRequest(msgspec.Struct, frozen=True, kw_only=True):
     page: int = 0
     page_size: int = MAX_PAGE_SIZE
     search_hidden: bool = False
+    # `project` also means every project below the ones named (queries/tasks.py expands it).
+    include_subprojects: bool = False
     # ClearML's structured filters (queries/filter_more.py)
     filters: dict[str, FieldFilter] | None = None
     any_: MultiField | None = msgspec.field(default=None, name="_any_")

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError
 from tasktrack.domain.errors import BadFilter, TaskNotFound
 from tasktrack.domain.model_errors import ModelNotFound
 from tasktrack.queries.filter_request import check_pattern, check_values
+from tasktrack.queries.project_contents import with_children
 from tasktrack.store.tables import models, tasks
 
 MAX_PAGE_SIZE = 500
@@ -58,7 +59,9 @@ class ModelView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 class ModelFilter(msgspec.Struct, frozen=True, kw_only=True):
     id: list[str] | None = None
     name: str | None = None
-    project: list[str] | None = None
+    project: str | list[str] | None = None
+    # `project` also means every project below the ones named.
+    include_subprojects: bool = False
     task: list[str] | None = None
     framework: list[str] | None = None
     uri: list[str] | None = None
@@ -122,16 +125,26 @@ def _tag_filter(column: Any, wanted: list[str]) -> Any:
     return cond
 
 
+def _in(column: str, values: list[str] | None) -> list[Any]:
+    """`column` is one of the values (none: nothing matches); no values given: no condition."""
+    if values is None:
+        return []
+    return [models.c[column].in_(values) if values else false()]
+
+
 def get_all(conn: Connection, company: str, f: ModelFilter) -> list[ModelView]:
     if f.page < 0 or f.page_size < 1:
         raise BadFilter("page must be >= 0 and page_size >= 1")
     check_values("id", f.id)
     check_pattern("name", f.name)
     stmt = select(*_VIEW_COLUMNS).where(_readable(company))
-    for name in ("id", "project", "task", "framework", "uri"):
-        values = getattr(f, name)
-        if values is not None:
-            stmt = stmt.where(models.c[name].in_(values) if values else false())
+    check_values("project", f.project)
+    projects = [f.project] if isinstance(f.project, str) else f.project
+    if projects and f.include_subprojects:
+        projects = with_children(conn, company, projects)
+    stmt = stmt.where(*_in("project", projects))
+    for name in ("id", "task", "framework", "uri"):
+        stmt = stmt.where(*_in(name, getattr(f, name)))
     if f.user is not None:
         stmt = stmt.where(models.c.user_id.in_(f.user))
     if f.ready is not None:
@@ -162,6 +175,6 @@ def get_frameworks(conn: Connection, company: str, projects: list[str] | None) -
         .distinct()
         .order_by(models.c.framework)
     )
-    if projects:
-        stmt = stmt.where(models.c.project.in_(projects))
+    if projects:  # and every project below them, as ClearML
+        stmt = stmt.where(models.c.project.in_(with_children(conn, company, projects)))
     return [r[0] for r in conn.execute(stmt)]

@@ -129,7 +129,7 @@ def task_parents(
 
 def validate_delete(conn: Connection, company: str, project_id: str) -> dict[str, int]:
     """projects.validate_delete: what the project and its descendants hold, as ClearML counts
-    it (models and reports: none yet)."""
+    it (reports: none yet)."""
     rows = conn.execute(
         select(projects.c.id, projects.c.name, projects.c.system_tags).where(
             projects.c.company == company
@@ -142,6 +142,7 @@ def validate_delete(conn: Connection, company: str, project_id: str) -> dict[str
     if top is None:
         raise ProjectNotFound(project_id)
     scope = [top, *(nodes[c["id"]] for c in descendants(conn, company, [project_id])[project_id])]
+    ids = [p.id for p in scope]
     counts = conn.execute(
         select(
             tasks.c.project,
@@ -151,18 +152,35 @@ def validate_delete(conn: Connection, company: str, project_id: str) -> dict[str
                 not_(tasks.c.system_tags.contains(["archived"])), tasks.c.type == "controller"
             ),
         )
-        .where(tasks.c.company == company, tasks.c.project.in_([p.id for p in scope]))
+        .where(tasks.c.company == company, tasks.c.project.in_(ids))
         .group_by(tasks.c.project)
     ).fetchall()
     per = {r[0]: r for r in counts}
-    contents = {p: project_rules.Contents(tasks=r[2], controllers=r[3]) for p, r in per.items()}
+    model_counts = conn.execute(
+        select(
+            models.c.project,
+            func.count(),
+            func.count().filter(not_(models.c.system_tags.contains(["archived"]))),
+        )
+        .where(models.c.company == company, models.c.project.in_(ids))
+        .group_by(models.c.project)
+    ).fetchall()
+    per_model = {r[0]: r for r in model_counts}
+    contents = {
+        p: project_rules.Contents(
+            tasks=per[p][2] if p in per else 0,
+            controllers=per[p][3] if p in per else 0,
+            models=per_model[p][2] if p in per_model else 0,
+        )
+        for p in {*per, *per_model}
+    }
     check = project_rules.delete_check(scope, contents)
     plain = [p.id for p in scope if project_rules.kind(p) is None]
     return {
         "tasks": sum(per[p][1] for p in plain if p in per),
         "non_archived_tasks": check["non_archived_tasks"],
-        "models": 0,
-        "non_archived_models": 0,
+        "models": sum(per_model[p][1] for p in plain if p in per_model),
+        "non_archived_models": check["non_archived_models"],
         "reports": 0,
         "non_archived_reports": 0,
         "pipelines": check["pipelines"],

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, case, func, not_, select
 
 from tasktrack.domain import project_names as names
 from tasktrack.domain.values import STATUSES
-from tasktrack.store.tables import projects, tasks
+from tasktrack.store.tables import models, projects, tasks
 
 _ARCHIVED = "archived"
 # A task that ended in the last day counts as recently completed unless it is running again.
@@ -121,16 +121,25 @@ def stats(
     return result, children
 
 
-def own_contents(conn: Connection, company: str, ids: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Per project, its own unarchived tasks (not its descendants'); models: none yet."""
-    rows = conn.execute(
-        select(tasks.c.project, func.count())
-        .where(
-            tasks.c.company == company,
-            tasks.c.project.in_(list(ids)),
-            not_(tasks.c.system_tags.contains([_ARCHIVED])),
+def own_contents(
+    conn: Connection, company: str, ids: Sequence[str], users: Sequence[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """Per project, its own unarchived tasks and models (not its descendants'), of these users
+    only if given (projects.get_all_ex check_own_contents)."""
+
+    def counts(table: Any) -> dict[str, int]:
+        stmt = (
+            select(table.c.project, func.count())
+            .where(
+                table.c.company == company,
+                table.c.project.in_(list(ids)),
+                not_(table.c.system_tags.contains([_ARCHIVED])),
+            )
+            .group_by(table.c.project)
         )
-        .group_by(tasks.c.project)
-    ).fetchall()
-    counts = {r[0]: r[1] for r in rows}
-    return {p: {"own_tasks": counts.get(p, 0), "own_models": 0} for p in ids}
+        if users:
+            stmt = stmt.where(table.c.user_id.in_(list(users)))
+        return {r[0]: r[1] for r in conn.execute(stmt)}
+
+    own_tasks, own_models = counts(tasks), counts(models)
+    return {p: {"own_tasks": own_tasks.get(p, 0), "own_models": own_models.get(p, 0)} for p in ids}

@@ -1,6 +1,7 @@
 """get_all_ex's references: `only_fields` paths through a task's project (`project.name`)
 answer the project as an object, `{id, name, ...}`, as ClearML's joined listing does; the
-paths through `user` answer `{id}` (tasktrack keeps no user names).
+paths through `user` answer `{id}` (tasktrack keeps no user names); every other reference a
+document holds as an id answers `{id}` (`expand`), as ClearML's listings expand them.
 
 Pure: the caller reads the projects the page refers to and hands them in.
 """
@@ -13,6 +14,20 @@ from tasktrack.queries.shaping import only_fields
 
 # Reference field -> what the referenced documents are keyed by.
 REFERENCES = ("project", "user")
+# The reference fields ClearML's get_all_ex answers as `{id}` (not only_fields-joined).
+TASK_IDS = ("project", "parent")
+MODEL_IDS = ("project", "parent", "task")
+
+
+def expand(docs: list[dict[str, Any]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each reference held as an id string (`project: "p1"`) as `{id}` (`project: {id: p1}`),
+    in place; an absent or empty one stays as it is."""
+    for doc in docs:
+        for field in fields:
+            value = doc.get(field)
+            if isinstance(value, str) and value:
+                doc[field] = {"id": value}
+    return docs
 
 
 def referenced(fields: list[str]) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ import msgspec
 
 from tasktrack.domain.errors import InvalidRequest
 from tasktrack.domain.limits import MAX_ONLY_FIELDS
+from tasktrack.queries.param_keys import split_path
 
 
 def _get(doc: dict[str, Any], path: list[str]) -> tuple[bool, Any]:
@@ -58,8 +59,8 @@ def _drop(doc: dict[str, Any], path: list[str]) -> None:
 
 
 def only_fields(doc: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-    include = [f.split(".") for f in fields if f and not f.startswith("-")]
-    exclude = [f[1:].split(".") for f in fields if f.startswith("-") and len(f) > 1]
+    include = [split_path(f) for f in fields if f and not f.startswith("-")]
+    exclude = [split_path(f[1:]) for f in fields if f.startswith("-") and len(f) > 1]
     if include:
         out: dict[str, Any] = {"id": doc["id"]} if "id" in doc else {}
         for path in include:

@@ -4,15 +4,24 @@ the task types in use."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
+from msgspec import UNSET, structs
 from sqlalchemy import Connection, and_, select
 from sqlalchemy.exc import DataError
 
 from tasktrack.domain.errors import BadFilter, TaskNotFound
 from tasktrack.queries import filters
-from tasktrack.queries.filter_request import MAX_PAGE_SIZE, GetAllRequest, plan, request_from
+from tasktrack.queries.filter_request import (
+    MAX_PAGE_SIZE,
+    GetAllRequest,
+    check_values,
+    plan,
+    request_from,
+)
+from tasktrack.queries.project_contents import with_children
+from tasktrack.queries.project_stats import descendants
 from tasktrack.queries.views import (
     LastMetrics,
     LastMetricsEvent,
@@ -35,6 +44,7 @@ __all__ = [
 ]
 
 _ROW = [tasks.c[name] for name in COLUMNS]
+R = TypeVar("R", bound=GetAllRequest)
 _METRIC_FIELDS = tuple(f for f in LastMetricsEvent.__struct_fields__)
 
 
@@ -76,6 +86,8 @@ def get_all(
 ) -> list[TaskView]:
     """The company's tasks that pass every filter of the request (SEMANTICS §5), one page
     (or `window`: start and size, for a scroll)."""
+    if request.include_subprojects:
+        request = with_subprojects(conn, company, request)
     query = filters.select_tasks(_ROW, company, plan(request, window))
     try:
         rows = conn.execute(query).fetchall()
@@ -85,6 +97,27 @@ def get_all(
             raise BadFilter(str(exc.orig).strip(), **given) from exc
         raise
     return _views(conn, rows)
+
+
+def with_subprojects(conn: Connection, company: str, request: R) -> R:
+    """The request with every project below the projects its `project` filter names added
+    (include_subprojects, as ClearML: each named id is followed by its descendants; `-`
+    exclusions and `__$` operators stay as they are)."""
+    given = request.project
+    if given is UNSET or given is None:
+        return request
+    values = [given] if isinstance(given, str) else given
+    plain = [v for v in values if v and not v.startswith(("-", "__$"))]
+    if not plain:
+        return request
+    check_values("project", values)
+    below = descendants(conn, company, plain)
+    expanded: list[str | None] = []
+    for v in values:
+        expanded.append(v)
+        if v in below:
+            expanded += [c["id"] for c in below[v] if c["id"] not in values]
+    return structs.replace(request, project=list(dict.fromkeys(expanded)))
 
 
 def status_history(conn: Connection, company: str, task_id: str) -> list[StatusHistoryEntry]:
@@ -127,9 +160,9 @@ def status_history(conn: Connection, company: str, task_id: str) -> list[StatusH
 
 
 def task_types(conn: Connection, company: str, projects: Sequence[str] = ()) -> list[str]:
-    """tasks.get_types: the distinct types of the company's tasks, of these projects only if
-    any are given (an empty list is all of them), sorted."""
+    """tasks.get_types: the distinct types of the company's tasks, of these projects and the
+    projects below them only if any are given (an empty list is all of them), sorted."""
     query = select(tasks.c.type).distinct().where(tasks.c.company == company)
     if projects:
-        query = query.where(tasks.c.project.in_(list(projects)))
+        query = query.where(tasks.c.project.in_(with_children(conn, company, projects)))
     return [row[0] for row in conn.execute(query.order_by(tasks.c.type))]

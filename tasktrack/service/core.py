@@ -16,7 +16,7 @@ from tasktrack.domain import commands as cmd
 from tasktrack.domain.decide import RULES
 from tasktrack.domain.errors import DomainError, InvalidRequest
 from tasktrack.domain.records import Metadata
-from tasktrack.service import handlers, models, projects, reporting, workers
+from tasktrack.service import handlers, models, projects, reporting, task_moves, workers
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
 from tasktrack.store import eventlog, idempotency, transactions
@@ -42,7 +42,7 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
 SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     cmd.CreateTask: handlers.on_create,
     cmd.ValidateTask: handlers.on_create,
-    cmd.CloneTask: handlers.on_clone,
+    cmd.CloneTask: task_moves.on_clone,
     cmd.UpdateTags: handlers.on_update_tags,
     cmd.AddEvents: reporting.on_add_events,
     cmd.CreateProject: projects.on_create_project,
@@ -54,6 +54,9 @@ SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     cmd.DeleteProject: projects.on_delete_project,
     cmd.MakeProjectsPublic: projects.on_make_public,
     cmd.MakeProjectsPrivate: projects.on_make_private,
+    cmd.MoveTasks: task_moves.on_move,
+    cmd.MakeTasksPublic: task_moves.on_make_public,
+    cmd.MakeTasksPrivate: task_moves.on_make_private,
 }
 
 

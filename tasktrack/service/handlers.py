@@ -12,7 +12,7 @@ from typing import Any
 from msgspec import UNSET, structs
 
 from tasktrack.domain import commands as cmd
-from tasktrack.domain import editing
+from tasktrack.domain import editing, lifecycle, placement
 from tasktrack.domain import events as ev
 from tasktrack.domain.context import Context
 from tasktrack.domain.decide import decide
@@ -23,8 +23,9 @@ from tasktrack.domain.errors import (
     StatusChangedConcurrently,
     TaskNotFound,
 )
-from tasktrack.domain.state import TaskState
-from tasktrack.service import results
+from tasktrack.domain.projects import Writes
+from tasktrack.domain.state import DELETED_PARENT_PREFIX, TaskState
+from tasktrack.service import results, task_models
 from tasktrack.service.uow import UnitOfWork
 from tasktrack.store import commandreads, eventlog, workerrows
 
@@ -81,13 +82,19 @@ def apply_to_task(uow: UnitOfWork, c: cmd.OnTask, task_id: str, seen: str | None
     events = decide(state, c, ctx)
     assert state is not None  # decide refuses a missing task
     extra: dict[str, Any] = {}
+    if isinstance(c, cmd.DeleteTask | cmd.ResetTask):
+        published = commandreads.published_children(uow.conn, uow.metadata.company, task_id)
+        lifecycle.check_children(state, published, c.force)
     if any(isinstance(e, ev.TaskDeleted) for e in events):
         extra["updated_children"] = _orphan_children(uow, task_id, ctx)
+    extra.update(task_models.follow(uow, c, state, events, ctx))
     uow.append(task_id, events, ctx.now)
     uow.project()
     result = results.single(c, state, uow.states[task_id], events)
     if isinstance(c, cmd.DeleteTask):
         result = {"deleted": True, "events": {}, **extra}
+    elif isinstance(c, cmd.ResetTask):
+        result = {**result, **extra}
     return result
 
 
@@ -114,6 +121,7 @@ def on_task(uow: UnitOfWork, c: cmd.TaskCommand | cmd.EditTask) -> results.Resul
     seen = uow.open([task_id], extra_locks=queue_locks(uow, c)).get(task_id)
     if isinstance(c, cmd.PingTask) and not _is_visible(uow, task_id):
         return {}  # ClearML ignores pings of unknown tasks (another company's look the same)
+    uow.lock(task_models.streams(uow, [c]))
     if isinstance(c, cmd.EnqueueTask):
         c = resolve_queue(uow, c)
     return apply_to_task(uow, c, task_id, seen)
@@ -162,6 +170,8 @@ def _require_queue(uow: UnitOfWork, queue_id: str) -> None:
 def on_create(uow: UnitOfWork, c: cmd.CreateTask) -> results.Result:
     task_id = new_id()
     parent = c.parent if isinstance(c.parent, str) else None
+    if parent and parent.startswith(DELETED_PARENT_PREFIX):
+        parent = None  # names a deleted parent, as a child of it reads (ClearML skips it too)
     uow.lock([task_id, *([parent] if parent else [])])
     if parent:
         uow.load([parent])
@@ -175,16 +185,25 @@ def on_create(uow: UnitOfWork, c: cmd.CreateTask) -> results.Result:
     return {"id": task_id}
 
 
-def on_clone(uow: UnitOfWork, c: cmd.CloneTask) -> results.Result:
+def on_clone(
+    uow: UnitOfWork, c: cmd.CloneTask, project_writes: Writes | None = None
+) -> results.Result:
+    """`project_writes` create the clone's project (new streams, appended first)."""
     task_id = new_id()
     parent = c.new_task_parent if c.new_task_parent is not UNSET else None
-    uow.lock([c.task, task_id, *([parent] if parent else [])])
+    project_writes = project_writes or []
+    created = [stream_id for stream_id, _ in project_writes]
+    uow.lock([c.task, task_id, *([parent] if parent else []), *created])
     uow.load([c.task, *([parent] if parent else [])])
     source = _visible(uow, c.task)
     if parent:
         _visible(uow, parent)
     ctx = _context(uow, [c.task])
-    uow.append(task_id, editing.clone(source, c, ctx, task_id), ctx.now)
+    events = editing.clone(source, c, ctx, task_id)
+    task_models.check_clone(uow, c, events)
+    for stream_id, project_events in project_writes:
+        uow.append(stream_id, project_events, ctx.now)
+    uow.append(task_id, events, ctx.now)
     uow.project()
     return {"id": task_id}
 
@@ -194,7 +213,7 @@ def on_update_tags(uow: UnitOfWork, c: cmd.UpdateTags) -> results.Result:
     uow.lock(ids)
     uow.load(ids)
     for task_id in ids:
-        _visible(uow, task_id)
+        placement.writable(_visible(uow, task_id))
     ctx = _context(uow, ids)
     updated = 0
     for task_id in ids:
@@ -221,6 +240,7 @@ def on_many(uow: UnitOfWork, c: cmd.ManyTasks) -> results.Result:
         children = _children(uow, ids)
         uow.lock(children)
     uow.load([*ids, *children])
+    uow.lock(task_models.streams(uow, singles))
     succeeded: list[results.Result] = []
     failed: list[results.Result] = []
     for single in singles:

@@ -17,17 +17,19 @@ from msgspec import UNSET
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import events as ev
 from tasktrack.domain import model_commands as mc
+from tasktrack.domain import model_links, placement
 from tasktrack.domain import model_rules as rules
 from tasktrack.domain.context import Context
 from tasktrack.domain.decide import decide
-from tasktrack.domain.errors import DomainError, InvalidTaskStatus, TaskNotFound
+from tasktrack.domain.errors import DomainError, InvalidRequest, InvalidTaskStatus, TaskNotFound
 from tasktrack.domain.model_errors import MissingRequiredFields, ModelNotFound
 from tasktrack.domain.models import ModelState, stream_of
 from tasktrack.domain.state import TaskState
+from tasktrack.service import projects
 from tasktrack.service.handlers import new_id
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
-from tasktrack.store import commandreads, modelrows
+from tasktrack.store import modelrefs, modelrows
 
 OUTPUT_MODEL_NAME = "Output Model"  # ClearML's name of a task's output model entry
 
@@ -56,12 +58,13 @@ def _load(uow: UnitOfWork, model_id: str, *, owned: bool = True) -> ModelState:
 
 
 def _task(uow: UnitOfWork, task_id: str | None) -> TaskState | None:
-    """A locked task's state, None when it is gone (or another company's)."""
+    """A locked task's state, None when it is gone (or another company's), or public: a public
+    task is read-only, so a model's changes leave it alone (as ClearML's, in no company)."""
     if not task_id:
         return None
     uow.load([task_id])
     state = uow.states.get(task_id)
-    if state is None or not state.visible_to(uow.metadata.company):
+    if state is None or not state.visible_to(uow.metadata.company) or state.public:
         return None
     return state
 
@@ -69,6 +72,9 @@ def _task(uow: UnitOfWork, task_id: str | None) -> TaskState | None:
 def _require_task(uow: UnitOfWork, task_id: str) -> TaskState:
     state = _task(uow, task_id)
     if state is None:
+        found = uow.states.get(task_id)
+        if found is not None and found.visible_to(uow.metadata.company):
+            placement.writable(found)  # public: 403/21
         raise TaskNotFound(task_id)
     return state
 
@@ -129,8 +135,8 @@ def _fields(events: list[ev.AnyEvent]) -> dict[str, object]:
             out["uri"] = e.uri
         elif isinstance(e, ev.ModelMoved):
             out["project"] = e.project
-        elif isinstance(e, ev.ModelPublished):
-            out["ready"] = True
+        elif isinstance(e, ev.ModelPublished | ev.ModelUnpublished):
+            out["ready"] = isinstance(e, ev.ModelPublished)
     return {k: v for k, v in out.items() if v is not UNSET}
 
 
@@ -173,6 +179,7 @@ def on_update_for_task(uow: UnitOfWork, c: mc.UpdateModelForTask) -> Result:
         model=model_id,
         model_type="output",
         iteration=c.iteration,
+        in_place=True,
     )
     uow.append(c.task, [link], ctx.now)
     uow.project()
@@ -264,14 +271,28 @@ def on_unarchive_many(uow: UnitOfWork, c: mc.UnarchiveModels) -> Result:
     return _each(uow, c.ids, lambda i: _simple(uow, i, rules.unarchive, "unarchived"))
 
 
-def _delete(uow: UnitOfWork, model_id: str, force: bool) -> Result:
+def _users(uow: UnitOfWork, model_ids: list[str]) -> list[str]:
+    """The tasks that take these models as input (read before locking, to lock them too)."""
+    found = modelrefs.input_users(uow.conn, uow.metadata.company, model_ids)
+    return sorted({t for tasks in found.values() for t in tasks})
+
+
+def _delete(uow: UnitOfWork, model_id: str, force: bool, *, locked_ahead: bool = False) -> Result:
+    """`locked_ahead`: delete_many locked every stream it may write before its first write."""
     peeked = _peek_task(uow, model_id)
-    _lock(uow, model_id, peeked)
+    users = _users(uow, [model_id])
+    if not locked_ahead:
+        _lock(uow, model_id, peeked, *users)
     state = _load(uow, model_id)
     task = _task(uow, state.task) if state.task == peeked else None
+    # Tasks that became users after the locks were taken are left as ClearML leaves them.
+    using = [t for u in users if u in uow.locked and (t := _task(uow, u)) is not None]
     stream = stream_of(model_id)
-    ctx = _ctx(uow, [stream, *([task.id] if task else [])])
+    ctx = _ctx(uow, [stream, *([task.id] if task else []), *(t.id for t in using)])
+    user_events = model_links.input_model_deleted(model_id, using, ctx, force=force)
     model_events, task_events = rules.delete(state, ctx, task, force)
+    for user, events in user_events.items():
+        uow.append(user, events, ctx.now)
     if task is not None:
         uow.append(task.id, task_events, ctx.now)
     uow.append(stream, model_events, ctx.now)
@@ -284,16 +305,17 @@ def on_delete(uow: UnitOfWork, c: mc.DeleteModel) -> Result:
 
 
 def on_delete_many(uow: UnitOfWork, c: mc.DeleteModels) -> Result:
-    return _each(uow, c.ids, lambda i: _delete(uow, i, c.force))
+    uow.lock(_users(uow, c.ids))
+    return _each(uow, c.ids, lambda i: _delete(uow, i, c.force, locked_ahead=True))
 
 
 def on_move(uow: UnitOfWork, c: mc.MoveModels) -> Result:
-    project = c.project or None
-    if project is None and c.project_name:
-        project = commandreads.project_named(uow.conn, uow.metadata.company, c.project_name)
-        if project is None:
-            raise InvalidTaskStatus(f"Unknown project name: {c.project_name!r}")
+    """Into the project `project` (it must exist), or the one named `project_name`, created
+    with its missing parents when absent (as ClearML), or none."""
+    project, writes = projects.destination(uow, c.project or None, c.project_name or None)
+    uow.lock(projects.new_streams(writes))
     _lock_all(uow, c.ids)
+    projects.append(uow, writes)
     for model_id in dict.fromkeys(c.ids):
         _simple(uow, model_id, rules.move, "moved", project=project)
     return {"project_id": project}
@@ -335,6 +357,31 @@ def on_delete_metadata(uow: UnitOfWork, c: mc.DeleteModelMetadata) -> Result:
     return {"updated": int(done["updated"])}
 
 
+def on_update_tags(uow: UnitOfWork, c: mc.UpdateModelTags) -> Result:
+    """Tags added to and removed from the company's own models among `ids` (others are
+    skipped, as ClearML's update of the matching models): how many changed."""
+    if not c.ids:
+        raise InvalidRequest("Validation error: no model ids provided for editing tags")
+    if not (c.add_tags or c.remove_tags):
+        raise InvalidRequest("Validation error: either add_tags or remove_tags is needed")
+    ids = list(dict.fromkeys(c.ids))
+    company = uow.metadata.company
+    uow.lock([stream_of(i) for i in ids])
+    rows = modelrows.load(uow.conn, company, ids)
+    owned = [rows[i] for i in ids if i in rows and rows[i].state.owned_by(company)]
+    for row in owned:
+        uow.heads[stream_of(row.state.id)] = row.head
+        uow.head_times[stream_of(row.state.id)] = row.head_at
+    ctx = _ctx(uow, [stream_of(r.state.id) for r in owned])
+    updated = 0
+    for row in owned:
+        events = rules.update_tags(row.state, ctx, c.add_tags, c.remove_tags)
+        uow.append(stream_of(row.state.id), events, ctx.now)
+        updated += 1 if events else 0
+    uow.project()
+    return {"updated": updated}
+
+
 HANDLERS: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     mc.CreateModel: on_create,
     mc.UpdateModel: on_update,
@@ -351,4 +398,5 @@ HANDLERS: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     mc.MakeModelsPrivate: on_make_private,
     mc.AddOrUpdateModelMetadata: on_add_or_update_metadata,
     mc.DeleteModelMetadata: on_delete_metadata,
+    mc.UpdateModelTags: on_update_tags,
 }

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from msgspec import UNSET
+from msgspec import UNSET, structs
 
 from tasktrack.domain import commands as cmd
 from tasktrack.domain import project_names as names
 from tasktrack.domain import projects
 from tasktrack.domain.context import Context
 from tasktrack.domain.errors import ProjectNotFound
+from tasktrack.domain.models import ARCHIVED, ModelState
+from tasktrack.domain.models import stream_of as model_stream
 from tasktrack.domain.projects import ProjectNode, Writes
 from tasktrack.service.handlers import new_id
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
-from tasktrack.store import commandreads
+from tasktrack.store import commandreads, modelrows
 
 
 class _Tree:
@@ -76,6 +78,35 @@ def _lock_new(uow: UnitOfWork, writes: Writes, known: set[str]) -> None:
     fresh = [s for s, _ in writes if s not in known]
     if fresh:
         uow.lock(fresh)
+
+
+def destination(
+    uow: UnitOfWork, project_id: str | None, name: str | None
+) -> tuple[str | None, Writes]:
+    """Where tasks or models move: the project `project_id` (it must exist: 400/401), else the
+    project named `name`, created with its missing parents when absent, else no project.
+
+    Takes the company's project-tree lock (before the movers' own locks, the order every
+    project command keeps). Returns the project and the writes that create it: the caller locks
+    their streams with its own (`new_streams`) and appends them (`append`) before its events.
+    """
+    tree = _Tree(uow)
+    if project_id:
+        return tree.get(project_id).id, []
+    if not name:
+        return None, []
+    node, writes = projects.ensure(names.clean(name), _context(uow, []), tree.by_name, _ids())
+    return (node.id if node else None), writes
+
+
+def new_streams(writes: Writes) -> list[str]:
+    return [stream_id for stream_id, _ in writes]
+
+
+def append(uow: UnitOfWork, writes: Writes) -> None:
+    """Append the writes of `destination` (their streams are new: locked by the caller)."""
+    for stream_id, events in writes:
+        uow.append(stream_id, events, uow.now([stream_id]))
 
 
 def on_create_project(uow: UnitOfWork, c: cmd.CreateProject) -> Result:
@@ -133,6 +164,35 @@ def on_merge_project(uow: UnitOfWork, c: cmd.MergeProject) -> Result:
     return answer
 
 
+def _project_models(uow: UnitOfWork, project_ids: list[str]) -> list[ModelState]:
+    """The models of these projects, locked and loaded (their rows are their streams' heads).
+    Read, locked, then read again: a model that left the projects meanwhile is not theirs."""
+    company = uow.metadata.company
+    ids = commandreads.project_models(uow.conn, company, project_ids)
+    uow.lock([model_stream(i) for i in ids])
+    found: list[ModelState] = []
+    for model_id, row in sorted(modelrows.load(uow.conn, company, ids).items()):
+        if row.state.deleted or row.state.project not in project_ids:
+            continue
+        uow.heads[model_stream(model_id)] = row.head
+        uow.head_times[model_stream(model_id)] = row.head_at
+        found.append(row.state)
+    return found
+
+
+def _with_models(
+    contents: dict[str, projects.Contents], models: list[ModelState]
+) -> dict[str, projects.Contents]:
+    counts: dict[str, int] = {}
+    for m in models:
+        if m.project is not None and ARCHIVED not in m.system_tags:
+            counts[m.project] = counts.get(m.project, 0) + 1
+    return {
+        p: structs.replace(contents.get(p, projects.Contents()), models=counts.get(p, 0))
+        for p in {*contents, *counts}
+    }
+
+
 def on_delete_project(uow: UnitOfWork, c: cmd.DeleteProject) -> Result:
     tree = _Tree(uow)
     project = tree.get(c.project)
@@ -140,8 +200,17 @@ def on_delete_project(uow: UnitOfWork, c: cmd.DeleteProject) -> Result:
     touched = [project.id, *(d.id for d in below)]
     contents, _, tasks = commandreads.project_tasks(uow.conn, uow.metadata.company, touched)
     _prepare(uow, touched, tasks)
-    ctx = _context(uow, [*touched, *tasks])
-    answer, writes = projects.delete(c, ctx, project, below, contents=contents, all_tasks=tasks)
+    models = _project_models(uow, touched)
+    ctx = _context(uow, [*touched, *tasks, *(model_stream(m.id) for m in models)])
+    answer, writes = projects.delete(
+        c,
+        ctx,
+        project,
+        below,
+        contents=_with_models(contents, models),
+        all_tasks=tasks,
+        all_models=[m.id for m in models],
+    )
     _write(uow, ctx, writes)
     return answer
 

@@ -142,8 +142,11 @@ def on_report(uow: UnitOfWork, c: cmd.ReportWorkerStatus) -> Result:
             now = later
             row, events = _report_facts(uow, c, stored, task, now)
         _append(uow, c.worker, events, now)
-    if task is not None and (row.task != task or uow.states[task].last_worker != c.worker):
-        apply_to_task(uow, c, task, None)  # WorkerReported on the task: it took the task
+    took = row.task != task or uow.states[task].last_worker != c.worker if task else False
+    if task is not None and took and not uow.states[task].public:
+        # WorkerReported on the task: it took the task (a public task is read-only: the
+        # worker's stream and row still say it runs it).
+        apply_to_task(uow, c, task, None)
     uow.project()
     stats = rules.flatten_stats(c.machine_stats)
     new = structs.replace(

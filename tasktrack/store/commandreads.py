@@ -31,6 +31,15 @@ def children(conn: psycopg.Connection[Any], company: str, parents: list[str]) ->
     return [r[0] for r in rows]
 
 
+def published_children(conn: psycopg.Connection[Any], company: str, parent: str) -> int:
+    """How many of the company's tasks whose parent is `parent` are published."""
+    row = conn.execute(
+        "SELECT count(*) FROM tasks WHERE parent = %s AND company = %s AND status = 'published'",
+        (parent, company),
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 def queue_named(conn: psycopg.Connection[Any], company: str, name: str) -> str | None:
     """The id of the company's queue of this name, if it exists."""
     row = conn.execute(
@@ -99,3 +108,14 @@ def project_tasks(
         for p, ids in unarchived.items()
     }
     return contents, unarchived, [r[0] for r in rows]
+
+
+def project_models(
+    conn: psycopg.Connection[Any], company: str, project_ids: list[str]
+) -> list[str]:
+    """The ids of the company's models in these projects (archived ones too), by id."""
+    rows = conn.execute(
+        "SELECT id FROM models WHERE company = %s AND project = ANY(%s) ORDER BY id",
+        (company, project_ids),
+    )
+    return [r[0] for r in rows.fetchall()]

@@ -114,6 +114,9 @@ tasks = Table(
     Column("stream_version", Integer, nullable=False),
     Column("head_hash", LargeBinary, nullable=False),
     _ts("head_at", nullable=False),
+    # A public task is read-only, the owner's included (tasks.make_public; migration
+    # 0015_delmove). Last: the migration adds it after the head's columns.
+    Column("public", Boolean, nullable=False, server_default=text("false")),
     Index("tasks_company_status_idx", "company", "status"),
     # Project alone, or project and status (migration 0010).
     Index("tasks_company_project_status_idx", "company", "project", "status"),

@@ -22,7 +22,8 @@ JSON_FIELDS = (
     "configuration",
     "runtime",
 )
-# TaskState field -> column, in the table's order (the state's `user` is the column user_id).
+# TaskState field -> column (the state's `user` is the column user_id), in the table's order
+# but `public`, which the table has last.
 FIELDS = (
     "id",
     "company",
@@ -58,6 +59,7 @@ FIELDS = (
     "configuration",
     "runtime",
     "enqueue_status",
+    "public",
 )
 COLUMNS = (
     *("user_id" if f == "user" else f for f in FIELDS),

@@ -8,6 +8,7 @@ off (`sdk.development.report_use_subprocess: false`) for speed; one keeps the SD
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -231,3 +232,41 @@ def test_an_offline_session_is_imported(sdk: Sdk) -> None:
     assert sdk.history(task_id) == [("created", "in_progress"), ("in_progress", "completed")]
     assert sdk.series(task_id, "loss", "train") == ([0, 1, 2, 3], [10.0, 9.0, 8.0, 7.0])
     assert task["last_iteration"] == 3
+
+
+def _printed(done: subprocess.CompletedProcess[str], label: str) -> Any:
+    found = re.search(rf"^{label} (.*)$", done.stdout, re.MULTILINE)
+    assert found, f"no {label} line:\n{done.stdout}\n{done.stderr}"
+    return json.loads(found.group(1))
+
+
+def test_user_properties_read_back_what_was_set(sdk: Sdk) -> None:
+    """Task.get_user_properties reads tasks.get_hyper_params: it must see what
+    set_user_properties wrote (the SDK swallows a failure and answers {})."""
+    done, task_id = sdk.run("properties.py")
+    assert done.returncode == 0, done.stderr
+    assert _printed(done, "VALUES") == {"backbone": "resnet", "depth": "50", "stable": "True"}
+    depth = _printed(done, "FULL")
+    assert (depth["section"], depth["name"], depth["value"]) == ("properties", "depth", "50")
+    assert depth["description"] == "layers"
+    assert _printed(done, "AFTER") == {"backbone": "resnet", "depth": "50"}
+    stored = sdk.task(task_id)["hyperparams"]["properties"]
+    assert sorted(stored) == ["backbone", "depth"]
+
+
+def test_an_output_model_saved_twice_and_published_with_its_task(sdk: Sdk) -> None:
+    """The SDK creates its output model with models.create (ready: ClearML's default) and then
+    edits its weights as it uploads: both uploads must land."""
+    done, task_id = sdk.run("output_model.py", str(sdk.home / "store"))
+    assert done.returncode == 0, done.stderr
+    found = re.search(r"^MODEL (\S+)$", done.stdout, re.MULTILINE)
+    assert found, done.stdout
+    model = sdk.api.ok("models.get_by_id", {"model": found.group(1)})["model"]
+    assert model["uri"].endswith("weights_2.bin"), model["uri"]
+    assert model["task"] == task_id
+    outputs = sdk.task(task_id)["models"]["output"]
+    # The SDK names each output entry after the file it saved: two entries, one model.
+    assert {m["model"] for m in outputs} == {model["id"]}, outputs
+    sdk.api.ok("models.edit", {"model": model["id"], "ready": False})
+    sdk.api.ok("tasks.publish", {"task": task_id, "force": True})
+    assert sdk.api.ok("models.get_by_id", {"model": model["id"]})["model"]["ready"] is True

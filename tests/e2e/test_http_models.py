@@ -24,10 +24,13 @@ def test_a_model_life_over_http(api: Api, e2e_engine: Engine) -> None:
     api.ok("tasks.stopped", {"task": task})
     ready = api.ok("models.set_ready", {"model": out["id"]})
     assert ready["published_task"]["id"] == task
+    used = api.ok("models.create", {"name": "input", "uri": "file:///i"})["id"]
+    api.ok("tasks.create", {"name": "user", "type": "training", "execution": {"model": used}})
     before = _events(e2e_engine)
     refusals = [
         ("models.set_ready", {"model": out["id"]}, 203),
-        ("models.edit", {"model": out["id"], "uri": "file:///x"}, 203),
+        ("models.delete", {"model": used}, 205),
+        ("tasks.clone", {"task": task, "execution_overrides": {"model": "nope"}}, 201),
         ("models.get_by_id", {"model": "nope"}, 201),
         ("models.create", {"name": "m"}, 12),
         ("models.create", {"name": "m", "uri": "u", "labels": {"a": "x"}}, 12),

@@ -74,7 +74,11 @@ IDS_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
     "tasks.get_configurations": ("tasks", {}),
     "tasks.get_configuration_names": ("tasks", {}),
     "models.move": ("ids", {}),
+    "tasks.move": ("ids", {"project_name": "pwned"}),
+    "tasks.make_public": ("ids", {}),
+    "tasks.make_private": ("ids", {}),
     "models.make_public": ("ids", {}),
+    "models.update_tags": ("ids", {"add_tags": ["pwned"]}),
     "models.make_private": ("ids", {}),
     "projects.get_unique_metric_variants": ("ids", {}),  # the victim's metric names stay hidden
     **{

@@ -74,6 +74,8 @@ def workload(client: Client, projects: tuple[str, str]) -> list[str]:
         )
         (client.failed if i == 1 else client.completed)(task=task)
     client.edit(task=ids[2], project=second, force=True)  # later events count in `second`
+    client.move_tasks(ids=[ids[0]], project=None)  # tasks.move: later events count in None
+    client.reset(task=ids[0])
     client.reset(task=ids[1])
     client.delete(task=ids[1], force=True)  # its past activity stays
     return ids
@@ -94,6 +96,8 @@ def from_log(engine: Engine, company: str) -> Figures:
             project[r.stream_id] = e.project or None
         elif isinstance(e, ev.TaskEdited | ev.TaskUpdated) and e.changes.project is not UNSET:
             project[r.stream_id] = e.changes.project or None
+        elif isinstance(e, ev.TaskMoved):
+            project[r.stream_id] = e.project
         if r.stream_id not in project:
             continue  # a queue's or a project's stream
         counts = out.setdefault((project[r.stream_id], e.at.astimezone(UTC).date()), Counter())

@@ -16,8 +16,8 @@ def _task(client: Client, **kw: object) -> str:
     return str(client.create(name="trainer", type="training", **kw)["id"])
 
 
-def test_create_get_update_and_the_read_only_rule(client: Client) -> None:
-    model = client.create_model(name="m", uri="file:///a", labels={"cat": 1})["id"]
+def test_create_get_update_publish_and_unpublish(client: Client) -> None:
+    model = client.create_model(name="m", uri="file:///a", labels={"cat": 1}, ready=False)["id"]
     view = client.get_model(model)
     assert (view.name, view.uri, view.ready, view.labels) == ("m", "file:///a", False, {"cat": 1})
     assert client.edit_model(model=model, uri="file:///b", comment="c")["updated"] == 1
@@ -25,12 +25,20 @@ def test_create_get_update_and_the_read_only_rule(client: Client) -> None:
     client.set_model_ready(model=model)
     assert client.get_model(model).ready is True
     with pytest.raises(ModelIsReady):
-        client.edit_model(model=model, uri="file:///c")
-    with pytest.raises(ModelIsReady):
         client.set_model_ready(model=model)
     # Descriptive fields stay editable on a published model.
     assert client.update_model(model=model, name="renamed")["updated"] == 1
     assert [m.id for m in client.get_models(name="^renamed$")] == [model]
+    # As in ClearML, a ready model stays editable; ready: false unpublishes it.
+    changed = client.edit_model(model=model, ready=False, uri="file:///c")
+    assert changed["fields"] == {"ready": False, "uri": "file:///c"}
+    assert (client.get_model(model).ready, client.get_model(model).uri) == (False, "file:///c")
+
+
+def test_a_model_is_created_ready_by_default(client: Client) -> None:
+    """As ClearML's models.create: `ready` defaults to true."""
+    model = client.create_model(name="m", uri="file:///a")["id"]
+    assert client.get_model(model).ready is True
 
 
 def test_update_for_task_links_the_output_model_and_raises_the_iteration(client: Client) -> None:

@@ -82,7 +82,9 @@ def test_clone_copies_the_definition_and_nothing_of_the_run(client: Client) -> N
     assert clone.output.error in (UNSET, None, "")
     assert clone.execution is not None
     assert queue_of(clone) is None
-    assert (clone.execution.framework, clone.execution.parameters) == ("torch", {"x": "1"})
+    assert clone.execution.framework == "torch"
+    assert clone.hyperparams is not None  # the source's execution.parameters, as ClearML keeps them
+    assert clone.hyperparams["Args"]["x"].value == "1"
     assert clone.execution.artifacts is not UNSET
     assert [(a.key, a.mode) for a in clone.execution.artifacts] == [("in-data", "input")]
     assert clone.models is not None

@@ -132,6 +132,33 @@ def test_hyper_params_status_rule(client: Client) -> None:
 # --- configuration ---------------------------------------------------------------------------
 
 
+def test_legacy_parameter_fields_are_kept_as_hyperparams_and_configuration(
+    client: Client,
+) -> None:
+    """execution.parameters and model_desc (ClearML clients before API 2.9) are stored as
+    items of type legacy, through the Python API too; an edit replaces them, the rest stays."""
+    t = new_task(
+        client,
+        execution={"parameters": {"lr": 0.1, "TF_DEFINE/steps": "10"}, "model_desc": {"d": "x"}},
+        hyperparams={"General": {"keep": {"value": "k"}}},
+        system_tags=None,  # a null on create is "not given", as ClearML reads it
+    )
+    (listed,) = client.get_hyper_params([t])
+    assert [(p.section, p.name, p.value, p.type) for p in listed.hyperparams] == [
+        ("Args", "lr", "0.1", "legacy"),
+        ("General", "keep", "k", UNSET),
+        ("TF_DEFINE", "steps", "10", "legacy"),
+    ]
+    view = client.get_by_id(t)
+    assert _configs(view) == {"d": "x"}
+    assert view.execution is None or view.execution.parameters is UNSET
+    assert view.system_tags == []
+    client.edit(task=t, execution={"parameters": {"new": "1"}, "model_desc": {}})
+    view = client.get_by_id(t)
+    assert _params(view) == {"General": {"keep": "k"}, "Args": {"new": "1"}}
+    assert _configs(view) == {}
+
+
 def test_configuration_edit_replace_and_delete(client: Client) -> None:
     t = new_task(client)
     result = client.edit_configuration(

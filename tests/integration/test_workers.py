@@ -269,3 +269,20 @@ def test_values_postgresql_refuses_are_bad_filters(client: Client) -> None:
         with pytest.raises(DomainError) as exc:
             call()
         assert codes(exc.value) == (400, 16)
+
+
+def test_a_worker_running_a_public_task_keeps_reporting(
+    client: Client, engine: Engine, company: str
+) -> None:
+    """A public task is read-only (403/21 for changes): the worker's heartbeat is not refused,
+    its own stream says it took the task, and the task's stream is left alone."""
+    task = task_in(client, "in_progress")
+    client.make_tasks_public(ids=[task])
+    before = stream_types(engine, task)
+    _report(client, "pub", task=task)
+    _report(client, "pub", task=task)
+    assert stream_types(engine, task) == before
+    assert stream_types(engine, rules.stream_of(company, "pub"))[-1] == "WorkerTookTask"
+    (worker,) = client.get_workers()
+    assert worker.task is not None
+    assert worker.task.id == task

@@ -68,15 +68,18 @@ def test_any_all_keep_only_the_fields_that_can_take_the_condition() -> None:
 
 def test_orders_by_document_paths_with_hyperparams_values() -> None:
     keys = parse_order(
-        ["hyperparams.s.p", "-hyperparams.s.q.value", "execution.parameters.x"],
+        ["hyperparams.s.p", "-hyperparams.s.q.value", "execution.framework"],
         frozenset(),
         False,
     )
     assert keys[:3] == [
         OrderKey("hyperparams", False, path=("s", "p", "value")),
         OrderKey("hyperparams", True, path=("s", "q", "value")),
-        OrderKey("execution", False, path=("parameters", "x")),
+        OrderKey("execution", False, path=("framework",)),
     ]
+    # The legacy execution.parameters are kept as hyperparams.Args (domain/legacy.py).
+    (legacy,) = parse_order(["execution.parameters.x"], frozenset(), False)[:1]
+    assert legacy == OrderKey("hyperparams", False, path=("Args", "x", "value"))
     with pytest.raises(BadFilter):
         parse_order(["nosuch.path"], frozenset(), False)
 

@@ -18,7 +18,8 @@ CTX = Context(now=datetime(2026, 1, 1, tzinfo=UTC), user="u1", company="co")
 
 
 def _model(**kw: object) -> ModelState:
-    c = msgspec.convert({"name": "m", "uri": "file:///a", **kw}, mc.CreateModel)
+    """A draft model (not ready) unless `ready` says otherwise."""
+    c = msgspec.convert({"name": "m", "uri": "file:///a", "ready": False, **kw}, mc.CreateModel)
     state = fold(rules.create(c, CTX, "m1"))
     assert state is not None
     return state
@@ -28,6 +29,14 @@ def test_create_folds_into_the_model() -> None:
     state = _model(labels={"a": 1}, tags=["b", "a", "b"])
     assert (state.id, state.company, state.user, state.ready) == ("m1", "co", "u1", False)
     assert state.tags == ["a", "b"]
+
+
+def test_a_model_is_created_ready_unless_the_request_says_not() -> None:
+    """ClearML's models.create defaults `ready` to true (its suite relies on it)."""
+    c = mc.CreateModel(name="m", uri="file:///a")
+    state = fold(rules.create(c, CTX, "m1"))
+    assert state is not None
+    assert state.ready
 
 
 def test_only_what_differs_becomes_an_event() -> None:
@@ -40,21 +49,32 @@ def test_only_what_differs_becomes_an_event() -> None:
     assert (after.uri, after.project) == ("file:///b", "p")
 
 
-def test_a_published_model_keeps_its_weights_and_definition() -> None:
+def test_a_published_model_stays_editable_as_in_clearml() -> None:
+    """ClearML's SDK creates its output models ready (the default) and then edits their
+    weights: a ready model's fields all stay editable; only publishing it again is refused."""
     state = fold(rules.publish(_model(), CTX), _model())
     assert state is not None
     assert state.ready
-    for edit in (
-        mc.EditModel(model="m1", uri="file:///b"),
-        mc.EditModel(model="m1", labels={"x": 1}),
-        mc.UpdateModel(model="m1", ready=False),
-    ):
-        with pytest.raises(ModelIsReady):
-            rules.change(state, edit, CTX)
     with pytest.raises(ModelIsReady):
         rules.publish(state, CTX)
-    renamed = rules.change(state, mc.UpdateModel(model="m1", name="n"), CTX)
-    assert [type(e) for e in renamed] == [ev.ModelEdited]
+    edit = mc.EditModel(model="m1", uri="file:///b", labels={"x": 1}, task="t")
+    events = rules.change(state, edit, CTX)
+    assert [type(e) for e in events] == [ev.ModelEdited, ev.ModelWeightsUpdated]
+    after = fold(events, state)
+    assert after is not None
+    assert (after.ready, after.uri, after.labels, after.task) == (True, "file:///b", {"x": 1}, "t")
+
+
+def test_unpublishing_is_a_fact() -> None:
+    state = fold(rules.publish(_model(), CTX), _model())
+    assert state is not None
+    edit = mc.EditModel(model="m1", ready=False, uri="file:///b")
+    events = rules.change(state, edit, CTX)
+    assert [type(e) for e in events] == [ev.ModelUnpublished, ev.ModelWeightsUpdated]
+    after = fold(events, state)
+    assert after is not None
+    assert (after.ready, after.uri) == (False, "file:///b")
+    assert rules.change(after, mc.UpdateModel(model="m1", ready=False), CTX) == []
 
 
 def test_metadata_archive_and_delete_fold() -> None:
@@ -75,3 +95,15 @@ def test_metadata_archive_and_delete_fold() -> None:
 def test_an_event_before_creation_is_refused() -> None:
     with pytest.raises(ValueError, match="before ModelCreated"):
         evolve(None, ev.ModelPublished(at=CTX.now, by="u1"))
+
+
+def test_update_tags_adds_then_removes_and_moves_last_change_only() -> None:
+    state = _model(tags=["a", "b"])
+    assert rules.update_tags(state, CTX, ["a"], ["zz"]) == []
+    later = Context(now=datetime(2026, 2, 1, tzinfo=UTC), user="u2", company="co")
+    events = rules.update_tags(state, later, ["c", "b"], ["a", "c"])
+    assert events == [ev.ModelTagsUpdated(at=later.now, by="u2", tags=["b"])]
+    after = fold(events, state)
+    assert after is not None
+    assert (after.tags, after.last_change, after.last_changed_by) == (["b"], later.now, "u2")
+    assert after.last_update == state.last_update

@@ -18,6 +18,7 @@ from tasktrack.domain.errors import (
     InvalidProjectName,
     NoWritePermission,
     ProjectCannotBeMovedUnderItself,
+    ProjectHasModels,
     ProjectHasPipelines,
     ProjectHasTasks,
 )
@@ -103,3 +104,24 @@ def test_delete_needs_force_for_unarchived_tasks_and_active_pipelines() -> None:
         "t",
         [ev.TaskUpdated(at=CTX.now, by="alice", changes=ev.TaskChanges(project=None))],
     ) in writes
+
+
+def test_delete_needs_force_for_unarchived_models_of_plain_projects_and_moves_models_out() -> None:
+    top = ProjectNode(id="A", name="a")
+    data = ProjectNode(id="D", name="a/.datasets/d", system_tags=["dataset"])
+    c = cmd.DeleteProject(project="A")
+    with pytest.raises(ProjectHasModels):
+        projects.delete(
+            c, CTX, top, [], contents={"A": Contents(models=1)}, all_tasks=[], all_models=["m"]
+        )
+    # Tasks are checked before models, as ClearML.
+    with pytest.raises(ProjectHasTasks):
+        projects.delete(c, CTX, top, [], contents={"A": Contents(tasks=1, models=1)}, all_tasks=[])
+    # Models of a dataset project are not counted (ClearML counts plain projects only).
+    check = projects.delete_check([top, data], {"D": Contents(models=2), "A": Contents()})
+    assert check["non_archived_models"] == 0
+    answer, writes = projects.delete(
+        c, CTX, top, [], contents={"A": Contents()}, all_tasks=[], all_models=["m"]
+    )
+    assert (answer["deleted"], answer["disassociated_tasks"]) == (1, 0)
+    assert ("model:m", [ev.ModelMoved(at=CTX.now, by="alice", project=None)]) in writes

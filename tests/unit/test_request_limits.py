@@ -100,13 +100,18 @@ def test_a_batch_is_read_event_by_event_and_counted_before_decoding() -> None:
         ("tasks.archive", b'{"tasks": ["a", "b", "c"]}', True),
         ("tasks.update_tags", b'{"ids": ["a", "b", "c"], "add_tags": ["x"]}', True),
         ("tasks.enqueue_many", b'{"ids": ["a", "b", "c"], "queue_name": "q"}', True),
+        ("models.archive_many", b'{"ids": ["a", "b"]}', False),
+        ("models.archive_many", b'{"ids": ["a", "b", "c"]}', True),
+        ("models.delete_many", b'{"ids": ["a", "b", "c"]}', True),
+        ("models.publish_many", b'{"ids": ["a", "b", "c"]}', True),
+        ("models.update_tags", b'{"ids": ["a", "b", "c"], "add_tags": ["x"]}', True),
     ],
 )
 def test_ids_per_batch(endpoint: str, body: bytes, refused: bool) -> None:
     if not refused:
         decode(ENDPOINTS[endpoint], body, BOUNDS)
         return
-    with pytest.raises(InvalidRequest, match="at most 2 task ids"):
+    with pytest.raises(InvalidRequest, match="at most 2 ids"):
         decode(ENDPOINTS[endpoint], body, BOUNDS)
 
 

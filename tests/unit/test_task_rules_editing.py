@@ -77,7 +77,8 @@ def test_clone_copies_the_listed_fields() -> None:
     assert model_names(copy, "input") == {"base": "m-in"}
     assert copy.execution is not None
     assert copy.execution.framework == "pytorch"
-    assert copy.execution.parameters == {"p": 1}
+    assert copy.hyperparams is not None
+    assert copy.hyperparams["Args"]["p"].value == "1"  # execution.parameters, as ClearML keeps it
 
 
 def test_clone_omits_run_fields_queue_output_artifacts_and_output_models() -> None:
@@ -160,7 +161,7 @@ def test_edit_shallow_merges_embedded_objects() -> None:
     assert after.execution is not None
     assert after.execution.framework == "tensorflow"
     assert after.execution.docker_cmd == "python:3.11"
-    assert after.execution.parameters == {"p": 1}
+    assert artifact_ids(after) == [("in-art", "input"), ("out-art", "output")]
     assert after.script is not None
     assert (after.script.branch, after.script.repository) == ("dev", "git@host:repo")
     assert after.output is not None

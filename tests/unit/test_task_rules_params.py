@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Literal
 
 import pytest
 
 from tasktrack.domain import commands as cmd
+from tasktrack.domain import events as ev
+from tasktrack.domain.evolve import evolve
 from tasktrack.domain.state import TaskState
 from tasktrack.domain.values import Artifact, ArtifactId, ConfigItem, ModelType, ParamItem
 from tests.unit.domain_builders import (
@@ -91,6 +94,19 @@ def test_properties_only_edits_skip_the_status_check(status: str) -> None:
     )
     _, after = run(with_params(status), delete)
     assert "p" not in values(after).get("properties", {})
+
+
+def test_the_properties_section_in_any_case_is_properties() -> None:
+    """As ClearML: `Properties` is the user properties' section (any status, stored lower)."""
+    edit = cmd.EditHyperParams(task=TASK_ID, hyperparams=[item("Properties", "q", "1")])
+    _, after = run(with_params("completed"), edit)
+    assert values(after)["properties"] == {"p": "old", "q": "1"}
+    assert after.hyperparams is not None
+    assert after.hyperparams["properties"]["q"].section == "properties"
+    assert "Properties" not in values(after)
+    delete = cmd.DeleteHyperParams(task=TASK_ID, hyperparams=[cmd.ParamKey(section="PROPERTIES")])
+    _, after = run(with_params("completed"), delete)
+    assert "properties" not in values(after)
 
 
 def test_an_edit_touching_properties_and_another_section_is_checked() -> None:
@@ -292,3 +308,33 @@ def test_model_iteration_raises_last_iteration_but_never_lowers_it() -> None:
     none = cmd.AddOrUpdateModel(task=TASK_ID, name="b", model="m3", type="output")
     _, state = run(state, none)
     assert state.last_iteration == 20
+
+
+def _entries(state: TaskState, kind: ModelType) -> list[tuple[str, str]]:
+    models = state.models
+    items = getattr(models, kind) if models is not None else []
+    return [(m.name, m.model) for m in items or []]
+
+
+@pytest.mark.parametrize("kind", ["input", "output"])
+def test_add_or_update_model_keeps_the_entry_in_its_place(kind: ModelType) -> None:
+    """ClearML answers the entries in the order they were set: an update stays in place, a
+    new name goes last."""
+    state = new_task()
+    for name in ("first", "second"):
+        add = cmd.AddOrUpdateModel(task=TASK_ID, name=name, model=f"m-{name}", type=kind)
+        _, state = run(state, add)
+    _, state = run(state, cmd.AddOrUpdateModel(task=TASK_ID, name="first", model="x", type=kind))
+    assert _entries(state, kind) == [("first", "x"), ("second", "m-second")]
+    _, state = run(state, cmd.AddOrUpdateModel(task=TASK_ID, name="third", model="y", type=kind))
+    assert [n for n, _ in _entries(state, kind)] == ["first", "second", "third"]
+
+
+def test_an_upsert_logged_before_in_place_existed_still_moves_the_entry_last() -> None:
+    """Replay of an old log folds as it did then (the field's default keeps its meaning)."""
+    state = new_task()
+    for name in ("a", "b"):
+        add = cmd.AddOrUpdateModel(task=TASK_ID, name=name, model=name, type="input")
+        _, state = run(state, add)
+    old = ev.ModelUpserted(at=datetime.now(UTC), by="u", name="a", model="a2", model_type="input")
+    assert _entries(evolve(state, old), "input") == [("b", "b"), ("a", "a2")]
