@@ -16,6 +16,7 @@ from msgspec import structs
 from sqlalchemy import Connection, Engine
 
 from tasktrack.api_models import ModelMethods
+from tasktrack.api_workers import WorkerMethods
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
@@ -61,7 +62,7 @@ def start(engine: Engine) -> TaskService:
     return TaskService(engine)
 
 
-class Client(ModelMethods):
+class Client(ModelMethods, WorkerMethods):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 
     With `read_timeout_ms`, every read runs under that statement timeout and one that runs
@@ -543,7 +544,8 @@ class Client(ModelMethods):
         return self._do(cmd.DeleteModels, f)
 
     def worker_status_report(self, **f: Any) -> Result:
-        """workers.status_report {worker, task}: makes the task's worker live for `stop`."""
+        """workers.status_report {worker, task, machine_stats, ...}: a heartbeat (a row); the
+        task it runs is live for `stop`."""
         return self._do(cmd.ReportWorkerStatus, f)
 
     def add_events(self, events: list[Any], request_id: str | None = None) -> Result:

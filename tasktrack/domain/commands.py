@@ -417,13 +417,26 @@ class PingTask(TaskCommand, frozen=True, kw_only=True):
 
 
 class ReportWorkerStatus(Command, frozen=True, kw_only=True):
-    """workers.status_report: a worker says which task it runs."""
+    """workers.status_report: a worker's heartbeat: the task it runs, its machine stats.
+
+    A heartbeat is a row, not an event; only what it changes is a fact (service/workers.py).
+    """
 
     endpoint = "workers.status_report"
-    summary = "A worker reports the task it runs"
+    summary = "A worker reports the task it runs and its machine stats"
 
-    worker: str
-    task: str | UnsetType = UNSET
+    worker: Key
+    task: str | UnsetType | None = UNSET
+    queue: str | None = None
+    queues: list[str] | None = None
+    # ms since the epoch as the agent sends it (ClearML's schema says seconds; its agent and
+    # its own tests send ms); absent: the server's time.
+    timestamp: int | None = None
+    machine_stats: dict[str, float | list[float] | None] | None = None
+    tags: list[str] | None = None
+    system_tags: list[str] | None = None
+    # The caller's address, set by the HTTP endpoint (whatever the body says), as ClearML's ip.
+    ip: str | None = None
 
 
 # --- metrics ------------------------------------------------------------------------------

@@ -13,3 +13,6 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
     now: datetime
     user: str
     company: str
+    # The task's last worker is registered and reported running it lately (its row says so;
+    # heartbeats are rows, not events): what makes a task live for `stop` besides its own log.
+    worker_reporting: bool = False

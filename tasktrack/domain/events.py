@@ -356,6 +356,53 @@ class WorkerReported(Event, frozen=True, kw_only=True):
     worker: str
 
 
+# --- workers (stream "worker:<n>:<company>:<id>"; heartbeats are rows, not events) ------------
+
+
+class WorkerRegistered(Event, frozen=True, kw_only=True):
+    """A worker came up (registered, or reported while not registered) and listens to queues."""
+
+    worker: str
+    timeout: int
+    queues: list[str] = []
+    tags: list[str] = []
+    system_tags: list[str] = []
+
+
+class WorkerTookTask(Event, frozen=True, kw_only=True):
+    """The worker began reporting that it runs this task (taken from `queue`, if it said)."""
+
+    worker: str
+    task: str
+    queue: str | None = None
+
+
+class WorkerLeftTask(Event, frozen=True, kw_only=True):
+    """The worker stopped reporting this task (it reported another, none, or unregistered)."""
+
+    worker: str
+    task: str
+
+
+class WorkerUnregistered(Event, frozen=True, kw_only=True):
+    """The worker said it is going away."""
+
+    worker: str
+
+
+class WorkerWentSilent(Event, frozen=True, kw_only=True):
+    """The worker's timeout passed without a report: it is no longer registered."""
+
+    worker: str
+    last_seen: datetime
+    timeout: int
+
+
+WorkerEvent = (
+    WorkerRegistered | WorkerTookTask | WorkerLeftTask | WorkerUnregistered | WorkerWentSilent
+)
+
+
 # --- queues ---------------------------------------------------------------------------------
 
 
@@ -622,7 +669,7 @@ TaskEvent = (
 )
 
 # Every event type the log can hold: the one tagged union all decoding goes through.
-AnyEvent = TaskEvent | QueueCreated | ProjectEvent | ModelEvent
+AnyEvent = TaskEvent | QueueCreated | ProjectEvent | ModelEvent | WorkerEvent
 
 
 # The events of task streams (queue and project streams have their own).
@@ -630,17 +677,19 @@ TASK_EVENTS: tuple[type[Event], ...] = typing.get_args(TaskEvent)
 # The events of model streams (domain/models.py folds them).
 MODEL_EVENTS: tuple[type[Event], ...] = typing.get_args(ModelEvent)
 PROJECT_EVENTS: tuple[type[Event], ...] = typing.get_args(ProjectEvent)
+WORKER_EVENTS: tuple[type[Event], ...] = typing.get_args(WorkerEvent)
 
 
 _KINDS: dict[type[Event], str] = {
     **dict.fromkeys(TASK_EVENTS, "task"),
     **dict.fromkeys(MODEL_EVENTS, "model"),
     **dict.fromkeys(PROJECT_EVENTS, "project"),
+    **dict.fromkeys(WORKER_EVENTS, "worker"),
 }
 
 
 def stream_kind(event: AnyEvent) -> str:
-    """The kind of stream an event belongs to: "task", "model", "project" or "queue"."""
+    """The kind of stream an event belongs to: "task", "model", "project", "worker" or "queue"."""
     return _KINDS.get(type(event), "queue")
 
 

@@ -111,7 +111,7 @@ def stop(state: TaskState, c: cmd.StopTask, ctx: Context) -> list[ev.AnyEvent]:
     immediately = (
         state.status == "queued"
         or "development" in state.system_tags
-        or not state.has_live_worker(ctx.now)
+        or not (ctx.worker_reporting or state.has_live_worker(ctx.now))
     )
     if not immediately:
         return [

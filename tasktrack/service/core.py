@@ -16,7 +16,7 @@ from tasktrack.domain import commands as cmd
 from tasktrack.domain.decide import RULES
 from tasktrack.domain.errors import DomainError, InvalidRequest
 from tasktrack.domain.records import Metadata
-from tasktrack.service import handlers, models, projects, reporting, task_moves
+from tasktrack.service import handlers, models, projects, reporting, task_moves, workers
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
 from tasktrack.store import eventlog, idempotency, transactions
@@ -44,10 +44,10 @@ SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     cmd.ValidateTask: handlers.on_create,
     cmd.CloneTask: task_moves.on_clone,
     cmd.UpdateTags: handlers.on_update_tags,
-    cmd.ReportWorkerStatus: handlers.on_worker_report,
     cmd.AddEvents: reporting.on_add_events,
     cmd.CreateProject: projects.on_create_project,
     **models.HANDLERS,
+    **workers.HANDLERS,
     cmd.UpdateProject: projects.on_update_project,
     cmd.MoveProject: projects.on_move_project,
     cmd.MergeProject: projects.on_merge_project,

@@ -27,7 +27,7 @@ from tasktrack.domain.projects import Writes
 from tasktrack.domain.state import DELETED_PARENT_PREFIX, TaskState
 from tasktrack.service import results, task_models
 from tasktrack.service.uow import UnitOfWork
-from tasktrack.store import commandreads, eventlog
+from tasktrack.store import commandreads, eventlog, workerrows
 
 DEFAULT_QUEUE_NAME = "default"
 
@@ -73,6 +73,9 @@ def apply_to_task(uow: UnitOfWork, c: cmd.OnTask, task_id: str, seen: str | None
     """Decide and write one command on one locked, loaded task."""
     state = uow.states.get(task_id)
     ctx = _context(uow, [task_id])
+    if isinstance(c, cmd.StopTask) and state is not None and state.last_worker:
+        live = workerrows.reports_task(uow.conn, ctx.company, state.last_worker, task_id, ctx.now)
+        ctx = structs.replace(ctx, worker_reporting=live)
     if state is not None and state.visible_to(ctx.company):
         eventlog.check_expected(task_id, c.expected_version, state.version)
         _compare_and_set(c, task_id, state, seen)
@@ -219,16 +222,6 @@ def on_update_tags(uow: UnitOfWork, c: cmd.UpdateTags) -> results.Result:
         updated += 1 if events else 0
     uow.project()
     return {"updated": updated}
-
-
-def on_worker_report(uow: UnitOfWork, c: cmd.ReportWorkerStatus) -> results.Result:
-    if c.task is UNSET:
-        return {}
-    uow.lock([c.task])
-    uow.load([c.task])
-    if not _is_visible(uow, c.task):
-        return {}  # as ClearML: a report naming an unknown task still counts for the worker
-    return apply_to_task(uow, c, c.task, None)
 
 
 def _error(exc: DomainError) -> dict[str, Any]:

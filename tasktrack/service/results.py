@@ -56,6 +56,10 @@ def single(
             return {"updated": updated, "fields": fields, "dequeued": {"removed": 0}}
         case cmd.PublishTask():
             return {"updated": updated, "fields": fields, "committed_versions_results": []}
+        case cmd.StopTask():
+            # ClearML writes the status with every status change, so its `fields` name it even
+            # when a stop only asks the live worker to stop (the status stays).
+            return {"updated": updated, "fields": {"status": after.status, **fields}}
         case cmd.MarkCompleted():
             # How many tasks this call published (ClearML's answer has it, 0 without publish).
             published = int(after.status == "published" != before.status)

@@ -55,6 +55,10 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "credentials": ("SELECT",),
     # The token signing key: created by the first process that needs it, never replaced.
     "server_secrets": ("SELECT", "INSERT"),
+    # Workers' latest state and their bounded machine-stats series: rows, not events
+    # (docs/architecture.md, "Workers"); a silent worker's rows are purged after a while.
+    "workers": ("SELECT", "INSERT", "UPDATE", "DELETE"),
+    "worker_reports": ("SELECT", "INSERT", "DELETE"),
     # The schema revision, checked at start-up.
     "alembic_version": ("SELECT",),
     # The status analytics views (migration 0009).

@@ -268,6 +268,46 @@ queues = Table(
     UniqueConstraint("company", "name"),
 )
 
+# A worker's latest state (register, status_report): a plain row, not a read model of the log.
+# Heartbeats update it in place; the facts about a worker are events of its stream
+# (docs/architecture.md, "Workers"). `reports` numbers its machine-stats reports.
+workers = Table(
+    "workers",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("ip", Text),
+    _ts("register_time", nullable=False),
+    Column("timeout", Integer, nullable=False),
+    _ts("last_activity", nullable=False),
+    _ts("last_report"),
+    Column("task", Text),
+    Column("queue", Text),
+    Column("queues", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("system_tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("reports", BigInteger, nullable=False, server_default="0"),
+    Column("gone", Boolean, nullable=False, server_default=text("false")),
+    PrimaryKeyConstraint("company", "id"),
+    Index("workers_company_last_activity_idx", "company", "last_activity"),
+)
+
+# A worker's machine stats, one row per report ({metric: [values]}, `ts` in ms as reported),
+# the last workers.MAX_REPORTS of each worker kept (the older are deleted as new ones come).
+worker_reports = Table(
+    "worker_reports",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("worker", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("task", Text),
+    Column("stats", JSONB, nullable=False),
+    PrimaryKeyConstraint("company", "worker", "seq"),
+    Index("worker_reports_company_ts_idx", "company", "ts"),
+)
+
 # Projects by id and by name (a name is unique within a company).
 projects = Table(
     "projects",

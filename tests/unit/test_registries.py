@@ -180,3 +180,16 @@ def test_every_model_command_has_a_handler_an_endpoint_and_a_client_method() -> 
     assert command_problems(model_commands.declared(), ENDPOINTS, source) == []
     model_events = set(ev.MODEL_EVENTS)
     assert model_events <= set(typing.get_args(ev.AnyEvent))
+
+
+def test_worker_commands_have_handlers_endpoints_and_client_methods() -> None:
+    """The workers service's commands (domain/worker_commands.py) are held to the same rule;
+    their Client methods live in the WorkerMethods mixin (api_workers.py)."""
+    from tasktrack import api_workers
+    from tasktrack.domain import worker_commands
+
+    source = inspect.getsource(api_workers.WorkerMethods)
+    assert command_problems(worker_commands.declared(), ENDPOINTS, source) == []
+    # Not an endpoint: run by the Client before listing workers.
+    assert handler_for(worker_commands.NoteSilentWorkers) is not None
+    assert "cmd.NoteSilentWorkers" in source
