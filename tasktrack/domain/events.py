@@ -318,6 +318,25 @@ class TaskEventsReported(Event, frozen=True, kw_only=True):
         return [e["iter"] for e in self.events if isinstance(e.get("iter"), int)]
 
 
+class TaskEventsReceived(Event, frozen=True, kw_only=True):
+    """One request reported `count` events of other kinds (plots, debug images, …) for this
+    task; `last_iteration` is the highest iteration among them. Their payloads follow in the
+    next event (TaskEventsStored): the task's own fold needs only this small fact."""
+
+    count: int
+    last_iteration: int | None = None
+
+
+class TaskEventsStored(Event, frozen=True, kw_only=True):
+    """The payloads of the events TaskEventsReceived counted, each as sent (without `task`).
+
+    A plotly figure can weigh megabytes: nothing that folds a task's state reads this payload
+    (eventlog reads it as an empty stub there; docs/architecture.md, "Reported events").
+    """
+
+    events: list[dict[str, Any]]
+
+
 # --- liveness ------------------------------------------------------------------------------
 
 
@@ -578,6 +597,8 @@ TaskEvent = (
     | TaskLogged
     | TaskEventsReported
     | TaskIterationReached
+    | TaskEventsReceived
+    | TaskEventsStored
 )
 
 # Every event type the log can hold: the one tagged union all decoding goes through.

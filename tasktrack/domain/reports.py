@@ -15,11 +15,22 @@ from typing import Any
 import msgspec
 
 from tasktrack.domain import metrics
-from tasktrack.domain.events import MetricsReported, TaskEventsReported, TaskLogged
+from tasktrack.domain.events import (
+    MetricsReported,
+    TaskEventsReceived,
+    TaskEventsStored,
+    TaskLogged,
+)
+from tasktrack.domain.limits import too_long
 from tasktrack.domain.metrics import EventIn, MalformedEvent, Point, decode_value, encode_value
 from tasktrack.domain.state import TaskState
 
 LOG = "log"
+PLOT = "plot"
+IMAGE = "training_debug_image"
+VECTOR = "training_stats_vector"
+# The kinds ClearML takes besides scalars and log lines; any other type is refused.
+OTHER_KINDS = frozenset({PLOT, IMAGE, VECTOR})
 INT64 = metrics.INT64
 
 
@@ -97,12 +108,23 @@ def classify(raw: Any, now_ms: int) -> Point | LogLine | RawEvent | str:
         return metrics.parse(raw, now_ms)
     if kind == LOG:
         return _log(raw, task, now_ms)
+    kind = kind.replace(" ", "_")  # as ClearML
+    if kind not in OTHER_KINDS:
+        return f"Invalid event type {kind}"
     it = _iter(raw.get("iter"))
     if isinstance(it, str):
         return it
-    return RawEvent(
-        task=task, type=kind, body={k: v for k, v in raw.items() if k != "task"}, iter=it
-    )
+    body = {k: v for k, v in raw.items() if k != "task"}
+    body["type"] = kind
+    for name in ("metric", "variant"):
+        value = body.get(name)
+        if value is None:
+            body[name] = ""  # as ClearML: missing or null is ""
+        elif not isinstance(value, str) or "\x00" in value or too_long(value):
+            return "Invalid event: metric and variant must be strings (no NUL, not too long)"
+    if "timestamp" not in body:
+        body["timestamp"] = now_ms
+    return RawEvent(task=task, type=kind, body=body, iter=it)
 
 
 def refusal(state: TaskState | None, company: str) -> str | None:
@@ -165,5 +187,12 @@ def task_logged(at: datetime, by: str, lines: list[LogLine]) -> TaskLogged:
     )
 
 
-def events_reported(at: datetime, by: str, raw: list[RawEvent]) -> TaskEventsReported:
-    return TaskEventsReported(at=at, by=by, events=[r.body for r in raw])
+def events_reported(
+    at: datetime, by: str, raw: list[RawEvent]
+) -> tuple[TaskEventsReceived, TaskEventsStored]:
+    """The small fact the task folds, and the payloads (kept apart: docs/architecture.md)."""
+    iters = [r.iter for r in raw if r.iter is not None]
+    received = TaskEventsReceived(
+        at=at, by=by, count=len(raw), last_iteration=max(iters) if iters else None
+    )
+    return received, TaskEventsStored(at=at, by=by, events=[r.body for r in raw])

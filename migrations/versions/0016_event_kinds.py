@@ -1,0 +1,132 @@
+"""Reported events of other kinds (plots, debug images, vectors): their read model.
+
+Revision ID: 0016_event_kinds
+Revises: 0014
+Create Date: 2026-12-06
+
+`task_reported_events` holds each live task's plots, debug images and vectors of its current
+run, the later report of a (type, metric, variant, iter, key) replacing the earlier. Reports
+written before this revision (TaskEventsReported, payloads in the task's stream) are backfilled
+here as a replay makes them: per live task, since its last reset, numbered in arrival order.
+
+A migration defines the tables it touches itself; it never imports tasktrack's live metadata.
+"""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0016_event_kinds"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _key(body: dict[str, Any]) -> tuple[str, str, str, int, str]:
+    def text(v: Any) -> str:
+        return v if isinstance(v, str) else ""
+
+    it, key = body.get("iter"), body.get("key")
+    return (
+        text(body.get("type")),
+        text(body.get("metric")),
+        text(body.get("variant")),
+        it if isinstance(it, int) and not isinstance(it, bool) else 0,
+        "" if key is None else str(key),
+    )
+
+
+def _timestamp(body: dict[str, Any]) -> int:
+    ts = body.get("timestamp")
+    if isinstance(ts, int | float) and not isinstance(ts, bool):
+        try:
+            return int(ts)
+        except (OverflowError, ValueError):
+            return 0
+    return 0
+
+
+def upgrade() -> None:
+    op.create_table(
+        "task_reported_events",
+        sa.Column("company", sa.Text, nullable=False),
+        sa.Column("task_id", sa.Text, nullable=False),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("metric", sa.Text, nullable=False),
+        sa.Column("variant", sa.Text, nullable=False),
+        sa.Column("iter", sa.BigInteger, nullable=False),
+        sa.Column("key", sa.Text, nullable=False),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("timestamp", sa.BigInteger, nullable=False),
+        sa.Column("url", sa.Text),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint(
+            "company",
+            "task_id",
+            "type",
+            "metric",
+            "variant",
+            "iter",
+            "key",
+            name="task_reported_events_pkey",
+        ),
+    )
+    op.create_index(
+        "task_reported_events_company_task_id_type_iter_idx",
+        "task_reported_events",
+        ["company", "task_id", "type", "iter"],
+    )
+    conn = op.get_bind()
+    rows = conn.execute(
+        sa.text(
+            "SELECT t.company, e.stream_id, e.type, e.data::text FROM events e "
+            "JOIN tasks t ON t.id = e.stream_id "
+            "WHERE e.type IN ('TaskEventsReported', 'TaskReset') "
+            "AND e.stream_id IN (SELECT stream_id FROM events WHERE type = 'TaskEventsReported') "
+            "ORDER BY e.stream_id, e.stream_version"
+        )
+    )
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for company, task, kind, data in rows:
+        bodies = found.setdefault((company, task), [])
+        if kind == "TaskReset":
+            bodies.clear()
+        else:
+            bodies.extend(json.loads(data)["events"])
+    out = []
+    for (company, task), bodies in found.items():
+        latest: dict[tuple[str, str, str, int, str], dict[str, Any]] = {}
+        for seq, body in enumerate(bodies, start=1):
+            key = _key(body)
+            latest.pop(key, None)
+            url = body.get("url")
+            latest[key] = {
+                "company": company,
+                "task_id": task,
+                "type": key[0],
+                "metric": key[1],
+                "variant": key[2],
+                "iter": key[3],
+                "key": key[4],
+                "seq": seq,
+                "timestamp": _timestamp(body),
+                "url": url if isinstance(url, str) else None,
+                "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+            }
+        out.extend(latest.values())
+    if out:
+        conn.execute(
+            sa.text(
+                "INSERT INTO task_reported_events (company, task_id, type, metric, variant, "
+                "iter, key, seq, timestamp, url, body) VALUES (:company, :task_id, :type, "
+                ":metric, :variant, :iter, :key, :seq, :timestamp, :url, :body)"
+            ),
+            out,
+        )
+
+
+def downgrade() -> None:
+    op.drop_table("task_reported_events")
