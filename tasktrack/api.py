@@ -15,6 +15,7 @@ import msgspec
 from msgspec import structs
 from sqlalchemy import Connection, Engine
 
+from tasktrack.api_events import EventReadMethods
 from tasktrack.api_models import ModelMethods
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
@@ -61,7 +62,7 @@ def start(engine: Engine) -> TaskService:
     return TaskService(engine)
 
 
-class Client(ModelMethods):
+class Client(ModelMethods, EventReadMethods):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 
     With `read_timeout_ms`, every read runs under that statement timeout and one that runs
