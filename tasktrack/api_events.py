@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tasktrack.queries import metric_events, reported, samples, scalars
+from tasktrack.queries import metric_events, reported, samples, scalars, task_events
 from tasktrack.queries.metrics import DEFAULT_SAMPLES
 from tasktrack.service import Caller
 
@@ -117,3 +117,9 @@ class EventReadMethods:
             if event_type in (None, "training_stats_scalar"):
                 return scalars.scalar_metric_variants(conn, self.caller.company, tasks)
             return reported.multi_task_metrics(conn, self.caller.company, tasks, event_type)
+
+    def get_task_events(self, task: str, **options: Any) -> dict[str, Any]:
+        """events.get_task_events: every event of the task (or of one `event_type`) in
+        iteration order (`order` asc or desc), `batch_size` at a time, with `scroll_id`."""
+        with self._read() as conn:
+            return task_events.task_events(conn, self.caller.company, task, **options)

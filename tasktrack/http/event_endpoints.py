@@ -3,7 +3,7 @@ the multi-task histogram and the metric lists (ClearML's requests and answers)."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -91,6 +91,17 @@ class RawScalars(msgspec.Struct, frozen=True, kw_only=True):
     model_events: bool = False
 
 
+class TaskEvents(msgspec.Struct, frozen=True, kw_only=True):
+    task: str
+    metrics: list[MetricVariants] | None = None
+    event_type: str = "*"
+    order: Literal["asc", "desc"] = "asc"
+    batch_size: int = 500
+    scroll_id: str | None = None
+    count_total: bool = True
+    model_events: bool = False
+
+
 class TaskRequest(msgspec.Struct, frozen=True, kw_only=True):
     task: str
 
@@ -171,6 +182,18 @@ def _next_sample(kind: str) -> Any:
     return run
 
 
+def _task_events(call: Call, body: TaskEvents) -> Any:
+    return call.client.get_task_events(
+        body.task,
+        event_type=body.event_type,
+        metrics=_metrics(body.metrics),
+        order=body.order,
+        batch_size=body.batch_size,
+        count_total=body.count_total,
+        scroll_id=body.scroll_id,
+    )
+
+
 def _single_values(call: Call, body: SingleValues) -> Any:
     return {"tasks": call.client.get_single_values(body.tasks, _metrics(body.metrics))}
 
@@ -210,6 +233,12 @@ def _multi_task_metrics(call: Call, body: MultiTaskMetrics) -> Any:
 
 
 ENDPOINTS = [
+    Spec(
+        name="events.get_task_events",
+        request=TaskEvents,
+        run=_task_events,
+        summary="A task's events of every type (or one), by iteration, with a scroll",
+    ),
     Spec(
         name="events.get_task_plots",
         request=TaskPlots,
