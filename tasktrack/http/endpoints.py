@@ -52,8 +52,9 @@ class ScalarHistogram(msgspec.Struct, frozen=True, kw_only=True):
     task: str
     metric: str | None = None
     all_runs: bool = False
-    samples: int = DEFAULT_SAMPLES  # buckets per series (ClearML's); capped at MAX_SAMPLES
-    key: Literal["iter", "timestamp", "iso_time"] = "iter"  # the x axis
+    # Buckets per series (ClearML's); capped at MAX_SAMPLES; null (the SDK's) is the default.
+    samples: int | None = DEFAULT_SAMPLES
+    key: Literal["iter", "timestamp", "iso_time"] | None = "iter"  # the x axis
 
 
 class Archive(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,12 +143,15 @@ def _history(call: Call, body: TaskId) -> Any:
 
 def _series(call: Call, body: ScalarHistogram) -> Any:
     series = call.client.get_scalar_series(
-        body.task, metric=body.metric, all_runs=body.all_runs, samples=body.samples
+        body.task,
+        metric=body.metric,
+        all_runs=body.all_runs,
+        samples=DEFAULT_SAMPLES if body.samples is None else body.samples,
     )
-    if body.key == "iter":
+    if body.key in (None, "iter"):
         return series
     return {
-        m: {v: structs.replace(s, x=keyed(s.x, s.timestamps, body.key)) for v, s in by.items()}
+        m: {v: structs.replace(s, x=keyed(s.x, s.timestamps, str(body.key))) for v, s in by.items()}
         for m, by in series.items()
     }
 

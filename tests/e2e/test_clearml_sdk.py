@@ -8,6 +8,7 @@ off (`sdk.development.report_use_subprocess: false`) for speed; one keeps the SD
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -231,3 +232,31 @@ def test_an_offline_session_is_imported(sdk: Sdk) -> None:
     assert sdk.history(task_id) == [("created", "in_progress"), ("in_progress", "completed")]
     assert sdk.series(task_id, "loss", "train") == ([0, 1, 2, 3], [10.0, 9.0, 8.0, 7.0])
     assert task["last_iteration"] == 3
+
+
+def _printed(done: subprocess.CompletedProcess[str], label: str) -> Any:
+    found = re.search(rf"^{label} (.*)$", done.stdout, re.MULTILINE)
+    assert found, f"{label} not printed:\n{done.stdout}\n{done.stderr}"
+    return json.loads(found.group(1))
+
+
+def test_plots_images_and_single_values_read_back_through_the_sdk(sdk: Sdk) -> None:
+    """What report_histogram/table/plotly/confusion_matrix/scatter2d, report_single_value and
+    report_image wrote comes back through the SDK's own readers (issue 18)."""
+    done, task_id = sdk.run("reports.py")
+    assert done.returncode == 0, done.stderr
+    plots = [tuple(p) for p in _printed(done, "PLOTS")]
+    assert [p[0] for p in plots] == ["confusion", "hist", "plotly", "scatter", "table"]
+    assert all(it == 2 for _, _, it in plots)
+    (figure,) = _printed(done, "PLOTLY")
+    assert json.loads(figure)["data"][0]["y"] == [3, 4]
+    assert _printed(done, "SINGLE") == {"accuracy": 0.93}
+    assert _printed(done, "IMAGES") == [
+        [2, "http://files.example/b.png"],
+        [1, "http://files.example/a.png"],
+    ]
+    assert _printed(done, "SCALARS") == [1.0, 0.5, 1 / 3]
+    assert any("hello from the reports script" in line for line in _printed(done, "CONSOLE"))
+    # The single value is no point of the histogram.
+    series = sdk.api.ok("events.scalar_metrics_iter_histogram", {"task": task_id})
+    assert "Summary" not in series
