@@ -112,11 +112,23 @@ class EventReadMethods:
     def get_multi_task_metrics(
         self, tasks: Sequence[str], event_type: str | None = None
     ) -> dict[str, list[str]]:
-        """events.get_multi_task_metrics: {metric: variants} over tasks (scalars by default)."""
+        """events.get_multi_task_metrics: {metric: variants} over tasks' events of a type
+        (every type when none is given)."""
+        company = self.caller.company
         with self._read() as conn:
-            if event_type in (None, "training_stats_scalar"):
-                return scalars.scalar_metric_variants(conn, self.caller.company, tasks)
-            return reported.multi_task_metrics(conn, self.caller.company, tasks, event_type)
+            if event_type == "training_stats_scalar":
+                return scalars.scalar_metric_variants(conn, company, tasks)
+            if event_type is not None:
+                return reported.multi_task_metrics(conn, company, tasks, event_type)
+            found: dict[str, set[str]] = {}
+            for part in (
+                scalars.scalar_metric_variants(conn, company, tasks),
+                reported.multi_task_metrics(conn, company, tasks, None),
+                reported.multi_task_metrics(conn, company, tasks, "log"),
+            ):
+                for metric, variants in part.items():
+                    found.setdefault(metric, set()).update(variants)
+            return {m: sorted(v) for m, v in sorted(found.items())}
 
     def get_task_events(self, task: str, **options: Any) -> dict[str, Any]:
         """events.get_task_events: every event of the task (or of one `event_type`) in

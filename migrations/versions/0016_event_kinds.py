@@ -1,4 +1,5 @@
-"""Reported events of other kinds (plots, debug images, vectors): their read model.
+"""Reported events of other kinds (plots, debug images, vectors): their read model; console
+lines' metric and variant.
 
 Revision ID: 0016_event_kinds
 Revises: 0014
@@ -74,6 +75,11 @@ def upgrade() -> None:
             name="task_reported_events_pkey",
         ),
     )
+    # Console lines may name a metric and variant (none did before: "" for every stored one).
+    op.add_column("task_log_lines", sa.Column("metric", sa.Text, nullable=False, server_default=""))
+    op.add_column(
+        "task_log_lines", sa.Column("variant", sa.Text, nullable=False, server_default="")
+    )
     op.create_index(
         "task_reported_events_company_task_id_type_iter_idx",
         "task_reported_events",
@@ -129,4 +135,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("task_log_lines", "variant")
+    op.drop_column("task_log_lines", "metric")
     op.drop_table("task_reported_events")

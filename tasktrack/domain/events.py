@@ -307,6 +307,19 @@ class TaskLogged(Event, frozen=True, kw_only=True):
     workers: list[str | None]
     msgs: list[str]
     iters: list[int | None]
+    # The metric and variant of each line, when any line named one (else empty: all "").
+    metrics: list[str] = []
+    variants: list[str] = []
+
+
+class TaskLogCleared(Event, frozen=True, kw_only=True):
+    """events.clear_task_log: console lines were cleared from the task's log read model (the
+    log keeps them): those older than `before` (epoch ms; all if None), of the metrics in
+    `include_metrics` (all if None) and not in `exclude_metrics`."""
+
+    before: int | None = None
+    include_metrics: list[str] | None = None
+    exclude_metrics: list[str] | None = None
 
 
 class TaskEventsReported(Event, frozen=True, kw_only=True):
@@ -599,6 +612,7 @@ TaskEvent = (
     | TaskIterationReached
     | TaskEventsReceived
     | TaskEventsStored
+    | TaskLogCleared
 )
 
 # Every event type the log can hold: the one tagged union all decoding goes through.

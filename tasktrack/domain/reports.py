@@ -43,6 +43,8 @@ class LogLine(msgspec.Struct, frozen=True):
     worker: str | None
     msg: str
     iter: int | None
+    metric: str = ""
+    variant: str = ""
 
 
 class RawEvent(msgspec.Struct, frozen=True):
@@ -86,7 +88,32 @@ def _log(raw: dict[str, Any], task: str, now_ms: int) -> LogLine | str:
         return "Invalid event: msg and level must be strings"
     if worker is not None and not isinstance(worker, str):
         return "Invalid event: worker must be a string"
-    return LogLine(task=task, timestamp=ts, level=level, worker=worker, msg=msg, iter=it)
+    names = _names(raw)
+    if isinstance(names, str):
+        return names
+    return LogLine(
+        task=task,
+        timestamp=ts,
+        level=level,
+        worker=worker,
+        msg=msg,
+        iter=it,
+        metric=names[0],
+        variant=names[1],
+    )
+
+
+def _names(raw: dict[str, Any]) -> tuple[str, str] | str:
+    """An event's metric and variant ("" when missing or null, as ClearML), or the error."""
+    found = []
+    for name in ("metric", "variant"):
+        value = raw.get(name)
+        if value is None:
+            value = ""
+        elif not isinstance(value, str) or "\x00" in value or too_long(value):
+            return "Invalid event: metric and variant must be strings (no NUL, not too long)"
+        found.append(value)
+    return found[0], found[1]
 
 
 def classify(raw: Any, now_ms: int) -> Point | LogLine | RawEvent | str:
@@ -114,14 +141,12 @@ def classify(raw: Any, now_ms: int) -> Point | LogLine | RawEvent | str:
     it = _iter(raw.get("iter"))
     if isinstance(it, str):
         return it
+    names = _names(raw)
+    if isinstance(names, str):
+        return names
     body = {k: v for k, v in raw.items() if k != "task"}
     body["type"] = kind
-    for name in ("metric", "variant"):
-        value = body.get(name)
-        if value is None:
-            body[name] = ""  # as ClearML: missing or null is ""
-        elif not isinstance(value, str) or "\x00" in value or too_long(value):
-            return "Invalid event: metric and variant must be strings (no NUL, not too long)"
+    body["metric"], body["variant"] = names
     if "timestamp" not in body:
         body["timestamp"] = now_ms
     return RawEvent(task=task, type=kind, body=body, iter=it)
@@ -184,6 +209,9 @@ def task_logged(at: datetime, by: str, lines: list[LogLine]) -> TaskLogged:
         workers=[x.worker for x in lines],
         msgs=[x.msg for x in lines],
         iters=[x.iter for x in lines],
+        # Kept only when a line names a metric or variant: most console output names none.
+        metrics=[x.metric for x in lines] if any(x.metric or x.variant for x in lines) else [],
+        variants=[x.variant for x in lines] if any(x.metric or x.variant for x in lines) else [],
     )
 
 

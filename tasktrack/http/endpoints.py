@@ -69,6 +69,7 @@ class TaskLogRequest(msgspec.Struct, frozen=True, kw_only=True):
     navigate_earlier: bool = True
     from_timestamp: int | None = None
     order: Literal["asc", "desc"] | None = None  # the page's order (ClearML's; default: as read)
+    metrics: list[event_endpoints.MetricVariants] | None = None  # lines of these metrics only
 
 
 class ProjectId(msgspec.Struct, frozen=True, kw_only=True):
@@ -162,6 +163,7 @@ def _task_log(call: Call, body: TaskLogRequest) -> Any:
         batch_size=body.batch_size,
         navigate_earlier=body.navigate_earlier,
         from_timestamp=body.from_timestamp,
+        metrics={m.metric: m.variants for m in body.metrics} if body.metrics else None,
     )
     # As ClearML: a page read going back is newest first, one read going forward oldest
     # first; `order` asks for the other order of the same page.

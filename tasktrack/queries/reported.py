@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy import Connection, and_, or_, select, tuple_
 
 from tasktrack.domain.errors import DomainError, TaskNotFound
-from tasktrack.store.tables import task_reported_events, tasks
+from tasktrack.store.tables import task_log_lines, task_reported_events, tasks
 
 PLOT = "plot"
 IMAGE = "training_debug_image"
@@ -207,13 +207,21 @@ def multi_task_plots(
 def task_metrics(
     conn: Connection, company: str, task_ids: Sequence[str], kind: str
 ) -> dict[str, list[str]]:
-    """The metrics each task reported events of `kind` for."""
+    """The metrics each task reported events of `kind` for (console lines: "log")."""
     task_names(conn, company, task_ids)
-    query = (
-        select(_ev.task_id, _ev.metric)
-        .where(_ev.company == company, _ev.task_id.in_(list(task_ids)), _ev.type == kind)
-        .distinct()
-    )
+    if kind == "log":
+        line = task_log_lines.c
+        query = (
+            select(line.task_id, line.metric)
+            .where(line.company == company, line.task_id.in_(list(task_ids)), line.metric != "")
+            .distinct()
+        )
+    else:
+        query = (
+            select(_ev.task_id, _ev.metric)
+            .where(_ev.company == company, _ev.task_id.in_(list(task_ids)), _ev.type == kind)
+            .distinct()
+        )
     out: dict[str, list[str]] = {t: [] for t in task_ids}
     for task, metric in conn.execute(query):
         out[task].append(metric)
@@ -223,12 +231,21 @@ def task_metrics(
 def multi_task_metrics(
     conn: Connection, company: str, task_ids: Sequence[str], kind: str | None
 ) -> dict[str, list[str]]:
-    """{metric: sorted variants} of these tasks' reports of `kind` (all kinds: None)."""
+    """{metric: sorted variants} of these tasks' reports of `kind` (all kinds: None; console
+    lines that name a metric: "log")."""
     task_names(conn, company, task_ids)
-    wanted = [_ev.company == company, _ev.task_id.in_(list(task_ids))]
-    if kind is not None:
-        wanted.append(_ev.type == kind)
-    query = select(_ev.metric, _ev.variant).where(*wanted).distinct()
+    if kind == "log":
+        line = task_log_lines.c
+        query = (
+            select(line.metric, line.variant)
+            .where(line.company == company, line.task_id.in_(list(task_ids)), line.metric != "")
+            .distinct()
+        )
+    else:
+        wanted = [_ev.company == company, _ev.task_id.in_(list(task_ids))]
+        if kind is not None:
+            wanted.append(_ev.type == kind)
+        query = select(_ev.metric, _ev.variant).where(*wanted).distinct()
     out: dict[str, set[str]] = {}
     for metric, variant in conn.execute(query):
         out.setdefault(metric, set()).add(variant)

@@ -199,6 +199,9 @@ task_log_lines = Table(
     Column("msg", Text, nullable=False),
     Column("iter", BigInteger),
     Column("json_encoded", Boolean, nullable=False),
+    # The line's metric and variant (ClearML's log events may name them; "" when not).
+    Column("metric", Text, nullable=False, server_default=""),
+    Column("variant", Text, nullable=False, server_default=""),
     PrimaryKeyConstraint("company", "task_id", "seq"),
     Index(
         "task_log_lines_company_task_id_timestamp_seq_idx", "company", "task_id", "timestamp", "seq"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import Engine
 
 from tasktrack.api import Client
 from tasktrack.domain import events as ev
-from tasktrack.domain.errors import NoEventsAdded, TaskNotFound
+from tasktrack.domain.errors import NoEventsAdded, TaskEventsLocked, TaskNotFound
 from tasktrack.domain.evolve import fold
 from tasktrack.queries.reported import IMAGE, PLOT, InvalidScrollId
 from tasktrack.store import eventlog
@@ -251,7 +252,9 @@ def test_task_events_merge_kinds_in_iteration_order_with_a_scroll(client: Client
     desc = client.get_task_events(task, order="desc", event_type=PLOT)
     assert [e["plot_str"] for e in desc["events"]] == ["plot1"]
     assert client.get_task_metrics([task], IMAGE) == {task: ["i"]}
-    assert client.get_multi_task_metrics([task]) == {"m": ["v"]}
+    assert client.get_multi_task_metrics([task], "training_stats_scalar") == {"m": ["v"]}
+    # Without a type: the metrics of every kind.
+    assert client.get_multi_task_metrics([task]) == {"i": ["v"], "m": ["v"], "p": ["v"]}
 
 
 def test_multi_task_plots_group_by_metric_variant_task_and_iteration(client: Client) -> None:
@@ -264,3 +267,47 @@ def test_multi_task_plots_group_by_metric_variant_task_and_iteration(client: Cli
     assert [p["plot_str"] for p in plots["A"]["y"][two]["5"]["plots"]] == ["5A"]
     series = client.get_multi_task_series([one, two])
     assert series == {}
+
+
+def _line(task: str, n: int, metric: str | None = None) -> dict[str, Any]:
+    line = {"task": task, "type": "log", "iter": n, "msg": f"line {n}", "timestamp": 1_000 + n}
+    if metric is not None:
+        line["metric"], line["variant"] = metric, "v"
+    return line
+
+
+def test_console_lines_keep_their_metric_and_clear_task_log_clears_them(client: Client) -> None:
+    task = _task(client)
+    client.add_events([_line(task, n) for n in range(4)] + [_line(task, 9, "m")])
+    assert client.get_task_log(task).total == 5
+    only = client.get_task_log(task, metrics={"m": None})
+    assert (only.total, [e.msg for e in only.events]) == (1, ["line 9"])
+    assert client.get_task_metrics([task], "log") == {task: ["m"]}
+    client.clear_task_log(task=task, exclude_metrics=["m"])
+    assert [e.msg for e in client.get_task_log(task).events] == ["line 9"]
+    # Lines after a clear go on from what is left (the total stays the number of lines).
+    client.add_events([_line(task, 10)])
+    after = client.get_task_log(task)
+    assert (after.total, [e.msg for e in after.events]) == (2, ["line 10", "line 9"])
+    client.clear_task_log(task=task, include_metrics=["other"])
+    assert client.get_task_log(task).total == 2
+    client.clear_task_log(task=task)
+    assert client.get_task_log(task).total == 0
+    client.add_events([_line(task, 11)])
+    assert [e.msg for e in client.get_task_log(task).events] == ["line 11"]
+
+
+def test_clear_task_log_keeps_recent_lines_and_refuses_published_tasks(client: Client) -> None:
+    task = _task(client)
+    now_ms = int(time.time() * 1000)
+    old = {"task": task, "type": "log", "msg": "old", "timestamp": now_ms - 3_600_000}
+    new = {"task": task, "type": "log", "msg": "new", "timestamp": now_ms}
+    client.add_events([old, new])
+    client.clear_task_log(task=task, threshold_sec=60)
+    assert [e.msg for e in client.get_task_log(task).events] == ["new"]
+    client.stopped(task=task)
+    client.publish(task=task)
+    with pytest.raises(TaskEventsLocked, match="published"):
+        client.clear_task_log(task=task)
+    client.clear_task_log(task=task, allow_locked=True)
+    assert client.get_task_log(task).total == 0
