@@ -490,6 +490,10 @@ class Client(ModelMethods, EventReadMethods):
     def ping(self, **f: Any) -> Result:
         return self._do(cmd.PingTask, f)
 
+    def delete_task_events(self, **f: Any) -> Result:
+        """events.delete_for_task {task, allow_locked?}."""
+        return self._do(cmd.DeleteTaskEvents, f)
+
     def clear_task_log(self, **f: Any) -> Result:
         """events.clear_task_log {task, threshold_sec?, include_metrics?, exclude_metrics?}."""
         return self._do(cmd.ClearTaskLog, f)

@@ -388,6 +388,16 @@ class ClearTaskLog(TaskCommand, frozen=True, kw_only=True):
     exclude_metrics: list[str] | None = None
 
 
+class DeleteTaskEvents(TaskCommand, frozen=True, kw_only=True):
+    """events.delete_for_task: every event the task reported leaves the read models (the log
+    keeps them)."""
+
+    endpoint = "events.delete_for_task"
+    summary = "Delete a task's reported events from the read models"
+
+    allow_locked: bool = False
+
+
 # --- projects -------------------------------------------------------------------------------
 
 

@@ -39,6 +39,7 @@ RULES: dict[type[cmd.Command], lifecycle.Rule] = {
     cmd.PingTask: lifecycle.ping,
     cmd.ReportWorkerStatus: lifecycle.worker_report,
     cmd.ClearTaskLog: report_rules.clear_task_log,
+    cmd.DeleteTaskEvents: report_rules.delete_for_task,
 }
 
 

@@ -312,6 +312,12 @@ class TaskLogged(Event, frozen=True, kw_only=True):
     variants: list[str] = []
 
 
+class TaskEventsDeleted(Event, frozen=True, kw_only=True):
+    """events.delete_for_task: every event the task reported so far (scalars of every run,
+    plots, images, console lines) leaves the read models; the log keeps them, and the task's
+    last_metrics stay (as ClearML's task document keeps them)."""
+
+
 class TaskLogCleared(Event, frozen=True, kw_only=True):
     """events.clear_task_log: console lines were cleared from the task's log read model (the
     log keeps them): those older than `before` (epoch ms; all if None), of the metrics in
@@ -613,6 +619,7 @@ TaskEvent = (
     | TaskEventsReceived
     | TaskEventsStored
     | TaskLogCleared
+    | TaskEventsDeleted
 )
 
 # Every event type the log can hold: the one tagged union all decoding goes through.

@@ -312,6 +312,7 @@ HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
     ev.TaskEventsStored: lambda s, e: s,
     # Clearing console lines changes only the log's read model, not the task.
     ev.TaskLogCleared: lambda s, e: s,
+    ev.TaskEventsDeleted: lambda s, e: s,
     ev.WorkerReported: lambda s, e: _set(
         s, last_worker=e.worker, last_worker_report=e.at, last_update=e.at
     ),

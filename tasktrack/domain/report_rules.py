@@ -1,4 +1,4 @@
-"""The rules of commands on a task's reported events (clear_task_log), pure."""
+"""The rules of commands on a task's reported events (clear_task_log, delete_for_task), pure."""
 
 from __future__ import annotations
 
@@ -25,3 +25,9 @@ def clear_task_log(state: TaskState, c: cmd.ClearTaskLog, ctx: Context) -> list[
             exclude_metrics=c.exclude_metrics or None,
         )
     ]
+
+
+def delete_for_task(state: TaskState, c: cmd.DeleteTaskEvents, ctx: Context) -> list[ev.AnyEvent]:
+    if state.status in LOCKED and not c.allow_locked:
+        raise TaskEventsLocked(state.id)
+    return [ev.TaskEventsDeleted(at=ctx.now, by=ctx.user)]

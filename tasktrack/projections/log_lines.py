@@ -154,7 +154,8 @@ class LogLinesProjector(StreamReplay):
         wanted = [
             r
             for r in batch
-            if isinstance(r.event, ev.TaskLogged | ev.TaskLogCleared) and r.stream_id not in gone
+            if isinstance(r.event, ev.TaskLogged | ev.TaskLogCleared | ev.TaskEventsDeleted)
+            and r.stream_id not in gone
         ]
         tenants = companies(conn, {r.stream_id for r in wanted} | gone, states)
         pending: list[Recorded] = []
@@ -179,14 +180,16 @@ class LogLinesProjector(StreamReplay):
     def _apply_clear(
         self, conn: psycopg.Connection[Any], company: str, task: str, event: ev.AnyEvent
     ) -> None:
-        assert isinstance(event, ev.TaskLogCleared)
-        params = {
-            "company": company,
-            "task": task,
-            "before": event.before,
-            "include": event.include_metrics,
-            "exclude": event.exclude_metrics,
-        }
+        if isinstance(event, ev.TaskEventsDeleted):  # every line goes
+            params: dict[str, Any] = {"before": None, "include": None, "exclude": None}
+        else:
+            assert isinstance(event, ev.TaskLogCleared)
+            params = {
+                "before": event.before,
+                "include": event.include_metrics,
+                "exclude": event.exclude_metrics,
+            }
+        params.update(company=company, task=task)
         for statement in self._clear.split(";"):
             if statement.strip():
                 conn.execute(statement, params)
@@ -226,6 +229,8 @@ class LogLinesProjector(StreamReplay):
                 kept += lines_of(event)
             elif isinstance(event, ev.TaskLogCleared):
                 kept = [line for line in kept if not cleared(event, line)]
+            elif isinstance(event, ev.TaskEventsDeleted):
+                kept = []
         for seq, (ts, level, worker, msg, it, metric, variant) in enumerate(kept, start=1):
             stored = stored_fields(level, worker, msg)
             out.add(

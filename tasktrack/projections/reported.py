@@ -1,9 +1,10 @@
 """`task_reported_events`: a task's plots, debug images and vectors, the later report of a
 (type, metric, variant, iteration, key) replacing the earlier ("last image wins", as ClearML).
 
-Only the current run is kept: a reset or a deletion removes the task's rows (the log keeps
-every report). `seq` numbers the task's reports since its last reset in arrival order (an
-overwritten row takes its new number), so the inline path and a replay give equal rows.
+Only the current run is kept: a reset, a deletion or events.delete_for_task removes the task's
+rows (the log keeps every report). `seq` numbers the task's reports since then in arrival
+order (an overwritten row takes its new number), so the inline path and a replay give equal
+rows.
 The payload is kept as JSON text (exact, comparable; jsonb would refuse a NUL escape).
 """
 
@@ -132,7 +133,7 @@ class ReportedEventsProjector(StreamReplay):
         pending: dict[str, list[dict[str, Any]]] = {}
         for record in batch:
             event = record.event
-            if isinstance(event, ev.TaskReset | ev.TaskDeleted):
+            if isinstance(event, ev.TaskReset | ev.TaskDeleted | ev.TaskEventsDeleted):
                 cleared.add(record.stream_id)
                 pending.pop(record.stream_id, None)
             elif bodies := bodies_of(event):
@@ -165,7 +166,7 @@ class ReportedEventsProjector(StreamReplay):
             return
         bodies: list[dict[str, Any]] = []
         for record in stream.records:
-            if isinstance(record.event, ev.TaskReset):
+            if isinstance(record.event, ev.TaskReset | ev.TaskEventsDeleted):
                 bodies = []
             else:
                 bodies.extend(bodies_of(record.event))

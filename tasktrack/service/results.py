@@ -36,7 +36,7 @@ def single(
     match command:
         case cmd.PingTask() | cmd.ReportWorkerStatus():
             return {}
-        case cmd.ClearTaskLog():
+        case cmd.ClearTaskLog() | cmd.DeleteTaskEvents():
             # ClearML answers how many lines it deleted; the read model clears them after the
             # decision, so that count is not known here.
             return {}

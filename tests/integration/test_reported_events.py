@@ -311,3 +311,30 @@ def test_clear_task_log_keeps_recent_lines_and_refuses_published_tasks(client: C
         client.clear_task_log(task=task)
     client.clear_task_log(task=task, allow_locked=True)
     assert client.get_task_log(task).total == 0
+
+
+def test_delete_for_task_empties_every_reader_and_the_task_reports_on(client: Client) -> None:
+    task = _task(client)
+    client.add_events(
+        [_scalar(task, n, float(n)) for n in range(3)]
+        + [_scalar(task, SINGLE, 5.0, metric="acc"), _plot(task, 1, "p", "v", "x")]
+        + [_image(task, 1, "i", "v", "u"), _line(task, 1, "m")]
+    )
+    client.delete_task_events(task=task)
+    assert client.get_task_plots(task)["plots"] == []
+    assert client.get_metric_events(IMAGE, [{"task": task}])["metrics"][0]["iterations"] == []
+    assert client.get_task_log(task).total == 0
+    assert client.get_scalar_series(task) == {}
+    assert client.get_single_values([task]) == []
+    assert client.get_task_events(task)["total"] == 0
+    # As ClearML, the task's own record of its metrics stays.
+    assert client.get_by_id(task).last_metrics
+    client.add_events([_scalar(task, 8, 1.0), _scalar(task, 9, 3.0), _line(task, 9)])
+    assert client.get_scalar_series(task)["m"]["v"].x == [8, 9]
+    # One bucket (8 and 9): its mean counts none of the deleted points.
+    assert client.get_scalar_series(task, samples=1)["m"]["v"].y == [2.0]
+    assert client.get_task_log(task).total == 1
+    client.stopped(task=task)
+    client.publish(task=task)
+    with pytest.raises(TaskEventsLocked):
+        client.delete_task_events(task=task)
