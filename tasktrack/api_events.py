@@ -130,6 +130,18 @@ class EventReadMethods:
                     found.setdefault(metric, set()).update(variants)
             return {m: sorted(v) for m, v in sorted(found.items())}
 
+    def get_metrics_and_variants(self, task: str, event_type: str) -> dict[str, list[str]]:
+        """events.get_scalar_metrics_and_variants / get_vector_metrics_and_variants."""
+        with self._read() as conn:
+            if event_type == "training_stats_scalar":
+                return scalars.scalar_metric_variants(conn, self.caller.company, [task])
+            return reported.multi_task_metrics(conn, self.caller.company, [task], event_type)
+
+    def get_vectors(self, task: str, metric: str, variant: str) -> dict[str, Any]:
+        """events.vector_metrics_iter_histogram: {metric, variant, vectors, iterations}."""
+        with self._read() as conn:
+            return reported.vectors(conn, self.caller.company, task, metric, variant)
+
     def get_task_events(self, task: str, **options: Any) -> dict[str, Any]:
         """events.get_task_events: every event of the task (or of one `event_type`) in
         iteration order (`order` asc or desc), `batch_size` at a time, with `scroll_id`."""

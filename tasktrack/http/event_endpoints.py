@@ -9,7 +9,7 @@ import msgspec
 
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries.metrics import DEFAULT_SAMPLES
-from tasktrack.queries.reported import IMAGE, PLOT
+from tasktrack.queries.reported import IMAGE, PLOT, VECTOR
 
 
 class MetricVariants(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,6 +104,14 @@ class TaskEvents(msgspec.Struct, frozen=True, kw_only=True):
 
 class TaskRequest(msgspec.Struct, frozen=True, kw_only=True):
     task: str
+    model_events: bool = False
+
+
+class VectorRequest(msgspec.Struct, frozen=True, kw_only=True):
+    task: str
+    metric: str
+    variant: str
+    model_events: bool = False
 
 
 class MultiTaskHistogram(msgspec.Struct, frozen=True, kw_only=True):
@@ -194,6 +202,17 @@ def _task_events(call: Call, body: TaskEvents) -> Any:
     )
 
 
+def _metrics_and_variants(kind: str) -> Any:
+    def run(call: Call, body: TaskRequest) -> Any:
+        return {"metrics": call.client.get_metrics_and_variants(body.task, kind)}
+
+    return run
+
+
+def _vectors(call: Call, body: VectorRequest) -> Any:
+    return call.client.get_vectors(body.task, body.metric, body.variant)
+
+
 def _single_values(call: Call, body: SingleValues) -> Any:
     return {"tasks": call.client.get_single_values(body.tasks, _metrics(body.metrics))}
 
@@ -233,6 +252,24 @@ def _multi_task_metrics(call: Call, body: MultiTaskMetrics) -> Any:
 
 
 ENDPOINTS = [
+    Spec(
+        name="events.get_scalar_metrics_and_variants",
+        request=TaskRequest,
+        run=_metrics_and_variants("training_stats_scalar"),
+        summary="A task's scalar metrics and their variants",
+    ),
+    Spec(
+        name="events.get_vector_metrics_and_variants",
+        request=TaskRequest,
+        run=_metrics_and_variants(VECTOR),
+        summary="A task's vector metrics and their variants",
+    ),
+    Spec(
+        name="events.vector_metrics_iter_histogram",
+        request=VectorRequest,
+        run=_vectors,
+        summary="A vector series' values by iteration",
+    ),
     Spec(
         name="events.get_task_events",
         request=TaskEvents,

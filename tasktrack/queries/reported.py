@@ -19,6 +19,8 @@ from tasktrack.store.tables import task_log_lines, task_reported_events, tasks
 
 PLOT = "plot"
 IMAGE = "training_debug_image"
+VECTOR = "training_stats_vector"
+MAX_VECTORS = 10_000  # as ClearML's one search
 _json = msgspec.json.Decoder(dict[str, Any])
 _token_encoder = msgspec.json.Encoder()
 _ev = task_reported_events.c
@@ -250,3 +252,17 @@ def multi_task_metrics(
     for metric, variant in conn.execute(query):
         out.setdefault(metric, set()).add(variant)
     return {m: sorted(v) for m, v in sorted(out.items())}
+
+
+def vectors(conn: Connection, company: str, task: str, metric: str, variant: str) -> dict[str, Any]:
+    """events.vector_metrics_iter_histogram: a vector series' values by iteration."""
+    task_names(conn, company, [task])
+    rows = index(conn, company, [task], VECTOR, {metric: [variant]})
+    rows = sorted(rows, key=lambda r: (r.iter, r.seq))[:MAX_VECTORS]
+    found = bodies(conn, company, rows)
+    return {
+        "metric": metric,
+        "variant": variant,
+        "vectors": [b.get("value", b.get("values")) for b in found],
+        "iterations": [r.iter for r in rows],
+    }

@@ -144,3 +144,48 @@ def test_event_readers_refuse_unknown_tasks_and_foreign_scrolls(api: Api) -> Non
     )
     refused = api.error("events.add", {"task": task, "type": "unknown type", "iter": 1})
     assert refused[:2] == (400, 131)
+
+
+def test_vectors_metric_lists_and_deleting_a_tasks_events(api: Api) -> None:
+    task = _task(api, "vectors over http")
+    _send(
+        api,
+        [
+            {
+                "task": task,
+                "type": "training_stats_vector",
+                "metric": "w",
+                "variant": "layer1",
+                "iter": n,
+                "values": [n, n + 1],
+            }
+            for n in (2, 1)
+        ]
+        + [
+            {
+                "task": task,
+                "type": "training_stats_scalar",
+                "metric": "loss",
+                "variant": "t",
+                "iter": 1,
+                "value": 1.0,
+            },
+            {"task": task, "type": "log", "msg": "kept", "metric": "m"},
+        ],
+    )
+    got = api.ok(
+        "events.vector_metrics_iter_histogram", {"task": task, "metric": "w", "variant": "layer1"}
+    )
+    assert (got["iterations"], got["vectors"]) == ([1, 2], [[1, 2], [2, 3]])
+    assert api.ok("events.get_vector_metrics_and_variants", {"task": task}) == {
+        "metrics": {"w": ["layer1"]}
+    }
+    assert api.ok("events.get_scalar_metrics_and_variants", {"task": task}) == {
+        "metrics": {"loss": ["t"]}
+    }
+    api.ok("events.clear_task_log", {"task": task, "exclude_metrics": ["m"]})
+    assert api.ok("events.get_task_log", {"task": task, "metrics": [{"metric": "m"}]})["total"] == 1
+    api.ok("events.delete_for_task", {"task": task})
+    assert api.ok("events.get_task_events", {"task": task})["total"] == 0
+    assert api.ok("events.get_vector_metrics_and_variants", {"task": task}) == {"metrics": {}}
+    assert api.error("events.delete_for_task", {"task": "f" * 32})[:2] == (400, 101)
