@@ -8,15 +8,16 @@ Create Date: 2026-12-06
 `task_reported_events` holds each live task's plots, debug images and vectors of its current
 run, the later report of a (type, metric, variant, iter, key) replacing the earlier. Reports
 written before this revision (TaskEventsReported, payloads in the task's stream) are backfilled
-here as a replay makes them: per live task, since its last reset, numbered in arrival order.
+here as a replay makes them: per live task, since its last reset, numbered in arrival order
+(and so are those of TaskEventsStored, for a database downgraded below this and upgraded).
 
 A migration defines the tables it touches itself; it never imports tasktrack's live metadata.
 """
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from alembic import op
 
@@ -86,22 +87,26 @@ def upgrade() -> None:
         ["company", "task_id", "type", "iter"],
     )
     conn = op.get_bind()
+    # The payloads of both forms (TaskEventsReported before this revision, TaskEventsStored
+    # since: a database downgraded below it and upgraded again has those), and what clears
+    # them (a reset, events.delete_for_task); live tasks only.
     rows = conn.execute(
         sa.text(
             "SELECT t.company, e.stream_id, e.type, e.data::text FROM events e "
             "JOIN tasks t ON t.id = e.stream_id "
-            "WHERE e.type IN ('TaskEventsReported', 'TaskReset') "
-            "AND e.stream_id IN (SELECT stream_id FROM events WHERE type = 'TaskEventsReported') "
+            "WHERE e.type IN ('TaskEventsReported', 'TaskEventsStored', 'TaskReset', "
+            "'TaskEventsDeleted') AND e.stream_id IN (SELECT stream_id FROM events "
+            "WHERE type IN ('TaskEventsReported', 'TaskEventsStored')) "
             "ORDER BY e.stream_id, e.stream_version"
         )
     )
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for company, task, kind, data in rows:
         bodies = found.setdefault((company, task), [])
-        if kind == "TaskReset":
+        if kind in ("TaskReset", "TaskEventsDeleted"):
             bodies.clear()
         else:
-            bodies.extend(json.loads(data)["events"])
+            bodies.extend(msgspec.json.decode(data)["events"])
     out = []
     for (company, task), bodies in found.items():
         latest: dict[tuple[str, str, str, int, str], dict[str, Any]] = {}
@@ -120,7 +125,8 @@ def upgrade() -> None:
                 "seq": seq,
                 "timestamp": _timestamp(body),
                 "url": url if isinstance(url, str) else None,
-                "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+                # msgspec's encoding of the decoded event, as the projector writes it.
+                "body": msgspec.json.encode(body).decode(),
             }
         out.extend(latest.values())
     if out:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -338,3 +339,37 @@ def test_delete_for_task_empties_every_reader_and_the_task_reports_on(client: Cl
     client.publish(task=task)
     with pytest.raises(TaskEventsLocked):
         client.delete_task_events(task=task)
+
+
+def test_migration_0016_backfills_what_the_projector_writes(own_engine: Engine) -> None:
+    """Plots and images (repeated keys, a reset, a delete_for_task, a deleted task) survive a
+    downgrade below 0016 and the upgrade: the backfill writes the projector's rows."""
+    from tasktrack.projections import rebuild, registry
+    from tasktrack.service import Caller
+    from tasktrack.store import migrate
+
+    client = Client(own_engine, Caller(company="acme", user="ann"))
+    kept, cleared, gone = _task(client), _task(client), _task(client)
+    for task in (kept, cleared, gone):
+        client.add_events(
+            [_plot(task, n % 3, "p", "v", f"{n} é \\u0000") for n in range(5)]
+            + [_image(task, 1, "i", "v", "u1"), _image(task, 1, "i", "v", "u2")]
+            + [{**_plot(task, 2, "p", "w", "x"), "value": 1e16, "nan": math.nan}]
+        )
+    client.stopped(task=kept)
+    client.reset(task=kept)
+    client.add_events([_plot(kept, 9, "p", "v", "after reset")])
+    client.delete_task_events(task=cleared)
+    client.add_events([_image(cleared, 4, "i", "v", "after delete")])
+    client.delete(task=gone, force=True)
+
+    def snapshot() -> set[tuple[Any, ...]]:
+        with own_engine.connect() as conn:
+            return set(conn.exec_driver_sql("SELECT * FROM task_reported_events").all())
+
+    written = snapshot()
+    assert {r[1] for r in written} == {kept, cleared}
+    migrate.downgrade(own_engine, "0014")
+    migrate.upgrade(own_engine)
+    assert snapshot() == written
+    assert rebuild.verify(own_engine, list(registry.PROJECTORS)) == []
