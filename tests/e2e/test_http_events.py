@@ -4,6 +4,7 @@ scalars, task events, their scroll ids, and their errors (issue 18)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from tests.e2e.http import Api
@@ -189,3 +190,24 @@ def test_vectors_metric_lists_and_deleting_a_tasks_events(api: Api) -> None:
     assert api.ok("events.get_task_events", {"task": task})["total"] == 0
     assert api.ok("events.get_vector_metrics_and_variants", {"task": task}) == {"metrics": {}}
     assert api.error("events.delete_for_task", {"task": "f" * 32})[:2] == (400, 101)
+
+
+def test_a_guessed_task_in_plots_and_debug_images_is_an_unknown_one(
+    new_caller: Callable[..., Api],
+) -> None:
+    owner, stranger = new_caller(), new_caller(user="mallory")
+    task = _task(owner, "secret plots")
+    _send(owner, [{"task": task, "type": "plot", "iter": 1, "metric": "m", "plot_str": "s"}])
+    unknown = "0123456789abcdef0123456789abcdef"
+    for endpoint in ("events.plots", "events.debug_images"):
+        guessed = stranger.error(endpoint, {"metrics": [{"task": task}]})
+        assert guessed[:2] == (400, 101)
+        assert (
+            guessed[2].replace(task, unknown)
+            == stranger.error(endpoint, {"metrics": [{"task": unknown}]})[2]
+        )
+    # A scroll id names tasks, but reads only the caller's own: the owner's plots stay hidden.
+    scroll = owner.ok("events.plots", {"metrics": [{"task": task}]})["scroll_id"]
+    mine = _task(stranger, "mine")
+    page = stranger.ok("events.plots", {"metrics": [{"task": mine}], "scroll_id": scroll})
+    assert all(m["iterations"] == [] for m in page["metrics"])
