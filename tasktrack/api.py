@@ -15,6 +15,7 @@ import msgspec
 from msgspec import structs
 from sqlalchemy import Connection, Engine
 
+from tasktrack.api_events import EventReadMethods
 from tasktrack.api_models import ModelMethods
 from tasktrack.api_workers import WorkerMethods
 from tasktrack.config import Settings, load_settings
@@ -62,7 +63,7 @@ def start(engine: Engine) -> TaskService:
     return TaskService(engine)
 
 
-class Client(ModelMethods, WorkerMethods):
+class Client(ModelMethods, WorkerMethods, EventReadMethods):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 
     With `read_timeout_ms`, every read runs under that statement timeout and one that runs
@@ -512,6 +513,14 @@ class Client(ModelMethods, WorkerMethods):
 
     def ping(self, **f: Any) -> Result:
         return self._do(cmd.PingTask, f)
+
+    def delete_task_events(self, **f: Any) -> Result:
+        """events.delete_for_task {task, allow_locked?}."""
+        return self._do(cmd.DeleteTaskEvents, f)
+
+    def clear_task_log(self, **f: Any) -> Result:
+        """events.clear_task_log {task, threshold_sec?, include_metrics?, exclude_metrics?}."""
+        return self._do(cmd.ClearTaskLog, f)
 
     def update_tags(self, **f: Any) -> Result:
         return self._do(cmd.UpdateTags, f)

@@ -1,7 +1,7 @@
 """Workers: each worker's latest state and a bounded series of its machine-stats reports.
 
 Revision ID: 0017_workers
-Revises: 0015_delmove
+Revises: 0016_event_kinds
 Create Date: 2026-12-06
 
 Neither table is a read model of the log: a worker's heartbeats (every few seconds, forever)
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision: str = "0017_workers"
-down_revision: str | None = "0015_delmove"
+down_revision: str | None = "0016_event_kinds"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -452,6 +452,29 @@ class AddEvents(Command, frozen=True, kw_only=True):
     events: list[Any]
 
 
+class ClearTaskLog(TaskCommand, frozen=True, kw_only=True):
+    """events.clear_task_log: clear console lines (older than `threshold_sec`, of some
+    metrics or all but some); the log keeps them."""
+
+    endpoint = "events.clear_task_log"
+    summary = "Clear a task's console lines from its log read model"
+
+    threshold_sec: int | None = None
+    allow_locked: bool = False
+    include_metrics: list[str] | None = None
+    exclude_metrics: list[str] | None = None
+
+
+class DeleteTaskEvents(TaskCommand, frozen=True, kw_only=True):
+    """events.delete_for_task: every event the task reported leaves the read models (the log
+    keeps them)."""
+
+    endpoint = "events.delete_for_task"
+    summary = "Delete a task's reported events from the read models"
+
+    allow_locked: bool = False
+
+
 # --- projects -------------------------------------------------------------------------------
 
 

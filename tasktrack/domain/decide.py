@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tasktrack.domain import commands as cmd
-from tasktrack.domain import editing, lifecycle, params, placement
+from tasktrack.domain import editing, lifecycle, params, placement, report_rules
 from tasktrack.domain import events as ev
 from tasktrack.domain.context import Context
 from tasktrack.domain.errors import TaskNotFound
@@ -38,6 +38,8 @@ RULES: dict[type[cmd.Command], lifecycle.Rule] = {
     cmd.UnarchiveTask: lifecycle.unarchive,
     cmd.PingTask: lifecycle.ping,
     cmd.ReportWorkerStatus: lifecycle.worker_report,
+    cmd.ClearTaskLog: report_rules.clear_task_log,
+    cmd.DeleteTaskEvents: report_rules.delete_for_task,
 }
 
 

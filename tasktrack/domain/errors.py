@@ -201,3 +201,12 @@ class RequestIdReused(DomainError):
 
     code = 409
     subcode = 1
+
+
+class TaskEventsLocked(DomainError):
+    """A published task's events are locked (ClearML's InvalidTaskId, 400/101)."""
+
+    subcode = 101
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"Cannot update events for a published task: id={task_id}", id=task_id)

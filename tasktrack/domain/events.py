@@ -332,6 +332,25 @@ class TaskLogged(Event, frozen=True, kw_only=True):
     workers: list[str | None]
     msgs: list[str]
     iters: list[int | None]
+    # The metric and variant of each line, when any line named one (else empty: all "").
+    metrics: list[str] = []
+    variants: list[str] = []
+
+
+class TaskEventsDeleted(Event, frozen=True, kw_only=True):
+    """events.delete_for_task: every event the task reported so far (scalars of every run,
+    plots, images, console lines) leaves the read models; the log keeps them, and the task's
+    last_metrics stay (as ClearML's task document keeps them)."""
+
+
+class TaskLogCleared(Event, frozen=True, kw_only=True):
+    """events.clear_task_log: console lines were cleared from the task's log read model (the
+    log keeps them): those older than `before` (epoch ms; all if None), of the metrics in
+    `include_metrics` (all if None) and not in `exclude_metrics`."""
+
+    before: int | None = None
+    include_metrics: list[str] | None = None
+    exclude_metrics: list[str] | None = None
 
 
 class TaskEventsReported(Event, frozen=True, kw_only=True):
@@ -341,6 +360,25 @@ class TaskEventsReported(Event, frozen=True, kw_only=True):
 
     def iters(self) -> list[int]:
         return [e["iter"] for e in self.events if isinstance(e.get("iter"), int)]
+
+
+class TaskEventsReceived(Event, frozen=True, kw_only=True):
+    """One request reported `count` events of other kinds (plots, debug images, …) for this
+    task; `last_iteration` is the highest iteration among them. Their payloads follow in the
+    next event (TaskEventsStored): the task's own fold needs only this small fact."""
+
+    count: int
+    last_iteration: int | None = None
+
+
+class TaskEventsStored(Event, frozen=True, kw_only=True):
+    """The payloads of the events TaskEventsReceived counted, each as sent (without `task`).
+
+    A plotly figure can weigh megabytes: nothing that folds a task's state reads this payload
+    (eventlog reads it as an empty stub there; docs/architecture.md, "Reported events").
+    """
+
+    events: list[dict[str, Any]]
 
 
 # --- liveness ------------------------------------------------------------------------------
@@ -666,6 +704,10 @@ TaskEvent = (
     | TaskLogged
     | TaskEventsReported
     | TaskIterationReached
+    | TaskEventsReceived
+    | TaskEventsStored
+    | TaskLogCleared
+    | TaskEventsDeleted
 )
 
 # Every event type the log can hold: the one tagged union all decoding goes through.

@@ -252,6 +252,18 @@ def _reported(state: TaskState, e: ev.TaskLogged | ev.TaskEventsReported) -> Tas
     )
 
 
+def _received(state: TaskState, e: ev.TaskEventsReceived) -> TaskState:
+    """Reports of other kinds refresh the task as scalar ones do (their iterations count too)."""
+    highest = state.last_iteration if e.last_iteration is None else e.last_iteration
+    return _set(
+        state,
+        last_iteration=max(state.last_iteration, highest),
+        last_update=e.at,
+        last_change=e.at,
+        active_duration=active_duration(state, e.at),
+    )
+
+
 def _pinged(state: TaskState, e: ev.Event) -> TaskState:
     return _set(state, last_update=e.at, active_duration=active_duration(state, e.at))
 
@@ -316,6 +328,12 @@ HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
     ev.MetricsReported: _metrics,
     ev.TaskLogged: _reported,
     ev.TaskEventsReported: _reported,
+    ev.TaskEventsReceived: _received,
+    # The payloads change nothing of the task (its fold reads them as an empty stub).
+    ev.TaskEventsStored: lambda s, e: s,
+    # Clearing console lines changes only the log's read model, not the task.
+    ev.TaskLogCleared: lambda s, e: s,
+    ev.TaskEventsDeleted: lambda s, e: s,
     ev.WorkerReported: lambda s, e: _set(
         s, last_worker=e.worker, last_worker_report=e.at, last_update=e.at
     ),

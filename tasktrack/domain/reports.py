@@ -15,11 +15,22 @@ from typing import Any
 import msgspec
 
 from tasktrack.domain import metrics
-from tasktrack.domain.events import MetricsReported, TaskEventsReported, TaskLogged
+from tasktrack.domain.events import (
+    MetricsReported,
+    TaskEventsReceived,
+    TaskEventsStored,
+    TaskLogged,
+)
+from tasktrack.domain.limits import too_long
 from tasktrack.domain.metrics import EventIn, MalformedEvent, Point, decode_value, encode_value
 from tasktrack.domain.state import TaskState
 
 LOG = "log"
+PLOT = "plot"
+IMAGE = "training_debug_image"
+VECTOR = "training_stats_vector"
+# The kinds ClearML takes besides scalars and log lines; any other type is refused.
+OTHER_KINDS = frozenset({PLOT, IMAGE, VECTOR})
 INT64 = metrics.INT64
 
 
@@ -32,6 +43,8 @@ class LogLine(msgspec.Struct, frozen=True):
     worker: str | None
     msg: str
     iter: int | None
+    metric: str = ""
+    variant: str = ""
 
 
 class RawEvent(msgspec.Struct, frozen=True):
@@ -75,7 +88,32 @@ def _log(raw: dict[str, Any], task: str, now_ms: int) -> LogLine | str:
         return "Invalid event: msg and level must be strings"
     if worker is not None and not isinstance(worker, str):
         return "Invalid event: worker must be a string"
-    return LogLine(task=task, timestamp=ts, level=level, worker=worker, msg=msg, iter=it)
+    names = _names(raw)
+    if isinstance(names, str):
+        return names
+    return LogLine(
+        task=task,
+        timestamp=ts,
+        level=level,
+        worker=worker,
+        msg=msg,
+        iter=it,
+        metric=names[0],
+        variant=names[1],
+    )
+
+
+def _names(raw: dict[str, Any]) -> tuple[str, str] | str:
+    """An event's metric and variant ("" when missing or null, as ClearML), or the error."""
+    found = []
+    for name in ("metric", "variant"):
+        value = raw.get(name)
+        if value is None:
+            value = ""
+        elif not isinstance(value, str) or "\x00" in value or too_long(value):
+            return "Invalid event: metric and variant must be strings (no NUL, not too long)"
+        found.append(value)
+    return found[0], found[1]
 
 
 def classify(raw: Any, now_ms: int) -> Point | LogLine | RawEvent | str:
@@ -97,12 +135,21 @@ def classify(raw: Any, now_ms: int) -> Point | LogLine | RawEvent | str:
         return metrics.parse(raw, now_ms)
     if kind == LOG:
         return _log(raw, task, now_ms)
+    kind = kind.replace(" ", "_")  # as ClearML
+    if kind not in OTHER_KINDS:
+        return f"Invalid event type {kind}"
     it = _iter(raw.get("iter"))
     if isinstance(it, str):
         return it
-    return RawEvent(
-        task=task, type=kind, body={k: v for k, v in raw.items() if k != "task"}, iter=it
-    )
+    names = _names(raw)
+    if isinstance(names, str):
+        return names
+    body = {k: v for k, v in raw.items() if k != "task"}
+    body["type"] = kind
+    body["metric"], body["variant"] = names
+    if "timestamp" not in body:
+        body["timestamp"] = now_ms
+    return RawEvent(task=task, type=kind, body=body, iter=it)
 
 
 def refusal(state: TaskState | None, company: str) -> str | None:
@@ -165,8 +212,18 @@ def task_logged(at: datetime, by: str, lines: list[LogLine]) -> TaskLogged:
         workers=[x.worker for x in lines],
         msgs=[x.msg for x in lines],
         iters=[x.iter for x in lines],
+        # Kept only when a line names a metric or variant: most console output names none.
+        metrics=[x.metric for x in lines] if any(x.metric or x.variant for x in lines) else [],
+        variants=[x.variant for x in lines] if any(x.metric or x.variant for x in lines) else [],
     )
 
 
-def events_reported(at: datetime, by: str, raw: list[RawEvent]) -> TaskEventsReported:
-    return TaskEventsReported(at=at, by=by, events=[r.body for r in raw])
+def events_reported(
+    at: datetime, by: str, raw: list[RawEvent]
+) -> tuple[TaskEventsReceived, TaskEventsStored]:
+    """The small fact the task folds, and the payloads (kept apart: docs/architecture.md)."""
+    iters = [r.iter for r in raw if r.iter is not None]
+    received = TaskEventsReceived(
+        at=at, by=by, count=len(raw), last_iteration=max(iters) if iters else None
+    )
+    return received, TaskEventsStored(at=at, by=by, events=[r.body for r in raw])

@@ -7,15 +7,17 @@ same Client the Python API uses); query endpoints call the queries. Decoders are
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
+from msgspec import structs
 
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import RoleNotAllowed, TaskNotFound
 from tasktrack.domain.metrics import EventIn
 from tasktrack.http import (
     analytics,
+    event_endpoints,
     model_endpoints,
     project_endpoints,
     task_endpoints,
@@ -25,6 +27,7 @@ from tasktrack.http.calls import Call, Spec
 from tasktrack.queries.filter_request import MAX_PAGE_SIZE, GetAllRequest, request_from
 from tasktrack.queries.metrics import DEFAULT_SAMPLES
 from tasktrack.queries.projects import ProjectFilter
+from tasktrack.queries.scalars import keyed
 from tasktrack.queries.shaping import shape
 
 # --- request bodies of the query endpoints ---------------------------------------------------
@@ -51,7 +54,9 @@ class ScalarHistogram(msgspec.Struct, frozen=True, kw_only=True):
     task: str
     metric: str | None = None
     all_runs: bool = False
-    samples: int = DEFAULT_SAMPLES  # buckets per series (ClearML's); capped at MAX_SAMPLES
+    # Buckets per series (ClearML's); capped at MAX_SAMPLES; null (the SDK's) is the default.
+    samples: int | None = DEFAULT_SAMPLES
+    key: Literal["iter", "timestamp", "iso_time"] | None = "iter"  # the x axis
 
 
 class Archive(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +70,8 @@ class TaskLogRequest(msgspec.Struct, frozen=True, kw_only=True):
     batch_size: int = 500
     navigate_earlier: bool = True
     from_timestamp: int | None = None
+    order: Literal["asc", "desc"] | None = None  # the page's order (ClearML's; default: as read)
+    metrics: list[event_endpoints.MetricVariants] | None = None  # lines of these metrics only
 
 
 class ProjectId(msgspec.Struct, frozen=True, kw_only=True):
@@ -138,18 +145,33 @@ def _history(call: Call, body: TaskId) -> Any:
 
 
 def _series(call: Call, body: ScalarHistogram) -> Any:
-    return call.client.get_scalar_series(
-        body.task, metric=body.metric, all_runs=body.all_runs, samples=body.samples
+    series = call.client.get_scalar_series(
+        body.task,
+        metric=body.metric,
+        all_runs=body.all_runs,
+        samples=DEFAULT_SAMPLES if body.samples is None else body.samples,
     )
+    if body.key in (None, "iter"):
+        return series
+    return {
+        m: {v: structs.replace(s, x=keyed(s.x, s.timestamps, str(body.key))) for v, s in by.items()}
+        for m, by in series.items()
+    }
 
 
 def _task_log(call: Call, body: TaskLogRequest) -> Any:
-    return call.client.get_task_log(
+    found = call.client.get_task_log(
         body.task,
         batch_size=body.batch_size,
         navigate_earlier=body.navigate_earlier,
         from_timestamp=body.from_timestamp,
+        metrics={m.metric: m.variants for m in body.metrics} if body.metrics else None,
     )
+    # As ClearML: a page read going back is newest first, one read going forward oldest
+    # first; `order` asks for the other order of the same page.
+    if body.order == ("asc" if body.navigate_earlier else "desc"):
+        return structs.replace(found, events=found.events[::-1])
+    return found
 
 
 def _get_project(call: Call, body: ProjectId) -> Any:
@@ -294,6 +316,8 @@ def _table() -> dict[str, Spec]:
     specs += analytics.ENDPOINTS
     # The tasks service beyond the command endpoints (declared in http/task_endpoints.py).
     specs += task_endpoints.ENDPOINTS
+    # The events service's readers (declared in http/event_endpoints.py).
+    specs += event_endpoints.ENDPOINTS
     # The models service (declared in http/model_endpoints.py).
     specs += model_endpoints.endpoints()
     # The workers service (declared in http/worker_endpoints.py).

@@ -155,6 +155,8 @@ class MetricPointsProjector(StreamReplay):
         self._write = sql.write_sql(points, series, runs)
         self._runs = sql.runs_sql(runs)
         self._delete = sql.delete_sql(points, series, runs)
+        # events.delete_for_task: the task's points and series of every run go, its run stays.
+        self._clear = self._delete[:2]
 
     def apply(
         self,
@@ -167,9 +169,31 @@ class MetricPointsProjector(StreamReplay):
         mine = [
             r
             for r in batch
-            if isinstance(r.event, ev.MetricsReported | ev.TaskReset) and r.stream_id not in gone
+            if isinstance(r.event, ev.MetricsReported | ev.TaskReset | ev.TaskEventsDeleted)
+            and r.stream_id not in gone
         ]
         tenants = companies(conn, {r.stream_id for r in mine} | gone, states)
+        # What comes before a delete_for_task is written before the delete clears it.
+        segment: list[Recorded] = []
+        for record in mine:
+            if not isinstance(record.event, ev.TaskEventsDeleted):
+                segment.append(record)
+                continue
+            self._points(conn, segment, tenants)
+            segment = []
+            company = tenants.get(record.stream_id)
+            for statement in self._clear if company is not None else ():
+                conn.execute(statement, {"company": [company], "task": [record.stream_id]})
+        self._points(conn, segment, tenants)
+        dropped = sorted((tenants[t], t) for t in gone if t in tenants)
+        for statement in self._delete if dropped else ():
+            conn.execute(
+                statement, {"company": [c for c, _ in dropped], "task": [t for _, t in dropped]}
+            )
+
+    def _points(
+        self, conn: psycopg.Connection[Any], mine: list[Recorded], tenants: dict[str, str]
+    ) -> None:
         # A replay batch holds up to 4 MB of reports (a few hundred thousand points): written
         # a chunk at a time, so the Python copies of the points (by series, then as the
         # statement's arrays) stay small. A later chunk that repeats an iteration of an
@@ -184,11 +208,6 @@ class MetricPointsProjector(StreamReplay):
             conn.execute(
                 self._runs, ([tenants[t] for t in reset], reset, [offsets[t] for t in reset])
             )
-        dropped = sorted((tenants[t], t) for t in gone if t in tenants)
-        for statement in self._delete if dropped else ():
-            conn.execute(
-                statement, {"company": [c for c, _ in dropped], "task": [t for _, t in dropped]}
-            )
 
     def replay(self, stream: Stream, out: Rows) -> None:
         """A live task's points, run by run, each series sorted once with its running totals
@@ -199,15 +218,19 @@ class MetricPointsProjector(StreamReplay):
             return
         run = 0
         found: dict[tuple[str, str], Points] = {}
+        done: list[tuple[int, dict[tuple[str, str], Points]]] = []
         for record in stream.records:
             event = record.event
             if isinstance(event, ev.TaskReset):
-                self._emit(out, state.company, stream.id, run, found)
+                done.append((run, found))
                 run, found = run + 1, {}
+            elif isinstance(event, ev.TaskEventsDeleted):
+                done, found = [], {}  # every run's points so far go; the run stays
             elif isinstance(event, ev.MetricsReported):
                 keys = zip(event.metrics, event.variants, strict=True)
                 into(event, [found.setdefault(k, {}) for k in keys])
-        self._emit(out, state.company, stream.id, run, found)
+        for number, points in [*done, (run, found)]:
+            self._emit(out, state.company, stream.id, number, points)
         if run:
             out.add(self.tables[2], ("company", "task_id", "run"), (state.company, stream.id, run))
 

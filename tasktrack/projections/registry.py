@@ -15,6 +15,7 @@ from tasktrack.projections.metrics import MetricsProjector
 from tasktrack.projections.models import ModelsProjector
 from tasktrack.projections.projects import ProjectsProjector
 from tasktrack.projections.queues import QueuesProjector
+from tasktrack.projections.reported import ReportedEventsProjector
 from tasktrack.projections.status_history import StatusHistoryProjector
 from tasktrack.projections.tasks import TasksProjector
 
@@ -71,6 +72,12 @@ PROJECTORS: tuple[ProjectorSpec, ...] = (
         tables=("task_log_lines",),
         mode="inline",
         make=lambda t: LogLinesProjector(t["task_log_lines"]),
+    ),
+    ProjectorSpec(
+        name="task_reported_events",
+        tables=("task_reported_events",),
+        mode="inline",
+        make=lambda t: ReportedEventsProjector(t["task_reported_events"]),
     ),
     ProjectorSpec(
         name="projects",

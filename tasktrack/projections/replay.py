@@ -96,7 +96,10 @@ def replay(
     events = pending = 0
     last = LOG_START
     try:
-        for stream in streams(eventlog.read_by_stream(reader, below, until=until)):
+        # The payloads of reported plots and images are read only for a projector of them.
+        wanted = any(getattr(p, "payloads", False) for p in projectors)
+        scan = eventlog.read_by_stream(reader, below, until=until, payloads=wanted)
+        for stream in streams(scan):
             for projector in by_kind.get(stream.kind, ()):
                 projector.replay(stream, copier)
             events += len(stream.records)

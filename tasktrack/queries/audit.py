@@ -146,7 +146,7 @@ def check_anchor(conn: psycopg.Connection[Any], expected: Anchor) -> str | None:
 def timeline(conn: psycopg.Connection[Any], stream_id: str) -> list[TimelineEntry]:
     """Every status change of a task, from its stream alone."""
     out = []
-    for record in eventlog.read_stream(conn, stream_id):
+    for record in eventlog.read_stream(conn, stream_id, payloads=False):
         change = ev.status_change(record.event)
         if change is None:
             continue

@@ -7,8 +7,10 @@ the page asked for, not the length of the task's log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import msgspec
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from tasktrack.domain.errors import TaskNotFound
 from tasktrack.store.tables import task_log_lines, tasks
@@ -45,6 +47,7 @@ def task_log(
     batch_size: int = 500,
     navigate_earlier: bool = True,
     from_timestamp: int | None = None,
+    metrics: Mapping[str, Sequence[str] | None] | None = None,
 ) -> TaskLog:
     """Up to `batch_size` lines: the latest ones first (navigate_earlier, before
     `from_timestamp` if given), or the earliest ones first (after `from_timestamp`).
@@ -66,10 +69,24 @@ def task_log(
         raise TaskNotFound(task_id)
     size = max(1, min(batch_size, MAX_BATCH))
     wanted = [lines.company == company, lines.task_id == task_id]
+    total = int(found[0])
+    if metrics:
+        # Lines of some metrics only (ClearML's `metrics`): their total is a count.
+        wanted.append(
+            or_(
+                *(
+                    and_(lines.metric == m, lines.variant.in_(list(vs)))
+                    if vs
+                    else lines.metric == m
+                    for m, vs in metrics.items()
+                )
+            )
+        )
+        total = int(conn.execute(select(func.count()).where(*wanted)).scalar_one())
     if from_timestamp is not None:
         # Beyond 64 bits: no line is past the bound, or every line is before it.
         if (from_timestamp <= _INT64_MIN) if navigate_earlier else (from_timestamp >= _INT64_MAX):
-            return TaskLog(events=[], returned=0, total=int(found[0]))
+            return TaskLog(events=[], returned=0, total=total)
         if navigate_earlier and from_timestamp <= _INT64_MAX:
             wanted.append(lines.timestamp < from_timestamp)
         elif not navigate_earlier and from_timestamp >= _INT64_MIN:
@@ -105,4 +122,4 @@ def task_log(
         )
         for ts, level, worker, msg, it, encoded in conn.execute(page)
     ]
-    return TaskLog(events=events, returned=len(events), total=int(found[0]))
+    return TaskLog(events=events, returned=len(events), total=total)

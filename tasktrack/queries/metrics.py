@@ -35,6 +35,9 @@ from tasktrack.domain.errors import TaskNotFound
 from tasktrack.store.tables import task_metric_points, task_metric_series, task_runs, tasks
 
 DEFAULT_SAMPLES = 6000
+# ClearML's single values (report_single_value) are scalars at this iteration: they are read by
+# events.get_task_single_value_metrics and kept out of the histogram.
+SINGLE_VALUE_ITER = -(2**31)
 # At most this many buckets per series and run; 0 (or anything outside 1..MAX) means MAX.
 MAX_SAMPLES = 10_000
 _INT64_MAX = 2**63 - 1
@@ -68,6 +71,8 @@ class _Head(msgspec.Struct, frozen=True):
     step: int  # the interval; 1 means every point
     lo: int  # the first bucket's k (first_iter // step)
     hi: int  # the last bucket's k
+    base_n: int = 0  # the running totals of a single value before the series' first point
+    base_sum: Any = 0
 
 
 def clamp_samples(samples: int) -> int:
@@ -156,13 +161,49 @@ def _heads(
     ).all()
     if not rows:
         raise TaskNotFound(task_id)
+    singles = _singles(
+        conn, company, [r[4] for r in rows if r[1] is not None and r[6] == SINGLE_VALUE_ITER]
+    )
     heads = []
-    for _, run, m, v, series_id, points, first, last in rows:
+    for _, run, m, v, series_id, count, lowest, last in rows:
         if run is None:
             continue  # the task has no series (the outer join's one empty row)
+        points, first, base_n, base_sum = count, lowest, 0, 0
+        if first == SINGLE_VALUE_ITER:
+            # A single value leads the series: the histogram starts at the next point.
+            following, base_n, base_sum = singles[series_id]
+            if following is None:
+                continue
+            first, points = following, points - 1
         step = interval(points, first, last, samples)
-        heads.append(_Head(run, m, v, series_id, step, first // step, last // step))
+        heads.append(
+            _Head(run, m, v, series_id, step, first // step, last // step, base_n, base_sum)
+        )
     return heads
+
+
+def _singles(conn: Connection, company: str, series_ids: list[int]) -> dict[int, Any]:
+    """Per series holding a single value: its next iteration, and the running totals the
+    single value leaves (what the first bucket's mean must not count)."""
+    if not series_ids:
+        return {}
+    p = task_metric_points.c
+    n = task_metric_points.alias("n")
+    following = (
+        select(n.c.iter)
+        .where(n.c.company == company, n.c.series_id == p.series_id, n.c.iter > SINGLE_VALUE_ITER)
+        .order_by(n.c.iter)
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        select(p.series_id, following, p.finite_n, p.finite_sum).where(
+            p.company == company,
+            p.series_id.in_(series_ids),
+            p.iter == SINGLE_VALUE_ITER,
+        )
+    )
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
 
 def _wanted(heads: Sequence[tuple[int, _Head]]) -> Any:
@@ -173,8 +214,10 @@ def _wanted(heads: Sequence[tuple[int, _Head]]) -> Any:
         column("step", Numeric),  # up to 2**64 - 1 for a series spanning every iteration
         column("lo", BigInteger),
         column("hi", BigInteger),
+        column("base_n", BigInteger),
+        column("base_sum", Numeric),
         name="wanted",
-    ).data([(i, h.series_id, h.step, h.lo, h.hi) for i, h in heads])
+    ).data([(i, h.series_id, h.step, h.lo, h.hi, h.base_n, h.base_sum) for i, h in heads])
 
 
 def _of_series(wanted: Any, company: str) -> list[Any]:
@@ -192,7 +235,10 @@ def _points(
     rows = conn.execute(
         select(wanted.c.ord, p.iter, p.value, p.timestamp)
         .select_from(wanted)
-        .join(task_metric_points, and_(*_of_series(wanted, company)))
+        .join(
+            task_metric_points,
+            and_(*_of_series(wanted, company), p.iter != SINGLE_VALUE_ITER),
+        )
         .order_by(wanted.c.ord, p.iter)
     ).all()
     return [(r[0], r[1], r[2], r[3]) for r in rows]
@@ -229,9 +275,11 @@ def _buckets(
             last.c.iter,
             last.c.value,
             last.c.timestamp,
-            (last.c.finite_n - func.lag(last.c.finite_n, 1, 0).over(**window)).label("n"),
+            (last.c.finite_n - func.lag(last.c.finite_n, 1, wanted.c.base_n).over(**window)).label(
+                "n"
+            ),
             (
-                last.c.finite_sum - func.lag(last.c.finite_sum, 1, cast(0, Numeric)).over(**window)
+                last.c.finite_sum - func.lag(last.c.finite_sum, 1, wanted.c.base_sum).over(**window)
             ).label("total"),
         )
         .select_from(wanted)

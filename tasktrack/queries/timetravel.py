@@ -77,9 +77,9 @@ def task_as_of(
 ) -> TaskView:
     """400/101 if the task (of this company) did not exist then, or had been deleted."""
     if isinstance(as_of, int):
-        records = eventlog.read_stream(conn, task_id, to_version=as_of)
+        records = eventlog.read_stream(conn, task_id, to_version=as_of, payloads=False)
     else:
-        records = eventlog.read_stream(conn, task_id, until=as_of)
+        records = eventlog.read_stream(conn, task_id, until=as_of, payloads=False)
     events = [r.event for r in records]
     if not events or not isinstance(events[0], ev.TaskCreated):
         raise TaskNotFound(task_id)

@@ -60,7 +60,7 @@ def on_add_events(uow: UnitOfWork, c: cmd.AddEvents) -> Result:
         if batch.lines:
             events.append(reports.task_logged(at, user, batch.lines))
         if batch.raws:
-            events.append(reports.events_reported(at, user, batch.raws))
+            events.extend(reports.events_reported(at, user, batch.raws))
         uow.append(task_id, events, at)
         added += len(batch)
     if not added:

@@ -36,6 +36,10 @@ def single(
     match command:
         case cmd.PingTask() | cmd.ReportWorkerStatus():
             return {}
+        case cmd.ClearTaskLog() | cmd.DeleteTaskEvents():
+            # ClearML answers how many lines it deleted; the read model clears them after the
+            # decision, so that count is not known here.
+            return {}
         case cmd.EnqueueTask():
             return {"queued": 1, "updated": updated, "fields": fields}
         case cmd.DequeueTask():

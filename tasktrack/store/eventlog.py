@@ -56,6 +56,16 @@ _COLUMNS = (
     "position, tx::text AS tx_text, stream_id, stream_version, type, schema_version, "
     "data::text, metadata::text, recorded_at, hash"
 )
+# The same, with the payload of reported plots and images (TaskEventsStored, which nothing
+# folding a task needs) read as an empty stub. Why it pays: a large `data` value is kept
+# out of line (TOAST), and PostgreSQL reads it only when the value is used, so a replay of a
+# task's state, its time travel and its status timeline never read a megabyte of plotly JSON
+# (docs/architecture.md, "Reported events"). The stub keeps the event's type and time.
+_COLUMNS_WITHOUT_PAYLOADS = _COLUMNS.replace(
+    " data::text,",
+    " CASE WHEN type = 'TaskEventsStored' THEN json_build_object('event', type, "
+    "'at', recorded_at, 'by', '', 'events', json_build_array())::text ELSE data::text END,",
+)
 
 
 def lock_key(name: str) -> int:
@@ -254,9 +264,12 @@ def read_stream(
     *,
     to_version: int | None = None,
     until: datetime | None = None,
+    payloads: bool = True,
 ) -> list[Recorded]:
-    """A stream's events in version order, up to a version and/or a time (both inclusive)."""
-    query = f"SELECT {_COLUMNS} FROM events WHERE stream_id = %s"
+    """A stream's events in version order, up to a version and/or a time (both inclusive);
+    without `payloads`, reported plots and images come as empty stubs (their type and time)."""
+    columns = _COLUMNS if payloads else _COLUMNS_WITHOUT_PAYLOADS
+    query = f"SELECT {columns} FROM events WHERE stream_id = %s"
     params: list[Any] = [stream_id]
     if to_version is not None:
         query += " AND stream_version <= %s"
@@ -320,6 +333,7 @@ def read_by_stream(
     *,
     until: Checkpoint | None = None,
     itersize: int = 2000,
+    payloads: bool = True,
 ) -> Iterator[Recorded]:
     """Every event of transactions older than `below` (a `horizon`), up to `until`, stream
     after stream, each in version order: what a replay folds one stream at a time.
@@ -328,9 +342,11 @@ def read_by_stream(
     stream in `itersize` at a time, memory stays flat: 2,000 metric reports of 500 points
     are about 20 MB of text). Within a stream, version order is commit order (see the
     module docstring), so a stream's events older than `below` are a prefix of it and the
-    ones a later read finds at or above `below` continue it.
+    ones a later read finds at or above `below` continue it. Without `payloads` (no projector
+    replayed needs them), reported plots and images come as empty stubs.
     """
-    query = f"SELECT {_COLUMNS} FROM events WHERE tx < %s::text::xid8"
+    columns = _COLUMNS if payloads else _COLUMNS_WITHOUT_PAYLOADS
+    query = f"SELECT {columns} FROM events WHERE tx < %s::text::xid8"
     params: list[Any] = [str(below)]
     if until is not None:
         query += " AND (tx, position) <= (%s::text::xid8, %s)"

@@ -35,11 +35,14 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "tasks": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "task_status_history": ("SELECT", "INSERT", "DELETE"),
     "task_metrics": ("SELECT", "INSERT", "UPDATE", "DELETE"),
-    # A task's log lines and series (rewritten in place for a repeated iteration).
-    "task_log_lines": ("SELECT", "INSERT", "DELETE"),
+    # A task's log lines (renumbered after events.clear_task_log) and series (rewritten in
+    # place for a repeated iteration).
+    "task_log_lines": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "task_metric_points": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "task_metric_series": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "task_runs": ("SELECT", "INSERT", "UPDATE", "DELETE"),
+    # Plots and debug images: a repeated key rewrites its row; a reset or deletion removes them.
+    "task_reported_events": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "queues": ("SELECT", "INSERT"),
     # Projects are renamed, moved and deleted (merged or deleted projects' rows go).
     "projects": ("SELECT", "INSERT", "UPDATE", "DELETE"),

@@ -202,6 +202,9 @@ task_log_lines = Table(
     Column("msg", Text, nullable=False),
     Column("iter", BigInteger),
     Column("json_encoded", Boolean, nullable=False),
+    # The line's metric and variant (ClearML's log events may name them; "" when not).
+    Column("metric", Text, nullable=False, server_default=""),
+    Column("variant", Text, nullable=False, server_default=""),
     PrimaryKeyConstraint("company", "task_id", "seq"),
     Index(
         "task_log_lines_company_task_id_timestamp_seq_idx", "company", "task_id", "timestamp", "seq"
@@ -254,6 +257,29 @@ task_runs = Table(
     Column("task_id", Text, nullable=False),
     Column("run", Integer, nullable=False),
     PrimaryKeyConstraint("company", "task_id"),
+)
+
+# A task's plots, debug images and vectors of its current run (projections/reported.py): the
+# later report of a (type, metric, variant, iter, key) replaces the earlier; `seq` numbers the
+# task's reports since its last reset in arrival order; `body` is the event as sent (JSON text).
+task_reported_events = Table(
+    "task_reported_events",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("task_id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("variant", Text, nullable=False),
+    Column("iter", BigInteger, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("url", Text),
+    Column("body", Text, nullable=False),
+    PrimaryKeyConstraint("company", "task_id", "type", "metric", "variant", "iter", "key"),
+    Index(
+        "task_reported_events_company_task_id_type_iter_idx", "company", "task_id", "type", "iter"
+    ),
 )
 
 # Queues by id and by name (a name is unique within a company).

@@ -270,3 +270,25 @@ def test_an_output_model_saved_twice_and_published_with_its_task(sdk: Sdk) -> No
     sdk.api.ok("models.edit", {"model": model["id"], "ready": False})
     sdk.api.ok("tasks.publish", {"task": task_id, "force": True})
     assert sdk.api.ok("models.get_by_id", {"model": model["id"]})["model"]["ready"] is True
+
+
+def test_plots_images_and_single_values_read_back_through_the_sdk(sdk: Sdk) -> None:
+    """What report_histogram/table/plotly/confusion_matrix/scatter2d, report_single_value and
+    report_image wrote comes back through the SDK's own readers (issue 18)."""
+    done, task_id = sdk.run("reports.py")
+    assert done.returncode == 0, done.stderr
+    plots = [tuple(p) for p in _printed(done, "PLOTS")]
+    assert [p[0] for p in plots] == ["confusion", "hist", "plotly", "scatter", "table"]
+    assert all(it == 2 for _, _, it in plots)
+    (figure,) = _printed(done, "PLOTLY")
+    assert json.loads(figure)["data"][0]["y"] == [3, 4]
+    assert _printed(done, "SINGLE") == {"accuracy": 0.93}
+    assert _printed(done, "IMAGES") == [
+        [2, "http://files.example/b.png"],
+        [1, "http://files.example/a.png"],
+    ]
+    assert _printed(done, "SCALARS") == [1.0, 0.5, 1 / 3]
+    assert any("hello from the reports script" in line for line in _printed(done, "CONSOLE"))
+    # The single value is no point of the histogram.
+    series = sdk.api.ok("events.scalar_metrics_iter_histogram", {"task": task_id})
+    assert "Summary" not in series

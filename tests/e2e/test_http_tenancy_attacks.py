@@ -65,6 +65,20 @@ TASK_BODIES: dict[str, dict[str, Any]] = {
     # A filter by another company's task finds nothing, as one by an unknown task.
     "models.get_all": {},
     "models.get_all_ex": {},
+    # The events service's readers and its two deleting commands (issue 18).
+    "events.get_task_events": {},
+    "events.get_task_plots": {},
+    "events.get_plot_sample": {"metric": "m"},
+    "events.next_plot_sample": {"scroll_id": "hs1.e30"},
+    "events.get_debug_image_sample": {"metric": "m", "variant": "v"},
+    "events.next_debug_image_sample": {"scroll_id": "hs1.e30"},
+    "events.scalar_metrics_iter_raw": {"metric": {"metric": "m"}},
+    "events.get_task_latest_scalar_values": {},
+    "events.get_scalar_metrics_and_variants": {},
+    "events.get_vector_metrics_and_variants": {},
+    "events.vector_metrics_iter_histogram": {"metric": "m", "variant": "v"},
+    "events.clear_task_log": {"allow_locked": True},
+    "events.delete_for_task": {"allow_locked": True},
 }
 # Endpoints whose body names several tasks.
 IDS_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -81,6 +95,11 @@ IDS_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
     "models.update_tags": ("ids", {"add_tags": ["pwned"]}),
     "models.make_private": ("ids", {}),
     "projects.get_unique_metric_variants": ("ids", {}),  # the victim's metric names stay hidden
+    "events.get_multi_task_plots": ("tasks", {}),
+    "events.get_task_single_value_metrics": ("tasks", {}),
+    "events.multi_task_scalar_metrics_iter_histogram": ("tasks", {}),
+    "events.get_task_metrics": ("tasks", {}),
+    "events.get_multi_task_metrics": ("tasks", {}),
     **{
         name: ("ids", {"queue_name": "q"} if name == "tasks.enqueue_many" else {})
         for name in ENDPOINTS

@@ -52,6 +52,7 @@ MARKS = {
     "task_metric_series": "points = points + 1000",
     "task_runs": "run = run + 1000",
     "task_log_lines": "msg = 'marked'",
+    "task_reported_events": "body = 'marked'",
     "projects": "description = 'marked'",
     "models": "comment = 'marked'",
     "activity_daily": "completed = completed + 1000",
@@ -100,6 +101,7 @@ def _fill(engine: Engine, tasks: int) -> None:
                 for v in ("train", "val")
             ]
             + [{"task": task, "type": "log", "msg": f"job {i} done"}]
+            + [{"task": task, "type": "plot", "metric": "roc", "iter": 4, "plot_str": "{}"}]
         )
         if i % 10 == 0:  # a second run (task_runs), with a point of its own
             client.reset(task=task, force=True)
