@@ -9,7 +9,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tasktrack.queries import metric_events, reported, samples, scalars, task_events
+from tasktrack.queries import (
+    metric_events,
+    reported,
+    reported_summary,
+    samples,
+    scalars,
+    task_events,
+)
 from tasktrack.queries.metrics import DEFAULT_SAMPLES
 from tasktrack.service import Caller
 
@@ -147,3 +154,8 @@ class EventReadMethods:
         iteration order (`order` asc or desc), `batch_size` at a time, with `scroll_id`."""
         with self._read() as conn:
             return task_events.task_events(conn, self.caller.company, task, **options)
+
+    def get_reported_summary(self, task: str) -> reported_summary.ReportedSummary:
+        """A task's plots, debug images and single values, one row per metric and variant."""
+        with self._read() as conn:
+            return reported_summary.summary(conn, self.caller.company, task)

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tasktrack.api import Client, connect
+from tasktrack.cli import reported_tables
+from tasktrack.cli.demo_reports import report_run
 from tasktrack.domain.values import STATUSES
 
 PROJECTS = ("vision", "speech", "tabular")
@@ -40,6 +42,8 @@ def _run(client: Client, task: str, worker: str, outcome: str) -> None:
     agent.worker_status_report(worker=worker, task=task)
     agent.started(task=task, status_reason="picked up by " + worker)
     agent.ping(task=task)
+    # Its own generator: what a run reports leaves the scenario's choices as they were.
+    report_run(agent, task, random.Random(task), outcome)  # noqa: S311 - a demo
     if outcome == "failed":
         agent.failed(task=task, status_reason="exception", status_message="CUDA out of memory")
     elif outcome == "stopped":
@@ -126,7 +130,8 @@ def timeline_table(client: Client, task: str) -> Table:
 @click.option("--seed", default=7, show_default=True, help="Random seed of the scenario.")
 def demo(seed: int) -> None:
     """Play a scripted scenario (projects, dozens of tasks queued, run, failed, reset, re-run,
-    completed, published, archived, deleted) and print what the log made of it."""
+    completed, published, archived, deleted; runs report scalars, plots, a single value, a
+    debug image and console lines) and print what the log made of it."""
     company = "demo-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
     console = Console()
     with connect(company=company, user="demo-user") as client:
@@ -135,3 +140,9 @@ def demo(seed: int) -> None:
         console.print(summary_table(client))
         if showcase:
             console.print(timeline_table(client, showcase))
+            for table in reported_tables.tables(client.get_reported_summary(showcase)):
+                console.print(table)
+            console.print(
+                f"next: tasktrack tasks --company {company} show {showcase}\n"
+                f"      tasktrack report --company {company} -o report.html"
+            )

@@ -8,6 +8,7 @@ from typing import Any, get_args
 import click
 from msgspec import structs
 
+from tasktrack.cli import reported_tables
 from tasktrack.cli import task_tables as render
 from tasktrack.cli.acting import JSON_HELP, caller_of, caller_options, client_for, fail
 from tasktrack.domain.values import STATUSES, TaskType
@@ -142,17 +143,22 @@ def list_(
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @click.pass_context
 def show(ctx: click.Context, task: str, as_of: str | None, as_json: bool) -> None:
-    """Show TASK: its fields, hyperparameters and last metrics (--as-of: as it was then)."""
+    """Show TASK: its fields, hyperparameters, last metrics, and the plots, single values and
+    debug images it reported (--as-of: the task as it was then, without its reports)."""
     with client_for(*caller_of(ctx)) as client:
         view = client.get_by_id(task, as_of=as_of)
+        found = None if as_of else client.get_reported_summary(view.id)
     if as_json:
-        click.echo(render.encode(render.task_document(view)))
+        reports = None if found is None else reported_tables.document(found)
+        click.echo(render.encode({**render.task_document(view), "reported": reports}))
         return
     console = render.console()
     console.print(render.fields_table(view, as_of))
     for table in (render.params_table(view), render.metrics_table(view)):
         if table is not None:
             console.print(table)
+    for table in reported_tables.tables(found) if found is not None else []:
+        console.print(table)
 
 
 @tasks.command()
