@@ -10,9 +10,17 @@ import click
 from tasktrack.api import Client
 from tasktrack.cli.acting import caller_options, client_for, fail
 from tasktrack.cli.report_html import render
-from tasktrack.cli.report_model import Report, TaskTimeline, metric_charts, status_intervals
+from tasktrack.cli.report_model import (
+    Report,
+    TaskTimeline,
+    metric_charts,
+    plot_figures,
+    status_intervals,
+)
 from tasktrack.queries.tasks import MAX_PAGE_SIZE
 from tasktrack.queries.views import TaskView
+
+MAX_PLOTS = 24  # plots drawn beside the curves (the latest iteration of each, by name)
 
 
 def choose(
@@ -36,8 +44,8 @@ def choose(
 def gather(
     client: Client, views: list[TaskView], metrics_task: str | None, now: datetime, title: str
 ) -> Report:
-    """The report's data: each task's intervals, and the curves of `metrics_task` (default:
-    the first chosen task that reported metrics)."""
+    """The report's data: each task's intervals, and the curves and plots of `metrics_task`
+    (default: of the chosen tasks that reported scalars, the one updated last)."""
     timelines = [
         TaskTimeline(
             id=v.id,
@@ -46,7 +54,7 @@ def gather(
         )
         for v in views
     ]
-    chosen = metrics_task or next((v.id for v in views if v.last_metrics), None)
+    chosen = metrics_task or most_recently_active(views)
     if chosen is None:
         return Report(title=title, generated=now, timelines=timelines)
     named = next((v for v in views if v.id == chosen), None) or client.get_by_id(chosen)
@@ -57,7 +65,16 @@ def gather(
         metrics_task_id=named.id,
         metrics_task_name=named.name,
         charts=metric_charts(client.get_scalar_series(named.id)),
+        plots=plot_figures(client.get_task_plots(named.id), MAX_PLOTS),
     )
+
+
+def most_recently_active(views: list[TaskView]) -> str | None:
+    """Of the tasks that reported scalars, the one updated last (the first of equals)."""
+    with_metrics = [v for v in views if v.last_metrics]
+    if not with_metrics:
+        return None
+    return max(with_metrics, key=lambda v: v.last_update or v.created).id
 
 
 @click.command()
@@ -91,8 +108,9 @@ def report(
     title: str,
     output: Path,
 ) -> None:
-    """Write one self-contained HTML file: a status timeline (Gantt) of the tasks and the
-    metric curves of one of them."""
+    """Write one self-contained HTML file: a status timeline (Gantt) of the tasks, and the
+    metric curves and reported plots of one of them (--metrics-task, else the task with
+    metrics updated last)."""
     with client_for(company, user) as client:
         views = choose(client, task_ids, project, limit)
         data = gather(client, views, metrics_task, datetime.now(UTC), title)
@@ -102,4 +120,7 @@ def report(
         fail(f"cannot write {output}: {exc.strerror}")
     bars = sum(len(t.intervals) for t in data.timelines)
     curves = sum(len(c.curves) for c in data.charts)
-    click.echo(f"wrote {output}: {len(data.timelines)} task(s), {bars} bar(s), {curves} curve(s)")
+    click.echo(
+        f"wrote {output}: {len(data.timelines)} task(s), {bars} bar(s), {curves} curve(s), "
+        f"{len(data.plots)} plot(s)"
+    )

@@ -33,6 +33,7 @@ BAR_HEIGHT = 18
 AXIS_HEIGHT = 44
 MIN_BAR = 1.0  # pixels: an interval of a millisecond stays visible
 NAME_CHARS = 32
+TAIL = 0.1  # past the last change, when the chart stops short of now: a tenth of its span
 
 
 class Bar(msgspec.Struct, frozen=True):
@@ -45,11 +46,16 @@ class Bar(msgspec.Struct, frozen=True):
 
 
 def window(timelines: list[TaskTimeline], now: datetime) -> tuple[datetime, datetime]:
-    """The time span the chart covers: from the earliest interval to now (at least 1 ms)."""
+    """The time span the chart covers, chosen from the data: from the earliest interval to
+    now when now is within one span of the changes after the last one; else (a scenario
+    played in a second, reported a minute later) to the last change plus a tenth of the span,
+    so that the bars show the changes instead of all running to now. At least 1 ms."""
     starts = [i.start for t in timelines for i in t.intervals]
     start = min(starts, default=now)
-    end = max(now, start + timedelta(milliseconds=1))
-    return start, end
+    last = max(starts, default=now)
+    span = last - start
+    end = now if now - last <= span else last + max(span * TAIL, timedelta(milliseconds=1))
+    return start, max(end, start + timedelta(milliseconds=1))
 
 
 def time_scale(start: datetime, end: datetime) -> Scale:
@@ -57,8 +63,9 @@ def time_scale(start: datetime, end: datetime) -> Scale:
 
 
 def bar(interval: Interval, row: int, start: datetime, scale: Scale) -> Bar:
+    """The interval's rectangle; one that runs on past the chart's end is cut at its edge."""
     x0 = scale((interval.start - start).total_seconds())
-    x1 = scale((interval.end - start).total_seconds())
+    x1 = min(scale((interval.end - start).total_seconds()), scale.px1)
     top = TOP + row * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) / 2
     return Bar(round(x0, 2), round(top, 2), round(max(x1 - x0, MIN_BAR), 2), BAR_HEIGHT)
 
@@ -67,20 +74,32 @@ def _short(name: str) -> str:
     return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
 
 
-def _bar_svg(task: TaskTimeline, interval: Interval, b: Bar) -> str:
+def _bar_svg(task: TaskTimeline, interval: Interval, b: Bar, end: datetime) -> str:
     colour = STATUS_COLOURS.get(interval.status, "#000000")
     span = interval.end - interval.start
+    cut = interval.end > end
     tip = (
         f"{task.name}: {interval.status} from {interval.start.isoformat()} "
         f"to {interval.end.isoformat()} ({span.total_seconds():.3f} s)"
+        + (", runs on past the chart's end" if cut else "")
     )
     return (
         f'<rect class="status-bar" data-task-id="{escape(task.id)}" '
+        f'data-cut="{"yes" if cut else "no"}" '
         f'data-status="{escape(interval.status)}" data-version="{interval.version}" '
         f'data-start="{escape(interval.start.isoformat())}" '
         f'data-end="{escape(interval.end.isoformat())}" '
         f'x="{b.x}" y="{b.y}" width="{b.width}" height="{b.height}" fill="{colour}">'
         f"<title>{escape(tip)}</title></rect>"
+    ) + (_runs_on(b, colour) if cut else "")
+
+
+def _runs_on(b: Bar, colour: str) -> str:
+    """A small arrow past a cut bar's end: the status went on (to now)."""
+    x, mid = round(b.x + b.width + 2, 2), b.y + b.height / 2
+    return (
+        f'<polygon class="runs-on" points="{x},{b.y} {x + 7},{mid} {x},{b.y + b.height}" '
+        f'fill="{colour}" opacity="0.6"/>'
     )
 
 
@@ -113,7 +132,8 @@ def gantt_svg(timelines: list[TaskTimeline], now: datetime) -> str:
     parts = [
         f'<svg class="gantt" width="{WIDTH}" height="{bottom + AXIS_HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {bottom + AXIS_HEIGHT}" role="img" '
-        f'data-start="{escape(start.isoformat())}" data-end="{escape(end.isoformat())}">'
+        f'data-start="{escape(start.isoformat())}" data-end="{escape(end.isoformat())}" '
+        f'data-now="{escape(now.isoformat())}">'
     ]
     parts.extend(_axis_svg(start, end, scale, bottom))  # first: grid lines stay behind bars
     for row, task in enumerate(timelines):
@@ -125,7 +145,7 @@ def gantt_svg(timelines: list[TaskTimeline], now: datetime) -> str:
             f"<title>{escape(task.name)} ({escape(task.id)})</title>{escape(_short(task.name))}"
             "</text>"
         )
-        parts.extend(_bar_svg(task, i, bar(i, row, start, scale)) for i in task.intervals)
+        parts.extend(_bar_svg(task, i, bar(i, row, start, scale), end) for i in task.intervals)
         parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)

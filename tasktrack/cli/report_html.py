@@ -8,6 +8,7 @@ from html import escape
 from tasktrack.cli.report_curves import chart_html
 from tasktrack.cli.report_gantt import gantt_svg, legend_html
 from tasktrack.cli.report_model import Report
+from tasktrack.cli.report_plots import plot_html
 
 # Inline only: the page loads nothing from anywhere (no fonts, scripts or styles by URL).
 CSS = """
@@ -23,6 +24,10 @@ svg .axis-title { font-size: 12px; fill: #6b7280; }
 .charts { display: flex; flex-wrap: wrap; gap: 24px; }
 figure.metric { margin: 0; } figcaption { font-weight: 600; }
 rect.status-bar:hover, polyline.metric-curve:hover { opacity: 0.75; }
+figure.plot { margin: 0; max-width: 480px; }
+table.plot-table { border-collapse: collapse; font-size: 12px; }
+table.plot-table th, table.plot-table td { border: 1px solid #e5e7eb; padding: 2px 8px; }
+table.plot-table th { background: #f3f4f6; text-align: left; }
 """
 
 
@@ -36,21 +41,27 @@ def _timeline_section(report: Report) -> str:
         "<h2>Status timeline</h2>"
         f"{legend_html(report.timelines)}{gantt_svg(report.timelines, report.generated)}"
         '<p class="meta">One row per task, one bar per status interval [entered, left); '
-        "the last runs to the time of this report.</p></section>"
+        "the last runs to the time of this report, or, when the chart ends before it, on past "
+        "its edge (an arrow).</p></section>"
     )
 
 
 def _metrics_section(report: Report) -> str:
     if report.metrics_task_id is None:
-        return '<section id="metrics"><h2>Metrics</h2><p class="empty">no task chosen</p></section>'
+        return (
+            '<section id="metrics"><h2>Metrics</h2>'
+            '<p class="empty">none of these tasks reported metrics</p></section>'
+        )
     who = f"{report.metrics_task_name or ''} ({report.metrics_task_id})"
     body = "".join(chart_html(c) for c in report.charts) or (
         '<p class="empty">no scalar metrics reported</p>'
     )
+    plots = "".join(plot_html(p) for p in report.plots)
     return (
         f'<section id="metrics" data-task-id="{escape(report.metrics_task_id)}" '
-        f'data-charts="{len(report.charts)}"><h2>Metrics of {escape(who)}</h2>'
-        f'<div class="charts">{body}</div></section>'
+        f'data-charts="{len(report.charts)}" data-plots="{len(report.plots)}">'
+        f"<h2>Metrics and plots of {escape(who)}</h2>"
+        f'<div class="charts">{body}{plots}</div></section>'
     )
 
 

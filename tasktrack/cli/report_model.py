@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -44,6 +45,15 @@ class MetricChart(msgspec.Struct, frozen=True, kw_only=True):
     curves: list[Curve]
 
 
+class PlotFigure(msgspec.Struct, frozen=True, kw_only=True):
+    """A plot the task reported (its latest iteration): the plotly figure as sent."""
+
+    metric: str
+    variant: str
+    iter: int
+    figure: dict[str, Any]
+
+
 class Report(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the page shows; `generated` is "now", where the last intervals end."""
 
@@ -53,6 +63,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     metrics_task_id: str | None = None
     metrics_task_name: str | None = None
     charts: list[MetricChart] = []
+    plots: list[PlotFigure] = []
 
 
 def status_intervals(
@@ -81,3 +92,29 @@ def metric_charts(series: Series) -> list[MetricChart]:
         )
         for metric, variants in sorted(series.items())
     ]
+
+
+_figure = msgspec.json.Decoder(dict[str, Any])
+
+
+def plot_figures(answer: dict[str, Any], most: int) -> list[PlotFigure]:
+    """The plots of an events.get_task_plots answer (at most `most`, by metric and variant);
+    a plot whose plot_str is not a JSON object is left out."""
+    out = []
+    for event in answer.get("plots", []):
+        raw = event.get("plot_str")
+        try:
+            figure = _figure.decode(raw) if isinstance(raw, str | bytes) else raw
+        except msgspec.DecodeError:
+            continue
+        if not isinstance(figure, dict):
+            continue
+        out.append(
+            PlotFigure(
+                metric=str(event.get("metric", "")),
+                variant=str(event.get("variant", "")),
+                iter=int(event.get("iter") or 0),
+                figure=figure,
+            )
+        )
+    return sorted(out, key=lambda p: (p.metric, p.variant))[:most]

@@ -220,3 +220,38 @@ def test_time_ticks_are_round_times_inside_the_window() -> None:
     short, short_step = time_ticks(at(0), at(0.004))
     assert short_step == 0.001
     assert time_label(short[1], short_step) == "12:00:00.001"
+
+
+def test_a_scenario_played_in_a_second_is_charted_over_its_second_not_until_now() -> None:
+    """Reported a minute after a one-second run, the chart ends a tenth of a second after the
+    last change; the bars still open are cut at the edge with an arrow, not stretched."""
+    fast = [change(2, 0.2, "created", "queued"), change(3, 1.0, "queued", "in_progress")]
+    rows = [
+        TaskTimeline(
+            id="a", name="A", intervals=status_intervals(at(0), fast, "in_progress", at(60))
+        ),
+        TaskTimeline(id="b", name="B", intervals=status_intervals(at(0.5), [], "created", at(60))),
+    ]
+    page = render(Report(title="t", generated=at(60), timelines=rows))
+    [gantt] = by_class(page, "svg", "gantt")
+    assert gantt.attrs["data-end"] == at(1.1).isoformat()
+    assert gantt.attrs["data-now"] == at(60).isoformat()
+    bars = by_class(page, "rect", "status-bar")
+    widths = [float(b.attrs["width"]) for b in bars]
+    # 680 px over 1.1 s: created 0-0.2 s, queued 0.2-1 s, in_progress 1-1.1 s (cut), B from 0.5.
+    assert widths == [123.64, 494.55, 61.82, 370.91]
+    assert [b.attrs["data-cut"] for b in bars] == ["no", "no", "yes", "yes"]
+    assert all(float(b.attrs["x"]) + float(b.attrs["width"]) <= 920.01 for b in bars)
+    assert bars[2].attrs["data-end"] == at(60).isoformat()  # the data says "until now"
+    assert len(by_class(page, "polygon", "runs-on")) == 2
+
+
+def test_the_chart_runs_to_now_while_now_is_within_a_span_of_the_changes() -> None:
+    rows = [
+        TaskTimeline(
+            id="a", name="A", intervals=status_intervals(at(0), HISTORY, "in_progress", at(100))
+        )
+    ]
+    page = render(Report(title="t", generated=at(100), timelines=rows))
+    assert by_class(page, "svg", "gantt")[0].attrs["data-end"] == at(100).isoformat()
+    assert not by_class(page, "polygon", "runs-on")
