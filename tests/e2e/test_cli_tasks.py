@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import time
 import uuid
@@ -226,6 +227,84 @@ def test_show_prints_the_main_fields_hyperparameters_and_last_metrics(
     [[entry]] = [list(v.values()) for v in document["last_metrics"].values()]
     assert (entry["value"], entry["min_value"], entry["max_value"]) == (0.6, 0.4, 0.9)
     assert document["stream_version"] == api_view.stream_version
+
+
+def test_show_lists_the_plots_single_values_and_debug_images_a_task_reported(
+    client: Client, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    task = make_run(client, "reporter")
+    figure = {"data": [{"type": "bar", "x": [1, 2], "y": [3, 4]}]}
+    table = {"data": [{"type": "table", "header": {"values": ["a"]}, "cells": {"values": [[1]]}}]}
+    plot = {"task": task, "type": "plot", "metric": "weights"}
+    image = {"task": task, "type": "training_debug_image", "metric": "samples", "variant": "b0"}
+    client.add_events(
+        [
+            {**plot, "variant": "conv1", "iter": 1, "plot_str": json.dumps(figure)},
+            {**plot, "variant": "conv1", "iter": 4, "plot_str": json.dumps(figure)},
+            {
+                **plot,
+                "metric": "eval",
+                "variant": "classes",
+                "iter": 4,
+                "plot_str": json.dumps(table),
+            },
+            {**image, "iter": 2, "url": "http://files/b0_2.png"},
+            {**image, "iter": 3, "url": "http://files/b0_3.png"},
+            {**scalar(task, "test acc", "summary", 0.93, -(2**31))},
+        ]
+    )
+    out = ok(tt("show", task))
+    lines = out.splitlines()
+
+    def cells(first: str, after: str) -> list[str]:
+        """The cells of the row starting with `first` in the table titled `after`."""
+        start = next(i for i, line in enumerate(lines) if after in line)
+        return next(line.split() for line in lines[start:] if line.split()[:1] == [first])
+
+    assert "plots (2)" in out
+    assert cells("weights", "plots (") == [
+        "weights",
+        "conv1",
+        "bar",
+        "2",
+        "4",
+    ]  # kind, iterations, last
+    assert cells("eval", "plots (") == ["eval", "classes", "table", "1", "4"]
+    assert "single values (1)" in out
+    assert cells("test", "single values (") == ["test", "acc", "summary", "0.93"]
+    assert "debug images (1)" in out
+    assert cells("samples", "debug images (") == [
+        "samples",
+        "b0",
+        "2",
+        "3",
+        "http://files/b0_3.png",
+    ]
+
+    reported = as_json(tt("show", task, "--json"))["reported"]
+    assert [(p["metric"], p["variant"], p["kind"], p["last_iter"]) for p in reported["plots"]] == [
+        ("eval", "classes", "table", 4),
+        ("weights", "conv1", "bar", 4),
+    ]
+    assert reported["single_values"] == [
+        {"metric": "test acc", "variant": "summary", "value": 0.93}
+    ]
+    [images] = reported["debug_images"]
+    assert (images["iterations"], images["last_url"]) == (2, "http://files/b0_3.png")
+    # As it was: the reports are the current run's, so an --as-of view leaves them out.
+    assert as_json(tt("show", task, "--as-of", "1", "--json"))["reported"] is None
+    assert "plots (" not in ok(tt("show", task, "--as-of", "1"))
+
+
+def test_show_of_a_task_that_reported_nothing_has_no_report_tables(
+    client: Client, tt: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    task = str(client.create(name="quiet", type="training")["id"])
+    out = ok(tt("show", task))
+    for title in ("plots (", "single values (", "debug images ("):
+        assert title not in out
+    reported = as_json(tt("show", task, "--json"))["reported"]
+    assert reported == {"plots": [], "single_values": [], "debug_images": []}
 
 
 def test_show_as_of_shows_the_task_as_it_was(

@@ -7,6 +7,7 @@ machine without one (the README's fresh machine has only Python) they are skippe
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 MEASURE = """<script>
 for (const r of document.querySelectorAll("rect.status-bar"))
   r.setAttribute("data-rendered-width", r.getBoundingClientRect().width.toFixed(2));
-for (const p of document.querySelectorAll("polyline.metric-curve"))
+for (const p of document.querySelectorAll("polyline.metric-curve, polyline.plot-line"))
   p.setAttribute("data-rendered-length", p.getTotalLength().toFixed(2));
 document.documentElement.setAttribute("data-measured", "yes");
 </script>"""
@@ -106,6 +107,36 @@ def three_tasks(client: Client) -> tuple[str, str, str]:
     return done, failed, draft
 
 
+def plots(task: str) -> list[dict[str, Any]]:
+    """A histogram, a table and a line plot, as ClearML's SDK reports them (plotly JSON)."""
+    figures = {
+        ("weights", "conv1"): {"data": [{"type": "bar", "x": [-1, 0, 1], "y": [2, 9, 3]}]},
+        ("eval", "per class"): {
+            "data": [
+                {
+                    "type": "table",
+                    "header": {"values": ["class", "score"]},
+                    "cells": {"values": [["cat", "dog"], [0.9, 0.7]]},
+                }
+            ]
+        },
+        ("eval", "roc"): {
+            "data": [{"type": "scatter", "mode": "lines", "x": [0, 0.5, 1], "y": [0, 0.8, 1]}]
+        },
+    }
+    return [
+        {
+            "task": task,
+            "type": "plot",
+            "metric": metric,
+            "variant": variant,
+            "iter": 4,
+            "plot_str": json.dumps(figure),
+        }
+        for (metric, variant), figure in figures.items()
+    ]
+
+
 def bars_of(dom: list[Element], task: str) -> list[Element]:
     return [b for b in by_class(dom, "rect", "status-bar") if b.attrs["data-task-id"] == task]
 
@@ -146,7 +177,10 @@ def test_the_report_draws_a_row_per_task_a_bar_per_interval_and_the_curves(
         assert xs == sorted(xs)
         assert all(float(b.attrs["data-rendered-width"]) >= 1 for b in bars)
     [gantt] = by_class(dom, "svg", "gantt")
-    assert all(bars_of(dom, t)[-1].attrs["data-end"] == gantt.attrs["data-end"] for t in expected)
+    # The last bars run to now: to the chart's end, or (the chart scaled to the changes when
+    # the report came long after them) cut at its edge.
+    assert all(bars_of(dom, t)[-1].attrs["data-end"] == gantt.attrs["data-now"] for t in expected)
+    assert gantt.attrs["data-end"] <= gantt.attrs["data-now"]
     legend = [e.attrs["data-status"] for e in dom if e.tag == "li" and "data-status" in e.attrs]
     assert legend == ["created", "queued", "in_progress", "failed", "completed"]
     assert int(by_class(dom, "g", "time-axis")[0].attrs["data-ticks"]) >= 1
@@ -192,6 +226,25 @@ def test_a_project_report_with_another_tasks_metrics(
     assert metrics.attrs["data-task-id"] == failed
     [curve] = by_class(dom, "polyline", "metric-curve")
     assert (curve.attrs["data-variant"], curve.attrs["data-points"]) == ("train", "2")
+
+
+def test_the_reported_plots_are_drawn_beside_the_curves(
+    client: Client, cli_database: str, company: str, tmp_path: Path
+) -> None:
+    done, _, _ = three_tasks(client)
+    client.add_events(plots(done))
+    out = tmp_path / "plots.html"
+    result = report(cli_database, company, "-o", str(out))  # no options: the defaults
+    assert result.returncode == 0, result.stderr
+
+    dom = elements(chromium_dom(out, tmp_path))
+    [metrics] = [e for e in dom if e.tag == "section" and e.attrs.get("id") == "metrics"]
+    assert metrics.attrs["data-task-id"] == done
+    kinds = [e.attrs["data-kind"] for e in by_class(dom, "figure", "plot")]
+    assert kinds == ["table", "scatter", "bar"]  # by metric and variant
+    assert len(by_class(dom, "rect", "plot-bar")) == 3
+    [line] = by_class(dom, "polyline", "plot-line")
+    assert float(line.attrs["data-rendered-length"]) > 0
 
 
 def test_an_unknown_task_is_exit_1_and_writes_nothing(
