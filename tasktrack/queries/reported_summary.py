@@ -38,6 +38,9 @@ class ReportedSummary(msgspec.Struct, frozen=True, kw_only=True):
     single_values: list[SingleValue]
 
 
+KIND_BODIES = 100
+
+
 def plot_kind(plot_str: Any) -> str:
     """The kind of a plotly figure as the report draws it: its first trace's type ("scatter"
     when a trace names none, as plotly), "table", or "" for what is not a figure."""
@@ -67,7 +70,11 @@ def summary(conn: Connection, company: str, task: str) -> ReportedSummary:
     plot_groups = _series(r for r in rows if r.type == reported.PLOT)
     image_groups = _series(r for r in rows if r.type == reported.IMAGE)
     latest_plots = [group[-1] for group in plot_groups.values()]
-    kinds = [plot_kind(b.get("plot_str")) for b in reported.bodies(conn, company, latest_plots)]
+    # A figure's kind needs its body (it can be megabytes): read at most KIND_BODIES of them;
+    # the series past that are listed with the kind unnamed ("").
+    read = reported.bodies(conn, company, latest_plots[:KIND_BODIES])
+    kinds = [plot_kind(b.get("plot_str")) for b in read]
+    kinds += [""] * (len(latest_plots) - len(kinds))
     plots = [
         ReportedSeries(
             metric=metric,

@@ -373,3 +373,18 @@ def test_migration_0016_backfills_what_the_projector_writes(own_engine: Engine) 
     migrate.upgrade(own_engine)
     assert snapshot() == written
     assert rebuild.verify(own_engine, list(registry.PROJECTORS)) == []
+
+
+def test_the_summary_reads_at_most_kind_bodies_figures(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tasks show names each plot's kind from its latest body; past the cap it lists the series
+    without reading their (possibly huge) bodies."""
+    from tasktrack.queries import reported_summary
+
+    monkeypatch.setattr(reported_summary, "KIND_BODIES", 2)
+    task = _task(client)
+    bar = json.dumps({"data": [{"type": "bar", "y": [1, 2]}]})
+    client.add_events([_plot(task, 1, f"m{i}", "v", bar) for i in range(3)])
+    got = client.get_reported_summary(task)
+    assert [(p.metric, p.kind) for p in got.plots] == [("m0", "bar"), ("m1", "bar"), ("m2", "")]
