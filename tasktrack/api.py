@@ -176,6 +176,7 @@ class Client(ModelMethods, WorkerMethods, EventReadMethods):
         metric: str | None = None,
         all_runs: bool = False,
         samples: int = metric_queries.DEFAULT_SAMPLES,
+        models: bool = False,
     ) -> metric_queries.Series:
         """events.scalar_metrics_iter_histogram: {metric: {variant: {name, x, y, timestamps}}},
         at most `samples` buckets per series and run (capped at 10,000; 0 means the cap)."""
@@ -187,6 +188,7 @@ class Client(ModelMethods, WorkerMethods, EventReadMethods):
                 metric=metric,
                 all_runs=all_runs,
                 samples=samples,
+                models=models,
             )
 
     def get_task_log(self, task: str, **options: Any) -> log_queries.TaskLog:

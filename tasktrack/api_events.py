@@ -32,12 +32,17 @@ class EventReadMethods:
         raise NotImplementedError
 
     def get_task_plots(
-        self, task: str, iters: int = 1, metrics: MetricVariants | None = None
+        self,
+        task: str,
+        iters: int = 1,
+        metrics: MetricVariants | None = None,
+        models: bool = False,
     ) -> dict[str, Any]:
-        """events.get_task_plots: the latest `iters` iterations of each plot."""
+        """events.get_task_plots: the latest `iters` iterations of each plot (`models`: of
+        the model `task`, its model_events; so for every reader below)."""
         with self._read() as conn:
             return reported.task_plots(
-                conn, self.caller.company, task, iters=iters, metrics=metrics
+                conn, self.caller.company, task, iters=iters, metrics=metrics, models=models
             )
 
     def get_multi_task_plots(
@@ -46,6 +51,7 @@ class EventReadMethods:
         iters: int = 1,
         metrics: MetricVariants | None = None,
         last_iters_per_task_metric: bool = True,
+        models: bool = False,
     ) -> dict[str, Any]:
         """events.get_multi_task_plots: {metric: {variant: {task: {iter: {name, plots}}}}}."""
         with self._read() as conn:
@@ -56,6 +62,7 @@ class EventReadMethods:
                 iters=iters,
                 metrics=metrics,
                 last_iters_per_task_metric=last_iters_per_task_metric,
+                models=models,
             )
 
     def get_metric_events(
@@ -79,11 +86,11 @@ class EventReadMethods:
             return samples.next_sample(conn, self.caller.company, kind, task, scroll_id, **options)
 
     def get_single_values(
-        self, tasks: Sequence[str], metrics: MetricVariants | None = None
+        self, tasks: Sequence[str], metrics: MetricVariants | None = None, models: bool = False
     ) -> list[dict[str, Any]]:
         """events.get_task_single_value_metrics: [{task, task_name, values}]."""
         with self._read() as conn:
-            return scalars.single_values(conn, self.caller.company, tasks, metrics)
+            return scalars.single_values(conn, self.caller.company, tasks, metrics, models=models)
 
     def get_raw_scalars(
         self, task: str, metric: Mapping[str, Any] | None = None, **options: Any
@@ -102,52 +109,67 @@ class EventReadMethods:
         samples: int = DEFAULT_SAMPLES,
         key: str = "iter",
         metrics: MetricVariants | None = None,
+        models: bool = False,
     ) -> dict[str, Any]:
         """events.multi_task_scalar_metrics_iter_histogram."""
         with self._read() as conn:
             return scalars.multi_task_histogram(
-                conn, self.caller.company, tasks, samples=samples, key=key, metrics=metrics
+                conn,
+                self.caller.company,
+                tasks,
+                samples=samples,
+                key=key,
+                metrics=metrics,
+                models=models,
             )
 
-    def get_task_metrics(self, tasks: Sequence[str], event_type: str) -> dict[str, list[str]]:
+    def get_task_metrics(
+        self, tasks: Sequence[str], event_type: str, models: bool = False
+    ) -> dict[str, list[str]]:
         """events.get_task_metrics: the metrics each task reported events of a type for."""
+        company = self.caller.company
         with self._read() as conn:
             if event_type == "training_stats_scalar":
-                return scalars.scalar_metrics(conn, self.caller.company, tasks)
-            return reported.task_metrics(conn, self.caller.company, tasks, event_type)
+                return scalars.scalar_metrics(conn, company, tasks, models=models)
+            return reported.task_metrics(conn, company, tasks, event_type, models=models)
 
     def get_multi_task_metrics(
-        self, tasks: Sequence[str], event_type: str | None = None
+        self, tasks: Sequence[str], event_type: str | None = None, models: bool = False
     ) -> dict[str, list[str]]:
         """events.get_multi_task_metrics: {metric: variants} over tasks' events of a type
         (every type when none is given)."""
         company = self.caller.company
         with self._read() as conn:
             if event_type == "training_stats_scalar":
-                return scalars.scalar_metric_variants(conn, company, tasks)
+                return scalars.scalar_metric_variants(conn, company, tasks, models=models)
             if event_type is not None:
-                return reported.multi_task_metrics(conn, company, tasks, event_type)
+                return reported.multi_task_metrics(conn, company, tasks, event_type, models=models)
             found: dict[str, set[str]] = {}
             for part in (
-                scalars.scalar_metric_variants(conn, company, tasks),
-                reported.multi_task_metrics(conn, company, tasks, None),
-                reported.multi_task_metrics(conn, company, tasks, "log"),
+                scalars.scalar_metric_variants(conn, company, tasks, models=models),
+                reported.multi_task_metrics(conn, company, tasks, None, models=models),
+                reported.multi_task_metrics(conn, company, tasks, "log", models=models),
             ):
                 for metric, variants in part.items():
                     found.setdefault(metric, set()).update(variants)
             return {m: sorted(v) for m, v in sorted(found.items())}
 
-    def get_metrics_and_variants(self, task: str, event_type: str) -> dict[str, list[str]]:
+    def get_metrics_and_variants(
+        self, task: str, event_type: str, models: bool = False
+    ) -> dict[str, list[str]]:
         """events.get_scalar_metrics_and_variants / get_vector_metrics_and_variants."""
+        company = self.caller.company
         with self._read() as conn:
             if event_type == "training_stats_scalar":
-                return scalars.scalar_metric_variants(conn, self.caller.company, [task])
-            return reported.multi_task_metrics(conn, self.caller.company, [task], event_type)
+                return scalars.scalar_metric_variants(conn, company, [task], models=models)
+            return reported.multi_task_metrics(conn, company, [task], event_type, models=models)
 
-    def get_vectors(self, task: str, metric: str, variant: str) -> dict[str, Any]:
+    def get_vectors(
+        self, task: str, metric: str, variant: str, models: bool = False
+    ) -> dict[str, Any]:
         """events.vector_metrics_iter_histogram: {metric, variant, vectors, iterations}."""
         with self._read() as conn:
-            return reported.vectors(conn, self.caller.company, task, metric, variant)
+            return reported.vectors(conn, self.caller.company, task, metric, variant, models=models)
 
     def get_task_events(self, task: str, **options: Any) -> dict[str, Any]:
         """events.get_task_events: every event of the task (or of one `event_type`) in

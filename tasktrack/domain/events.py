@@ -646,6 +646,34 @@ class ModelTagsUpdated(Event, frozen=True, kw_only=True):
     tags: list[str]
 
 
+class ModelMetricsReported(Event, frozen=True, kw_only=True):
+    """Scalar points reported against this model (`model_event: true`) by one request: the
+    columns of MetricsReported, in the model's stream."""
+
+    metrics: list[str]
+    variants: list[str]
+    series: list[int]
+    iters: list[int | None]
+    values: list[float | str]
+    timestamps: list[int]
+    x_axis_labels: dict[int, str] = {}
+
+
+class ModelEventsReceived(Event, frozen=True, kw_only=True):
+    """One request reported `count` plots or debug images against this model; their payloads
+    follow in ModelEventsStored (the model's fold needs only this small fact)."""
+
+    count: int
+    last_iteration: int | None = None
+
+
+class ModelEventsStored(Event, frozen=True, kw_only=True):
+    """The payloads of the events ModelEventsReceived counted, each as sent (without `task`);
+    read as a stub wherever a model's state is folded (as TaskEventsStored)."""
+
+    events: list[dict[str, Any]]
+
+
 ModelEvent = (
     ModelCreated
     | ModelEdited
@@ -659,6 +687,9 @@ ModelEvent = (
     | ModelVisibilityChanged
     | ModelDeleted
     | ModelTagsUpdated
+    | ModelMetricsReported
+    | ModelEventsReceived
+    | ModelEventsStored
 )
 
 

@@ -126,6 +126,18 @@ def _metadata(s: ModelState, e: ev.ModelMetadataChanged) -> ModelState:
     return _touched(structs.replace(s, metadata=items), e, update=False)
 
 
+def _reached(s: ModelState, e: ev.Event, iteration: int | None) -> ModelState:
+    """Events reported against the model raise its last_iteration (ClearML's max) and touch it."""
+    if iteration is not None and (s.last_iteration is None or iteration > s.last_iteration):
+        s = structs.replace(s, last_iteration=iteration)
+    return _touched(s, e)
+
+
+def _scalars(s: ModelState, e: ev.ModelMetricsReported) -> ModelState:
+    iters = [i for i in e.iters if i is not None]
+    return _reached(s, e, max(iters) if iters else None)
+
+
 FOLDS: dict[type[ev.Event], Callable[[ModelState, Any], ModelState]] = {
     ev.ModelEdited: _edited,
     ev.ModelWeightsUpdated: _weights,
@@ -147,6 +159,9 @@ FOLDS: dict[type[ev.Event], Callable[[ModelState, Any], ModelState]] = {
     ev.ModelDeleted: lambda s, e: structs.replace(s, deleted=True),
     # As ClearML's update_tags: last_change moves, last_update does not.
     ev.ModelTagsUpdated: lambda s, e: _touched(structs.replace(s, tags=e.tags), e, update=False),
+    ev.ModelMetricsReported: _scalars,
+    ev.ModelEventsReceived: lambda s, e: _reached(s, e, e.last_iteration),
+    ev.ModelEventsStored: lambda s, e: s,
 }
 
 

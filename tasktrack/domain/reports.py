@@ -17,12 +17,16 @@ import msgspec
 from tasktrack.domain import metrics
 from tasktrack.domain.events import (
     MetricsReported,
+    ModelEventsReceived,
+    ModelEventsStored,
+    ModelMetricsReported,
     TaskEventsReceived,
     TaskEventsStored,
     TaskLogged,
 )
 from tasktrack.domain.limits import too_long
 from tasktrack.domain.metrics import EventIn, MalformedEvent, Point, decode_value, encode_value
+from tasktrack.domain.models import ModelState
 from tasktrack.domain.state import TaskState
 
 LOG = "log"
@@ -152,6 +156,33 @@ def classify(raw: Any, now_ms: int) -> Point | LogLine | RawEvent | str:
     return RawEvent(task=task, type=kind, body=body, iter=it)
 
 
+def is_model_event(raw: Any) -> bool:
+    """An event reported against a model (ClearML's `model_event: true`, the model's id in
+    `task`, or in `model`)."""
+    return isinstance(raw, dict) and raw.get("model_event") is True
+
+
+def as_model_event(raw: dict[str, Any]) -> dict[str, Any] | str:
+    """A model event as classify reads it (`model` names the model, as ClearML), or why it is
+    refused: models take no console log."""
+    if raw.get("type") == LOG:
+        return "Task log events are not supported for models"
+    model = raw.get("model")
+    if model is None:
+        return raw
+    return {**{k: v for k, v in raw.items() if k != "model"}, "task": model}
+
+
+def model_refusal(state: ModelState | None, company: str, allow_locked: bool) -> str | None:
+    """Why a model takes no reports: not one of the company's, or ready (published) unless
+    the events say `allow_locked` (as ClearML)."""
+    if state is None or state.deleted or state.company != company:
+        return "Invalid model id"
+    if state.ready and not allow_locked:
+        return "Invalid model id"
+    return None
+
+
 def refusal(state: TaskState | None, company: str) -> str | None:
     """Why a task takes no reports, if it does not: unknown (or another company's), published,
     public."""
@@ -186,7 +217,24 @@ def metrics_reported(at: datetime, by: str, points: list[Point]) -> MetricsRepor
     )
 
 
-def points(event: MetricsReported, task_id: str) -> list[Point]:
+def model_metrics_reported(at: datetime, by: str, points: list[Point]) -> ModelMetricsReported:
+    """The same columns as metrics_reported, for the model's stream."""
+    return ModelMetricsReported(**msgspec.structs.asdict(metrics_reported(at, by, points)))
+
+
+def model_events_reported(
+    at: datetime, by: str, raw: list[RawEvent]
+) -> tuple[ModelEventsReceived, ModelEventsStored]:
+    received, stored = events_reported(at, by, raw)
+    return (
+        ModelEventsReceived(
+            at=at, by=by, count=received.count, last_iteration=received.last_iteration
+        ),
+        ModelEventsStored(at=at, by=by, events=stored.events),
+    )
+
+
+def points(event: MetricsReported | ModelMetricsReported, task_id: str) -> list[Point]:
     """The points of a metrics event again, in arrival order."""
     labels = event.x_axis_labels
     return [

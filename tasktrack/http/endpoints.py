@@ -57,6 +57,7 @@ class ScalarHistogram(msgspec.Struct, frozen=True, kw_only=True):
     # Buckets per series (ClearML's); capped at MAX_SAMPLES; null (the SDK's) is the default.
     samples: int | None = DEFAULT_SAMPLES
     key: Literal["iter", "timestamp", "iso_time"] | None = "iter"  # the x axis
+    model_events: bool = False  # `task` names a model: its events reported with model_event
 
 
 class Archive(msgspec.Struct, frozen=True, kw_only=True):
@@ -150,6 +151,7 @@ def _series(call: Call, body: ScalarHistogram) -> Any:
         metric=body.metric,
         all_runs=body.all_runs,
         samples=DEFAULT_SAMPLES if body.samples is None else body.samples,
+        models=body.model_events,
     )
     if body.key in (None, "iter"):
         return series

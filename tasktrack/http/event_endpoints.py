@@ -135,7 +135,9 @@ class MultiTaskMetrics(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _task_plots(call: Call, body: TaskPlots) -> Any:
-    return call.client.get_task_plots(body.task, iters=body.iters, metrics=_metrics(body.metrics))
+    return call.client.get_task_plots(
+        body.task, iters=body.iters, metrics=_metrics(body.metrics), models=body.model_events
+    )
 
 
 def _multi_task_plots(call: Call, body: MultiTaskPlots) -> Any:
@@ -144,6 +146,7 @@ def _multi_task_plots(call: Call, body: MultiTaskPlots) -> Any:
         iters=body.iters,
         metrics=_metrics(body.metrics),
         last_iters_per_task_metric=body.last_iters_per_task_metric,
+        models=body.model_events,
     )
 
 
@@ -156,6 +159,7 @@ def _metric_events(kind: str) -> Any:
             navigate_earlier=body.navigate_earlier,
             refresh=body.refresh,
             scroll_id=body.scroll_id,
+            models=body.model_events,
         )
 
     return run
@@ -172,6 +176,7 @@ def _sample(kind: str) -> Any:
             refresh=body.refresh,
             scroll_id=body.scroll_id,
             navigate_current_metric=body.navigate_current_metric,
+            models=body.model_events,
         )
 
     return run
@@ -185,6 +190,7 @@ def _next_sample(kind: str) -> Any:
             body.scroll_id,
             navigate_earlier=body.navigate_earlier,
             next_iteration=body.next_iteration,
+            models=body.model_events,
         )
 
     return run
@@ -199,22 +205,27 @@ def _task_events(call: Call, body: TaskEvents) -> Any:
         batch_size=body.batch_size,
         count_total=body.count_total,
         scroll_id=body.scroll_id,
+        models=body.model_events,
     )
 
 
 def _metrics_and_variants(kind: str) -> Any:
     def run(call: Call, body: TaskRequest) -> Any:
-        return {"metrics": call.client.get_metrics_and_variants(body.task, kind)}
+        found = call.client.get_metrics_and_variants(body.task, kind, models=body.model_events)
+        return {"metrics": found}
 
     return run
 
 
 def _vectors(call: Call, body: VectorRequest) -> Any:
-    return call.client.get_vectors(body.task, body.metric, body.variant)
+    return call.client.get_vectors(body.task, body.metric, body.variant, models=body.model_events)
 
 
 def _single_values(call: Call, body: SingleValues) -> Any:
-    return {"tasks": call.client.get_single_values(body.tasks, _metrics(body.metrics))}
+    found = call.client.get_single_values(
+        body.tasks, _metrics(body.metrics), models=body.model_events
+    )
+    return {"tasks": found}
 
 
 def _raw(call: Call, body: RawScalars) -> Any:
@@ -224,6 +235,7 @@ def _raw(call: Call, body: RawScalars) -> Any:
         batch_size=body.batch_size,
         count_total=body.count_total,
         scroll_id=body.scroll_id,
+        models=body.model_events,
     )
 
 
@@ -236,18 +248,24 @@ def _multi_histogram(call: Call, body: MultiTaskHistogram) -> Any:
     if isinstance(tasks, str):
         tasks = [t.strip() for t in tasks.split(",")]
     metrics = call.client.get_multi_task_series(
-        tasks, samples=body.samples, key=body.key, metrics=_metrics(body.metrics)
+        tasks,
+        samples=body.samples,
+        key=body.key,
+        metrics=_metrics(body.metrics),
+        models=body.model_events,
     )
     return {"metrics": metrics}
 
 
 def _task_metrics(call: Call, body: TaskMetrics) -> Any:
-    found = call.client.get_task_metrics(body.tasks, body.event_type)
+    found = call.client.get_task_metrics(body.tasks, body.event_type, models=body.model_events)
     return {"metrics": [{"task": t, "metrics": m} for t, m in found.items()]}
 
 
 def _multi_task_metrics(call: Call, body: MultiTaskMetrics) -> Any:
-    found = call.client.get_multi_task_metrics(body.tasks, body.event_type)
+    found = call.client.get_multi_task_metrics(
+        body.tasks, body.event_type, models=body.model_events
+    )
     return {"metrics": [{"metric": m, "variants": v} for m, v in found.items()]}
 
 

@@ -21,12 +21,13 @@ import psycopg
 
 from tasktrack.domain import events as ev
 from tasktrack.domain.metrics import EXACT_DIGITS, NONFINITE_NAMES, encode_value
+from tasktrack.domain.models import model_of
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import metric_points_sql as sql
 from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.projections.series_ids import series_id
-from tasktrack.projections.tenants import companies
+from tasktrack.projections.tenants import companies, replayed_owner
 
 # A series within a batch: (company, task, resets before it in the batch, metric, variant).
 SeriesKey = tuple[str, str, int, str, str]
@@ -63,7 +64,7 @@ def chunks(batch: Sequence[Recorded], limit: int = CHUNK_POINTS) -> Iterator[lis
     chunk: list[Recorded] = []
     size = 0
     for record in batch:
-        if isinstance(record.event, ev.MetricsReported):
+        if isinstance(record.event, ev.MetricsReported | ev.ModelMetricsReported):
             size += len(record.event.series)
         chunk.append(record)
         if size >= limit:
@@ -85,14 +86,14 @@ def gather(
     """
     found: dict[SeriesKey, Points] = {}
     for record in batch:
-        task, event = record.stream_id, record.event
+        task, event = _owner(record), record.event
         company = tenants.get(task)
         if company is None:
             continue
         if isinstance(event, ev.TaskReset):
             offsets[task] = offsets.get(task, 0) + 1
             continue
-        if not isinstance(event, ev.MetricsReported):
+        if not isinstance(event, ev.MetricsReported | ev.ModelMetricsReported):
             continue
         offset = offsets.get(task, 0)
         into(
@@ -105,7 +106,14 @@ def gather(
     return {k: v for k, v in found.items() if v}
 
 
-def into(event: ev.MetricsReported, series: list[Points]) -> None:
+def _owner(record: Recorded) -> str:
+    """Whose series a record's points are: its task's, or its model's (model_event)."""
+    if isinstance(record.event, ev.MODEL_EVENTS):
+        return model_of(record.stream_id)
+    return record.stream_id
+
+
+def into(event: ev.MetricsReported | ev.ModelMetricsReported, series: list[Points]) -> None:
     """A report's points into their series' points (`series` in the report's series order):
     a missing iteration counts as 0, and a later point of an iteration replaces the earlier."""
     for s, it, value, ts in zip(
@@ -144,6 +152,7 @@ def columns(found: dict[SeriesKey, Points]) -> dict[str, Any]:
 
 class MetricPointsProjector(StreamReplay):
     name = "task_metric_points"
+    kinds = frozenset({"task", "model"})
 
     def __init__(
         self,
@@ -166,13 +175,29 @@ class MetricPointsProjector(StreamReplay):
     ) -> None:
         # A stream ends with its deletion: a task deleted in the batch gets nothing written.
         gone = {r.stream_id for r in batch if isinstance(r.event, ev.TaskDeleted)}
+        gone_models = {
+            model_of(r.stream_id): r.metadata.company
+            for r in batch
+            if isinstance(r.event, ev.ModelDeleted)
+        }
         mine = [
             r
             for r in batch
             if isinstance(r.event, ev.MetricsReported | ev.TaskReset | ev.TaskEventsDeleted)
             and r.stream_id not in gone
         ]
+        models = [
+            r
+            for r in batch
+            if isinstance(r.event, ev.ModelMetricsReported)
+            and model_of(r.stream_id) not in gone_models
+        ]
         tenants = companies(conn, {r.stream_id for r in mine} | gone, states)
+        # A model's tenant is the company its events name (chain-checked, domain/chain.py).
+        tenants.update({model_of(r.stream_id): r.metadata.company for r in models})
+        tenants.update(gone_models)
+        self._points(conn, models, tenants)
+        gone |= set(gone_models)
         # What comes before a delete_for_task is written before the delete clears it.
         segment: list[Recorded] = []
         for record in mine:
@@ -210,12 +235,14 @@ class MetricPointsProjector(StreamReplay):
             )
 
     def replay(self, stream: Stream, out: Rows) -> None:
-        """A live task's points, run by run, each series sorted once with its running totals
-        summed in one pass (exact decimals, as SQL's numeric sums them), then its series and
-        run rows: what the batch statement leaves, whatever order the reports came in."""
-        state = stream.state
-        if state is None or state.deleted:
+        """A live task's (or model's) points, run by run, each series sorted once with its
+        running totals summed in one pass (exact decimals, as SQL's numeric sums them), then
+        its series and run rows: what the batch statement leaves, whatever order the reports
+        came in."""
+        owner = replayed_owner(stream)
+        if owner is None:
             return
+        owner_id, company = owner
         run = 0
         found: dict[tuple[str, str], Points] = {}
         done: list[tuple[int, dict[tuple[str, str], Points]]] = []
@@ -226,13 +253,13 @@ class MetricPointsProjector(StreamReplay):
                 run, found = run + 1, {}
             elif isinstance(event, ev.TaskEventsDeleted):
                 done, found = [], {}  # every run's points so far go; the run stays
-            elif isinstance(event, ev.MetricsReported):
+            elif isinstance(event, ev.MetricsReported | ev.ModelMetricsReported):
                 keys = zip(event.metrics, event.variants, strict=True)
                 into(event, [found.setdefault(k, {}) for k in keys])
         for number, points in [*done, (run, found)]:
-            self._emit(out, state.company, stream.id, number, points)
+            self._emit(out, company, owner_id, number, points)
         if run:
-            out.add(self.tables[2], ("company", "task_id", "run"), (state.company, stream.id, run))
+            out.add(self.tables[2], ("company", "task_id", "run"), (company, owner_id, run))
 
     def _emit(
         self, out: Rows, company: str, task: str, run: int, found: dict[tuple[str, str], Points]

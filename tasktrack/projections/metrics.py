@@ -17,11 +17,12 @@ import psycopg
 
 from tasktrack.domain import events as ev
 from tasktrack.domain.metrics import MAX_PAIRS_PER_TASK, Series, Stats, batch_stats, combine
+from tasktrack.domain.models import model_of
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.reports import points
 from tasktrack.domain.state import TaskState
 from tasktrack.projections.base import Rows, Stream, StreamReplay
-from tasktrack.projections.tenants import tenant
+from tasktrack.projections.tenants import replayed_owner, tenant
 
 _BETTER_MIN = "(EXCLUDED.min_value < t.min_value OR t.min_value IS NULL)"
 _BETTER_MAX = "(EXCLUDED.max_value > t.max_value OR t.max_value IS NULL)"
@@ -116,6 +117,7 @@ _STAGED = (
 
 class MetricsProjector(StreamReplay):
     name = "task_metrics"
+    kinds = frozenset({"task", "model"})
 
     def __init__(self, table: str = "task_metrics", cap: int = MAX_PAIRS_PER_TASK) -> None:
         self.table = table
@@ -143,11 +145,14 @@ class MetricsProjector(StreamReplay):
         for record in batch:
             event = record.event
             task = record.stream_id
-            if isinstance(event, ev.MetricsReported):
+            if isinstance(event, ev.ModelMetricsReported | ev.ModelDeleted):
+                # A model's scalars (model_event) are keyed by the model's id, as ClearML's.
+                task = model_of(task)
+            if isinstance(event, ev.MetricsReported | ev.ModelMetricsReported):
                 _, merged = pending.setdefault(task, (tenant(record, states), {}))
                 for key, stats in batch_stats(points(event, task)).items():
                     merged[key] = combine(merged.get(key), stats)
-            elif isinstance(event, ev.TaskReset | ev.TaskDeleted):
+            elif isinstance(event, ev.TaskReset | ev.TaskDeleted | ev.ModelDeleted):
                 if task in pending:
                     self._upsert_stats(conn, task, *pending.pop(task))
                 conn.execute(f"DELETE FROM {self.table} WHERE task_id = %s", (task,))
@@ -185,14 +190,15 @@ class MetricsProjector(StreamReplay):
         )
 
     def replay(self, stream: Stream, out: Rows) -> None:
-        state = stream.state
-        if state is None or state.deleted:
+        owner = replayed_owner(stream)
+        if owner is None:
             return
+        owner_id, company = owner
         merged: dict[Series, Stats] = {}
         for record in stream.records:
             event = record.event
-            if isinstance(event, ev.MetricsReported):
-                for key, stats in batch_stats(points(event, stream.id)).items():
+            if isinstance(event, ev.MetricsReported | ev.ModelMetricsReported):
+                for key, stats in batch_stats(points(event, owner_id)).items():
                     merged[key] = combine(merged.get(key), stats)
             elif isinstance(event, ev.TaskReset):
                 merged = {}
@@ -201,8 +207,8 @@ class MetricsProjector(StreamReplay):
                 self._staged,
                 _STAGED,
                 (
-                    stream.id,
-                    state.company,
+                    owner_id,
+                    company,
                     metric,
                     variant,
                     s.value,

@@ -17,10 +17,11 @@ import msgspec
 import psycopg
 
 from tasktrack.domain import events as ev
+from tasktrack.domain.models import model_of
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
 from tasktrack.projections.base import Rows, Stream, StreamReplay
-from tasktrack.projections.tenants import companies
+from tasktrack.projections.tenants import companies, replayed_owner
 
 _json = msgspec.json.Encoder()
 
@@ -69,7 +70,7 @@ def _timestamp(body: dict[str, Any]) -> int:
 
 def bodies_of(event: ev.AnyEvent) -> list[dict[str, Any]]:
     """The reported events a log event carries (the current form, and the first one)."""
-    if isinstance(event, ev.TaskEventsStored | ev.TaskEventsReported):
+    if isinstance(event, ev.TaskEventsStored | ev.TaskEventsReported | ev.ModelEventsStored):
         return event.events
     return []
 
@@ -115,6 +116,7 @@ ON CONFLICT (company, task_id, type, metric, variant, iter, key) DO UPDATE SET
 
 class ReportedEventsProjector(StreamReplay):
     name = "task_reported_events"
+    kinds = frozenset({"task", "model"})
     payloads = True  # a replay must read TaskEventsStored's payload for this projector
 
     def __init__(self, table: str = "task_reported_events") -> None:
@@ -129,18 +131,27 @@ class ReportedEventsProjector(StreamReplay):
     ) -> None:
         # Per task, in batch order: a reset or deletion drops what came before it in the batch
         # and the stored rows; what comes after is numbered on from zero.
+        # A model's events (model_event) are keyed by the model's id, its tenant the company
+        # its events name (chain-checked).
         cleared: set[str] = set()
         pending: dict[str, list[dict[str, Any]]] = {}
+        models: dict[str, str] = {}
         for record in batch:
-            event = record.event
-            if isinstance(event, ev.TaskReset | ev.TaskDeleted | ev.TaskEventsDeleted):
-                cleared.add(record.stream_id)
-                pending.pop(record.stream_id, None)
+            event, owner = record.event, record.stream_id
+            if isinstance(event, ev.MODEL_EVENTS):
+                owner = model_of(owner)
+                models[owner] = record.metadata.company
+            if isinstance(
+                event, ev.TaskReset | ev.TaskDeleted | ev.TaskEventsDeleted | ev.ModelDeleted
+            ):
+                cleared.add(owner)
+                pending.pop(owner, None)
             elif bodies := bodies_of(event):
-                pending.setdefault(record.stream_id, []).extend(bodies)
+                pending.setdefault(owner, []).extend(bodies)
         if not cleared and not pending:
             return
-        tenants = companies(conn, set(pending) | cleared, states)
+        tenants = companies(conn, (set(pending) | cleared) - set(models), states)
+        tenants.update(models)
         dropped = [(tenants[t], t) for t in sorted(cleared) if t in tenants]
         if dropped:
             conn.execute(
@@ -161,8 +172,10 @@ class ReportedEventsProjector(StreamReplay):
             conn.execute(self._insert, columns)
 
     def replay(self, stream: Stream, out: Rows) -> None:
-        """A live task's reports since its last reset, the later of a key winning."""
-        if stream.state is None or stream.state.deleted:
+        """A live task's (or model's) reports since its last reset, the later of a key
+        winning."""
+        owner = replayed_owner(stream)
+        if owner is None:
             return
         bodies: list[dict[str, Any]] = []
         for record in stream.records:
@@ -170,7 +183,7 @@ class ReportedEventsProjector(StreamReplay):
                 bodies = []
             else:
                 bodies.extend(bodies_of(record.event))
-        for values in _latest(stream.state.company, stream.id, bodies):
+        for values in _latest(owner[1], owner[0], bodies):
             out.add(self.table, COLUMNS, values)
 
 

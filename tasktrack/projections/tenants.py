@@ -8,6 +8,8 @@ from typing import Any
 
 import psycopg
 
+from tasktrack.domain import events as ev
+from tasktrack.domain.models import model_of
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
 
@@ -38,3 +40,17 @@ def tenant(record: Recorded, states: Mapping[str, TaskState]) -> str:
     which streams hashed under rule 1 do not cover."""
     state = states.get(record.stream_id)
     return record.metadata.company if state is None else state.company
+
+
+def replayed_owner(stream: Any) -> tuple[str, str] | None:
+    """Whose rows a replayed stream makes, (id, company): a live task's, or a live model's
+    (its events reported with `model_event`, keyed by the model's id); None for the others."""
+    state = stream.state
+    if state is not None:
+        return None if state.deleted else (stream.id, state.company)
+    records = stream.records
+    if stream.kind != "model" or not records:
+        return None
+    if any(isinstance(r.event, ev.ModelDeleted) for r in records):
+        return None
+    return model_of(stream.id), records[0].metadata.company

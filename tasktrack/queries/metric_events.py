@@ -140,6 +140,7 @@ def metric_events(
     navigate_earlier: bool = True,
     refresh: bool = False,
     scroll_id: str | None = None,
+    models: bool = False,
 ) -> dict[str, Any]:
     """{scroll_id, metrics: [{task, iterations: [{iter, events}]}]} for `requested` ({task,
     metric?, variants?} each: a task without a metric means all of its metrics)."""
@@ -152,7 +153,7 @@ def metric_events(
             current = wanted.setdefault(task, {})
             assert current is not None
             current[metric] = list(item.get("variants") or [])
-    task_names(conn, company, list(wanted))
+    task_names(conn, company, list(wanted), models=models)
     rows = {t: _rows(conn, company, t, kind, m) for t, m in wanted.items()}
     if scroll_id:
         state = decode_token(_PREFIX, scroll_id, ScrollState)

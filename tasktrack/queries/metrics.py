@@ -32,7 +32,15 @@ from sqlalchemy import (
 )
 
 from tasktrack.domain.errors import TaskNotFound
-from tasktrack.store.tables import task_metric_points, task_metric_series, task_runs, tasks
+from tasktrack.domain.model_errors import ModelNotFound
+from tasktrack.store.tables import models as model_rows
+from tasktrack.store.tables import (
+    task_metric_points,
+    task_metric_series,
+    task_metrics,
+    task_runs,
+    tasks,
+)
 
 DEFAULT_SAMPLES = 6000
 # ClearML's single values (report_single_value) are scalars at this iteration: they are read by
@@ -56,6 +64,8 @@ class SeriesView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     y: list[float]
     timestamps: list[int]
     runs: list[int] | None = None
+    # The label of the x axis the series' last report named (its last_metrics'), as ClearML.
+    x_axis_label: str | None = None
 
 
 Series = dict[str, dict[str, SeriesView]]
@@ -95,6 +105,7 @@ def scalar_series(
     metric: str | None = None,
     all_runs: bool = False,
     samples: int = DEFAULT_SAMPLES,
+    models: bool = False,
 ) -> Series:
     """{metric: {variant: series}} of the current run (after the last reset) or of all runs.
 
@@ -102,7 +113,17 @@ def scalar_series(
     """
     samples = clamp_samples(samples)
     heads = list(
-        enumerate(_heads(conn, company, task_id, metric=metric, all_runs=all_runs, samples=samples))
+        enumerate(
+            _heads(
+                conn,
+                company,
+                task_id,
+                metric=metric,
+                all_runs=all_runs,
+                samples=samples,
+                models=models,
+            )
+        )
     )
     whole = [(i, h) for i, h in heads if h.step == 1]
     sampled = [(i, h) for i, h in heads if h.step > 1]
@@ -121,12 +142,29 @@ def scalar_series(
             ys.append(y)
             stamps.append(ts)
             runs.append(head.run)
+    labels = _labels(conn, company, task_id) if columns else {}
     out: Series = {}
     for (m, v), (xs, ys, stamps, runs) in columns.items():
         out.setdefault(m, {})[v] = SeriesView(
-            name=v, x=xs, y=ys, timestamps=stamps, runs=runs if all_runs else None
+            name=v,
+            x=xs,
+            y=ys,
+            timestamps=stamps,
+            runs=runs if all_runs else None,
+            x_axis_label=labels.get((m, v)),
         )
     return out
+
+
+def _labels(conn: Connection, company: str, task_id: str) -> dict[tuple[str, str], str]:
+    """The x axis label of each of a task's (or model's) series that has one."""
+    m = task_metrics.c
+    rows = conn.execute(
+        select(m.metric, m.variant, m.x_axis_label).where(
+            m.company == company, m.task_id == task_id, m.x_axis_label.is_not(None)
+        )
+    )
+    return {(r[0], r[1]): r[2] for r in rows}
 
 
 def _heads(
@@ -137,9 +175,12 @@ def _heads(
     metric: str | None,
     all_runs: bool,
     samples: int,
+    models: bool = False,
 ) -> list[_Head]:
     """The task's series of the run(s) asked for, in (metric, variant, run) order; raises
-    TaskNotFound for a task the caller cannot see. One statement, one row per series."""
+    TaskNotFound for a task the caller cannot see. One statement, one row per series. With
+    `models` (model_events), the model's series (ModelNotFound for one it cannot see)."""
+    owner = model_rows if models else tasks
     s = task_metric_series.c
     current = (
         select(func.coalesce(func.max(task_runs.c.run), 0))
@@ -153,14 +194,14 @@ def _heads(
         joined.append(s.metric == metric)
     rows = conn.execute(
         select(
-            tasks.c.id, s.run, s.metric, s.variant, s.series_id, s.points, s.first_iter, s.last_iter
+            owner.c.id, s.run, s.metric, s.variant, s.series_id, s.points, s.first_iter, s.last_iter
         )
-        .select_from(tasks.outerjoin(task_metric_series, and_(*joined)))
-        .where(tasks.c.id == task_id, tasks.c.company == company)
+        .select_from(owner.outerjoin(task_metric_series, and_(*joined)))
+        .where(owner.c.id == task_id, owner.c.company == company)
         .order_by(s.metric, s.variant, s.run)
     ).all()
     if not rows:
-        raise TaskNotFound(task_id)
+        raise ModelNotFound(task_id) if models else TaskNotFound(task_id)
     singles = _singles(
         conn, company, [r[4] for r in rows if r[1] is not None and r[6] == SINGLE_VALUE_ITER]
     )

@@ -17,6 +17,8 @@ from tasktrack.domain.errors import BadFilter, TaskNotFound
 from tasktrack.domain.model_errors import ModelNotFound
 from tasktrack.queries.filter_request import check_pattern, check_values
 from tasktrack.queries.project_contents import with_children
+from tasktrack.queries.tasks import last_metrics
+from tasktrack.queries.views import LastMetrics
 from tasktrack.store.tables import models, tasks
 
 MAX_PAGE_SIZE = 500
@@ -53,6 +55,8 @@ class ModelView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     ui_cache: dict[str, Any] | None = None
     metadata: dict[str, Any]
     last_iteration: int | None = None
+    # The aggregates of the scalars reported against the model (model_event), as a task's.
+    last_metrics: LastMetrics = {}
     stats: ModelStats | None = None
 
 
@@ -77,8 +81,10 @@ class ModelFilter(msgspec.Struct, frozen=True, kw_only=True):
 _VIEW_COLUMNS = [c for c in models.c if c.name not in ("stream_version", "head_hash", "head_at")]
 
 
-def _view(row: Row[Any], stats: bool = False) -> ModelView:
-    fields = {str(k): v for k, v in row._asdict().items()}
+def _view(row: Row[Any], stats: bool = False, metrics: LastMetrics | None = None) -> ModelView:
+    fields: dict[str, Any] = {str(k): v for k, v in row._asdict().items()}
+    if metrics:
+        fields["last_metrics"] = metrics
     fields["user"] = fields.pop("user_id")
     fields.pop("public")
     fields["metadata"] = {m["key"]: m for m in fields["metadata"] or []}
@@ -98,7 +104,7 @@ def get_by_id(conn: Connection, company: str, model_id: str) -> ModelView:
     ).fetchone()
     if row is None:
         raise ModelNotFound(model_id)
-    return _view(row)
+    return _view(row, metrics=last_metrics(conn, [model_id]).get(model_id))
 
 
 def get_by_task_id(conn: Connection, company: str, task_id: str) -> ModelView:
@@ -165,7 +171,8 @@ def get_all(conn: Connection, company: str, f: ModelFilter) -> list[ModelView]:
             conn.rollback()
             raise BadFilter(f"invalid regular expression for name: {f.name!r}") from exc
         raise
-    return [_view(r, f.include_stats) for r in rows]
+    metrics = last_metrics(conn, [r.id for r in rows])
+    return [_view(r, f.include_stats, metrics.get(r.id)) for r in rows]
 
 
 def get_frameworks(conn: Connection, company: str, projects: list[str] | None) -> list[str]:

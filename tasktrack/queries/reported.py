@@ -15,6 +15,8 @@ import msgspec
 from sqlalchemy import Connection, and_, or_, select, tuple_
 
 from tasktrack.domain.errors import DomainError, TaskNotFound
+from tasktrack.domain.model_errors import ModelNotFound
+from tasktrack.store.tables import models as model_rows
 from tasktrack.store.tables import task_log_lines, task_reported_events, tasks
 
 PLOT = "plot"
@@ -49,20 +51,25 @@ class Indexed(msgspec.Struct, frozen=True):
     url: str | None
 
 
-def task_names(conn: Connection, company: str, ids: Iterable[str]) -> dict[str, str]:
-    """Name of each task of the caller's; an unknown id is 400/101 (as ClearML)."""
+def task_names(
+    conn: Connection, company: str, ids: Iterable[str], *, models: bool = False
+) -> dict[str, str]:
+    """Name of each task of the caller's; an unknown id is 400/101 (as ClearML). With
+    `models` (a request's `model_events`), of each model instead: their events are read under
+    the model's id, and an unknown one is ClearML's invalid model id."""
     wanted = sorted(set(ids))
+    owner = model_rows if models else tasks
     found = {
         r.id: r.name
         for r in conn.execute(
-            select(tasks.c.id, tasks.c.name).where(
-                tasks.c.company == company, tasks.c.id.in_(wanted)
+            select(owner.c.id, owner.c.name).where(
+                owner.c.company == company, owner.c.id.in_(wanted)
             )
         )
     }
     missing = [t for t in wanted if t not in found]
     if missing:
-        raise TaskNotFound(missing[0])
+        raise ModelNotFound(missing[0]) if models else TaskNotFound(missing[0])
     return found
 
 
@@ -175,9 +182,10 @@ def task_plots(
     *,
     iters: int = 1,
     metrics: MetricVariants | None = None,
+    models: bool = False,
 ) -> dict[str, Any]:
     """events.get_task_plots: the last `iters` iterations of each plot (metric, variant)."""
-    task_names(conn, company, [task])
+    task_names(conn, company, [task], models=models)
     rows = last_iterations(index(conn, company, [task], PLOT, metrics), iters)
     plots = bodies(conn, company, rows)
     return {"plots": plots, "returned": len(plots), "total": len(plots), "scroll_id": None}
@@ -191,9 +199,10 @@ def multi_task_plots(
     iters: int = 1,
     metrics: MetricVariants | None = None,
     last_iters_per_task_metric: bool = True,
+    models: bool = False,
 ) -> dict[str, Any]:
     """events.get_multi_task_plots: {metric: {variant: {task: {iter: {name, plots}}}}}."""
-    names = task_names(conn, company, task_ids)
+    names = task_names(conn, company, task_ids, models=models)
     per = "metric" if last_iters_per_task_metric else "variant"
     rows = last_iterations(index(conn, company, list(names), PLOT, metrics), iters, per=per)
     out: dict[str, Any] = {}
@@ -207,10 +216,10 @@ def multi_task_plots(
 
 
 def task_metrics(
-    conn: Connection, company: str, task_ids: Sequence[str], kind: str
+    conn: Connection, company: str, task_ids: Sequence[str], kind: str, *, models: bool = False
 ) -> dict[str, list[str]]:
     """The metrics each task reported events of `kind` for (console lines: "log")."""
-    task_names(conn, company, task_ids)
+    task_names(conn, company, task_ids, models=models)
     if kind == "log":
         line = task_log_lines.c
         query = (
@@ -231,11 +240,16 @@ def task_metrics(
 
 
 def multi_task_metrics(
-    conn: Connection, company: str, task_ids: Sequence[str], kind: str | None
+    conn: Connection,
+    company: str,
+    task_ids: Sequence[str],
+    kind: str | None,
+    *,
+    models: bool = False,
 ) -> dict[str, list[str]]:
     """{metric: sorted variants} of these tasks' reports of `kind` (all kinds: None; console
     lines that name a metric: "log")."""
-    task_names(conn, company, task_ids)
+    task_names(conn, company, task_ids, models=models)
     if kind == "log":
         line = task_log_lines.c
         query = (
@@ -254,9 +268,11 @@ def multi_task_metrics(
     return {m: sorted(v) for m, v in sorted(out.items())}
 
 
-def vectors(conn: Connection, company: str, task: str, metric: str, variant: str) -> dict[str, Any]:
+def vectors(
+    conn: Connection, company: str, task: str, metric: str, variant: str, *, models: bool = False
+) -> dict[str, Any]:
     """events.vector_metrics_iter_histogram: a vector series' values by iteration."""
-    task_names(conn, company, [task])
+    task_names(conn, company, [task], models=models)
     rows = index(conn, company, [task], VECTOR, {metric: [variant]})
     rows = sorted(rows, key=lambda r: (r.iter, r.seq))[:MAX_VECTORS]
     found = bodies(conn, company, rows)

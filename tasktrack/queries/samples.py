@@ -136,9 +136,10 @@ def first_sample(
     refresh: bool = False,
     scroll_id: str | None = None,
     navigate_current_metric: bool = True,
+    models: bool = False,
 ) -> dict[str, Any]:
     """get_plot_sample / get_debug_image_sample: the latest sample at or before `iteration`."""
-    task_names(conn, company, [task])
+    task_names(conn, company, [task], models=models)
     if scroll_id:
         old = _position(scroll_id, task, kind)
         if old.current_metric != navigate_current_metric or (
@@ -183,10 +184,11 @@ def next_sample(
     *,
     navigate_earlier: bool = True,
     next_iteration: bool = False,
+    models: bool = False,
 ) -> dict[str, Any]:
     """next_plot_sample / next_debug_image_sample: the neighbouring sample, or none (the
     scroll stays where it was)."""
-    task_names(conn, company, [task])
+    task_names(conn, company, [task], models=models)
     position = _position(scroll_id, task, kind)
     by_variant = kind == IMAGE
     if position.iter is None:

@@ -70,10 +70,15 @@ def _series(
 
 
 def single_values(
-    conn: Connection, company: str, task_ids: Sequence[str], metrics: MetricVariants | None
+    conn: Connection,
+    company: str,
+    task_ids: Sequence[str],
+    metrics: MetricVariants | None,
+    *,
+    models: bool = False,
 ) -> list[dict[str, Any]]:
     """events.get_task_single_value_metrics: per task with any, its single values."""
-    names = task_names(conn, company, task_ids)
+    names = task_names(conn, company, task_ids, models=models)
     series = {r.series_id: r for r in _series(conn, company, list(names), metrics)}
     if not series:
         return []
@@ -116,15 +121,16 @@ def raw_points(
     batch_size: int | None = None,
     count_total: bool = False,
     scroll_id: str | None = None,
+    models: bool = False,
 ) -> dict[str, Any]:
     """events.scalar_metrics_iter_raw: a metric's points in iteration order, a batch at a
     time, {variants: {variant: {iter: [...], y: [...]}}, returned, total, scroll_id}."""
     if scroll_id:
         scroll = decode_token(_RAW, scroll_id, RawScroll)
-        task_names(conn, company, [scroll.task])
+        task_names(conn, company, [scroll.task], models=models)
         scroll.batch_size = batch_size or scroll.batch_size
     else:
-        task_names(conn, company, [task])
+        task_names(conn, company, [task], models=models)
         chosen = metric or {}
         scroll = RawScroll(
             task=task,
@@ -216,13 +222,16 @@ def multi_task_histogram(
     samples: int,
     key: str = "iter",
     metrics: MetricVariants | None = None,
+    models: bool = False,
 ) -> dict[str, Any]:
     """events.multi_task_scalar_metrics_iter_histogram: {metric: {variant: {task: {name,
     x, y}}}}, each series sampled as the single-task histogram samples it."""
-    names = task_names(conn, company, task_ids)
+    names = task_names(conn, company, task_ids, models=models)
     out: dict[str, Any] = {}
     for task in task_ids:
-        for metric, by_variant in scalar_series(conn, company, task, samples=samples).items():
+        for metric, by_variant in scalar_series(
+            conn, company, task, samples=samples, models=models
+        ).items():
             if metrics and metric not in metrics:
                 continue
             for variant, view in by_variant.items():
@@ -247,9 +256,11 @@ def keyed(iters: list[int], timestamps: list[int], key: str) -> list[Any]:
     return list(iters)
 
 
-def scalar_metrics(conn: Connection, company: str, task_ids: Sequence[str]) -> dict[str, list[str]]:
+def scalar_metrics(
+    conn: Connection, company: str, task_ids: Sequence[str], *, models: bool = False
+) -> dict[str, list[str]]:
     """The scalar metrics of each task's current run."""
-    names = task_names(conn, company, task_ids)
+    names = task_names(conn, company, task_ids, models=models)
     out: dict[str, set[str]] = {t: set() for t in names}
     for r in _series(conn, company, list(names), None):
         out[r.task_id].add(r.metric)
@@ -257,10 +268,10 @@ def scalar_metrics(conn: Connection, company: str, task_ids: Sequence[str]) -> d
 
 
 def scalar_metric_variants(
-    conn: Connection, company: str, task_ids: Sequence[str]
+    conn: Connection, company: str, task_ids: Sequence[str], *, models: bool = False
 ) -> dict[str, list[str]]:
     """{metric: sorted variants} of these tasks' scalars (current runs)."""
-    names = task_names(conn, company, task_ids)
+    names = task_names(conn, company, task_ids, models=models)
     out: dict[str, set[str]] = {}
     for r in _series(conn, company, list(names), None):
         out.setdefault(r.metric, set()).add(r.variant)

@@ -234,13 +234,14 @@ def task_events(
     batch_size: int = 500,
     count_total: bool = True,
     scroll_id: str | None = None,
+    models: bool = False,
 ) -> dict[str, Any]:
     """{events, returned, total, scroll_id}: the next batch of the task's events."""
     if scroll_id:
         scroll = decode_token(_PREFIX, scroll_id, Scroll)
-        task_names(conn, company, [scroll.task])
+        task_names(conn, company, [scroll.task], models=models)
     else:
-        task_names(conn, company, [task])
+        task_names(conn, company, [task], models=models)
         kind = None if event_type in (None, "*", "all") else event_type
         scroll = Scroll(
             task=task,

@@ -55,7 +55,13 @@ def last_metrics(conn: Connection, ids: Sequence[str]) -> dict[str, LastMetrics]
     columns = [task_metrics.c.task_id, task_metrics.c.metric_hash, task_metrics.c.variant_hash]
     columns += [task_metrics.c[name] for name in _METRIC_FIELDS]
     out: dict[str, LastMetrics] = {}
-    for row in conn.execute(select(*columns).where(task_metrics.c.task_id.in_(ids))):
+    # In hash order, as ClearML answers them (its test of model events reads the first).
+    query = (
+        select(*columns)
+        .where(task_metrics.c.task_id.in_(ids))
+        .order_by(task_metrics.c.metric_hash, task_metrics.c.variant_hash)
+    )
+    for row in conn.execute(query):
         task_id, metric_hash, variant_hash, *values = row
         event = LastMetricsEvent(**dict(zip(_METRIC_FIELDS, values, strict=True)))
         out.setdefault(task_id, {}).setdefault(metric_hash, {})[variant_hash] = event

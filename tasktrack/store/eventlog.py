@@ -63,7 +63,8 @@ _COLUMNS = (
 # (docs/architecture.md, "Reported events"). The stub keeps the event's type and time.
 _COLUMNS_WITHOUT_PAYLOADS = _COLUMNS.replace(
     " data::text,",
-    " CASE WHEN type = 'TaskEventsStored' THEN json_build_object('event', type, "
+    " CASE WHEN type IN ('TaskEventsStored', 'ModelEventsStored') "
+    "THEN json_build_object('event', type, "
     "'at', recorded_at, 'by', '', 'events', json_build_array())::text ELSE data::text END,",
 )
 
