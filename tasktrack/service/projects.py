@@ -14,8 +14,8 @@ from collections.abc import Iterator, Sequence
 from msgspec import UNSET, structs
 
 from tasktrack.domain import commands as cmd
+from tasktrack.domain import project_cleanup, projects
 from tasktrack.domain import project_names as names
-from tasktrack.domain import projects
 from tasktrack.domain.context import Context
 from tasktrack.domain.errors import ProjectNotFound
 from tasktrack.domain.models import ARCHIVED, ModelState
@@ -24,7 +24,7 @@ from tasktrack.domain.projects import ProjectNode, Writes
 from tasktrack.service.handlers import new_id
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
-from tasktrack.store import commandreads, modelrows
+from tasktrack.store import commandreads, modelrefs, modelrows
 
 
 class _Tree:
@@ -199,20 +199,48 @@ def on_delete_project(uow: UnitOfWork, c: cmd.DeleteProject) -> Result:
     below = tree.descendants(project)
     touched = [project.id, *(d.id for d in below)]
     contents, _, tasks = commandreads.project_tasks(uow.conn, uow.metadata.company, touched)
-    _prepare(uow, touched, tasks)
+    outside = _outside(uow, touched, tasks) if c.delete_contents else []
+    _prepare(uow, touched, [*tasks, *outside])
     models = _project_models(uow, touched)
-    ctx = _context(uow, [*touched, *tasks, *(model_stream(m.id) for m in models)])
+    ctx = _context(uow, [*touched, *tasks, *outside, *(model_stream(m.id) for m in models)])
     answer, writes = projects.delete(
         c,
         ctx,
         project,
         below,
         contents=_with_models(contents, models),
-        all_tasks=tasks,
-        all_models=[m.id for m in models],
+        all_tasks=[] if c.delete_contents else tasks,
+        all_models=[] if c.delete_contents else [m.id for m in models],
     )
+    if c.delete_contents:
+        company = uow.metadata.company
+        mine = [uow.states[t] for t in tasks if t in uow.states]
+        around = {
+            t: state
+            for t in outside
+            if (state := uow.states.get(t)) is not None
+            and state.visible_to(company)
+            and not state.public
+            and state.project not in touched
+        }
+        cleared, cleanup = project_cleanup.delete_contents(ctx, mine, models, around)
+        answer = {**answer, **cleared}
+        writes = [*cleanup, *writes]
     _write(uow, ctx, writes)
     return answer
+
+
+def _outside(uow: UnitOfWork, projects_touched: list[str], tasks: list[str]) -> list[str]:
+    """The tasks outside the projects a delete_contents may mend (read before the locks):
+    children of their tasks, and the tasks that made or take their models."""
+    company = uow.metadata.company
+    model_ids = commandreads.project_models(uow.conn, company, projects_touched)
+    rows = modelrows.load(uow.conn, company, model_ids)
+    found = set(commandreads.children(uow.conn, company, tasks)) if tasks else set()
+    found |= {r.state.task for r in rows.values() if r.state.task}
+    for users in modelrefs.input_users(uow.conn, company, model_ids).values():
+        found |= set(users)
+    return sorted(found - set(tasks))
 
 
 def _visibility(uow: UnitOfWork, ids: list[str], public: bool) -> Result:
