@@ -292,3 +292,26 @@ def test_plots_images_and_single_values_read_back_through_the_sdk(sdk: Sdk) -> N
     # The single value is no point of the histogram.
     series = sdk.api.ok("events.scalar_metrics_iter_histogram", {"task": task_id})
     assert "Summary" not in series
+
+
+def test_an_output_models_own_reports_land_on_the_model(sdk: Sdk) -> None:
+    """OutputModel.report_scalar / report_single_value / report_histogram send model events
+    (`model_event: true`): they are read back with `model_events` (issue 18)."""
+    done, _ = sdk.run("model_reports.py", str(sdk.home / "store"))
+    assert done.returncode == 0, done.stderr
+    found = re.search(r"^MODEL (\S+)$", done.stdout, re.MULTILINE)
+    assert found, done.stdout
+    model = found.group(1)
+    series = sdk.api.ok(
+        "events.scalar_metrics_iter_histogram", {"task": model, "model_events": True}
+    )
+    assert series["loss"]["val"]["x"] == [0, 1, 2]
+    assert series["loss"]["val"]["y"] == [1.0, 0.5, 1 / 3]
+    single = sdk.api.ok(
+        "events.get_task_single_value_metrics", {"tasks": [model], "model_events": True}
+    )
+    assert [(v["variant"], v["value"]) for v in single["tasks"][0]["values"]] == [("accuracy", 0.9)]
+    plots = sdk.api.ok("events.get_task_plots", {"task": model, "model_events": True})["plots"]
+    assert [(p["metric"], p["iter"]) for p in plots] == [("hist", 2)]
+    doc = sdk.api.ok("models.get_by_id", {"model": model})["model"]
+    assert doc["last_iteration"] == 2
