@@ -16,6 +16,7 @@ from msgspec import structs
 from sqlalchemy import Connection, Engine
 
 from tasktrack.api_models import ModelMethods
+from tasktrack.api_queues import QueueMethods
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
 from tasktrack.domain import commands as cmd
@@ -61,7 +62,7 @@ def start(engine: Engine) -> TaskService:
     return TaskService(engine)
 
 
-class Client(ModelMethods):
+class Client(ModelMethods, QueueMethods):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 
     With `read_timeout_ms`, every read runs under that statement timeout and one that runs

@@ -340,6 +340,64 @@ class QueueCreated(Event, frozen=True, kw_only=True):
     queue_id: str
     company: str
     name: str
+    display_name: str | None = None
+    tags: list[str] = []
+    system_tags: list[str] = []
+    metadata: list[MetadataItem] = []
+
+
+class QueueChanges(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """New values of the fields queues.update touched (a rename is a new `name`)."""
+
+    name: str | UnsetType = UNSET
+    display_name: str | UnsetType | None = UNSET
+    tags: list[str] | UnsetType = UNSET
+    system_tags: list[str] | UnsetType = UNSET
+
+
+class QueueUpdated(Event, frozen=True, kw_only=True):
+    """The queue was renamed, retagged or given another display name."""
+
+    changes: QueueChanges
+
+
+class QueueMetadataChanged(Event, frozen=True, kw_only=True):
+    """Metadata entries were added or replaced (`upserted`, by key) and removed (`deleted`)."""
+
+    upserted: list[MetadataItem] = []
+    deleted: list[str] = []
+    replace: bool = False  # the upserted entries replace all the others
+
+
+class QueueDeleted(Event, frozen=True, kw_only=True):
+    """The queue is gone (its stream stays in the log); tasks still in it left with it."""
+
+
+class QueueTaskAdded(Event, frozen=True, kw_only=True):
+    """The task entered the queue, at its end."""
+
+    task: str
+
+
+class QueueTaskRemoved(Event, frozen=True, kw_only=True):
+    """The task left the queue without being run (dequeued, stopped, reset, deleted, moved to
+    another queue, removed by queues.remove_task or clear_queue, or its queue deleted)."""
+
+    task: str
+    reason: str = ""
+
+
+class QueueTaskMoved(Event, frozen=True, kw_only=True):
+    """The task now waits at `position` (0: first in line) among the queue's entries."""
+
+    task: str
+    position: int
+
+
+class QueueTaskHandedOut(Event, frozen=True, kw_only=True):
+    """The task left the queue to be run: handed to the caller of queues.get_next_task."""
+
+    task: str
 
 
 # --- projects -------------------------------------------------------------------------------
@@ -580,8 +638,19 @@ TaskEvent = (
     | TaskIterationReached
 )
 
+QueueEvent = (
+    QueueCreated
+    | QueueUpdated
+    | QueueMetadataChanged
+    | QueueDeleted
+    | QueueTaskAdded
+    | QueueTaskRemoved
+    | QueueTaskMoved
+    | QueueTaskHandedOut
+)
+
 # Every event type the log can hold: the one tagged union all decoding goes through.
-AnyEvent = TaskEvent | QueueCreated | ProjectEvent | ModelEvent
+AnyEvent = TaskEvent | QueueEvent | ProjectEvent | ModelEvent
 
 
 # The events of task streams (queue and project streams have their own).
@@ -589,6 +658,8 @@ TASK_EVENTS: tuple[type[Event], ...] = typing.get_args(TaskEvent)
 # The events of model streams (domain/models.py folds them).
 MODEL_EVENTS: tuple[type[Event], ...] = typing.get_args(ModelEvent)
 PROJECT_EVENTS: tuple[type[Event], ...] = typing.get_args(ProjectEvent)
+# The events of queue streams (domain/queues.py folds them).
+QUEUE_EVENTS: tuple[type[Event], ...] = typing.get_args(QueueEvent)
 
 
 _KINDS: dict[type[Event], str] = {

@@ -13,7 +13,13 @@ import msgspec
 from tasktrack.domain import commands as cmd
 from tasktrack.domain.errors import TaskNotFound
 from tasktrack.domain.metrics import EventIn
-from tasktrack.http import analytics, model_endpoints, project_endpoints, task_endpoints
+from tasktrack.http import (
+    analytics,
+    model_endpoints,
+    project_endpoints,
+    queue_endpoints,
+    task_endpoints,
+)
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries.filter_request import MAX_PAGE_SIZE, GetAllRequest, request_from
 from tasktrack.queries.metrics import DEFAULT_SAMPLES
@@ -260,6 +266,8 @@ def _table() -> dict[str, Spec]:
     specs += task_endpoints.ENDPOINTS
     # The models service (declared in http/model_endpoints.py).
     specs += model_endpoints.endpoints()
+    # The queues service (declared in http/queue_endpoints.py).
+    specs += queue_endpoints.endpoints()
     # projects.* queries, users.* and server.* (declared in http/project_endpoints.py).
     specs += project_endpoints.ENDPOINTS
     return {s.name: s for s in specs}
