@@ -90,12 +90,22 @@ class QueueMethods:
         max_task_entries, page, page_size."""
         return self.query_queues(self._queue_filter(filters))
 
+    def _with_default(self) -> None:
+        """A company's default queue exists from its first look at its queues on (ClearML's
+        server makes it at start-up; an agent or the SDK looks for "default" by name)."""
+        with self._read() as conn:
+            if queue_queries.has_default(conn, self.caller.company):
+                return
+        self.get_default_queue()
+
     def query_queues(self, query: queue_queries.QueueFilter) -> list[queue_queries.QueueView]:
+        self._with_default()
         with self._read() as conn:
             return queue_queries.get_all(conn, self.caller.company, query)
 
     def query_queue_infos(self, query: queue_queries.QueueFilter) -> list[queue_queries.QueueInfo]:
         """get_all_ex: entries with their tasks' names (and the workers serving each queue)."""
+        self._with_default()
         with self._read() as conn:
             return queue_queries.get_all_ex(conn, self.caller.company, query)
 

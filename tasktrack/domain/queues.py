@@ -123,7 +123,7 @@ def evolve(state: QueueState | None, event: ev.AnyEvent) -> QueueState:
 
 
 def next_rank(entries: Iterable[Entry]) -> int:
-    """The rank of a task entering at the end: one more than the largest so far (1 if none)."""
+    """The rank of a task entering at the end: one more than the largest waiting (1 if none)."""
     return max((e.rank for e in entries), default=0) + 1
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, and_, false, func, not_, select, true
 from sqlalchemy.exc import DataError
 
 from tasktrack.domain.errors import BadFilter, QueueNotFound
-from tasktrack.domain.queues import HIDDEN_TAGS
+from tasktrack.domain.queues import DEFAULT_TAG, HIDDEN_TAGS
 from tasktrack.queries.filter_request import check_pattern, check_values
 from tasktrack.store.tables import queue_entries, queues, tasks
 
@@ -196,6 +196,16 @@ def get_all_ex(conn: Connection, company: str, f: QueueFilter) -> list[QueueInfo
     rows = _rows(conn, company, f)
     entries = _entries(conn, company, [r.id for r in rows], f.max_task_entries, True)
     return [msgspec.convert({**_fields(r), "entries": entries[r.id]}, QueueInfo) for r in rows]
+
+
+def has_default(conn: Connection, company: str) -> bool:
+    """Whether a queue of the company has the `default` system tag."""
+    found = conn.execute(
+        select(queues.c.id)
+        .where(queues.c.company == company, queues.c.system_tags.contains([DEFAULT_TAG]))
+        .limit(1)
+    ).fetchone()
+    return found is not None
 
 
 def _require(conn: Connection, company: str, queue_id: str) -> None:

@@ -180,3 +180,15 @@ def test_every_model_command_has_a_handler_an_endpoint_and_a_client_method() -> 
     assert command_problems(model_commands.declared(), ENDPOINTS, source) == []
     model_events = set(ev.MODEL_EVENTS)
     assert model_events <= set(typing.get_args(ev.AnyEvent))
+
+
+def test_every_queue_command_has_a_handler_an_endpoint_and_a_client_method() -> None:
+    """The queues service's commands (domain/queue_commands.py); their Client methods live
+    in the QueueMethods mixin (api_queues.py). Every queue event is decoded and folds."""
+    from tasktrack import api_queues
+    from tasktrack.domain import queue_commands, queues
+
+    source = inspect.getsource(api_queues.QueueMethods)
+    assert command_problems(queue_commands.declared(), ENDPOINTS, source) == []
+    assert set(ev.QUEUE_EVENTS) <= set(typing.get_args(ev.AnyEvent))
+    assert set(ev.QUEUE_EVENTS) - {ev.QueueCreated} == set(queues.FOLDS)
