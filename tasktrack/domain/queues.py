@@ -4,7 +4,7 @@ A queue is an aggregate of its own. Its stream id is the queue id (queues create
 queue service existed already have such streams); its first event is QueueCreated. Two folds:
 `evolve` gives the queue's descriptive state (its row in `queues`, which doubles as the
 stream's head), `line` gives its entries in order (its rows in `queue_entries`). The order is
-kept as a `rank` per entry: a task that enters gets the largest rank so far plus one, a move
+kept as a `rank` per entry: a task that enters gets the largest waiting rank plus one, a move
 renumbers the whole line 1..n. Both the live projector and a replay apply exactly these rules,
 so `projections verify` finds the same ranks whichever path wrote them.
 """

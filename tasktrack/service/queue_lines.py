@@ -27,7 +27,7 @@ from tasktrack.domain.errors import QueueNotFound
 from tasktrack.domain.queues import QueueState
 from tasktrack.domain.state import TaskState
 from tasktrack.service.uow import UnitOfWork
-from tasktrack.store import queuerows
+from tasktrack.store import eventlog, queuerows
 
 C = TypeVar("C", bound=cmd.Command)
 
@@ -48,24 +48,31 @@ class Lines:
 
     def lock(self, tasks: Iterable[str], extra: Iterable[str] = ()) -> None:
         """Lock the queues these (already locked) tasks wait in, and `extra` queues, in one
-        call, and load them. Only a queued task waits anywhere, so others cost nothing."""
-        queued = [t for t in tasks if (s := self.uow.states.get(t)) and s.status == "queued"]
+        call, and load them. Only a queued task waits anywhere, so others cost nothing; the
+        rest is one round trip (two with queued tasks: their queues are read first)."""
+        uow = self.uow
+        queued = [t for t in tasks if (s := uow.states.get(t)) and s.status == "queued"]
         wanted = set(extra)
         if queued:
-            self.members.update(queuerows.memberships(self.uow.conn, self.company, queued))
-            wanted |= {q for qs in self.members.values() for q in qs}
+            self.members.update(queuerows.memberships(uow.conn, self.company, queued))
+            wanted |= {q for t in queued for q in self.members.get(t, [])}
+        names = {queues.lock_of(q) for q in wanted} - uow.locked
         if not wanted:
             return
-        self.uow.lock([queues.lock_of(q) for q in sorted(wanted)])
-        if queued:  # re-read: a get_next_task may have taken one out before our lock
-            self.members.update(
-                {t: [] for t in queued} | queuerows.memberships(self.uow.conn, self.company, queued)
-            )
-        self.load(wanted)
+        # Pipelined: the locks, then (read after them) the tasks' queues again, since a
+        # get_next_task may have taken one out before our lock, and the queues' rows.
+        locking = eventlog.send_lock_and_see(uow.conn, names, [])
+        again = queuerows.send_memberships(uow.conn, self.company, queued) if queued else None
+        rows = queuerows.send_load(uow.conn, self.company, wanted)
+        eventlog.seen(locking)
+        uow.locked |= names
+        if again is not None:
+            self.members.update({t: [] for t in queued} | queuerows.members(again))
+        self._remember(queuerows.loaded(rows))
 
-    def load(self, queue_ids: Iterable[str]) -> None:
+    def _remember(self, rows: dict[str, queuerows.QueueRow]) -> None:
         """The rows of locked queues: their state, and their stream heads for the appends."""
-        for queue_id, row in queuerows.load(self.uow.conn, self.company, queue_ids).items():
+        for queue_id, row in rows.items():
             self.queues[queue_id] = row.state
             self.uow.heads[queue_id] = row.head
             self.uow.head_times[queue_id] = row.head_at

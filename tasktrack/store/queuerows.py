@@ -65,6 +65,20 @@ def from_row(row: Sequence[Any]) -> QueueRow:
     return QueueRow(state=QueueState(**fields), head=head, head_at=values["head_at"])
 
 
+def send_load(
+    conn: psycopg.Connection[Any], company: str, ids: Iterable[str], table: str = "queues"
+) -> psycopg.Cursor[Any]:
+    """Send the read of these queues' rows without waiting (pipeline mode); `loaded` reads it."""
+    return conn.execute(
+        f"SELECT {SELECT_LIST} FROM {table} WHERE company = %s AND id = ANY(%s)",
+        (company, list(ids)),
+    )
+
+
+def loaded(cursor: psycopg.Cursor[Any]) -> dict[str, QueueRow]:
+    return {r[0]: from_row(r) for r in cursor.fetchall()}
+
+
 def load(
     conn: psycopg.Connection[Any], company: str, ids: Iterable[str], table: str = "queues"
 ) -> dict[str, QueueRow]:
@@ -72,11 +86,7 @@ def load(
     wanted = list(ids)
     if not wanted:
         return {}
-    rows = conn.execute(
-        f"SELECT {SELECT_LIST} FROM {table} WHERE company = %s AND id = ANY(%s)",
-        (company, wanted),
-    )
-    return {r[0]: from_row(r) for r in rows.fetchall()}
+    return loaded(send_load(conn, company, wanted, table))
 
 
 def upsert_sql(table: str) -> str:
@@ -110,19 +120,29 @@ def first(conn: psycopg.Connection[Any], company: str, queue_id: str) -> Entry |
     return None if row is None else Entry(task=row[0], added=row[1], rank=row[2])
 
 
-def memberships(
+def send_memberships(
     conn: psycopg.Connection[Any], company: str, task_ids: Iterable[str]
-) -> dict[str, list[str]]:
-    """The queues each of these tasks waits in (most wait in none, a few in one)."""
-    rows = conn.execute(
+) -> psycopg.Cursor[Any]:
+    """Send the read of the queues these tasks wait in; `members` reads the answer."""
+    return conn.execute(
         "SELECT task_id, queue_id FROM queue_entries WHERE company = %s AND task_id = ANY(%s) "
         "ORDER BY task_id, queue_id",
         (company, list(task_ids)),
     )
+
+
+def members(cursor: psycopg.Cursor[Any]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for task_id, queue_id in rows.fetchall():
+    for task_id, queue_id in cursor.fetchall():
         found.setdefault(task_id, []).append(queue_id)
     return found
+
+
+def memberships(
+    conn: psycopg.Connection[Any], company: str, task_ids: Iterable[str]
+) -> dict[str, list[str]]:
+    """The queues each of these tasks waits in (most wait in none, a few in one)."""
+    return members(send_memberships(conn, company, task_ids))
 
 
 def tagged(conn: psycopg.Connection[Any], company: str, tag: str) -> list[str]:
