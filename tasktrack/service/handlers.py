@@ -112,11 +112,17 @@ def _orphan_children(uow: UnitOfWork, task_id: str, ctx: Context) -> int:
 def on_task(uow: UnitOfWork, c: cmd.TaskCommand | cmd.EditTask) -> results.Result:
     """The common path: a command on one existing task (its `task` field)."""
     task_id = c.task
-    seen = uow.open([task_id], extra_locks=queue_locks(uow, c)).get(task_id)
+    lines = Lines(uow)
+    opened = uow.open(
+        [task_id],
+        extra_locks=queue_locks(uow, c),
+        then=lambda conn: lines.send(conn, [task_id], c),
+    )
+    seen = opened.get(task_id)
+    lines.received(c)
     if isinstance(c, cmd.PingTask) and not _is_visible(uow, task_id):
         return {}  # ClearML ignores pings of unknown tasks (another company's look the same)
-    lines = Lines(uow)
-    found = queue_lines.target(uow, c)
+    found = lines.found
     lines.lock([task_id], [found[0]] if found[0] else [])
     c, _ = queue_lines.resolve(lines, c, found, new_id())
     return apply_to_task(uow, c, task_id, seen, lines)

@@ -15,8 +15,9 @@ queue the command puts the task in are locked together, in a second call, before
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import psycopg
 from msgspec import UNSET, structs
 
 from tasktrack.domain import commands as cmd
@@ -32,6 +33,10 @@ from tasktrack.store import eventlog, queuerows
 C = TypeVar("C", bound=cmd.Command)
 
 
+Found = tuple[str | None, str | None]  # an enqueue's queue id (None: to be made), its name
+_TAG = queues.DEFAULT_TAG
+
+
 class LinesMoved(RuntimeError):
     """A queue's line changed between reading it unlocked and locking it: run the command
     again (service/core.py retries it), now that the new line is committed."""
@@ -45,17 +50,47 @@ class Lines:
         self.company = uow.metadata.company
         self.members: dict[str, list[str]] = {}
         self.queues: dict[str, QueueState] = {}
+        self.known: set[str] = set()  # tasks whose queues were read after their lock
+        self.found: Found = (None, None)
+        self._sent: list[tuple[str, psycopg.Cursor[Any]]] = []
+
+    def send(self, conn: psycopg.Connection[Any], tasks: list[str], c: cmd.Command) -> None:
+        """Reads to send right behind a task command's locks (UnitOfWork.open's `then`): the
+        queues its tasks wait in, and the queue an enqueue names; `received` reads them."""
+        self._sent = [("members", queuerows.send_memberships(conn, self.company, tasks))]
+        self.known |= set(tasks)
+        if not isinstance(c, cmd.EnqueueTask):
+            return
+        if c.queue is not UNSET:
+            self.found = (c.queue, None)
+            return
+        if c.queue_name is UNSET:
+            self._sent.append(("tagged", queuerows.send_tagged(conn, self.company, _TAG)))
+        name = queues.DEFAULT_NAME if c.queue_name is UNSET else c.queue_name
+        self._sent.append(("named", queuerows.send_named(conn, self.company, name)))
+
+    def received(self, c: cmd.Command) -> None:
+        got = {kind: cursor for kind, cursor in self._sent}
+        self.members.update(queuerows.members(got["members"]))
+        if "named" not in got:
+            return
+        tagged = queuerows.ids(got["tagged"]) if "tagged" in got else []
+        named = queuerows.ids(got["named"])
+        assert isinstance(c, cmd.EnqueueTask)
+        name = queues.DEFAULT_NAME if c.queue_name is UNSET else c.queue_name
+        self.found = (tagged[0], None) if tagged else (named[0] if named else None, name)
 
     def lock(self, tasks: Iterable[str], extra: Iterable[str] = ()) -> None:
         """Lock the queues these (already locked) tasks wait in, and `extra` queues, in one
         call, and load them. Only a queued task waits anywhere, so others cost nothing; the
-        rest is one round trip (two with queued tasks: their queues are read first)."""
+        rest is one round trip (two when the tasks' queues were not read with their lock)."""
         uow = self.uow
         queued = [t for t in tasks if (s := uow.states.get(t)) and s.status == "queued"]
         wanted = set(extra)
-        if queued:
-            self.members.update(queuerows.memberships(uow.conn, self.company, queued))
-            wanted |= {q for t in queued for q in self.members.get(t, [])}
+        unknown = [t for t in queued if t not in self.known]
+        if unknown:
+            self.members.update(queuerows.memberships(uow.conn, self.company, unknown))
+        wanted |= {q for t in queued for q in self.members.get(t, [])}
         names = {queues.lock_of(q) for q in wanted} - uow.locked
         if not wanted:
             return
@@ -129,7 +164,7 @@ def _reason(status: str, entered: str | None) -> str:
 # --- tasks.enqueue's queue --------------------------------------------------------------------
 
 
-def target(uow: UnitOfWork, c: cmd.Command) -> tuple[str | None, str | None]:
+def target(uow: UnitOfWork, c: cmd.Command) -> Found:
     """The queue an enqueue names: (its id, or None when it is to be created, and the name
     it is to be created with). Read under the name's lock, which the command took."""
     if not isinstance(c, cmd.EnqueueTask | cmd.EnqueueTasks):
@@ -147,9 +182,7 @@ def target(uow: UnitOfWork, c: cmd.Command) -> tuple[str | None, str | None]:
     return queuerows.named(uow.conn, company, name), name
 
 
-def resolve(
-    lines: Lines, c: C, found: tuple[str | None, str | None], new_id: str
-) -> tuple[C, str | None]:
+def resolve(lines: Lines, c: C, found: Found, new_id: str) -> tuple[C, str | None]:
     """An enqueue with its queue id; a queue named for the first time is created here (after
     every lock, as any write). Returns the command and the id it now names."""
     if not isinstance(c, cmd.EnqueueTask):

@@ -145,18 +145,29 @@ def memberships(
     return members(send_memberships(conn, company, task_ids))
 
 
-def tagged(conn: psycopg.Connection[Any], company: str, tag: str) -> list[str]:
-    """The company's queues with this system tag, oldest first."""
-    rows = conn.execute(
+def send_tagged(conn: psycopg.Connection[Any], company: str, tag: str) -> psycopg.Cursor[Any]:
+    """Send the read of the company's queues with this system tag; `ids` reads the answer."""
+    return conn.execute(
         "SELECT id FROM queues WHERE company = %s AND %s = ANY(system_tags) ORDER BY created, id",
         (company, tag),
     )
-    return [r[0] for r in rows.fetchall()]
+
+
+def send_named(conn: psycopg.Connection[Any], company: str, name: str) -> psycopg.Cursor[Any]:
+    """Send the read of the company's queue of this name; `ids` reads the answer."""
+    return conn.execute("SELECT id FROM queues WHERE company = %s AND name = %s", (company, name))
+
+
+def ids(cursor: psycopg.Cursor[Any]) -> list[str]:
+    return [str(r[0]) for r in cursor.fetchall()]
+
+
+def tagged(conn: psycopg.Connection[Any], company: str, tag: str) -> list[str]:
+    """The company's queues with this system tag, oldest first."""
+    return ids(send_tagged(conn, company, tag))
 
 
 def named(conn: psycopg.Connection[Any], company: str, name: str) -> str | None:
     """The id of the company's queue of this name, if it exists."""
-    row = conn.execute(
-        "SELECT id FROM queues WHERE company = %s AND name = %s", (company, name)
-    ).fetchone()
-    return None if row is None else str(row[0])
+    found = ids(send_named(conn, company, name))
+    return found[0] if found else None
