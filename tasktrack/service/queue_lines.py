@@ -2,9 +2,9 @@
 
 A task waits in a queue when the queue's stream says so (QueueTaskAdded, not yet removed or
 handed out). Only a queued task waits anywhere: every task command whose events take the task
-out of `queued` (dequeue, stop, reset, archive, a forced status, delete) or into another queue
-(enqueue) appends the matching QueueTaskRemoved / QueueTaskAdded to the queues' streams in the
-same transaction as the task's own events.
+out of `queued` (dequeue, stop, reset, archive, started, a forced status, delete) or into
+another queue (enqueue) appends the matching QueueTaskRemoved / QueueTaskAdded to the queues'
+streams in the same transaction as the task's own events.
 
 Locking (store/eventlog.py has the order): a command locks its tasks first; which queues a
 task waits in can then only shrink (get_next_task takes a task out holding its queue's lock
@@ -188,6 +188,9 @@ def resolve(lines: Lines, c: C, found: Found, new_id: str) -> tuple[C, str | Non
     if not isinstance(c, cmd.EnqueueTask):
         return c, None
     queue_id, name = found
+    if queue_id is not None and queue_id not in lines.queues and name is not None:
+        # The queue of that name was deleted after the name was read: its name is free now.
+        raise LinesMoved(f"queue {queue_id} ({name}) was deleted meanwhile")
     if queue_id is not None:
         lines.require(queue_id)
         return structs.replace(c, queue=queue_id, queue_name=UNSET), queue_id

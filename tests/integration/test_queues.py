@@ -168,3 +168,14 @@ def test_queue_metrics_come_from_the_log(client: Client) -> None:
         to_date=now.timestamp(),
         interval=5,
     )
+
+
+def test_add_task_enqueues_a_task_that_is_not_queued(client: Client) -> None:
+    q = str(client.create_queue(name="added")["id"])
+    created, running = new_task(client, "created one"), new_task(client, "running one")
+    client.started(task=running)
+    assert client.add_task_to_queue(queue=q, task=created) == {"added": 1}
+    view = client.get_by_id(created)
+    assert (view.status, view.execution.queue if view.execution else None) == ("queued", q)
+    expect_error((400, 110), client.add_task_to_queue, queue=q, task=running)
+    assert _line(client, q) == [created]
