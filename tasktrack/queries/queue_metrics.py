@@ -9,11 +9,13 @@ import msgspec
 from sqlalchemy import Connection, not_, select
 
 from tasktrack.domain import queue_metrics
-from tasktrack.domain.errors import BadFilter
+from tasktrack.domain.errors import BadFilter, InvalidRequest
 from tasktrack.domain.queues import HIDDEN_TAGS
 from tasktrack.store import eventlog
 from tasktrack.store.engine import raw
 from tasktrack.store.tables import queues
+
+LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last moment a datetime holds
 
 
 class QueueMetrics(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,6 +34,12 @@ def get_queue_metrics(
     to_date: float,
     interval: int,
 ) -> list[QueueMetrics]:
+    for name, value in (("from_date", from_date), ("to_date", to_date)):
+        if not 0 <= value <= LAST_SECOND:  # NaN fails too
+            raise InvalidRequest(
+                f"Validation error: {name} must be seconds since the epoch, at most {LAST_SECOND}",
+                field=name,
+            )
     if from_date >= to_date:
         raise BadFilter("from_date must be less than to_date")
     if interval < 1:
