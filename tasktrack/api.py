@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from tasktrack.api_events import EventReadMethods
 from tasktrack.api_models import ModelMethods
+from tasktrack.api_queues import QueueMethods
 from tasktrack.api_workers import WorkerMethods
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
@@ -63,7 +64,7 @@ def start(engine: Engine) -> TaskService:
     return TaskService(engine)
 
 
-class Client(ModelMethods, WorkerMethods, EventReadMethods):
+class Client(ModelMethods, WorkerMethods, EventReadMethods, QueueMethods):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 
     With `read_timeout_ms`, every read runs under that statement timeout and one that runs

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from tasktrack.domain import models
-from tasktrack.domain.events import TASK_EVENTS, ModelCreated
+from tasktrack.domain import models, queues
+from tasktrack.domain.events import TASK_EVENTS, ModelCreated, QueueCreated
 from tasktrack.domain.evolve import fold
 from tasktrack.projections.tasks import TasksProjector
-from tasktrack.store import chaincheck, eventlog, modelrows
+from tasktrack.store import chaincheck, eventlog, modelrows, queuerows
 from tasktrack.store.engine import raw
 
 
@@ -37,6 +37,9 @@ def mismatches(engine: Engine, after_position: int) -> list[str]:
             records = eventlog.read_stream(conn, stream)
             if records and isinstance(records[0].event, ModelCreated):
                 problems += _model_mismatches(conn, stream, records)
+                continue
+            if records and isinstance(records[0].event, QueueCreated):
+                problems += _queue_mismatches(conn, stream, records)
                 continue
             if not records or not isinstance(records[0].event, TASK_EVENTS):
                 continue
@@ -84,6 +87,37 @@ def _model_mismatches(conn: Any, stream: str, records: list[Any]) -> list[str]:
         return [*problems, f"{stream}: no row for a live model"]
     if row.state != state:
         problems.append(f"{stream}: row {row.state!r} != replay {state!r}")
+    last = records[-1]
+    if (row.head.version, row.head.hash, row.head_at) != (
+        last.stream_version,
+        last.hash,
+        last.recorded_at,
+    ):
+        problems.append(f"{stream}: stream head in the row is not the last event")
+    return problems
+
+
+def _queue_mismatches(conn: Any, stream: str, records: list[Any]) -> list[str]:
+    """A queue stream folded from the log against its `queues` row and its waiting line."""
+    problems = []
+    if chaincheck.check_stream(conn, stream) is not None:
+        problems.append(f"{stream}: hash chain broken")
+    state: queues.QueueState | None = None
+    line: list[queues.Entry] = []
+    for record in records:
+        state = queues.evolve(state, record.event)
+        line = queues.line(line, record.event)
+    assert state is not None
+    row = queuerows.load(conn, state.company, [state.id]).get(state.id)
+    entries = queuerows.entries(conn, state.company, state.id)
+    if state.deleted:
+        return problems + ([f"{stream}: deleted queue still has rows"] if row or entries else [])
+    if row is None:
+        return [*problems, f"{stream}: no row for a live queue"]
+    if row.state != state:
+        problems.append(f"{stream}: row {row.state!r} != replay {state!r}")
+    if entries != sorted(line, key=lambda e: e.rank):
+        problems.append(f"{stream}: line {entries!r} != replay {line!r}")
     last = records[-1]
     if (row.head.version, row.head.hash, row.head_at) != (
         last.stream_version,

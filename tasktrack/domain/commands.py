@@ -94,8 +94,9 @@ class TaskFields(Command, frozen=True, kw_only=True):
     name: str | UnsetType = UNSET
     type: TaskType | UnsetType = UNSET
     comment: str | UnsetType = UNSET
-    tags: list[Key] | UnsetType = UNSET
-    system_tags: list[Key] | UnsetType = UNSET
+    # null reads as no tags (ClearML's SDK and tests send `system_tags: null`)
+    tags: list[Key] | UnsetType | None = UNSET
+    system_tags: list[Key] | UnsetType | None = UNSET
     parent: Key | UnsetType | None = UNSET
     project: Key | UnsetType | None = UNSET
     output_dest: str | UnsetType = UNSET

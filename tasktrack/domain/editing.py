@@ -142,8 +142,8 @@ def create(c: cmd.CreateTask, ctx: Context, task_id: str) -> list[ev.AnyEvent]:
             name=clean_name(c.name),
             type=c.type,
             comment=_unset_to(c.comment, ""),
-            tags=clean_tags(_unset_to(c.tags, [])),
-            system_tags=clean_tags(_unset_to(c.system_tags, []), "system_tags"),
+            tags=clean_tags(_unset_to(c.tags, []) or []),
+            system_tags=clean_tags(_unset_to(c.system_tags, []) or [], "system_tags"),
             parent=_unset_to(c.parent, None),
             project=_unset_to(c.project, None),
             output=output,
@@ -175,9 +175,9 @@ def edit(state: TaskState, c: cmd.EditTask, ctx: Context) -> list[ev.AnyEvent]:
     if c.name is not UNSET:
         changes["name"] = clean_name(c.name)
     if c.tags is not UNSET:
-        changes["tags"] = clean_tags(c.tags)
+        changes["tags"] = clean_tags(c.tags or [])
     if c.system_tags is not UNSET:
-        changes["system_tags"] = clean_tags(c.system_tags, "system_tags")
+        changes["system_tags"] = clean_tags(c.system_tags or [], "system_tags")
     for field in ("type", "comment", "parent", "project", "container", "runtime"):
         value = getattr(c, field)
         if value is not UNSET:

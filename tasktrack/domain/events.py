@@ -450,6 +450,64 @@ class QueueCreated(Event, frozen=True, kw_only=True):
     queue_id: str
     company: str
     name: str
+    display_name: str | None = None
+    tags: list[str] = []
+    system_tags: list[str] = []
+    metadata: list[MetadataItem] = []
+
+
+class QueueChanges(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """New values of the fields queues.update touched (a rename is a new `name`)."""
+
+    name: str | UnsetType = UNSET
+    display_name: str | UnsetType | None = UNSET
+    tags: list[str] | UnsetType = UNSET
+    system_tags: list[str] | UnsetType = UNSET
+
+
+class QueueUpdated(Event, frozen=True, kw_only=True):
+    """The queue was renamed, retagged or given another display name."""
+
+    changes: QueueChanges
+
+
+class QueueMetadataChanged(Event, frozen=True, kw_only=True):
+    """Metadata entries were added or replaced (`upserted`, by key) and removed (`deleted`)."""
+
+    upserted: list[MetadataItem] = []
+    deleted: list[str] = []
+    replace: bool = False  # the upserted entries replace all the others
+
+
+class QueueDeleted(Event, frozen=True, kw_only=True):
+    """The queue is gone (its stream stays in the log); tasks still in it left with it."""
+
+
+class QueueTaskAdded(Event, frozen=True, kw_only=True):
+    """The task entered the queue, at its end."""
+
+    task: str
+
+
+class QueueTaskRemoved(Event, frozen=True, kw_only=True):
+    """The task left the queue without being run (dequeued, stopped, reset, deleted, moved to
+    another queue, removed by queues.remove_task or clear_queue, or its queue deleted)."""
+
+    task: str
+    reason: str = ""
+
+
+class QueueTaskMoved(Event, frozen=True, kw_only=True):
+    """The task now waits at `position` (0: first in line) among the queue's entries."""
+
+    task: str
+    position: int
+
+
+class QueueTaskHandedOut(Event, frozen=True, kw_only=True):
+    """The task left the queue to be run: handed to the caller of queues.get_next_task."""
+
+    task: str
 
 
 # --- projects -------------------------------------------------------------------------------
@@ -741,8 +799,19 @@ TaskEvent = (
     | TaskEventsDeleted
 )
 
+QueueEvent = (
+    QueueCreated
+    | QueueUpdated
+    | QueueMetadataChanged
+    | QueueDeleted
+    | QueueTaskAdded
+    | QueueTaskRemoved
+    | QueueTaskMoved
+    | QueueTaskHandedOut
+)
+
 # Every event type the log can hold: the one tagged union all decoding goes through.
-AnyEvent = TaskEvent | QueueCreated | ProjectEvent | ModelEvent | WorkerEvent
+AnyEvent = TaskEvent | QueueEvent | ProjectEvent | ModelEvent | WorkerEvent
 
 
 # The events of task streams (queue and project streams have their own).
@@ -751,6 +820,8 @@ TASK_EVENTS: tuple[type[Event], ...] = typing.get_args(TaskEvent)
 MODEL_EVENTS: tuple[type[Event], ...] = typing.get_args(ModelEvent)
 PROJECT_EVENTS: tuple[type[Event], ...] = typing.get_args(ProjectEvent)
 WORKER_EVENTS: tuple[type[Event], ...] = typing.get_args(WorkerEvent)
+# The events of queue streams (domain/queues.py folds them).
+QUEUE_EVENTS: tuple[type[Event], ...] = typing.get_args(QueueEvent)
 
 
 _KINDS: dict[type[Event], str] = {
@@ -758,12 +829,13 @@ _KINDS: dict[type[Event], str] = {
     **dict.fromkeys(MODEL_EVENTS, "model"),
     **dict.fromkeys(PROJECT_EVENTS, "project"),
     **dict.fromkeys(WORKER_EVENTS, "worker"),
+    **dict.fromkeys(QUEUE_EVENTS, "queue"),
 }
 
 
 def stream_kind(event: AnyEvent) -> str:
     """The kind of stream an event belongs to: "task", "model", "project", "worker" or "queue"."""
-    return _KINDS.get(type(event), "queue")
+    return _KINDS[type(event)]
 
 
 def status_change(event: AnyEvent) -> StatusChange | None:

@@ -20,6 +20,7 @@ from tasktrack.http import (
     event_endpoints,
     model_endpoints,
     project_endpoints,
+    queue_endpoints,
     task_endpoints,
     worker_endpoints,
 )
@@ -324,6 +325,8 @@ def _table() -> dict[str, Spec]:
     specs += model_endpoints.endpoints()
     # The workers service (declared in http/worker_endpoints.py).
     specs += worker_endpoints.endpoints()
+    # The queues service (declared in http/queue_endpoints.py).
+    specs += queue_endpoints.endpoints()
     # projects.* queries, users.* and server.* (declared in http/project_endpoints.py).
     specs += project_endpoints.ENDPOINTS
     return {s.name: s for s in specs}

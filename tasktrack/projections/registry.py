@@ -49,9 +49,9 @@ PROJECTORS: tuple[ProjectorSpec, ...] = (
     ),
     ProjectorSpec(
         name="queues",
-        tables=("queues",),
+        tables=("queues", "queue_entries"),
         mode="inline",
-        make=lambda t: QueuesProjector(t["queues"]),
+        make=lambda t: QueuesProjector(t["queues"], t["queue_entries"]),
     ),
     ProjectorSpec(
         name="task_metrics",

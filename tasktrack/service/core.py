@@ -16,7 +16,8 @@ from tasktrack.domain import commands as cmd
 from tasktrack.domain.decide import RULES
 from tasktrack.domain.errors import DomainError, InvalidRequest
 from tasktrack.domain.records import Metadata
-from tasktrack.service import handlers, models, projects, reporting, task_moves, workers
+from tasktrack.service import handlers, models, projects, queues, reporting, task_moves, workers
+from tasktrack.service.queue_lines import LinesMoved
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
 from tasktrack.store import eventlog, idempotency, transactions
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 
 # Deadlocks (two commands locking overlapping streams in different orders, e.g. a delete and a
 # delete_many) are detected by PostgreSQL, which aborts one: it is retried from the start.
-RETRYABLE = (pgerrors.DeadlockDetected, pgerrors.SerializationFailure)
+# A queue's line that changed between an unlocked read and its lock (service/queue_lines.py)
+# is read again the same way.
+RETRYABLE = (pgerrors.DeadlockDetected, pgerrors.SerializationFailure, LinesMoved)
 ATTEMPTS = 5
 
 
@@ -48,6 +51,7 @@ SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     cmd.CreateProject: projects.on_create_project,
     **models.HANDLERS,
     **workers.HANDLERS,
+    **queues.HANDLERS,
     cmd.UpdateProject: projects.on_update_project,
     cmd.MoveProject: projects.on_move_project,
     cmd.MergeProject: projects.on_merge_project,

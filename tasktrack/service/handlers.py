@@ -12,24 +12,22 @@ from typing import Any
 from msgspec import UNSET, structs
 
 from tasktrack.domain import commands as cmd
-from tasktrack.domain import editing, lifecycle, placement
+from tasktrack.domain import editing, lifecycle, placement, queues
 from tasktrack.domain import events as ev
 from tasktrack.domain.context import Context
 from tasktrack.domain.decide import decide
 from tasktrack.domain.errors import (
     DomainError,
     InvalidRequest,
-    QueueNotFound,
     StatusChangedConcurrently,
     TaskNotFound,
 )
 from tasktrack.domain.projects import Writes
 from tasktrack.domain.state import DELETED_PARENT_PREFIX, TaskState
-from tasktrack.service import results, task_models
+from tasktrack.service import queue_lines, results, task_models
+from tasktrack.service.queue_lines import Lines
 from tasktrack.service.uow import UnitOfWork
 from tasktrack.store import commandreads, eventlog, workerrows
-
-DEFAULT_QUEUE_NAME = "default"
 
 
 def new_id() -> str:
@@ -69,8 +67,11 @@ def _compare_and_set(
         )
 
 
-def apply_to_task(uow: UnitOfWork, c: cmd.OnTask, task_id: str, seen: str | None) -> results.Result:
-    """Decide and write one command on one locked, loaded task."""
+def apply_to_task(
+    uow: UnitOfWork, c: cmd.OnTask, task_id: str, seen: str | None, lines: Lines | None = None
+) -> results.Result:
+    """Decide and write one command on one locked, loaded task (and, with `lines`, what its
+    events mean for the queues it waits in or enters)."""
     state = uow.states.get(task_id)
     ctx = _context(uow, [task_id])
     if isinstance(c, cmd.StopTask) and state is not None and state.last_worker:
@@ -89,12 +90,13 @@ def apply_to_task(uow: UnitOfWork, c: cmd.OnTask, task_id: str, seen: str | None
         extra["updated_children"] = _orphan_children(uow, task_id, ctx)
     extra.update(task_models.follow(uow, c, state, events, ctx))
     uow.append(task_id, events, ctx.now)
+    left = lines.follow(task_id, state, events, ctx) if lines is not None else 0
     uow.project()
     result = results.single(c, state, uow.states[task_id], events)
     if isinstance(c, cmd.DeleteTask):
         result = {"deleted": True, "events": {}, **extra}
     elif isinstance(c, cmd.ResetTask):
-        result = {**result, **extra}
+        result = {**result, **extra, "dequeued": {"removed": left}}
     return result
 
 
@@ -118,13 +120,22 @@ def _orphan_children(uow: UnitOfWork, task_id: str, ctx: Context) -> int:
 def on_task(uow: UnitOfWork, c: cmd.TaskCommand | cmd.EditTask) -> results.Result:
     """The common path: a command on one existing task (its `task` field)."""
     task_id = c.task
-    seen = uow.open([task_id], extra_locks=queue_locks(uow, c)).get(task_id)
+    lines = Lines(uow)
+    opened = uow.open(
+        [task_id],
+        extra_locks=queue_locks(uow, c),
+        then=lambda conn: lines.send(conn, [task_id], c),
+    )
+    seen = opened.get(task_id)
+    lines.received(c)
     if isinstance(c, cmd.PingTask) and not _is_visible(uow, task_id):
         return {}  # ClearML ignores pings of unknown tasks (another company's look the same)
+    # Lock order: tasks (opened above), then their models, then queues (last, always).
     uow.lock(task_models.streams(uow, [c]))
-    if isinstance(c, cmd.EnqueueTask):
-        c = resolve_queue(uow, c)
-    return apply_to_task(uow, c, task_id, seen)
+    found = lines.found
+    lines.lock([task_id], [found[0]] if found[0] else [])
+    c, _ = queue_lines.resolve(lines, c, found, new_id())
+    return apply_to_task(uow, c, task_id, seen, lines)
 
 
 def queue_locks(uow: UnitOfWork, c: cmd.Command) -> list[str]:
@@ -137,34 +148,8 @@ def queue_locks(uow: UnitOfWork, c: cmd.Command) -> list[str]:
         )
     if c.queue is not UNSET:
         return []
-    name = c.queue_name if c.queue_name is not UNSET else DEFAULT_QUEUE_NAME
-    return [f"queue-name:{uow.metadata.company}:{name}"]
-
-
-def resolve_queue(uow: UnitOfWork, c: cmd.TaskCommand) -> cmd.TaskCommand:
-    """Enqueue by id needs an existing queue (400/701); by name creates it on first use."""
-    if not isinstance(c, cmd.EnqueueTask):
-        return c
-    if c.queue is not UNSET:  # by id (queue_locks refused queue and queue_name together)
-        _require_queue(uow, c.queue)
-        return c
-    name = c.queue_name if c.queue_name is not UNSET else DEFAULT_QUEUE_NAME
-    found = commandreads.queue_named(uow.conn, uow.metadata.company, name)
-    if found is not None:
-        queue_id = found
-    else:
-        queue_id = new_id()
-        ctx = _context(uow, [])
-        created = ev.QueueCreated(
-            at=ctx.now, by=ctx.user, queue_id=queue_id, company=ctx.company, name=name
-        )
-        uow.append(queue_id, [created], ctx.now)
-    return structs.replace(c, queue=queue_id, queue_name=UNSET)
-
-
-def _require_queue(uow: UnitOfWork, queue_id: str) -> None:
-    if not commandreads.queue_exists(uow.conn, uow.metadata.company, queue_id):
-        raise QueueNotFound(f"Invalid queue id: id={queue_id}", id=queue_id)
+    name = c.queue_name if c.queue_name is not UNSET else queues.DEFAULT_NAME
+    return [queues.name_lock(uow.metadata.company, name)]
 
 
 def on_create(uow: UnitOfWork, c: cmd.CreateTask) -> results.Result:
@@ -241,13 +226,17 @@ def on_many(uow: UnitOfWork, c: cmd.ManyTasks) -> results.Result:
         uow.lock(children)
     uow.load([*ids, *children])
     uow.lock(task_models.streams(uow, singles))
+    lines = Lines(uow)
+    found = queue_lines.target(uow, c)
+    lines.lock(ids, [found[0]] if found[0] else [])
+    created = new_id()
     succeeded: list[results.Result] = []
     failed: list[results.Result] = []
     for single in singles:
         try:
             with uow.savepoint():
-                resolved = resolve_queue(uow, single)
-                outcome = apply_to_task(uow, resolved, single.task, seen.get(single.task))
+                resolved, _ = queue_lines.resolve(lines, single, found, created)
+                outcome = apply_to_task(uow, resolved, single.task, seen.get(single.task), lines)
         except DomainError as exc:
             failed.append({"id": single.task, "error": _error(exc)})
             continue

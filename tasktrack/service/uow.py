@@ -8,7 +8,7 @@ the next read and the task row stays the stream's snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -45,13 +45,22 @@ class UnitOfWork:
 
     # --- before the first write -------------------------------------------------------------
 
-    def open(self, ids: list[str], *, extra_locks: Iterable[str] = ()) -> dict[str, str]:
+    def open(
+        self,
+        ids: list[str],
+        *,
+        extra_locks: Iterable[str] = (),
+        then: Callable[[psycopg.Connection[Any]], None] | None = None,
+    ) -> dict[str, str]:
         """The usual first step in ONE round trip (the service runs in pipeline mode): read the
         statuses the command "saw" (before locking), take the locks (the tasks and any extra
-        names), read the locked rows (fresh: after the locks). Returns the statuses seen."""
+        names), read the locked rows (fresh: after the locks). Returns the statuses seen.
+        `then` sends more reads that need the locks (its cursors are read after the sync)."""
         names = (set(ids) | set(extra_locks)) - self.locked
         locked = eventlog.send_lock_and_see(self.conn, names, ids)
         rows = self.conn.execute(self.tasks.select_sql, (ids,))
+        if then is not None:
+            then(self.conn)
         statuses = eventlog.seen(locked)  # the pipeline syncs here, once
         self.locked |= names
         self._remember_rows(self.tasks.rows(rows.fetchall()))

@@ -36,6 +36,7 @@ from psycopg import errors as pgerrors
 from tasktrack.domain import chain, codec
 from tasktrack.domain.errors import VersionConflict
 from tasktrack.domain.events import AnyEvent
+from tasktrack.domain.queues import LOCK_PREFIX as QUEUE_LOCK_PREFIX
 from tasktrack.domain.records import (
     LOG_START,
     Appended,
@@ -105,9 +106,21 @@ _LOCK_AND_SEE_SQL = (
 )
 
 
+# Queue streams are locked after everything else a command locks (tasks, queue names, ...).
+# One fixed order across commands is what rules out deadlocks, and this one fits what the
+# commands know when: a task command learns which queues its task waits in only once it holds
+# the task (membership changes only under the task's lock, save get_next_task, which takes
+# nothing but its queue's lock), and queues.clear_queue / delete read their waiting tasks
+# before locking them with the queue in one call, which this order sorts the same way.
+def _rank(name: str) -> int:
+    return 1 if name.startswith(QUEUE_LOCK_PREFIX) else 0
+
+
 def lock_keys(names: Iterable[str]) -> list[int]:
-    """The sorted advisory-lock keys of these streams (one order for every command)."""
-    return sorted({lock_key(n) for n in names})
+    """The advisory-lock keys of these streams in the one order every command follows: every
+    other lock first, queue streams' last, each group sorted by key."""
+    ranked = sorted({(_rank(n), lock_key(n)) for n in names})
+    return [key for _, key in ranked]
 
 
 def check_locked(row: Sequence[Any] | None) -> None:

@@ -43,7 +43,9 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "task_runs": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     # Plots and debug images: a repeated key rewrites its row; a reset or deletion removes them.
     "task_reported_events": ("SELECT", "INSERT", "UPDATE", "DELETE"),
-    "queues": ("SELECT", "INSERT"),
+    # Queues are renamed, retagged and deleted; their lines change with every enqueue.
+    "queues": ("SELECT", "INSERT", "UPDATE", "DELETE"),
+    "queue_entries": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     # Projects are renamed, moved and deleted (merged or deleted projects' rows go).
     "projects": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     # Models: a row per live model, rewritten by each change and removed when deleted.

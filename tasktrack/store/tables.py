@@ -291,6 +291,15 @@ queues = Table(
     Column("name", Text, nullable=False),
     _ts("created", nullable=False),
     Column("user_id", Text, nullable=False),
+    Column("display_name", Text),
+    Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("system_tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("metadata", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    _ts("last_update", nullable=False),
+    # The queue's stream head (the row doubles as the stream's snapshot, as a task's does).
+    Column("stream_version", Integer, nullable=False),
+    Column("head_hash", LargeBinary, nullable=False),
+    _ts("head_at", nullable=False),
     UniqueConstraint("company", "name"),
 )
 
@@ -332,6 +341,20 @@ worker_reports = Table(
     Column("stats", JSONB, nullable=False),
     PrimaryKeyConstraint("company", "worker", "seq"),
     Index("worker_reports_company_ts_idx", "company", "ts"),
+)
+
+# Each queue's waiting line: one row per waiting task, lower ranks first (domain/queues.py).
+queue_entries = Table(
+    "queue_entries",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("queue_id", Text, nullable=False),
+    Column("task_id", Text, nullable=False),
+    Column("rank", BigInteger, nullable=False),
+    _ts("added", nullable=False),
+    PrimaryKeyConstraint("company", "queue_id", "task_id"),
+    Index("queue_entries_company_queue_id_rank_idx", "company", "queue_id", "rank"),
+    Index("queue_entries_company_task_id_idx", "company", "task_id"),
 )
 
 # Projects by id and by name (a name is unique within a company).

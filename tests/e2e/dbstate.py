@@ -13,6 +13,7 @@ READ_MODELS = (
     "task_status_history",
     "task_metrics",
     "queues",
+    "queue_entries",
     "projects",
     "activity_daily",
     "activity_task_projects",

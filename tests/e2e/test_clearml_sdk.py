@@ -315,3 +315,34 @@ def test_an_output_models_own_reports_land_on_the_model(sdk: Sdk) -> None:
     assert [(p["metric"], p["iter"]) for p in plots] == [("hist", 2)]
     doc = sdk.api.ok("models.get_by_id", {"model": model})["model"]
     assert doc["last_iteration"] == 2
+
+
+def _queue_named(sdk: Sdk, name: str) -> dict[str, Any]:
+    (queue,) = sdk.api.ok("queues.get_all", {"name": f"^{name}$"})["queues"]
+    return dict(queue)
+
+
+def test_task_enqueue_by_queue_name_leaves_the_task_in_the_default_queue(sdk: Sdk) -> None:
+    """Task.enqueue(task, queue_name="default") finds the company's default queue (made on
+    the SDK's first look at the queues) and puts the task in its line."""
+    done, task_id = sdk.run("enqueue.py", "default")
+    assert done.returncode == 0, done.stderr
+    task = sdk.task(task_id)
+    queue = _queue_named(sdk, "default")
+    assert task["status"] == "queued"
+    assert task["execution"]["queue"] == queue["id"]
+    assert [e["task"] for e in queue["entries"]] == [task_id]
+    assert queue["system_tags"] == ["default"]
+    assert sdk.api.ok("queues.get_default", {})["id"] == queue["id"]
+
+
+def test_execute_remotely_leaves_the_task_queued(sdk: Sdk) -> None:
+    sdk.api.ok("queues.create", {"name": "remote-gpu"})
+    done, task_id = sdk.run("remote.py", "remote-gpu")
+    assert done.returncode == 0, done.stderr
+    assert "still running locally" not in done.stdout
+    task = sdk.task(task_id)
+    assert task["status"] == "queued"
+    queue = _queue_named(sdk, "remote-gpu")
+    assert [e["task"] for e in queue["entries"]] == [task_id]
+    assert sdk.api.ok("queues.get_next_task", {"queue": queue["id"]})["entry"]["task"] == task_id

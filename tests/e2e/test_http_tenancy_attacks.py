@@ -79,6 +79,33 @@ TASK_BODIES: dict[str, dict[str, Any]] = {
     "events.vector_metrics_iter_histogram": {"metric": "m", "variant": "v"},
     "events.clear_task_log": {"allow_locked": True},
     "events.delete_for_task": {"allow_locked": True},
+    # The queues service, on a queue of the stranger's own ("@queue"): another company's task
+    # is as unknown to it (101), or as absent from the queue (703), as an unknown one.
+    **{
+        f"queues.{action}": {"queue": "@queue"}
+        for action in (
+            "add_task",
+            "remove_task",
+            "move_task_forward",
+            "move_task_backward",
+            "move_task_to_front",
+            "move_task_to_back",
+            "get_next_task",
+        )
+    },
+}
+# Endpoints whose body names one queue, with what else its body needs.
+QUEUE_BODIES: dict[str, dict[str, Any]] = {
+    "queues.get_by_id": {},
+    "queues.update": {"name": "pwned"},
+    "queues.delete": {"force": True},
+    "queues.clear_queue": {},
+    "queues.get_next_task": {},
+    "queues.peek_task": {},
+    "queues.get_num_entries": {},
+    "queues.add_or_update_metadata": {"metadata": [{"key": "k", "value": "pwned"}]},
+    "queues.delete_metadata": {"keys": ["k"]},
+    "queues.move_task_to_front": {"task": "@task"},
 }
 # Endpoints whose body names several tasks.
 IDS_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -229,6 +256,9 @@ def test_a_guessed_task_id_gets_exactly_the_unknown_id_answer(
     before = owner.api.ok("tasks.get_by_id", {"task": owner.task})["task"]
     events = _owner_streams(e2e_engine, owner.task)
     extra, ndjson = TASK_BODIES[endpoint], endpoint == "events.add_batch"
+    if extra.get("queue") == "@queue":
+        mine = stranger.ok("queues.create", {"name": f"mine {uuid.uuid4().hex[:8]}"})["id"]
+        extra = {**extra, "queue": mine}
     guessed = _answer(stranger, endpoint, {"task": owner.task, **extra}, ndjson=ndjson)
     unknown = _answer(stranger, endpoint, {"task": UNKNOWN, **extra}, ndjson=ndjson)
     assert _as_unknown(guessed, owner.task) == unknown
@@ -271,6 +301,21 @@ def test_guessed_parents_projects_and_queues_get_the_unknown_id_answer(
         stranger, "tasks.enqueue", {"task": own, "queue": UNKNOWN}
     )
     assert queue[:2] == [400, 701]
+
+
+@pytest.mark.parametrize("endpoint", sorted(QUEUE_BODIES))
+def test_a_guessed_queue_id_gets_exactly_the_unknown_queue_answer(
+    endpoint: str, owner: Owner, stranger: Api, e2e_engine: Engine
+) -> None:
+    events = _owner_streams(e2e_engine, owner.queue, owner.queued)
+    body = {k: owner.queued if v == "@task" else v for k, v in QUEUE_BODIES[endpoint].items()}
+    guessed = _answer(stranger, endpoint, {"queue": owner.queue, **body})
+    unknown = _answer(stranger, endpoint, {"queue": UNKNOWN, **body})
+    assert _as_unknown(guessed, owner.queue) == unknown
+    assert guessed[:2] == [400, 701]
+    assert _owner_streams(e2e_engine, owner.queue, owner.queued) == events
+    metrics = {"from_date": 1.0, "to_date": 2e9, "interval": 3600, "queue_ids": [owner.queue]}
+    assert stranger.ok("queues.get_queue_metrics", metrics) == {"queues": []}
 
 
 def _fill(body: dict[str, Any], task: str) -> dict[str, Any]:

@@ -47,6 +47,7 @@ MARKS = {
     "tasks": "comment = 'marked'",
     "task_status_history": "message = 'marked'",
     "queues": "user_id = 'marked'",
+    "queue_entries": "rank = rank + 1000",
     "task_metrics": "max_value = max_value + 1000",
     "task_metric_points": "value = value + 1000",
     "task_metric_series": "points = points + 1000",
@@ -113,6 +114,9 @@ def _fill(engine: Engine, tasks: int) -> None:
             client.completed(task=task)
         if i < 3:
             client.create_model(name=f"model {i}", uri=f"file:///m{i}", project=projects[i])
+    for i in range(3):  # tasks still waiting in a queue's line
+        waiting = str(client.create(name=f"waiting {i}", type="training")["id"])
+        client.enqueue(task=waiting, queue_name="q0")
 
 
 def _backends(watcher: psycopg.Connection[Any], known: list[int] | None = None) -> list[int]:

@@ -193,3 +193,15 @@ def test_worker_commands_have_handlers_endpoints_and_client_methods() -> None:
     # Not an endpoint: run by the Client before listing workers.
     assert handler_for(worker_commands.NoteSilentWorkers) is not None
     assert "cmd.NoteSilentWorkers" in source
+
+
+def test_every_queue_command_has_a_handler_an_endpoint_and_a_client_method() -> None:
+    """The queues service's commands (domain/queue_commands.py); their Client methods live
+    in the QueueMethods mixin (api_queues.py). Every queue event is decoded and folds."""
+    from tasktrack import api_queues
+    from tasktrack.domain import queue_commands, queues
+
+    source = inspect.getsource(api_queues.QueueMethods)
+    assert command_problems(queue_commands.declared(), ENDPOINTS, source) == []
+    assert set(ev.QUEUE_EVENTS) <= set(typing.get_args(ev.AnyEvent))
+    assert set(ev.QUEUE_EVENTS) - {ev.QueueCreated} == set(queues.FOLDS)

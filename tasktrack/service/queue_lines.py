@@ -1,0 +1,210 @@
+"""Keeping queues' waiting lines in step with their tasks, in the command's one transaction.
+
+A task waits in a queue when the queue's stream says so (QueueTaskAdded, not yet removed or
+handed out). Only a queued task waits anywhere: every task command whose events take the task
+out of `queued` (dequeue, stop, reset, archive, started, a forced status, delete) or into
+another queue (enqueue) appends the matching QueueTaskRemoved / QueueTaskAdded to the queues'
+streams in the same transaction as the task's own events.
+
+Locking (store/eventlog.py has the order): a command locks its tasks first; which queues a
+task waits in can then only shrink (get_next_task takes a task out holding its queue's lock
+alone), so the queues read after the task's lock are all it may have to leave; they and the
+queue the command puts the task in are locked together, in a second call, before any write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+import psycopg
+from msgspec import UNSET, structs
+
+from tasktrack.domain import commands as cmd
+from tasktrack.domain import events as ev
+from tasktrack.domain import queues
+from tasktrack.domain.context import Context
+from tasktrack.domain.errors import QueueNotFound
+from tasktrack.domain.queues import QueueState
+from tasktrack.domain.state import TaskState
+from tasktrack.service.uow import UnitOfWork
+from tasktrack.store import eventlog, queuerows
+
+C = TypeVar("C", bound=cmd.Command)
+
+
+Found = tuple[str | None, str | None]  # an enqueue's queue id (None: to be made), its name
+_TAG = queues.DEFAULT_TAG
+
+
+class LinesMoved(RuntimeError):
+    """A queue's line changed between reading it unlocked and locking it: run the command
+    again (service/core.py retries it), now that the new line is committed."""
+
+
+class Lines:
+    """The queues a command may touch: locked, loaded, and which tasks wait in them."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.company = uow.metadata.company
+        self.members: dict[str, list[str]] = {}
+        self.queues: dict[str, QueueState] = {}
+        self.known: set[str] = set()  # tasks whose queues were read after their lock
+        self.found: Found = (None, None)
+        self._sent: list[tuple[str, psycopg.Cursor[Any]]] = []
+
+    def send(self, conn: psycopg.Connection[Any], tasks: list[str], c: cmd.Command) -> None:
+        """Reads to send right behind a task command's locks (UnitOfWork.open's `then`): the
+        queues its tasks wait in, and the queue an enqueue names; `received` reads them."""
+        self._sent = [("members", queuerows.send_memberships(conn, self.company, tasks))]
+        self.known |= set(tasks)
+        if not isinstance(c, cmd.EnqueueTask):
+            return
+        if c.queue is not UNSET:
+            self.found = (c.queue, None)
+            return
+        if c.queue_name is UNSET:
+            self._sent.append(("tagged", queuerows.send_tagged(conn, self.company, _TAG)))
+        name = queues.DEFAULT_NAME if c.queue_name is UNSET else c.queue_name
+        self._sent.append(("named", queuerows.send_named(conn, self.company, name)))
+
+    def received(self, c: cmd.Command) -> None:
+        got = {kind: cursor for kind, cursor in self._sent}
+        self.members.update(queuerows.members(got["members"]))
+        if "named" not in got:
+            return
+        tagged = queuerows.ids(got["tagged"]) if "tagged" in got else []
+        named = queuerows.ids(got["named"])
+        assert isinstance(c, cmd.EnqueueTask)
+        name = queues.DEFAULT_NAME if c.queue_name is UNSET else c.queue_name
+        self.found = (tagged[0], None) if tagged else (named[0] if named else None, name)
+
+    def lock(self, tasks: Iterable[str], extra: Iterable[str] = ()) -> None:
+        """Lock the queues these (already locked) tasks wait in, and `extra` queues, in one
+        call, and load them. Only a queued task waits anywhere, so others cost nothing; the
+        rest is one round trip (two when the tasks' queues were not read with their lock)."""
+        uow = self.uow
+        queued = [t for t in tasks if (s := uow.states.get(t)) and s.status == "queued"]
+        wanted = set(extra)
+        unknown = [t for t in queued if t not in self.known]
+        if unknown:
+            self.members.update(queuerows.memberships(uow.conn, self.company, unknown))
+        wanted |= {q for t in queued for q in self.members.get(t, [])}
+        names = {queues.lock_of(q) for q in wanted} - uow.locked
+        if not wanted:
+            return
+        # Pipelined: the locks, then (read after them) the tasks' queues again, since a
+        # get_next_task may have taken one out before our lock, and the queues' rows.
+        locking = eventlog.send_lock_and_see(uow.conn, names, [])
+        again = queuerows.send_memberships(uow.conn, self.company, queued) if queued else None
+        rows = queuerows.send_load(uow.conn, self.company, wanted)
+        eventlog.seen(locking)
+        uow.locked |= names
+        if again is not None:
+            self.members.update({t: [] for t in queued} | queuerows.members(again))
+        self._remember(queuerows.loaded(rows))
+
+    def _remember(self, rows: dict[str, queuerows.QueueRow]) -> None:
+        """The rows of locked queues: their state, and their stream heads for the appends."""
+        for queue_id, row in rows.items():
+            self.queues[queue_id] = row.state
+            self.uow.heads[queue_id] = row.head
+            self.uow.head_times[queue_id] = row.head_at
+
+    def require(self, queue_id: str) -> QueueState:
+        state = self.queues.get(queue_id)
+        if state is None:
+            raise QueueNotFound(f"Invalid queue id: id={queue_id}", id=queue_id)
+        return state
+
+    def append(self, queue_id: str, events: list[ev.AnyEvent], ctx: Context) -> None:
+        self.uow.append(queue_id, events, ctx.now)
+
+    def remove(self, task_id: str, queue_id: str, ctx: Context, reason: str) -> None:
+        """The task leaves this queue (not handed out)."""
+        event = ev.QueueTaskRemoved(at=ctx.now, by=ctx.user, task=task_id, reason=reason)
+        self.append(queue_id, [event], ctx)
+        self.members[task_id] = [q for q in self.members.get(task_id, []) if q != queue_id]
+
+    def add(self, task_id: str, queue_id: str, ctx: Context) -> None:
+        self.append(queue_id, [ev.QueueTaskAdded(at=ctx.now, by=ctx.user, task=task_id)], ctx)
+        self.members[task_id] = [*self.members.get(task_id, []), queue_id]
+
+    def follow(
+        self, task_id: str, before: TaskState, events: list[ev.AnyEvent], ctx: Context
+    ) -> int:
+        """Append what the task's events mean for the queues; returns how many it left."""
+        status = before.status
+        entered: str | None = None
+        gone = False
+        for event in events:
+            change = ev.status_change(event)
+            if change is not None:
+                status = change.to_status
+            if isinstance(event, ev.TaskEnqueued):
+                entered = event.queue
+            gone = gone or isinstance(event, ev.TaskDeleted)
+        waiting = self.members.get(task_id, [])
+        leave = waiting if (gone or status != "queued" or entered) else []
+        left = 0
+        for queue_id in [q for q in leave if q != entered]:
+            reason = "task deleted" if gone else _reason(status, entered)
+            self.remove(task_id, queue_id, ctx, reason)
+            left += 1
+        if entered is not None and entered not in waiting and not gone:
+            self.add(task_id, entered, ctx)
+        return left
+
+
+def _reason(status: str, entered: str | None) -> str:
+    return f"moved to queue {entered}" if entered else f"task is {status}"
+
+
+# --- tasks.enqueue's queue --------------------------------------------------------------------
+
+
+def target(uow: UnitOfWork, c: cmd.Command) -> Found:
+    """The queue an enqueue names: (its id, or None when it is to be created, and the name
+    it is to be created with). Read under the name's lock, which the command took."""
+    if not isinstance(c, cmd.EnqueueTask | cmd.EnqueueTasks):
+        return None, None
+    if c.queue is not UNSET:
+        return c.queue, None
+    company = uow.metadata.company
+    if c.queue_name is UNSET:
+        tagged = queuerows.tagged(uow.conn, company, queues.DEFAULT_TAG)
+        if tagged:
+            return tagged[0], None
+        name = queues.DEFAULT_NAME
+    else:
+        name = c.queue_name
+    return queuerows.named(uow.conn, company, name), name
+
+
+def resolve(lines: Lines, c: C, found: Found, new_id: str) -> tuple[C, str | None]:
+    """An enqueue with its queue id; a queue named for the first time is created here (after
+    every lock, as any write). Returns the command and the id it now names."""
+    if not isinstance(c, cmd.EnqueueTask):
+        return c, None
+    queue_id, name = found
+    if queue_id is not None and queue_id not in lines.queues and name is not None:
+        # The queue of that name was deleted after the name was read: its name is free now.
+        raise LinesMoved(f"queue {queue_id} ({name}) was deleted meanwhile")
+    if queue_id is not None:
+        lines.require(queue_id)
+        return structs.replace(c, queue=queue_id, queue_name=UNSET), queue_id
+    assert name is not None
+    uow = lines.uow
+    if new_id not in uow.heads:  # not created yet (or its creation rolled back with a part)
+        now = uow.now([])
+        created = ev.QueueCreated(
+            at=now,
+            by=uow.metadata.user,
+            queue_id=new_id,
+            company=uow.metadata.company,
+            name=name,
+            system_tags=[queues.DEFAULT_TAG] if c.queue_name is UNSET else [],
+        )
+        uow.append(new_id, [created], now)
+    return structs.replace(c, queue=new_id, queue_name=UNSET), new_id

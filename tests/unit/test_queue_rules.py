@@ -1,0 +1,116 @@
+"""The pure folds of a queue stream: its state, its waiting line and ranks, moves, metrics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tasktrack.domain import events as ev
+from tasktrack.domain import queue_metrics, queues
+from tasktrack.store import eventlog
+
+T0 = datetime(2026, 12, 6, 9, 0, 0, tzinfo=UTC)
+
+
+def _at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def _added(task: str, s: float = 0) -> ev.QueueTaskAdded:
+    return ev.QueueTaskAdded(at=_at(s), by="u", task=task)
+
+
+def _fold_line(events: list[ev.AnyEvent]) -> list[queues.Entry]:
+    line: list[queues.Entry] = []
+    for event in events:
+        line = queues.line(line, event)
+    return line
+
+
+def _order(line: list[queues.Entry]) -> list[str]:
+    return [e.task for e in sorted(line, key=lambda e: e.rank)]
+
+
+def test_tasks_enter_at_the_end_and_leave_from_anywhere() -> None:
+    line = _fold_line(
+        [
+            _added("a"),
+            _added("b"),
+            _added("c"),
+            ev.QueueTaskHandedOut(at=_at(1), by="u", task="a"),
+            ev.QueueTaskRemoved(at=_at(2), by="u", task="c"),
+            _added("d", 3),
+        ]
+    )
+    assert _order(line) == ["b", "d"]
+    assert [e.rank for e in line] == [2, 3]  # the largest rank waiting plus one
+
+
+def test_a_move_renumbers_the_line() -> None:
+    line = _fold_line([_added("a"), _added("b"), _added("c")])
+    moved = queues.moved(line, "c", 0)
+    assert [(e.task, e.rank) for e in moved] == [("c", 1), ("a", 2), ("b", 3)]
+    assert _order(queues.moved(line, "a", 100)) == ["b", "c", "a"]  # clamped
+
+
+@pytest.mark.parametrize(
+    ("move", "expected"),
+    [("first", 0), ("last", 3), (2, 3), (-1, 0), (100, 3), (-100, 0)],
+)
+def test_where_a_move_puts_the_task(move: int | str, expected: int) -> None:
+    line = _fold_line([_added("a"), _added("b"), _added("c"), _added("d")])
+    assert queues.position_after(line, "b", move) == expected
+
+
+def test_the_queue_state_folds_updates_metadata_and_deletion() -> None:
+    created = ev.QueueCreated(
+        at=T0, by="u", queue_id="q", company="c", name="n", tags=["b", "a", "b"]
+    )
+    state = queues.evolve(None, created)
+    assert state.tags == ["a", "b"]
+    changes = ev.QueueChanges(name="m", system_tags=["default"])
+    state = queues.evolve(state, ev.QueueUpdated(at=_at(1), by="v", changes=changes))
+    item = ev.MetadataItem(key="k", value="1")
+    state = queues.evolve(state, ev.QueueMetadataChanged(at=_at(2), by="v", upserted=[item]))
+    state = queues.evolve(state, ev.QueueMetadataChanged(at=_at(3), by="v", deleted=["k"]))
+    assert (state.name, state.system_tags, state.metadata) == ("m", ["default"], [])
+    assert state.last_update == _at(3)
+    assert queues.evolve(state, ev.QueueDeleted(at=_at(4), by="v")).deleted
+    with pytest.raises(ValueError, match="before QueueCreated"):
+        queues.evolve(None, _added("a"))
+
+
+def test_samples_hold_the_length_and_mean_wait_after_each_change() -> None:
+    samples = queue_metrics.samples(
+        [_added("a", 0), _added("b", 10), ev.QueueTaskHandedOut(at=_at(20), by="u", task="a")]
+    )
+    assert [(s.length, s.avg_wait) for s in samples] == [(1, 0.0), (2, 5.0), (1, 10.0)]
+
+
+def test_buckets_keep_the_longest_wait_and_skip_empty_ones() -> None:
+    samples = [
+        queue_metrics.Sample(_at(1), 1, 1.0),
+        queue_metrics.Sample(_at(2), 3, 4.0),  # same 5 s bucket, longer wait: kept
+        queue_metrics.Sample(_at(21), 2, 0.5),
+    ]
+    start = T0.timestamp()
+    series = queue_metrics.buckets(samples, start, start + 60, 5)
+    base = int(start * 1000)
+    assert series.dates == [base, base + 20_000]
+    assert (series.queue_lengths, series.avg_waiting_times) == ([3, 2], [4.0, 0.5])
+    total = queue_metrics.total(
+        [series, queue_metrics.Series(dates=[base], avg_waiting_times=[2.0], queue_lengths=[1])]
+    )
+    assert total.queue_lengths == [4, 3]  # the second queue's last sample carries on
+    assert total.avg_waiting_times[0] == pytest.approx((3 * 4.0 + 1 * 2.0) / 4)
+
+
+def test_queue_streams_are_locked_after_every_other_lock() -> None:
+    """One order for every command: tasks (and anything else) first, queues last."""
+    names = [queues.lock_of(f"q{i}") for i in range(20)] + [f"task{i}" for i in range(20)]
+    keys = eventlog.lock_keys(names)
+    queue_keys = {eventlog.lock_key(queues.lock_of(f"q{i}")) for i in range(20)}
+    assert set(keys[-20:]) == queue_keys
+    assert keys[:20] == sorted(keys[:20])
+    assert keys[-20:] == sorted(keys[-20:])
