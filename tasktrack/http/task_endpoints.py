@@ -14,6 +14,7 @@ from tasktrack.http.calls import Call, Spec
 from tasktrack.queries import references
 from tasktrack.queries.filter_request import GetAllRequest, request_from
 from tasktrack.queries.projects import ProjectFilter
+from tasktrack.queries.queues import QueueFilter
 from tasktrack.queries.shaping import check_paths, clearml_json, shape
 
 # A scroll id carries the position the scroll has reached: stateless, so any server process
@@ -64,9 +65,14 @@ def _get_all_ex(call: Call, body: GetAllEx) -> Any:
     answer: dict[str, Any] = {}
     if window is not None:
         answer["scroll_id"] = f"tt1.{start + len(tasks)}"
-    fields = body.only_fields or []
+    asked = body.only_fields or []
+    queue_paths = references.queue_paths(asked)
+    fields = [f for f in asked if not f.startswith(references.QUEUE_PREFIX)]
+    if asked and not fields:
+        fields = ["id"]
+    joins = bool(references.referenced(fields) or queue_paths)
+    docs = [clearml_json(t) for t in tasks] if joins or not fields else []
     if references.referenced(fields):
-        docs = [clearml_json(t) for t in tasks]
         ids = references.project_ids(docs)
         found = (
             call.client.query_projects(
@@ -78,8 +84,19 @@ def _get_all_ex(call: Call, body: GetAllEx) -> Any:
         projects = {p.id: clearml_json(p) for p in found}
         resolved = references.resolve(docs, fields, projects)
     else:
-        resolved = shape(tasks, fields) if fields else [clearml_json(t) for t in tasks]
-    answer["tasks"] = references.expand(resolved, references.TASK_IDS)
+        resolved = shape(tasks, fields) if fields else docs
+    if queue_paths:
+        ids = references.queue_ids(docs)
+        queues = (
+            {
+                q.id: clearml_json(q)
+                for q in call.client.query_queues(QueueFilter(id=ids, search_hidden=True))
+            }
+            if ids
+            else {}
+        )
+        resolved = references.with_queues(resolved, docs, queue_paths, queues)
+    answer["tasks"] = references.expand_queue(references.expand(resolved, references.TASK_IDS))
     return answer
 
 
@@ -91,6 +108,13 @@ ENDPOINTS = [
         parse=_parse,
         summary="Tasks by filters, with `filters`, `_any_`/`_all_`, scroll_id paging and "
         "project references in only_fields",
+    ),
+    Spec(
+        name="tasks.get_by_id_ex",
+        request=GetAllEx,
+        run=_get_all_ex,
+        parse=_parse,
+        summary="Tasks by id, answered as get_all_ex answers them (references, only_fields)",
     ),
 ]
 

@@ -65,3 +65,43 @@ def resolve(
             shaped[root] = {**only_fields({**source, "id": key}, paths), "id": key}
         out.append(shaped)
     return out
+
+
+# A task's queue is held inside `execution`: `execution.queue.name` joins the queue.
+QUEUE_PREFIX = "execution.queue."
+
+
+def queue_paths(fields: list[str]) -> list[str]:
+    """The paths asked inside a task's queue (`execution.queue.name` -> [name])."""
+    return [f.removeprefix(QUEUE_PREFIX) for f in fields if f.startswith(QUEUE_PREFIX)]
+
+
+def queue_ids(docs: list[dict[str, Any]]) -> list[str]:
+    return sorted(
+        {q for d in docs if isinstance(q := (d.get("execution") or {}).get("queue"), str) and q}
+    )
+
+
+def with_queues(
+    shaped: list[dict[str, Any]],
+    docs: list[dict[str, Any]],
+    paths: list[str],
+    queues: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Each shaped task's `execution.queue` as the queue cut down to `paths` (its id always),
+    in place; `docs` are the same tasks in full, in the same order."""
+    for out, doc in zip(shaped, docs, strict=True):
+        key = (doc.get("execution") or {}).get("queue")
+        if isinstance(key, str) and key:
+            found = only_fields({**queues.get(key, {}), "id": key}, paths)
+            out.setdefault("execution", {})["queue"] = {**found, "id": key}
+    return shaped
+
+
+def expand_queue(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A task's `execution.queue` held as an id answers `{id}`, as ClearML's listing does."""
+    for doc in docs:
+        execution = doc.get("execution")
+        if isinstance(execution, dict) and isinstance(q := execution.get("queue"), str) and q:
+            execution["queue"] = {"id": q}
+    return docs

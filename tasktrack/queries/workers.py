@@ -43,7 +43,7 @@ class CurrentTask(IdName, frozen=True, kw_only=True, omit_defaults=True):
 
 
 class QueueEntry(IdName, frozen=True, kw_only=True, omit_defaults=True):
-    display_name: str | None = None
+    display_name: str | None  # no default: answered even when null, as ClearML does
     next_task: IdName | None = None
     num_tasks: int | None = None
 
@@ -132,20 +132,25 @@ def get_all(conn: Connection, company: str, f: WorkerFilter, now: datetime) -> l
     )
     rows = execute(conn, stmt).mappings().all()
     queue_ids = sorted({q for r in rows for q in [*r["queues"], r["queue"]] if q})
-    names: dict[str, str] = {}
+    names: dict[str, tuple[str, str | None]] = {}
     if queue_ids:
         found = execute(
             conn,
-            select(queues.c.id, queues.c.name).where(
+            select(queues.c.id, queues.c.name, queues.c.display_name).where(
                 queues.c.company == company, queues.c.id.in_(queue_ids)
             ),
         )
-        names = {r.id: r.name for r in found}
+        names = {r.id: (r.name, r.display_name) for r in found}
     return [_view(company, r, names) for r in rows]
 
 
-def _view(company: str, r: Any, names: dict[str, str]) -> WorkerView:
-    entries = [QueueEntry(id=q, name=names.get(q)) for q in r["queues"]]
+def _view(company: str, r: Any, names: dict[str, tuple[str, str | None]]) -> WorkerView:
+    entries = [
+        QueueEntry(
+            id=q, name=names.get(q, (None, None))[0], display_name=names.get(q, (None, None))[1]
+        )
+        for q in r["queues"]
+    ]
     queue = next((e for e in entries if e.id == r["queue"]), None) if r["queue"] else None
     task = None
     if r["task"]:

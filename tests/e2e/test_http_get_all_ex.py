@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -86,3 +87,25 @@ def test_parameter_lists(api: Api) -> None:
     names = api.ok("tasks.get_configuration_names", {"tasks": [task]})["configurations"]
     assert names == [{"task": task, "names": ["cfg"]}]
     assert api.error("tasks.get_hyper_params", {"tasks": ["0" * 32]})[:2] == (400, 101)
+
+
+def test_the_queue_a_task_waits_in_answers_as_an_object(api: Api) -> None:
+    """As ClearML's listing: `execution.queue` is `{id}`, and `execution.queue.name` in
+    only_fields joins the queue (get_all_ex and get_by_id_ex alike)."""
+    name = f"refs queue {time.time_ns()}"
+    queue = api.ok("queues.create", {"name": name, "display_name": "Refs"})["id"]
+    task = _task(api, "queued with refs")
+    plain = _task(api, "never queued")
+    api.ok("tasks.enqueue", {"task": task, "queue": queue})
+    [got] = api.ok("tasks.get_all_ex", {"id": [task], "projection": ["*", "execution.*"]})["tasks"]
+    assert got["execution"]["queue"] == {"id": queue}
+    answered = api.ok(
+        "tasks.get_by_id_ex",
+        {
+            "id": [task, plain],
+            "only_fields": ["execution.queue.name", "execution.queue.display_name"],
+        },
+    )["tasks"]
+    by_id = {t["id"]: t for t in answered}
+    assert by_id[task]["execution"]["queue"] == {"id": queue, "name": name, "display_name": "Refs"}
+    assert "queue" not in by_id[plain].get("execution", {})

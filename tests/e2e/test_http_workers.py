@@ -46,8 +46,8 @@ def test_an_agent_registers_runs_a_task_and_leaves(api: Api, e2e_engine: Engine)
     assert worker["id"] == "host:0"
     assert worker["task"]["id"] == task
     assert worker["task"]["name"] == "agent task"
-    assert worker["queue"] == {"id": queue, "name": "default"}
-    assert worker["queues"] == [{"id": queue, "name": "default"}]
+    assert worker["queue"] == {"id": queue, "name": "default", "display_name": None}
+    assert worker["queues"] == [{"id": queue, "name": "default", "display_name": None}]
     assert worker["user"]["id"] == "alice"
     assert worker["ip"] == "127.0.0.1"  # where the call came from, not what a body says
     assert worker["register_timeout"] == 600
