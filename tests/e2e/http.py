@@ -6,6 +6,7 @@ import base64
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -28,41 +29,41 @@ def serving(env: Mapping[str, str], *, workers: int = 1) -> Iterator[str]:
     port = free_port()
     full = {k: v for k, v in os.environ.items() if not k.startswith("TASKTRACK_")}
     full.update(env)
-    proc = subprocess.Popen(
-        [TASKTRACK, "serve", "--port", str(port), "--workers", str(workers)],
-        env=full,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"tasktrack serve exited: {proc.communicate()[1]}")
-            try:
-                with httpx.Client(timeout=1) as probe:
-                    up = probe.get(f"{base}/debug.ping").status_code == 200
-                if up:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("tasktrack serve did not come up")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
+    # Its output goes to a file, not a pipe nobody reads: a server that logs a lot (a flood of
+    # tracebacks) would otherwise block on a full pipe and hang the test.
+    with tempfile.TemporaryFile(mode="w+") as output:
+        proc = subprocess.Popen(
+            [TASKTRACK, "serve", "--port", str(port), "--workers", str(workers)],
+            env=full,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
-        if proc.stderr:
-            proc.stderr.close()
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    output.seek(0)
+                    raise RuntimeError(f"tasktrack serve exited: {output.read()}")
+                try:
+                    with httpx.Client(timeout=1) as probe:
+                        up = probe.get(f"{base}/debug.ping").status_code == 200
+                    if up:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("tasktrack serve did not come up")
+                time.sleep(0.1)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def basic(access_key: str, secret_key: str) -> str:
