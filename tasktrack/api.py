@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from tasktrack.api_events import EventReadMethods
 from tasktrack.api_models import ModelMethods
+from tasktrack.api_organization import OrganizationMethods
 from tasktrack.api_queues import QueueMethods
 from tasktrack.api_workers import WorkerMethods
 from tasktrack.config import Settings, load_settings
@@ -64,7 +65,7 @@ def start(engine: Engine) -> TaskService:
     return TaskService(engine)
 
 
-class Client(ModelMethods, WorkerMethods, EventReadMethods, QueueMethods):
+class Client(ModelMethods, WorkerMethods, EventReadMethods, QueueMethods, OrganizationMethods):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 
     With `read_timeout_ms`, every read runs under that statement timeout and one that runs

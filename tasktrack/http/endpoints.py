@@ -19,6 +19,7 @@ from tasktrack.http import (
     analytics,
     event_endpoints,
     model_endpoints,
+    organization_endpoints,
     project_endpoints,
     queue_endpoints,
     task_endpoints,
@@ -329,6 +330,8 @@ def _table() -> dict[str, Spec]:
     specs += queue_endpoints.endpoints()
     # projects.* queries, users.* and server.* (declared in http/project_endpoints.py).
     specs += project_endpoints.ENDPOINTS
+    # organization.* queries (declared in http/organization_endpoints.py).
+    specs += organization_endpoints.ENDPOINTS
     return {s.name: s for s in specs}
 
 
