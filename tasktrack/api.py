@@ -223,6 +223,13 @@ class Client(ModelMethods, WorkerMethods, EventReadMethods, QueueMethods, Organi
         with self._read() as conn:
             return project_stats.stats(conn, self.caller.company, ids, users)
 
+    def project_dataset_stats(
+        self, ids: list[str], users: list[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """projects.get_all_ex include_dataset_stats: {file_count, total_size} per project."""
+        with self._read() as conn:
+            return project_stats.dataset_stats(conn, self.caller.company, ids, users)
+
     def project_parents(self, ids: list[str]) -> dict[str, dict[str, str]]:
         with self._read() as conn:
             return project_stats.parents(conn, self.caller.company, ids)

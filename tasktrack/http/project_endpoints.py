@@ -19,6 +19,7 @@ API_VERSION = "2.23"
 class GetProjectsEx(ProjectFilter, frozen=True, kw_only=True):
     only_fields: list[str] | None = None
     include_stats: bool = False
+    include_dataset_stats: bool = False
     check_own_contents: bool = False
     active_users: list[str] | None = None
     allow_public: bool = True
@@ -110,6 +111,10 @@ def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
         for p in found:
             p["stats"] = stats[p["id"]]
             p["sub_projects"] = children[p["id"]]
+    if ids and body.include_dataset_stats:
+        datasets = call.client.project_dataset_stats(ids, body.active_users)
+        for p in found:
+            p["dataset_stats"] = datasets.get(p["id"])
     if body.only_fields:
         return {"projects": shape(found, body.only_fields)}
     return {"projects": found}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, not_, select
+from sqlalchemy import Connection, Text, and_, case, func, not_, select
 
 from tasktrack.domain import project_names as names
 from tasktrack.domain.values import STATUSES
@@ -143,3 +143,35 @@ def own_contents(
 
     own_tasks, own_models = counts(tasks), counts(models)
     return {p: {"own_tasks": own_tasks.get(p, 0), "own_models": own_models.get(p, 0)} for p in ids}
+
+
+def dataset_stats(
+    conn: Connection, company: str, ids: Sequence[str], users: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """projects.get_all_ex include_dataset_stats: per project with a task that has a runtime,
+    {file_count, total_size} from its unarchived task updated last (ds_file_count,
+    ds_total_size); a project without one is absent."""
+    if not ids:
+        return {}
+    stmt = (
+        select(tasks.c.project, tasks.c.runtime)
+        .where(
+            tasks.c.company == company,
+            tasks.c.project.in_(list(ids)),
+            not_(tasks.c.system_tags.any(_ARCHIVED)),
+            tasks.c.runtime.is_not(None),
+            tasks.c.runtime.cast(Text).not_in(["{}", "null"]),
+        )
+        .order_by(tasks.c.project, tasks.c.last_update.desc().nulls_last(), tasks.c.id.desc())
+        .distinct(tasks.c.project)
+    )
+    if users:
+        stmt = stmt.where(tasks.c.user_id.in_(list(users)))
+    return {
+        project: {
+            "file_count": runtime.get("ds_file_count", 0),
+            "total_size": runtime.get("ds_total_size", 0),
+        }
+        for project, runtime in conn.execute(stmt)
+        if isinstance(runtime, dict) and runtime
+    }
