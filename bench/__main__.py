@@ -21,7 +21,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import harness, w1, w2, w3, w4, w4l, w5, w6, w7, w9
+from bench import harness, w1, w2, w3, w4, w4l, w5, w6, w7, w9, w10
 
 
 class Workload(msgspec.Struct, frozen=True, kw_only=True):
@@ -133,6 +133,15 @@ WORKLOADS = [
         n=lambda p: max(p["sizes"]),
         prepare=w9.prepare,
         latency=True,
+    ),
+    Workload(
+        id="W10",
+        module="bench.w10",
+        unit="plots/s",
+        params=w10.params,
+        n=lambda p: p["plots"],
+        raw=("bench.w10", "raw"),
+        memory_check=True,
     ),
     Workload(
         id="W6",
