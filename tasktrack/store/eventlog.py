@@ -53,6 +53,9 @@ _encoder = msgspec.json.Encoder()
 # otherwise sort by that text ("10" before "9").
 # The company column is not read back: a reader takes an event's tenant from its hashed
 # metadata, or better from its stream (the projectors do), never from an unhashed column.
+# What one fetch of a replay scan holds at most (about), whatever the size of its events.
+FETCH_BYTES = 32 * 1024 * 1024
+
 _COLUMNS = (
     "position, tx::text AS tx_text, stream_id, stream_version, type, schema_version, "
     "data::text, metadata::text, recorded_at, hash"
@@ -366,7 +369,13 @@ def read_by_stream(
         query += " AND (tx, position) <= (%s::text::xid8, %s)"
         params += [str(until.tx), until.position]
     with conn.cursor(name="tasktrack_replay_scan") as cur:
-        cur.itersize = itersize
         cur.execute(query + " ORDER BY stream_id, stream_version", params)
-        for row in cur:
-            yield recorded(row)
+        # Fetch by bytes, not only by rows: `itersize` metric reports are a few MB, but as many
+        # plotly figures can be gigabytes. Each fetch is sized from the last one's mean row so
+        # that it holds about FETCH_BYTES of payload (between 1 and `itersize` rows).
+        size = itersize
+        while rows := cur.fetchmany(size):
+            payload = sum(len(row[6]) + len(row[7]) for row in rows)  # data, metadata
+            size = max(1, min(itersize, FETCH_BYTES * len(rows) // max(payload, 1)))
+            for row in rows:
+                yield recorded(row)

@@ -388,3 +388,36 @@ def test_the_summary_reads_at_most_kind_bodies_figures(
     client.add_events([_plot(task, 1, f"m{i}", "v", bar) for i in range(3)])
     got = client.get_reported_summary(task)
     assert [(p.metric, p.kind) for p in got.plots] == [("m0", "bar"), ("m1", "bar"), ("m2", "")]
+
+
+def test_a_replay_scan_fetches_by_bytes_and_still_reads_every_event(
+    client: Client, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """read_by_stream sizes each fetch from the last one's bytes: with large figures and a
+    small budget it fetches a row at a time, and reads the same events in the same order."""
+    task = _task(client)
+    big = json.dumps({"data": [{"x": list(range(5_000))}]})
+    client.add_events([_plot(task, i, "big", "v", big) for i in range(5)])
+    sizes: list[int] = []
+
+    def scan() -> list[tuple[str, int]]:
+        with engine.connect() as sa_conn:
+            conn = raw(sa_conn)
+            below = eventlog.horizon(conn)
+            found = [(r.stream_id, r.stream_version) for r in eventlog.read_by_stream(conn, below)]
+            sa_conn.rollback()
+        return found
+
+    whole = scan()
+    original = eventlog.psycopg.ServerCursor.fetchmany
+
+    def counting(self: Any, size: int = 0) -> Any:
+        sizes.append(size)
+        return original(self, size)
+
+    monkeypatch.setattr(eventlog, "FETCH_BYTES", len(big) // 2)
+    monkeypatch.setattr(eventlog.psycopg.ServerCursor, "fetchmany", counting)
+    assert scan() == whole
+    assert (task, 1) in whole
+    assert sizes[0] == 2000
+    assert min(sizes) == 1  # the first fetch's plots shrank the next
