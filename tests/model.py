@@ -406,6 +406,11 @@ class Model:
             return refuse(UNKNOWN_TASK)
         if task.status in ("published", "publishing") and not force:
             return refuse(ILLEGAL_CHANGE)
+        if self._published_children(task_id) and not force:
+            # As ClearML's cleanup: published children refuse a reset (and a delete).
+            if task.status == "unknown":
+                return refuse(ILLEGAL_CHANGE, CANNOT_DELETE)
+            return refuse(CANNOT_DELETE)
 
         def effect() -> None:
             self._change(task, "created", reason="reset", message="reset", force=force)
@@ -471,11 +476,18 @@ class Model:
         )
         return outcome if known else replace(outcome, changes_nothing=True)
 
+    def _published_children(self, task_id: str) -> int:
+        return sum(
+            1 for t in self.tasks.values() if t.parent == task_id and t.status == "published"
+        )
+
     def delete(self, task_id: str, *, force: bool) -> Outcome:
         task = self.tasks.get(task_id)
         if task is None:
             return refuse(UNKNOWN_TASK)
         if not force and task.status != "created" and ARCHIVED not in task.system_tags:
+            return refuse(CANNOT_DELETE)
+        if not force and self._published_children(task_id):
             return refuse(CANNOT_DELETE)
 
         def effect() -> None:

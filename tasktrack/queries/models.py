@@ -74,6 +74,8 @@ class ModelFilter(msgspec.Struct, frozen=True, kw_only=True):
     tags: list[str] | None = None
     system_tags: list[str] | None = None
     include_stats: bool = False
+    # Other companies' public models too (ClearML's default); False: the company's own only.
+    allow_public: bool = True
     page: int = 0
     page_size: int = MAX_PAGE_SIZE
 
@@ -143,7 +145,8 @@ def get_all(conn: Connection, company: str, f: ModelFilter) -> list[ModelView]:
         raise BadFilter("page must be >= 0 and page_size >= 1")
     check_values("id", f.id)
     check_pattern("name", f.name)
-    stmt = select(*_VIEW_COLUMNS).where(_readable(company))
+    readable = _readable(company) if f.allow_public else models.c.company == company
+    stmt = select(*_VIEW_COLUMNS).where(readable)
     check_values("project", f.project)
     projects = [f.project] if isinstance(f.project, str) else f.project
     if projects and f.include_subprojects:

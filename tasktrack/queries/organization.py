@@ -106,7 +106,7 @@ def _count_one(
     if r.active_users and not data.get("user"):
         data["user"] = list(r.active_users)
     if kind == "model":
-        mf = msgspec.convert(data, model_queries.ModelFilter)
+        mf = msgspec.convert({**data, "allow_public": r.allow_public}, model_queries.ModelFilter)
 
         def models_page(page: int, size: int) -> int:
             f = msgspec.structs.replace(mf, page=page, page_size=size)

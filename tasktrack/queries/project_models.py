@@ -50,8 +50,12 @@ def _scope(
     return where
 
 
+# Past this page nothing can be found; a larger one would overflow OFFSET's bigint.
+_LAST_PAGE = 2**40
+
+
 def _page(page: int, page_size: int) -> tuple[int, int]:
-    return max(0, page), max(1, min(page_size, 500))
+    return min(max(0, page), _LAST_PAGE), max(1, min(page_size, 500))
 
 
 def _entries() -> Any:

@@ -90,3 +90,10 @@ def test_active_users_and_user_names_over_http(new_caller: Callable[..., Api]) -
         "users": []
     }
     assert len(alice.ok("users.get_all_ex", {})["users"]) == 2
+
+
+def test_metadata_pages_past_any_offset_answer_empty(api: Api) -> None:
+    """A page number that would overflow OFFSET (the fuzz test found one) is just past the end."""
+    got = api.ok("projects.get_model_metadata_values", {"key": "k", "page": 18446744073709552})
+    assert got["values"] == []
+    assert api.ok("projects.get_model_metadata_keys", {"page": 2**62})["keys"] == []

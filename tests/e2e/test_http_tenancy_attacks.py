@@ -213,7 +213,10 @@ def test_the_tables_name_every_endpoint_that_takes_task_ids() -> None:
         for name, spec in ENDPOINTS.items()
         if {"ids", "tasks"} & set(getattr(spec.request, "__struct_fields__", ()))
     }
-    assert takes_ids == set(IDS_BODIES) | set(PROJECT_IDS_BODIES)
+    # get_entities_count's `tasks` is a filter over the caller's own tasks, not a list of ids.
+    assert takes_ids - {"organization.get_entities_count"} == set(IDS_BODIES) | set(
+        PROJECT_IDS_BODIES
+    )
 
 
 # Endpoints whose body names projects (by `project` or `ids`): a stranger's guess of another
