@@ -20,6 +20,9 @@ import psycopg
 
 Key = tuple[str, tuple[str, ...]]  # (table, columns)
 CHUNK_ROWS = 5000
+# A chunk is also handed over once its text reaches this (5,000 rows of plot bodies would be
+# gigabytes); with QUEUED_CHUNKS waiting, the copier holds about 5 x this at most.
+CHUNK_BYTES = 16 * 1024 * 1024
 QUEUED_CHUNKS = 4
 
 
@@ -34,6 +37,7 @@ class Copier:
         self.conn = conn
         self.chunk_rows = chunk_rows
         self._buffers: dict[Key, list[Sequence[Any]]] = {}
+        self._bytes: dict[Key, int] = {}
         self._queue: queue.Queue[tuple[Key, list[Sequence[Any]]] | None] = queue.Queue(
             QUEUED_CHUNKS
         )
@@ -47,9 +51,12 @@ class Copier:
         if buffer is None:
             buffer = self._buffers[key] = []
         buffer.append(row)
-        if len(buffer) >= self.chunk_rows:
+        size = self._bytes.get(key, 0) + sum(len(v) for v in row if isinstance(v, str | bytes))
+        if len(buffer) >= self.chunk_rows or size >= CHUNK_BYTES:
             self._hand_over(key, buffer)
             self._buffers[key] = []
+            size = 0
+        self._bytes[key] = size
 
     def close(self) -> None:
         """Write what is still gathered, wait for the writer, and raise what it raised."""

@@ -220,3 +220,34 @@ def test_a_copy_that_fails_stops_the_replay_with_its_cause(own_engine: Engine) -
         abandoned.add("no_such_table", ("a",), (1,))
         abandoned.abandon()  # returns: nothing written, the thread gone
         assert not abandoned._thread.is_alive()
+
+
+def test_the_copier_hands_over_by_bytes_too(
+    own_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of large text (plot bodies) go in chunks of about CHUNK_BYTES, not of CHUNK_ROWS
+    rows, and every row is written."""
+    from tasktrack.projections import copier as copier_module
+
+    monkeypatch.setattr(copier_module, "CHUNK_BYTES", 10_000)
+    chunks: list[int] = []
+    with own_engine.connect() as sa_conn:
+        conn = raw(sa_conn)
+        conn.execute("CREATE TABLE copied_by_bytes (a int, body text)")
+        conn.commit()
+        writer = Copier(conn)
+        handed = writer._hand_over
+
+        def counting(key: Any, rows: list[Any]) -> None:
+            chunks.append(len(rows))
+            handed(key, rows)
+
+        monkeypatch.setattr(writer, "_hand_over", counting)
+        for i in range(10):
+            writer.add("copied_by_bytes", ("a", "body"), (i, "x" * 4_000))
+        writer.close()
+        count = conn.execute("SELECT count(*) FROM copied_by_bytes").fetchone()
+        conn.execute("DROP TABLE copied_by_bytes")
+        conn.commit()
+    assert chunks == [3, 3, 3, 1]  # 12,000 bytes at every third row; the last one at close
+    assert count == (10,)
