@@ -56,8 +56,9 @@ def on_move(uow: UnitOfWork, c: cmd.MoveTasks) -> Result:
 def on_clone(uow: UnitOfWork, c: cmd.CloneTask) -> Result:
     """tasks.clone; with `new_project_name` (and no new_task_project) into that project, created
     when absent, answered as `new_project: {id, name}` (as ClearML)."""
-    if c.new_project_name is UNSET or c.new_task_project is not UNSET:
-        return handlers.on_clone(uow, c)
+    if not c.new_project_name or c.new_task_project is not UNSET:
+        # UNSET or "" (ClearML ignores an empty name too): a plain clone.
+        return handlers.on_clone(uow, structs.replace(c, new_project_name=UNSET))
     target, writes = projects.destination(uow, None, c.new_project_name)
     assert target is not None  # a name that cleans to nothing is 400/407
     cloned = structs.replace(c, new_task_project=target, new_project_name=UNSET)

@@ -24,6 +24,11 @@ def test_move_by_name_and_the_listing_answers_the_project_as_a_reference(api: Ap
     assert found[0]["name"] == "http moves"
     clone = api.ok("tasks.clone", {"task": task, "new_project_name": "http clones"})
     assert clone["new_project"]["name"] == "http clones"
+    # An empty name is no name (ClearML ignores it too): a plain clone, in the source's project.
+    plain = api.ok("tasks.clone", {"task": task, "new_project_name": ""})
+    assert "new_project" not in plain
+    copied = api.ok("tasks.get_by_id", {"task": plain["id"]})["task"]
+    assert copied["project"] == project
     assert api.ok("tasks.move", {"ids": [task], "project": None}) == {"project_id": None}
     assert "project" not in api.ok("tasks.get_all_ex", {"id": [task]})["tasks"][0]
     assert api.error("tasks.move", {"ids": [task]})[:2] == (400, 11)

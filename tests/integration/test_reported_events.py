@@ -420,4 +420,4 @@ def test_a_replay_scan_fetches_by_bytes_and_still_reads_every_event(
     assert scan() == whole
     assert (task, 1) in whole
     assert sizes[0] == 2000
-    assert min(sizes) == 1  # the first fetch's plots shrank the next
+    assert min(sizes) < 20  # a fetch after the plots' was a hundred times smaller
