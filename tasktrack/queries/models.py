@@ -5,16 +5,19 @@ A company reads its own models and public ones (ClearML's "company or public" ru
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import msgspec
 import psycopg
-from sqlalchemy import Connection, Row, false, or_, select, true
+from sqlalchemy import Connection, Row, Select, false, or_, select, true
 from sqlalchemy.exc import DataError
 
 from tasktrack.domain.errors import BadFilter, TaskNotFound
 from tasktrack.domain.model_errors import ModelNotFound
+from tasktrack.queries.counting import count_matching
 from tasktrack.queries.filter_request import check_pattern, check_values
 from tasktrack.queries.project_contents import with_children
 from tasktrack.queries.tasks import last_metrics
@@ -143,6 +146,37 @@ def _in(column: str, values: list[str] | None) -> list[Any]:
 def get_all(conn: Connection, company: str, f: ModelFilter) -> list[ModelView]:
     if f.page < 0 or f.page_size < 1:
         raise BadFilter("page must be >= 0 and page_size >= 1")
+    stmt = _matching(conn, company, f)
+    size = min(f.page_size, MAX_PAGE_SIZE)
+    offset = min(f.page * size, 2**63 - 1)
+    stmt = stmt.order_by(models.c.created.desc(), models.c.id).limit(size).offset(offset)
+    with _bad_pattern(conn, f):
+        rows = conn.execute(stmt).fetchall()
+    metrics = last_metrics(conn, [r.id for r in rows])
+    return [_view(r, f.include_stats, metrics.get(r.id)) for r in rows]
+
+
+def count(conn: Connection, company: str, f: ModelFilter, limit: int | None) -> int:
+    """How many models the filter matches (at most `limit`), whatever its page."""
+    with _bad_pattern(conn, f):
+        return count_matching(conn, _matching(conn, company, f), limit)
+
+
+@contextmanager
+def _bad_pattern(conn: Connection, f: ModelFilter) -> Iterator[None]:
+    """A name pattern PostgreSQL cannot compile is the caller's 400/16, not a 500."""
+    try:
+        yield
+    except DataError as exc:
+        if isinstance(exc.orig, psycopg.errors.InvalidRegularExpression):
+            if not conn.in_nested_transaction():  # a savepoint's owner rolls back to it
+                conn.rollback()
+            raise BadFilter(f"invalid regular expression for name: {f.name!r}") from exc
+        raise
+
+
+def _matching(conn: Connection, company: str, f: ModelFilter) -> Select[Any]:
+    """Every model the filter matches, in no order and unpaged."""
     check_values("id", f.id)
     check_pattern("name", f.name)
     readable = _readable(company) if f.allow_public else models.c.company == company
@@ -164,18 +198,7 @@ def get_all(conn: Connection, company: str, f: ModelFilter) -> list[ModelView]:
         stmt = stmt.where(_tag_filter(models.c.tags, f.tags))
     if f.system_tags:
         stmt = stmt.where(_tag_filter(models.c.system_tags, f.system_tags))
-    size = min(f.page_size, MAX_PAGE_SIZE)
-    offset = min(f.page * size, 2**63 - 1)
-    stmt = stmt.order_by(models.c.created.desc(), models.c.id).limit(size).offset(offset)
-    try:
-        rows = conn.execute(stmt).fetchall()
-    except DataError as exc:
-        if isinstance(exc.orig, psycopg.errors.InvalidRegularExpression):
-            conn.rollback()
-            raise BadFilter(f"invalid regular expression for name: {f.name!r}") from exc
-        raise
-    metrics = last_metrics(conn, [r.id for r in rows])
-    return [_view(r, f.include_stats, metrics.get(r.id)) for r in rows]
+    return stmt
 
 
 def get_frameworks(conn: Connection, company: str, projects: list[str] | None) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -12,7 +12,7 @@ from tasktrack.domain.errors import BadFilter, InvalidRequest
 from tasktrack.queries import models as model_queries
 from tasktrack.queries import projects as project_queries
 from tasktrack.queries import tasks as task_queries
-from tasktrack.queries.filter_request import MAX_PAGE_SIZE, GetAllRequest, request_from
+from tasktrack.queries.filter_request import GetAllRequest, request_from
 from tasktrack.queries.project_contents import TagFilter, Tags, tags
 from tasktrack.queries.project_stats import stats
 from tasktrack.queries.users import company_users
@@ -67,20 +67,10 @@ _TASK_TYPE = {
 _HIDING = ("projects", "tasks")
 
 
-def _paged(fetch: Callable[[int, int], int], limit: int | None) -> int:
-    """Count by walking pages of the kind's own get_all until a short page (or the limit)."""
-    total, page = 0, 0
-    while True:
-        got = fetch(page, MAX_PAGE_SIZE)
-        total += got
-        if got < MAX_PAGE_SIZE or (limit and total >= limit):
-            return min(total, limit) if limit else total
-        page += 1
-
-
 def _count_one(
     conn: Connection, company: str, field: str, data: dict[str, Any], r: CountRequest
 ) -> int:
+    """One COUNT over the kind's own listing statement: the same filter its get_all reads."""
     kind = _KIND[field]
     data = {k: v for k, v in data.items() if k not in ("page", "page_size", "only_fields")}
     if field in _TASK_TYPE:
@@ -91,33 +81,19 @@ def _count_one(
     if kind == "project":
         pf = msgspec.convert(data, project_queries.ProjectFilter)
         if r.active_users:
-            ids = [p.id for p in project_queries.get_all(conn, company, pf)]
+            ids = project_queries.matching_ids(conn, company, pf)
             if not ids:
                 return 0
             by_project, _ = stats(conn, company, ids, r.active_users)
             n = sum(1 for i in ids if by_project[i]["active"]["total_tasks"])
             return min(n, r.limit) if r.limit else n
-
-        def projects_page(page: int, size: int) -> int:
-            f = msgspec.structs.replace(pf, page=page, page_size=size)
-            return len(project_queries.get_all(conn, company, f))
-
-        return _paged(projects_page, r.limit)
+        return project_queries.count(conn, company, pf, r.limit)
     if r.active_users and not data.get("user"):
         data["user"] = list(r.active_users)
     if kind == "model":
         mf = msgspec.convert({**data, "allow_public": r.allow_public}, model_queries.ModelFilter)
-
-        def models_page(page: int, size: int) -> int:
-            f = msgspec.structs.replace(mf, page=page, page_size=size)
-            return len(model_queries.get_all(conn, company, f))
-
-        return _paged(models_page, r.limit)
-    tf = request_from(data, GetAllRequest)
-    return _paged(
-        lambda page, size: len(task_queries.get_all(conn, company, tf, (page * size, size))),
-        r.limit,
-    )
+        return model_queries.count(conn, company, mf, r.limit)
+    return task_queries.count(conn, company, request_from(data, GetAllRequest), r.limit)
 
 
 def entities_count(conn: Connection, company: str, r: CountRequest) -> dict[str, Any]:
@@ -130,7 +106,10 @@ def entities_count(conn: Connection, company: str, r: CountRequest) -> dict[str,
         if data is None:
             continue
         try:
-            answer[field] = _count_one(conn, company, field, dict(data), r)
+            # A savepoint per field: a filter PostgreSQL refuses aborts only its own count,
+            # and the read's transaction (with its statement timeout) goes on for the next.
+            with conn.begin_nested():
+                answer[field] = _count_one(conn, company, field, dict(data), r)
         except (msgspec.ValidationError, BadFilter, InvalidRequest) as exc:
             errors[field] = str(exc)
     if errors:

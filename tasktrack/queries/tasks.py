@@ -3,7 +3,8 @@ the task types in use."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -13,6 +14,7 @@ from sqlalchemy.exc import DataError
 
 from tasktrack.domain.errors import BadFilter, TaskNotFound
 from tasktrack.queries import filters
+from tasktrack.queries.counting import count_matching
 from tasktrack.queries.filter_request import (
     MAX_PAGE_SIZE,
     GetAllRequest,
@@ -35,6 +37,7 @@ from tasktrack.store.taskrows import COLUMNS, state_from_row
 __all__ = [
     "MAX_PAGE_SIZE",
     "GetAllRequest",
+    "count",
     "get_all",
     "get_by_id",
     "last_metrics",
@@ -95,14 +98,33 @@ def get_all(
     if request.include_subprojects:
         request = with_subprojects(conn, company, request)
     query = filters.select_tasks(_ROW, company, plan(request, window))
+    return _views(conn, _run(conn, request, query).fetchall())
+
+
+def count(conn: Connection, company: str, request: GetAllRequest, limit: int | None) -> int:
+    """How many of the company's tasks pass every filter of the request (at most `limit`)."""
+    if request.include_subprojects:
+        request = with_subprojects(conn, company, request)
+    listing = filters.select_tasks([tasks.c.id], company, plan(request))
+    with _bad_patterns(request):
+        return count_matching(conn, listing, limit)
+
+
+def _run(conn: Connection, request: GetAllRequest, query: Any) -> Any:
+    with _bad_patterns(request):
+        return conn.execute(query)
+
+
+@contextmanager
+def _bad_patterns(request: GetAllRequest) -> Iterator[None]:
+    """A name or comment pattern PostgreSQL cannot compile is the caller's 400/16, not a 500."""
     try:
-        rows = conn.execute(query).fetchall()
+        yield
     except DataError as exc:
         if isinstance(exc.orig, psycopg.errors.InvalidRegularExpression):
             given = {f: p for f, p in (("name", request.name), ("comment", request.comment)) if p}
             raise BadFilter(str(exc.orig).strip(), **given) from exc
         raise
-    return _views(conn, rows)
 
 
 def with_subprojects(conn: Connection, company: str, request: R) -> R:

@@ -63,6 +63,13 @@ def test_entities_count_per_kind_with_its_own_filter(new_caller: Callable[..., A
     assert api.ok("organization.get_entities_count", {"tasks": {}, "limit": 2}) == {"tasks": 2}
     bad = api.ok("organization.get_entities_count", {"projects": {"id": 5}})
     assert set(bad["errors"]) == {"projects"}
+    # A count is of everything the filter matches: the filter's own paging does not cut it.
+    paged = {"tasks": {"page": 3, "page_size": 1}, "projects": {"page": 2, "page_size": 1}}
+    assert api.ok("organization.get_entities_count", paged) == {"tasks": 3, "projects": 3}
+    # A pattern PostgreSQL cannot compile is the caller's error, per kind, not a 500.
+    broken = {kind: {"name": "(["} for kind in ("tasks", "projects", "models")}
+    answer = api.ok("organization.get_entities_count", broken)
+    assert set(answer["errors"]) == {"tasks", "projects", "models"}
 
 
 def test_user_companies_names_the_caller_and_its_users(new_caller: Callable[..., Api]) -> None:
