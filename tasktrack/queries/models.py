@@ -5,20 +5,16 @@ A company reads its own models and public ones (ClearML's "company or public" ru
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import msgspec
-import psycopg
 from sqlalchemy import Connection, Row, Select, false, or_, select, true
-from sqlalchemy.exc import DataError
 
 from tasktrack.domain.errors import BadFilter, TaskNotFound
 from tasktrack.domain.model_errors import ModelNotFound
-from tasktrack.queries.counting import count_matching
 from tasktrack.queries.filter_request import check_pattern, check_values
+from tasktrack.queries.listing import bad_name_pattern, count_matching
 from tasktrack.queries.project_contents import with_children
 from tasktrack.queries.tasks import last_metrics
 from tasktrack.queries.views import LastMetrics
@@ -150,7 +146,7 @@ def get_all(conn: Connection, company: str, f: ModelFilter) -> list[ModelView]:
     size = min(f.page_size, MAX_PAGE_SIZE)
     offset = min(f.page * size, 2**63 - 1)
     stmt = stmt.order_by(models.c.created.desc(), models.c.id).limit(size).offset(offset)
-    with _bad_pattern(conn, f):
+    with bad_name_pattern(conn, f.name):
         rows = conn.execute(stmt).fetchall()
     metrics = last_metrics(conn, [r.id for r in rows])
     return [_view(r, f.include_stats, metrics.get(r.id)) for r in rows]
@@ -158,21 +154,8 @@ def get_all(conn: Connection, company: str, f: ModelFilter) -> list[ModelView]:
 
 def count(conn: Connection, company: str, f: ModelFilter, limit: int | None) -> int:
     """How many models the filter matches (at most `limit`), whatever its page."""
-    with _bad_pattern(conn, f):
+    with bad_name_pattern(conn, f.name):
         return count_matching(conn, _matching(conn, company, f), limit)
-
-
-@contextmanager
-def _bad_pattern(conn: Connection, f: ModelFilter) -> Iterator[None]:
-    """A name pattern PostgreSQL cannot compile is the caller's 400/16, not a 500."""
-    try:
-        yield
-    except DataError as exc:
-        if isinstance(exc.orig, psycopg.errors.InvalidRegularExpression):
-            if not conn.in_nested_transaction():  # a savepoint's owner rolls back to it
-                conn.rollback()
-            raise BadFilter(f"invalid regular expression for name: {f.name!r}") from exc
-        raise
 
 
 def _matching(conn: Connection, company: str, f: ModelFilter) -> Select[Any]:

@@ -3,20 +3,16 @@ level of the tree, tags)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import msgspec
-import psycopg
 from sqlalchemy import Connection, Row, Select, func, select
-from sqlalchemy.exc import DataError
 
 from tasktrack.domain.errors import BadFilter, ProjectNotFound
-from tasktrack.queries.counting import count_matching
 from tasktrack.queries.filter_request import check_pattern, check_values
 from tasktrack.queries.filters import array_condition
+from tasktrack.queries.listing import bad_name_pattern, count_matching
 from tasktrack.store.tables import projects
 
 MAX_PAGE_SIZE = 500
@@ -116,35 +112,22 @@ def get_all(conn: Connection, company: str, f: ProjectFilter) -> list[ProjectVie
     size = min(f.page_size, MAX_PAGE_SIZE)
     offset = min(f.page * size, 2**63 - 1)  # OFFSET is a bigint; past the end is empty
     stmt = stmt.order_by(projects.c.name, projects.c.id).limit(size).offset(offset)
-    with _bad_pattern(conn, f):
+    with bad_name_pattern(conn, f.name):
         rows = conn.execute(stmt).fetchall()
     return [_view(r) for r in rows]
 
 
 def count(conn: Connection, company: str, f: ProjectFilter, limit: int | None) -> int:
     """How many projects the filter matches (at most `limit`), whatever its page."""
-    with _bad_pattern(conn, f):
+    with bad_name_pattern(conn, f.name):
         return count_matching(conn, _matching(company, f), limit)
 
 
 def matching_ids(conn: Connection, company: str, f: ProjectFilter) -> list[str]:
     """The ids of every project the filter matches, whatever its page."""
     listing = _matching(company, f).with_only_columns(projects.c.id)
-    with _bad_pattern(conn, f):
+    with bad_name_pattern(conn, f.name):
         return list(conn.execute(listing.order_by(projects.c.id)).scalars())
-
-
-@contextmanager
-def _bad_pattern(conn: Connection, f: ProjectFilter) -> Iterator[None]:
-    """A name pattern PostgreSQL cannot compile is the caller's 400/16, not a 500."""
-    try:
-        yield
-    except DataError as exc:
-        if isinstance(exc.orig, psycopg.errors.InvalidRegularExpression):
-            if not conn.in_nested_transaction():  # a savepoint's owner rolls back to it
-                conn.rollback()
-            raise BadFilter(f"invalid regular expression for name: {f.name!r}") from exc
-        raise
 
 
 def _matching(company: str, f: ProjectFilter) -> Select[Any]:

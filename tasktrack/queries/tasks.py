@@ -14,7 +14,6 @@ from sqlalchemy.exc import DataError
 
 from tasktrack.domain.errors import BadFilter, TaskNotFound
 from tasktrack.queries import filters
-from tasktrack.queries.counting import count_matching
 from tasktrack.queries.filter_request import (
     MAX_PAGE_SIZE,
     GetAllRequest,
@@ -22,6 +21,7 @@ from tasktrack.queries.filter_request import (
     plan,
     request_from,
 )
+from tasktrack.queries.listing import count_matching
 from tasktrack.queries.project_contents import with_children
 from tasktrack.queries.project_stats import descendants
 from tasktrack.queries.views import (
