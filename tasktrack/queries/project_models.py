@@ -77,23 +77,8 @@ def metadata_keys(
     page, page_size = _page(page, page_size)
     entry = _entries()
     key = entry.c.value["key"].astext
-    distinct = (
-        select(key.label("key"))
-        .select_from(models)
-        .join(entry, literal_column("true"))
-        .where(*_scope(conn, company, project_ids, include_subprojects, True))
-        .where(key.is_not(None))
-        .distinct()
-        .subquery()
-    )
-    total = int(conn.execute(select(func.count()).select_from(distinct)).scalar_one())
-    rows = conn.execute(
-        select(distinct.c.key)
-        .order_by(distinct.c.key.collate("C"))
-        .offset(page * page_size)
-        .limit(page_size)
-    ).fetchall()
-    keys = [r[0] for r in rows]
+    where = [*_scope(conn, company, project_ids, include_subprojects, True), key.is_not(None)]
+    total, keys = _distinct_page(conn, key, entry, where, page=page, page_size=page_size)
     return MetadataKeys(
         total=total, remaining=max(0, total - page * page_size - len(keys)), keys=keys
     )
@@ -111,23 +96,42 @@ def metadata_values(
     page_size: int = 500,
 ) -> MetadataValues:
     """The distinct values of one metadata key among the models, in byte order."""
-    page, page_size = _page(page, page_size)
     entry = _entries()
     value = entry.c.value["value"].astext
+    where = [
+        *_scope(conn, company, project_ids, include_subprojects, allow_public),
+        entry.c.value["key"].astext == key,
+        value.is_not(None),
+    ]
+    total, values = _distinct_page(conn, value, entry, where, page=page, page_size=page_size)
+    return MetadataValues(total=total, values=values)
+
+
+def _distinct_page(
+    conn: Connection,
+    of: ColumnElement[str],
+    entry: Any,
+    where: list[ColumnElement[bool]],
+    *,
+    page: int,
+    page_size: int,
+) -> tuple[int, list[str]]:
+    """How many distinct values of `of` the models' metadata entries hold, and one page of
+    them in byte order (as ClearML's MongoDB sorts)."""
+    page, page_size = _page(page, page_size)
     distinct = (
-        select(value.label("value"))
+        select(of.label("v"))
         .select_from(models)
         .join(entry, literal_column("true"))
-        .where(*_scope(conn, company, project_ids, include_subprojects, allow_public))
-        .where(entry.c.value["key"].astext == key, value.is_not(None))
+        .where(*where)
         .distinct()
         .subquery()
     )
     total = int(conn.execute(select(func.count()).select_from(distinct)).scalar_one())
     rows = conn.execute(
-        select(distinct.c.value)
-        .order_by(distinct.c.value.collate("C"))
+        select(distinct.c.v)
+        .order_by(distinct.c.v.collate("C"))
         .offset(page * page_size)
         .limit(page_size)
     ).fetchall()
-    return MetadataValues(total=total, values=[r[0] for r in rows])
+    return total, [r[0] for r in rows]
