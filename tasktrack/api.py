@@ -19,6 +19,7 @@ from tasktrack.api_events import EventReadMethods
 from tasktrack.api_models import ModelMethods
 from tasktrack.api_organization import OrganizationMethods
 from tasktrack.api_queues import QueueMethods
+from tasktrack.api_reports import ReportMethods
 from tasktrack.api_workers import WorkerMethods
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
@@ -65,7 +66,14 @@ def start(engine: Engine) -> TaskService:
     return TaskService(engine)
 
 
-class Client(ModelMethods, WorkerMethods, EventReadMethods, QueueMethods, OrganizationMethods):
+class Client(
+    ModelMethods,
+    WorkerMethods,
+    EventReadMethods,
+    QueueMethods,
+    OrganizationMethods,
+    ReportMethods,
+):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 
     With `read_timeout_ms`, every read runs under that statement timeout and one that runs

@@ -73,6 +73,9 @@ class TaskChanges(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     container: Container | UnsetType = UNSET
     runtime: Runtime | UnsetType = UNSET
     status_message: str | UnsetType = UNSET
+    # A report's text and assets (reports.update): a report update is a task update.
+    report: str | UnsetType = UNSET
+    report_assets: list[str] | UnsetType = UNSET
 
 
 # --- creation and editing ------------------------------------------------------------------

@@ -22,6 +22,7 @@ from tasktrack.http import (
     organization_endpoints,
     project_endpoints,
     queue_endpoints,
+    report_endpoints,
     task_endpoints,
     worker_endpoints,
 )
@@ -332,6 +333,8 @@ def _table() -> dict[str, Spec]:
     specs += project_endpoints.ENDPOINTS
     # organization.* queries (declared in http/organization_endpoints.py).
     specs += organization_endpoints.ENDPOINTS
+    # The reports service (declared in http/report_endpoints.py).
+    specs += report_endpoints.endpoints()
     return {s.name: s for s in specs}
 
 

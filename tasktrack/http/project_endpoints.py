@@ -90,6 +90,13 @@ class Empty(msgspec.Struct, frozen=True):
     pass
 
 
+def _parse_get_all_ex(body: dict[str, Any]) -> GetProjectsEx:
+    # ClearML takes one id as a plain string too (its reports test sends `id=<project>`).
+    if isinstance(body.get("id"), str):
+        body = {**body, "id": [body["id"]]}
+    return msgspec.convert(body, GetProjectsEx)
+
+
 def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
     found = [msgspec.to_builtins(p) for p in call.client.query_projects(body)]
     ids = [p["id"] for p in found]
@@ -221,6 +228,7 @@ ENDPOINTS = [
         name="projects.get_all_ex",
         request=GetProjectsEx,
         run=_get_all_ex,
+        parse=_parse_get_all_ex,
         summary="Projects with their parent, and optionally stats, sub projects, own contents",
     ),
     Spec(

@@ -154,7 +154,7 @@ NUMBER_RANGE_FIELDS = ("active_duration", "last_iteration")
 DATE_FIELDS = ("status_changed", "last_update", "last_change")
 PATTERN_FIELDS = ("name", "comment")
 # Fields an `_any_`/`_all_` pattern matches as text.
-TEXT_FIELDS = frozenset({*LIST_FIELDS, *PATTERN_FIELDS}) - {"tags", "system_tags"}
+TEXT_FIELDS = frozenset({*LIST_FIELDS, *PATTERN_FIELDS, "report"}) - {"tags", "system_tags"}
 ORDERABLE = frozenset(
     {
         *(f for f in LIST_FIELDS),

@@ -117,6 +117,9 @@ tasks = Table(
     # A public task is read-only, the owner's included (tasks.make_public; migration
     # 0015_delmove). Last: the migration adds it after the head's columns.
     Column("public", Boolean, nullable=False, server_default=text("false")),
+    # A report's text and assets (reports.*; migration 0019_h16reports), after `public`.
+    Column("report", Text),
+    Column("report_assets", ARRAY(Text)),
     Index("tasks_company_status_idx", "company", "status"),
     # Project alone, or project and status (migration 0010).
     Index("tasks_company_project_status_idx", "company", "project", "status"),

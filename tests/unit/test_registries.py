@@ -205,3 +205,13 @@ def test_every_queue_command_has_a_handler_an_endpoint_and_a_client_method() -> 
     assert command_problems(queue_commands.declared(), ENDPOINTS, source) == []
     assert set(ev.QUEUE_EVENTS) <= set(typing.get_args(ev.AnyEvent))
     assert set(ev.QUEUE_EVENTS) - {ev.QueueCreated} == set(queues.FOLDS)
+
+
+def test_every_report_command_has_a_handler_an_endpoint_and_a_client_method() -> None:
+    """The reports service's commands (domain/report_commands.py); their Client methods live
+    in the ReportMethods mixin (api_reports.py)."""
+    from tasktrack import api_reports
+    from tasktrack.domain import report_commands
+
+    source = inspect.getsource(api_reports.ReportMethods)
+    assert command_problems(report_commands.declared(), ENDPOINTS, source) == []
