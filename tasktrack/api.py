@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from tasktrack.api_events import EventReadMethods
 from tasktrack.api_models import ModelMethods
 from tasktrack.api_organization import OrganizationMethods
+from tasktrack.api_pipelines import PipelineMethods
 from tasktrack.api_queues import QueueMethods
 from tasktrack.api_reports import ReportMethods
 from tasktrack.api_workers import WorkerMethods
@@ -73,6 +74,7 @@ class Client(
     QueueMethods,
     OrganizationMethods,
     ReportMethods,
+    PipelineMethods,
 ):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 
@@ -111,6 +113,7 @@ class Client(
                 f"Validation error: a request id has at most {MAX_KEY_LENGTH} characters",
                 field="request_id",
             )
+        self.run_steps_first(command)  # include_pipeline_steps (api_pipelines.py)
         return self.service.execute(command, self.caller, request_id=request_id)
 
     def _do(self, kind: type[cmd.Command], fields: dict[str, Any]) -> Result:

@@ -20,6 +20,7 @@ from tasktrack.http import (
     event_endpoints,
     model_endpoints,
     organization_endpoints,
+    pipeline_endpoints,
     project_endpoints,
     queue_endpoints,
     report_endpoints,
@@ -67,6 +68,7 @@ class Archive(msgspec.Struct, frozen=True, kw_only=True):
     tasks: list[str]
     status_reason: str = ""
     status_message: str = ""
+    include_pipeline_steps: bool = False
 
 
 class TaskLogRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,7 +114,10 @@ def _archive(call: Call, body: Archive) -> Any:
         if missing:
             raise TaskNotFound(missing[0])
     many = cmd.ArchiveTasks(
-        ids=body.tasks, status_reason=body.status_reason, status_message=body.status_message
+        ids=body.tasks,
+        status_reason=body.status_reason,
+        status_message=body.status_message,
+        include_pipeline_steps=body.include_pipeline_steps,
     )
     result = call.client.execute(many, request_id=call.request_id)
     return {"archived": len(result["succeeded"])}
@@ -335,6 +340,8 @@ def _table() -> dict[str, Spec]:
     specs += organization_endpoints.ENDPOINTS
     # The reports service (declared in http/report_endpoints.py).
     specs += report_endpoints.endpoints()
+    # The pipelines service (declared in http/pipeline_endpoints.py).
+    specs += pipeline_endpoints.ENDPOINTS
     return {s.name: s for s in specs}
 
 

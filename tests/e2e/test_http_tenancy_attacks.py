@@ -86,6 +86,7 @@ TASK_BODIES: dict[str, dict[str, Any]] = {
     "reports.unarchive": {},
     "reports.move": {"project_name": "pwned"},
     "reports.delete": {"force": True},
+    "pipelines.start_pipeline": {},
     # The queues service, on a queue of the stranger's own ("@queue"): another company's task
     # is as unknown to it (101), or as absent from the queue (703), as an unknown one.
     **{
@@ -134,6 +135,7 @@ IDS_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
     "events.multi_task_scalar_metrics_iter_histogram": ("tasks", {}),
     "events.get_task_metrics": ("tasks", {}),
     "events.get_multi_task_metrics": ("tasks", {}),
+    "pipelines.delete_runs": ("ids", {"project": UNKNOWN}),
     **{
         name: ("ids", {"queue_name": "q"} if name == "tasks.enqueue_many" else {})
         for name in ENDPOINTS
