@@ -99,8 +99,13 @@ class PipelineMethods:
         same change first (ClearML's order); their own failures do not stop the command."""
         if not getattr(command, "include_pipeline_steps", False):
             return
-        ids = command.ids if isinstance(command, cmd.ManyTasks) else [command.task]
-        steps = self.pipeline_steps(list(ids))
+        if isinstance(command, cmd.ManyTasks):
+            ids = list(command.ids)
+        elif isinstance(command, cmd.TaskCommand):
+            ids = [command.task]
+        else:
+            return
+        steps = self.pipeline_steps(ids)
         follow = _steps_command(command, steps) if steps else None
         if follow is not None:
             self.execute(follow)
