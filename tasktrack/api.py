@@ -21,6 +21,7 @@ from tasktrack.api_organization import OrganizationMethods
 from tasktrack.api_pipelines import PipelineMethods
 from tasktrack.api_queues import QueueMethods
 from tasktrack.api_reports import ReportMethods
+from tasktrack.api_serving import ServingMethods
 from tasktrack.api_workers import WorkerMethods
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
@@ -75,6 +76,7 @@ class Client(
     OrganizationMethods,
     ReportMethods,
     PipelineMethods,
+    ServingMethods,
 ):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 

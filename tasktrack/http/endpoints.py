@@ -24,6 +24,7 @@ from tasktrack.http import (
     project_endpoints,
     queue_endpoints,
     report_endpoints,
+    serving_endpoints,
     task_endpoints,
     worker_endpoints,
 )
@@ -342,6 +343,8 @@ def _table() -> dict[str, Spec]:
     specs += report_endpoints.endpoints()
     # The pipelines service (declared in http/pipeline_endpoints.py).
     specs += pipeline_endpoints.ENDPOINTS
+    # The serving service (declared in http/serving_endpoints.py).
+    specs += serving_endpoints.endpoints()
     return {s.name: s for s in specs}
 
 

@@ -23,6 +23,7 @@ from tasktrack.service import (
     queues,
     report_docs,
     reporting,
+    serving,
     task_moves,
     workers,
 )
@@ -71,6 +72,7 @@ SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     cmd.MakeTasksPublic: task_moves.on_make_public,
     cmd.MakeTasksPrivate: task_moves.on_make_private,
     **report_docs.HANDLERS,
+    **serving.HANDLERS,
 }
 
 
