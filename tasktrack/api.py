@@ -31,6 +31,7 @@ from tasktrack.domain.limits import MAX_KEY_LENGTH, too_long
 from tasktrack.queries import (
     activity,
     analytics,
+    project_children,
     project_contents,
     project_params,
     project_stats,
@@ -230,11 +231,33 @@ class Client(
             return project_queries.get_all(conn, self.caller.company, query)
 
     def project_stats(
-        self, ids: list[str], users: list[str] | None = None
+        self,
+        ids: list[str],
+        users: list[str] | None = None,
+        children: project_children.Children | None = None,
+        search_hidden: bool = True,
+        allowed: set[str] | None = None,
     ) -> tuple[dict[str, Any], dict[str, list[dict[str, str]]]]:
-        """projects.get_all_ex include_stats: per project {"active": ...} and sub projects."""
+        """projects.get_all_ex include_stats: per project {"active": ...} (or, by
+        children_type dataset, {"datasets": ...}) and sub projects."""
         with self._read() as conn:
-            return project_stats.stats(conn, self.caller.company, ids, users)
+            return project_children.listing_stats(
+                conn,
+                self.caller.company,
+                ids,
+                users,
+                children,
+                search_hidden=search_hidden,
+                allowed=allowed,
+            )
+
+    def projects_with_children(
+        self, children: project_children.Children, users: list[str] | None = None
+    ) -> set[str]:
+        """projects.get_all_ex children_type: the projects holding such children, and their
+        ancestors."""
+        with self._read() as conn:
+            return project_children.selected(conn, self.caller.company, children, users)
 
     def project_dataset_stats(
         self, ids: list[str], users: list[str] | None = None
@@ -248,11 +271,15 @@ class Client(
             return project_stats.parents(conn, self.caller.company, ids)
 
     def project_own_contents(
-        self, ids: list[str], users: list[str] | None = None
+        self,
+        ids: list[str],
+        users: list[str] | None = None,
+        children: project_children.Children | None = None,
     ) -> dict[str, dict[str, int]]:
-        """projects.get_all_ex check_own_contents: own unarchived tasks and models."""
+        """projects.get_all_ex check_own_contents: own unarchived tasks and models (of the
+        children_type), or own datasets."""
         with self._read() as conn:
-            return project_stats.own_contents(conn, self.caller.company, ids, users)
+            return project_children.listing_own(conn, self.caller.company, ids, users, children)
 
     def project_hyper_parameters(
         self, project: str | None = None, **options: Any
