@@ -10,7 +10,7 @@ from msgspec import UNSET, structs
 
 from tasktrack.domain import report_commands as rc
 from tasktrack.domain.commands import Command, given_fields
-from tasktrack.http import task_endpoints
+from tasktrack.http import report_data, task_endpoints
 from tasktrack.http.calls import Call, Spec
 
 
@@ -76,4 +76,5 @@ def endpoints() -> list[Spec]:
             run=_get_tags,
             summary="The tags of the company's reports",
         ),
+        *report_data.ENDPOINTS,
     ]

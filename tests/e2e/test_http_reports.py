@@ -92,3 +92,39 @@ def test_reports_refuse_plain_tasks_and_strangers(
     assert owner.ok("reports.archive", {"task": report}) == {"archived": 1}
     assert "archived" in owner.ok("tasks.get_all_ex", {"id": [report]})["tasks"][0]["system_tags"]
     assert owner.ok("reports.unarchive", {"task": report}) == {"unarchived": 1}
+
+
+def test_task_data_reads_the_listed_tasks_reported_data(new_caller: Callable[..., Api]) -> None:
+    api, stranger = new_caller(), new_caller(user="mallory")
+    task = api.ok("tasks.create", {"name": "reported", "type": "training"})["id"]
+    events = [
+        {
+            "task": task,
+            "type": "training_stats_scalar",
+            "iter": 1,
+            "metric": "m",
+            "variant": "v",
+            "value": 2.0,
+        },
+        {"task": task, "type": "plot", "iter": 1, "metric": "p", "variant": "v", "plot_str": "{}"},
+    ]
+    # A single value is a scalar at ClearML's single-value iteration.
+    events.append({**events[0], "iter": -(2**31), "value": 7.0})
+    for event in events:
+        api.ok("events.add", event)
+    body = {
+        "id": [task],
+        "only_fields": ["name"],
+        "plots": {"metrics": [{"metric": "p"}]},
+        "scalar_metrics_iter_histogram": {},
+        "single_value_metrics": {},
+    }
+    data = api.ok("reports.get_task_data", body)
+    assert [t["id"] for t in data["tasks"]] == [task]
+    assert list(data["plots"]["p"]["v"]) == [task]
+    assert list(data["scalar_metrics_iter_histogram"]["m"]["v"]) == [task]
+    assert data["single_value_metrics"][0]["task_name"] == "reported"
+    assert "debug_images" not in data
+    theirs = stranger.ok("reports.get_task_data", body)
+    assert theirs["tasks"] == []
+    assert theirs["plots"] == {}
