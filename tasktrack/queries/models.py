@@ -15,7 +15,7 @@ from sqlalchemy.exc import DataError
 
 from tasktrack.domain.errors import BadFilter, TaskNotFound
 from tasktrack.domain.model_errors import ModelNotFound
-from tasktrack.queries.filter_request import check_pattern, check_values
+from tasktrack.queries.filter_request import check_expanded, check_pattern, check_values
 from tasktrack.queries.project_contents import with_children
 from tasktrack.queries.tasks import last_metrics
 from tasktrack.queries.views import LastMetrics
@@ -151,6 +151,7 @@ def get_all(conn: Connection, company: str, f: ModelFilter) -> list[ModelView]:
     projects = [f.project] if isinstance(f.project, str) else f.project
     if projects and f.include_subprojects:
         projects = with_children(conn, company, projects)
+        check_expanded(projects)
     stmt = stmt.where(*_in("project", projects))
     for name in ("id", "task", "framework", "uri"):
         stmt = stmt.where(*_in(name, getattr(f, name)))
