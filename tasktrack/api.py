@@ -295,8 +295,9 @@ class Client(
     ) -> project_params.ParamValues:
         """projects.get_hyperparam_values (include_subprojects, pattern, page, page_size)."""
         with self._read() as conn:
+            # ClearML's `projects` is a list: absent is empty, no constraint at all.
             return project_params.hyperparam_values(
-                conn, self.caller.company, projects, section=section, name=name, **options
+                conn, self.caller.company, projects or [], section=section, name=name, **options
             )
 
     def project_metric_variants(
