@@ -116,8 +116,11 @@ class Client(
                 f"Validation error: a request id has at most {MAX_KEY_LENGTH} characters",
                 field="request_id",
             )
-        self.run_steps_first(command)  # include_pipeline_steps (api_pipelines.py)
-        return self.service.execute(command, self.caller, request_id=request_id)
+        steps = self.steps_of(command)  # include_pipeline_steps (api_pipelines.py)
+        result = self.service.execute(command, self.caller, request_id=request_id)
+        if steps is not None:
+            self.service.execute(steps, self.caller)
+        return result
 
     def _do(self, kind: type[cmd.Command], fields: dict[str, Any]) -> Result:
         """Validate the fields into the command (as an HTTP body would be), then run it."""

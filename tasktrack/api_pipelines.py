@@ -2,9 +2,11 @@
 `include_pipeline_steps` of stop, archive, unarchive and delete.
 
 Each is a composition of task commands, each its own transaction and its own events (the
-clone, then the enqueue; the steps, then the controller), as ClearML runs them one after the
-other: a failure part-way leaves the earlier commands done (a cloned draft, stopped steps),
-visible and attributed in the log, never a half-written command.
+clone, then the enqueue; the controller, then its steps), as ClearML runs them one after the
+other. What can be refused is checked first (the queue of a start; the controller's own
+command runs before its steps), so a refused call writes nothing; a failure part-way (a queue
+deleted meanwhile, a step another caller changed) leaves the earlier commands done, visible
+and attributed in the log, never a half-written command.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import msgspec
 from sqlalchemy import Connection
 
 from tasktrack.domain import commands as cmd
-from tasktrack.domain.errors import DomainError, TaskNotFound
+from tasktrack.domain.errors import DomainError, QueueNotFound, TaskNotFound
 from tasktrack.domain.values import HyperParams
 from tasktrack.queries import tasks as task_queries
 from tasktrack.queries import workers as worker_queries
 from tasktrack.queries.filter_request import MAX_PAGE_SIZE, GetAllRequest
 from tasktrack.queries.projects import ProjectFilter
 from tasktrack.queries.projects import get_all as get_projects
+from tasktrack.queries.queues import QueueFilter, QueueView
 from tasktrack.service import Caller
 from tasktrack.service.results import Result
 
@@ -94,21 +97,20 @@ class PipelineMethods:
         )
         return [t.id for t in children]
 
-    def run_steps_first(self, command: cmd.Command) -> None:
-        """`include_pipeline_steps`: the steps of the controllers the command names get the
-        same change first (ClearML's order); their own failures do not stop the command."""
+    def steps_of(self, command: cmd.Command) -> cmd.Command | None:
+        """`include_pipeline_steps`: the same change for the steps of the controllers the
+        command names, to run after it (read before it: a deleted controller's children
+        lose their parent). Run after, so that a refused command changes nothing."""
         if not getattr(command, "include_pipeline_steps", False):
-            return
+            return None
         if isinstance(command, cmd.ManyTasks):
             ids = list(command.ids)
         elif isinstance(command, cmd.TaskCommand):
             ids = [command.task]
         else:
-            return
+            return None
         steps = self.pipeline_steps(ids)
-        follow = _steps_command(command, steps) if steps else None
-        if follow is not None:
-            self.execute(follow)
+        return _steps_command(command, steps) if steps else None
 
     def start_pipeline(
         self,
@@ -132,18 +134,22 @@ class PipelineMethods:
             new_task_name=self._run_name(source.project) or msgspec.UNSET,
             new_task_hyperparams=msgspec.convert(msgspec.to_builtins(hyperparams), HyperParams),
         )
+        # The queue is checked before the clone is made: a refused start writes nothing (a
+        # queue deleted in between leaves the clone a draft, as ClearML's would).
+        target = queue or msgspec.UNSET  # none or "": the default queue, as ClearML
+        if isinstance(target, str) and not self.query_queues(QueueFilter(id=[target])):
+            raise QueueNotFound(f"Invalid queue id: id={target}", id=target)
         pipeline = self.execute(clone)["id"]
-        enqueue = cmd.EnqueueTask(
-            task=pipeline,
-            queue=queue if queue is not None else msgspec.UNSET,
-            status_message="Starting pipeline",
-        )
+        enqueue = cmd.EnqueueTask(task=pipeline, queue=target, status_message="Starting pipeline")
         enqueued = self.execute(enqueue)
         answer: Result = {"pipeline": pipeline, "enqueued": bool(enqueued.get("queued"))}
         if verify_watched_queue:
             into = str(enqueued.get("fields", {}).get("execution", {}).get("queue") or queue or "")
             answer["queue_watched"] = bool(into and self.queue_workers([into]).get(into))
         return answer
+
+    def query_queues(self, query: QueueFilter) -> list[QueueView]:
+        raise NotImplementedError
 
     def queue_workers(
         self, queue_ids: Sequence[str]

@@ -22,6 +22,11 @@ def _types(engine: Engine, stream_id: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in rows]
 
 
+def _count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM events")).scalar_one())
+
+
 def _controller(api: Api, name: str) -> tuple[str, str]:
     project = api.ok("projects.create", {"name": name, "description": ""})["id"]
     params = {"properties": {"version": {"section": "properties", "name": "version", "value": "1"}}}
@@ -58,6 +63,10 @@ def test_a_run_is_an_enqueued_clone_with_its_args(
     )
     assert watched["queue_watched"] is False
     assert api.error("pipelines.start_pipeline", {"task": "0" * 32})[:2] == (400, 101)
+    before = _count(e2e_engine)
+    unknown = {"task": task, "queue": "0" * 32}
+    assert api.error("pipelines.start_pipeline", unknown)[:2] == (400, 701)
+    assert _count(e2e_engine) == before  # refused: no clone left behind
 
 
 def test_deleting_runs_keeps_one_and_takes_the_steps(api: Api) -> None:
@@ -93,6 +102,11 @@ def test_include_pipeline_steps_reaches_the_controllers_children(api: Api) -> No
     api.ok("tasks.archive", {"tasks": [task], "include_pipeline_steps": True})
     assert api.ok("tasks.get_all_ex", listed)["tasks"] == []
     api.ok("tasks.unarchive_many", {"ids": [task], "include_pipeline_steps": True})
+    assert len(api.ok("tasks.get_all_ex", listed)["tasks"]) == 3
+    # A refused command on the controller touches none of its steps.
+    api.ok("tasks.started", {"task": task})
+    refused = {"task": task, "include_pipeline_steps": True}
+    assert api.error("tasks.delete", refused)[:2] == (400, 123)
     assert len(api.ok("tasks.get_all_ex", listed)["tasks"]) == 3
     api.ok("tasks.delete", {"task": task, "force": True, "include_pipeline_steps": True})
     assert api.ok("tasks.get_all_ex", {"id": [task, *steps]})["tasks"] == []
