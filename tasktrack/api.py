@@ -18,7 +18,10 @@ from sqlalchemy import Connection, Engine
 from tasktrack.api_events import EventReadMethods
 from tasktrack.api_models import ModelMethods
 from tasktrack.api_organization import OrganizationMethods
+from tasktrack.api_pipelines import PipelineMethods
 from tasktrack.api_queues import QueueMethods
+from tasktrack.api_reports import ReportMethods
+from tasktrack.api_serving import ServingMethods
 from tasktrack.api_workers import WorkerMethods
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain import codec
@@ -28,6 +31,7 @@ from tasktrack.domain.limits import MAX_KEY_LENGTH, too_long
 from tasktrack.queries import (
     activity,
     analytics,
+    project_children,
     project_contents,
     project_params,
     project_stats,
@@ -65,7 +69,16 @@ def start(engine: Engine) -> TaskService:
     return TaskService(engine)
 
 
-class Client(ModelMethods, WorkerMethods, EventReadMethods, QueueMethods, OrganizationMethods):
+class Client(
+    ModelMethods,
+    WorkerMethods,
+    EventReadMethods,
+    QueueMethods,
+    OrganizationMethods,
+    ReportMethods,
+    PipelineMethods,
+    ServingMethods,
+):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 
     With `read_timeout_ms`, every read runs under that statement timeout and one that runs
@@ -103,7 +116,11 @@ class Client(ModelMethods, WorkerMethods, EventReadMethods, QueueMethods, Organi
                 f"Validation error: a request id has at most {MAX_KEY_LENGTH} characters",
                 field="request_id",
             )
-        return self.service.execute(command, self.caller, request_id=request_id)
+        steps = self.steps_of(command)  # include_pipeline_steps (api_pipelines.py)
+        result = self.service.execute(command, self.caller, request_id=request_id)
+        if steps is not None:
+            self.service.execute(steps, self.caller)
+        return result
 
     def _do(self, kind: type[cmd.Command], fields: dict[str, Any]) -> Result:
         """Validate the fields into the command (as an HTTP body would be), then run it."""
@@ -217,11 +234,33 @@ class Client(ModelMethods, WorkerMethods, EventReadMethods, QueueMethods, Organi
             return project_queries.get_all(conn, self.caller.company, query)
 
     def project_stats(
-        self, ids: list[str], users: list[str] | None = None
+        self,
+        ids: list[str],
+        users: list[str] | None = None,
+        children: project_children.Children | None = None,
+        search_hidden: bool = True,
+        allowed: set[str] | None = None,
     ) -> tuple[dict[str, Any], dict[str, list[dict[str, str]]]]:
-        """projects.get_all_ex include_stats: per project {"active": ...} and sub projects."""
+        """projects.get_all_ex include_stats: per project {"active": ...} (or, by
+        children_type dataset, {"datasets": ...}) and sub projects."""
         with self._read() as conn:
-            return project_stats.stats(conn, self.caller.company, ids, users)
+            return project_children.listing_stats(
+                conn,
+                self.caller.company,
+                ids,
+                users,
+                children,
+                search_hidden=search_hidden,
+                allowed=allowed,
+            )
+
+    def projects_with_children(
+        self, children: project_children.Children, users: list[str] | None = None
+    ) -> set[str]:
+        """projects.get_all_ex children_type: the projects holding such children, and their
+        ancestors."""
+        with self._read() as conn:
+            return project_children.selected(conn, self.caller.company, children, users)
 
     def project_dataset_stats(
         self, ids: list[str], users: list[str] | None = None
@@ -235,11 +274,15 @@ class Client(ModelMethods, WorkerMethods, EventReadMethods, QueueMethods, Organi
             return project_stats.parents(conn, self.caller.company, ids)
 
     def project_own_contents(
-        self, ids: list[str], users: list[str] | None = None
+        self,
+        ids: list[str],
+        users: list[str] | None = None,
+        children: project_children.Children | None = None,
     ) -> dict[str, dict[str, int]]:
-        """projects.get_all_ex check_own_contents: own unarchived tasks and models."""
+        """projects.get_all_ex check_own_contents: own unarchived tasks and models (of the
+        children_type), or own datasets."""
         with self._read() as conn:
-            return project_stats.own_contents(conn, self.caller.company, ids, users)
+            return project_children.listing_own(conn, self.caller.company, ids, users, children)
 
     def project_hyper_parameters(
         self, project: str | None = None, **options: Any
@@ -255,8 +298,9 @@ class Client(ModelMethods, WorkerMethods, EventReadMethods, QueueMethods, Organi
     ) -> project_params.ParamValues:
         """projects.get_hyperparam_values (include_subprojects, pattern, page, page_size)."""
         with self._read() as conn:
+            # ClearML's `projects` is a list: absent is empty, no constraint at all.
             return project_params.hyperparam_values(
-                conn, self.caller.company, projects, section=section, name=name, **options
+                conn, self.caller.company, projects or [], section=section, name=name, **options
             )
 
     def project_metric_variants(

@@ -349,6 +349,9 @@ class StopTask(ChangeStatus, frozen=True, kw_only=True):
     endpoint = "tasks.stop"
     summary = "Stop a task, or ask its live worker to"
 
+    # A pipeline controller's steps (its child tasks) first, each on its own (api_pipelines).
+    include_pipeline_steps: bool = False
+
 
 class EnqueueTask(ChangeStatus, frozen=True, kw_only=True):
     """tasks.enqueue: by queue id (must exist) or queue_name (created on first use)."""
@@ -398,16 +401,23 @@ class DeleteTask(ChangeStatus, frozen=True, kw_only=True):
 
     delete_output_models: bool = True  # its draft output models no task takes as input
     return_file_urls: bool = False  # answer `urls`: the files the caller may now delete
+    # A pipeline controller's steps (its child tasks) first, each on its own (api_pipelines).
+    include_pipeline_steps: bool = False
 
 
 class ArchiveTask(ChangeStatus, frozen=True, kw_only=True):
     """One task of tasks.archive / archive_many."""
+
+    # A pipeline controller's steps (its child tasks) first, each on its own (api_pipelines).
+    include_pipeline_steps: bool = False
 
 
 class UnarchiveTask(ChangeStatus, frozen=True, kw_only=True):
     """One task of tasks.unarchive_many."""
 
     compare_and_set = False
+    # A pipeline controller's steps (its child tasks) first, each on its own (api_pipelines).
+    include_pipeline_steps: bool = False
 
 
 class PingTask(TaskCommand, frozen=True, kw_only=True):
@@ -586,6 +596,7 @@ class DeleteTasks(ManyTasks, frozen=True, kw_only=True):
     return_file_urls: bool = False
     status_reason: str = ""
     status_message: str = ""
+    include_pipeline_steps: bool = False
 
 
 class StopTasks(ManyTasks, frozen=True, kw_only=True):
@@ -595,6 +606,7 @@ class StopTasks(ManyTasks, frozen=True, kw_only=True):
     force: bool = False
     status_reason: str = ""
     status_message: str = ""
+    include_pipeline_steps: bool = False
 
 
 class EnqueueTasks(ManyTasks, frozen=True, kw_only=True):
@@ -632,6 +644,7 @@ class ArchiveTasks(ManyTasks, frozen=True, kw_only=True):
     single = ArchiveTask
     status_reason: str = ""
     status_message: str = ""
+    include_pipeline_steps: bool = False
 
 
 class UnarchiveTasks(ManyTasks, frozen=True, kw_only=True):
@@ -640,6 +653,7 @@ class UnarchiveTasks(ManyTasks, frozen=True, kw_only=True):
     single = UnarchiveTask
     status_reason: str = ""
     status_message: str = ""
+    include_pipeline_steps: bool = False
 
 
 def expand(many: ManyTasks) -> list[TaskCommand]:

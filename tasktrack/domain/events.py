@@ -73,6 +73,9 @@ class TaskChanges(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     container: Container | UnsetType = UNSET
     runtime: Runtime | UnsetType = UNSET
     status_message: str | UnsetType = UNSET
+    # A report's text and assets (reports.update): a report update is a task update.
+    report: str | UnsetType = UNSET
+    report_assets: list[str] | UnsetType = UNSET
 
 
 # --- creation and editing ------------------------------------------------------------------
@@ -810,8 +813,30 @@ QueueEvent = (
     | QueueTaskHandedOut
 )
 
+# --- serving containers (stream "serving:<n>:<company>:<id>"; status reports are rows) -------
+
+
+class ServingContainerRegistered(Event, frozen=True, kw_only=True):
+    """A model-serving container came up (registered, or reported while not registered) to
+    serve `model_name` at `endpoint_url` (None while it is still loading)."""
+
+    container: str
+    endpoint_name: str
+    model_name: str
+    endpoint_url: str | None = None
+    timeout: int
+
+
+class ServingContainerUnregistered(Event, frozen=True, kw_only=True):
+    """The container said it is going away."""
+
+    container: str
+
+
+ServingEvent = ServingContainerRegistered | ServingContainerUnregistered
+
 # Every event type the log can hold: the one tagged union all decoding goes through.
-AnyEvent = TaskEvent | QueueEvent | ProjectEvent | ModelEvent | WorkerEvent
+AnyEvent = TaskEvent | QueueEvent | ProjectEvent | ModelEvent | WorkerEvent | ServingEvent
 
 
 # The events of task streams (queue and project streams have their own).
@@ -822,6 +847,8 @@ PROJECT_EVENTS: tuple[type[Event], ...] = typing.get_args(ProjectEvent)
 WORKER_EVENTS: tuple[type[Event], ...] = typing.get_args(WorkerEvent)
 # The events of queue streams (domain/queues.py folds them).
 QUEUE_EVENTS: tuple[type[Event], ...] = typing.get_args(QueueEvent)
+# The events of serving containers' streams (their status reports are rows: domain/serving.py).
+SERVING_EVENTS: tuple[type[Event], ...] = typing.get_args(ServingEvent)
 
 
 _KINDS: dict[type[Event], str] = {
@@ -830,11 +857,13 @@ _KINDS: dict[type[Event], str] = {
     **dict.fromkeys(PROJECT_EVENTS, "project"),
     **dict.fromkeys(WORKER_EVENTS, "worker"),
     **dict.fromkeys(QUEUE_EVENTS, "queue"),
+    **dict.fromkeys(SERVING_EVENTS, "serving"),
 }
 
 
 def stream_kind(event: AnyEvent) -> str:
-    """The kind of stream an event belongs to: "task", "model", "project", "worker" or "queue"."""
+    """The kind of stream an event belongs to: "task", "model", "project", "worker", "queue"
+    or "serving"."""
     return _KINDS[type(event)]
 
 

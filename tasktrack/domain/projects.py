@@ -88,10 +88,15 @@ def _unique(name: str, existing: Mapping[str, ProjectNode]) -> None:
 
 
 def ensure(
-    name: str, ctx: Context, existing: Mapping[str, ProjectNode], ids: Iterator[str]
+    name: str,
+    ctx: Context,
+    existing: Mapping[str, ProjectNode],
+    ids: Iterator[str],
+    system_tags: Sequence[str] = (),
 ) -> tuple[ProjectNode | None, Writes]:
     """The project of this (clean) name, created with every missing ancestor if need be
-    ("" is the top level: None). `existing` holds the company's projects by name."""
+    ("" is the top level: None). `existing` holds the company's projects by name;
+    `system_tags` go to the project itself if it is created (a report's `.reports`)."""
     if not name:
         return None, []
     writes: Writes = []
@@ -110,6 +115,7 @@ def ensure(
                             project_id=node.id,
                             company=ctx.company,
                             name=level,
+                            system_tags=list(system_tags) if level == name else [],
                             parent=node.parent,
                         )
                     ],

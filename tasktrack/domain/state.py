@@ -63,6 +63,9 @@ class TaskState(msgspec.Struct, frozen=True, kw_only=True):
     # Made public (tasks.make_public): read-only for everyone, the owner included, until the
     # owner makes it private again.
     public: bool = False
+    # A report's text and the files it shows (reports.create/update); None on other tasks.
+    report: str | None = None
+    report_assets: list[str] | None = None
     version: int = 0
     deleted: bool = False
 

@@ -44,6 +44,7 @@ TaskType = Literal[
     "service",
     "qc",
     "custom",
+    "report",  # a report (reports.create): a task of its own kind, as ClearML's
 ]
 
 ArtifactMode = Literal["input", "output"]

@@ -20,8 +20,11 @@ from tasktrack.http import (
     event_endpoints,
     model_endpoints,
     organization_endpoints,
+    pipeline_endpoints,
     project_endpoints,
     queue_endpoints,
+    report_endpoints,
+    serving_endpoints,
     task_endpoints,
     worker_endpoints,
 )
@@ -66,6 +69,7 @@ class Archive(msgspec.Struct, frozen=True, kw_only=True):
     tasks: list[str]
     status_reason: str = ""
     status_message: str = ""
+    include_pipeline_steps: bool = False
 
 
 class TaskLogRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,7 +115,10 @@ def _archive(call: Call, body: Archive) -> Any:
         if missing:
             raise TaskNotFound(missing[0])
     many = cmd.ArchiveTasks(
-        ids=body.tasks, status_reason=body.status_reason, status_message=body.status_message
+        ids=body.tasks,
+        status_reason=body.status_reason,
+        status_message=body.status_message,
+        include_pipeline_steps=body.include_pipeline_steps,
     )
     result = call.client.execute(many, request_id=call.request_id)
     return {"archived": len(result["succeeded"])}
@@ -332,6 +339,12 @@ def _table() -> dict[str, Spec]:
     specs += project_endpoints.ENDPOINTS
     # organization.* queries (declared in http/organization_endpoints.py).
     specs += organization_endpoints.ENDPOINTS
+    # The reports service (declared in http/report_endpoints.py).
+    specs += report_endpoints.endpoints()
+    # The pipelines service (declared in http/pipeline_endpoints.py).
+    specs += pipeline_endpoints.ENDPOINTS
+    # The serving service (declared in http/serving_endpoints.py).
+    specs += serving_endpoints.endpoints()
     return {s.name: s for s in specs}
 
 

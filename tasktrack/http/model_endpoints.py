@@ -66,7 +66,7 @@ def _get_all(call: Call, body: GetModels) -> Any:
     return {"models": found}
 
 
-def _get_all_ex(call: Call, body: GetModels) -> Any:
+def get_all_ex(call: Call, body: GetModels) -> Any:
     """get_all, with the references held as ids answered as `{id}` (as ClearML's listing)."""
     found = call.client.query_models(body)
     docs = shape(found, body.only_fields) if body.only_fields else [clearml_json(m) for m in found]
@@ -115,7 +115,7 @@ def endpoints() -> list[Spec]:
         Spec(
             name="models.get_all_ex",
             request=GetModels,
-            run=_get_all_ex,
+            run=get_all_ex,
             summary="Models by filters (include_stats: labels_count)",
         ),
         Spec(

@@ -9,6 +9,8 @@ from typing import Any, Literal
 import msgspec
 
 from tasktrack.http.calls import Call, Spec
+from tasktrack.queries.filter_more import FieldFilter
+from tasktrack.queries.project_children import ChildKind, Children
 from tasktrack.queries.project_contents import TagFilter
 from tasktrack.queries.projects import ProjectFilter
 from tasktrack.queries.shaping import shape
@@ -23,6 +25,10 @@ class GetProjectsEx(ProjectFilter, frozen=True, kw_only=True):
     check_own_contents: bool = False
     active_users: list[str] | None = None
     allow_public: bool = True
+    # Only the projects holding such children (and their ancestors); stats count only them.
+    children_type: ChildKind | None = None
+    children_tags: list[str | None] | None = None
+    children_tags_filter: FieldFilter | None = None
 
 
 class ProjectId(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,8 +96,23 @@ class Empty(msgspec.Struct, frozen=True):
     pass
 
 
+def _parse_get_all_ex(body: dict[str, Any]) -> GetProjectsEx:
+    # ClearML takes one id as a plain string too (its reports test sends `id=<project>`).
+    if isinstance(body.get("id"), str):
+        body = {**body, "id": [body["id"]]}
+    return msgspec.convert(body, GetProjectsEx)
+
+
 def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
     found = [msgspec.to_builtins(p) for p in call.client.query_projects(body)]
+    children = None
+    selected: set[str] | None = None
+    if body.children_type is not None:
+        children = Children(
+            kind=body.children_type, tags=body.children_tags, tags_filter=body.children_tags_filter
+        )
+        selected = call.client.projects_with_children(children, body.active_users)
+        found = [p for p in found if p["id"] in selected]
     ids = [p["id"] for p in found]
     parents = call.client.project_parents([p["parent"] for p in found if p.get("parent")])
     for p in found:
@@ -103,14 +124,20 @@ def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
         found = [p for p in found if p["id"] in keep]
         ids = [p["id"] for p in found]
     if ids and body.check_own_contents:
-        own = call.client.project_own_contents(ids, body.active_users)
+        own = call.client.project_own_contents(ids, body.active_users, children)
         for p in found:
             p.update(own[p["id"]])
     if ids and body.include_stats:
-        stats, children = call.client.project_stats(ids, body.active_users)
+        stats, subs = call.client.project_stats(
+            ids,
+            body.active_users,
+            children=children,
+            search_hidden=body.search_hidden,
+            allowed=selected,
+        )
         for p in found:
             p["stats"] = stats[p["id"]]
-            p["sub_projects"] = children[p["id"]]
+            p["sub_projects"] = subs[p["id"]]
     if ids and body.include_dataset_stats:
         datasets = call.client.project_dataset_stats(ids, body.active_users)
         for p in found:
@@ -221,6 +248,7 @@ ENDPOINTS = [
         name="projects.get_all_ex",
         request=GetProjectsEx,
         run=_get_all_ex,
+        parse=_parse_get_all_ex,
         summary="Projects with their parent, and optionally stats, sub projects, own contents",
     ),
     Spec(

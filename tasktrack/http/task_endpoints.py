@@ -33,7 +33,7 @@ class GetAllEx(GetAllRequest, frozen=True, kw_only=True):
     allow_public: bool = True  # no public tasks of other companies here
 
 
-def _parse(body: dict[str, Any]) -> GetAllEx:
+def parse_get_all_ex(body: dict[str, Any]) -> GetAllEx:
     request = request_from(body, GetAllEx)
     if request.only_fields:
         check_paths(request.only_fields)
@@ -59,7 +59,7 @@ def scroll_window(body: GetAllEx) -> tuple[tuple[int, int] | None, int]:
     return (position, body.size), position
 
 
-def _get_all_ex(call: Call, body: GetAllEx) -> Any:
+def get_all_ex(call: Call, body: GetAllEx) -> Any:
     window, start = scroll_window(body)
     tasks = call.client.query_all(body, window)
     answer: dict[str, Any] = {}
@@ -104,16 +104,16 @@ ENDPOINTS = [
     Spec(
         name="tasks.get_all_ex",
         request=GetAllEx,
-        run=_get_all_ex,
-        parse=_parse,
+        run=get_all_ex,
+        parse=parse_get_all_ex,
         summary="Tasks by filters, with `filters`, `_any_`/`_all_`, scroll_id paging and "
         "project references in only_fields",
     ),
     Spec(
         name="tasks.get_by_id_ex",
         request=GetAllEx,
-        run=_get_all_ex,
-        parse=_parse,
+        run=get_all_ex,
+        parse=parse_get_all_ex,
         summary="Tasks by id, answered as get_all_ex answers them (references, only_fields)",
     ),
 ]

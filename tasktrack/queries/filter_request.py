@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -154,7 +154,7 @@ NUMBER_RANGE_FIELDS = ("active_duration", "last_iteration")
 DATE_FIELDS = ("status_changed", "last_update", "last_change")
 PATTERN_FIELDS = ("name", "comment")
 # Fields an `_any_`/`_all_` pattern matches as text.
-TEXT_FIELDS = frozenset({*LIST_FIELDS, *PATTERN_FIELDS}) - {"tags", "system_tags"}
+TEXT_FIELDS = frozenset({*LIST_FIELDS, *PATTERN_FIELDS, "report"}) - {"tags", "system_tags"}
 ORDERABLE = frozenset(
     {
         *(f for f in LIST_FIELDS),
@@ -197,6 +197,18 @@ def check_values(field: str, values: object) -> None:
         raise BadFilter(
             f"{field}: at most {MAX_FILTER_VALUES} values in one filter, got {len(values)}",
             field=field,
+            limit=MAX_FILTER_VALUES,
+        )
+
+
+def check_expanded(values: Sequence[str | None]) -> None:
+    """A project filter with its sub projects added (include_subprojects) stays within
+    MAX_FILTER_VALUES too: 400/16, never a list cut short."""
+    if len(values) > MAX_FILTER_VALUES:
+        raise BadFilter(
+            f"project: include_subprojects reaches {len(values)} projects, at most "
+            f"{MAX_FILTER_VALUES} in one filter (name fewer projects)",
+            field="project",
             limit=MAX_FILTER_VALUES,
         )
 

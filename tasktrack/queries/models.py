@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row, Select, false, or_, select, true
 
 from tasktrack.domain.errors import BadFilter, TaskNotFound
 from tasktrack.domain.model_errors import ModelNotFound
-from tasktrack.queries.filter_request import check_pattern, check_values
+from tasktrack.queries.filter_request import check_expanded, check_pattern, check_values
 from tasktrack.queries.listing import bad_name_pattern, count_matching
 from tasktrack.queries.project_contents import with_children
 from tasktrack.queries.tasks import last_metrics
@@ -168,6 +168,7 @@ def _matching(conn: Connection, company: str, f: ModelFilter) -> Select[Any]:
     projects = [f.project] if isinstance(f.project, str) else f.project
     if projects and f.include_subprojects:
         projects = with_children(conn, company, projects)
+        check_expanded(projects)
     stmt = stmt.where(*_in("project", projects))
     for name in ("id", "task", "framework", "uri"):
         stmt = stmt.where(*_in(name, getattr(f, name)))

@@ -32,8 +32,13 @@ class ParamValues(msgspec.Struct, frozen=True, kw_only=True):
 def _scope(
     conn: Connection, company: str, project_ids: Sequence[str] | None, include_subprojects: bool
 ) -> list[ColumnElement[bool]]:
+    """ClearML's project constraint: the projects (with their sub projects); none (None)
+    is every task with include_subprojects, else only the tasks of no project (the top
+    level); an empty list is no constraint."""
     where: list[ColumnElement[bool]] = [tasks.c.company == company]
-    if project_ids:
+    if project_ids is None and not include_subprojects:
+        where.append(tasks.c.project.is_(None))
+    elif project_ids:
         ids = with_children(conn, company, project_ids) if include_subprojects else project_ids
         where.append(tasks.c.project.in_(list(ids)))
     return where

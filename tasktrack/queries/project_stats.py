@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, case, func, not_, select
+from sqlalchemy import ColumnElement, Connection, Text, and_, case, func, not_, select
 
 from tasktrack.domain import project_names as names
 from tasktrack.domain.values import STATUSES
 from tasktrack.store.tables import models, projects, tasks
 
 _ARCHIVED = "archived"
+_HIDDEN = "hidden"
 # A task that ended in the last day counts as recently completed unless it is running again.
 _NOT_COMPLETED = ("queued", "in_progress", "failed")
 
@@ -62,11 +63,22 @@ def _empty() -> dict[str, Any]:
 
 
 def stats(
-    conn: Connection, company: str, ids: Sequence[str], users: Sequence[str] | None = None
+    conn: Connection,
+    company: str,
+    ids: Sequence[str],
+    users: Sequence[str] | None = None,
+    *,
+    where: ColumnElement[bool] | None = None,
+    search_hidden: bool = True,
+    allowed: set[str] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, str]]]]:
     """Per project, the statistics of its unarchived tasks and its descendants' ({"active":
-    ...}, as ClearML's default `stats_for_state`), and its sub projects."""
+    ...}, as ClearML's default `stats_for_state`), and its sub projects. `where` narrows the
+    tasks counted, hidden ones only with `search_hidden`; `allowed` the descendants (the
+    projects a children_type listing selected)."""
     children = descendants(conn, company, ids)
+    if allowed is not None:
+        children = {p: [c for c in found if c["id"] in allowed] for p, found in children.items()}
     scope = {p: [p, *(c["id"] for c in children[p])] for p in ids}
     every = sorted({x for members in scope.values() for x in members})
     since = datetime.now(UTC) - timedelta(hours=24)
@@ -102,6 +114,10 @@ def stats(
     )
     if users:
         stmt = stmt.where(tasks.c.user_id.in_(list(users)))
+    if where is not None:
+        stmt = stmt.where(where)
+    if not search_hidden:
+        stmt = stmt.where(not_(tasks.c.system_tags.contains([_HIDDEN])))
     per_project: dict[str, list[Any]] = {}
     for row in conn.execute(stmt):
         per_project.setdefault(row[0], []).append(row)
@@ -122,12 +138,16 @@ def stats(
 
 
 def own_contents(
-    conn: Connection, company: str, ids: Sequence[str], users: Sequence[str] | None = None
+    conn: Connection,
+    company: str,
+    ids: Sequence[str],
+    users: Sequence[str] | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Per project, its own unarchived tasks and models (not its descendants'), of these users
     only if given (projects.get_all_ex check_own_contents)."""
 
-    def counts(table: Any) -> dict[str, int]:
+    def counts(table: Any, extra: ColumnElement[bool] | None = None) -> dict[str, int]:
         stmt = (
             select(table.c.project, func.count())
             .where(
@@ -139,9 +159,12 @@ def own_contents(
         )
         if users:
             stmt = stmt.where(table.c.user_id.in_(list(users)))
+        if extra is not None:
+            stmt = stmt.where(extra)
         return {r[0]: r[1] for r in conn.execute(stmt)}
 
-    own_tasks, own_models = counts(tasks), counts(models)
+    own_tasks = counts(tasks, where)
+    own_models = counts(models) if where is None else {}
     return {p: {"own_tasks": own_tasks.get(p, 0), "own_models": own_models.get(p, 0)} for p in ids}
 
 

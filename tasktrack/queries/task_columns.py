@@ -38,6 +38,7 @@ _PLAIN = (
     "last_change",
     "last_changed_by",
     "last_iteration",
+    "report",
 )
 COLUMNS: dict[str, ColumnElement[Any]] = {
     **{name: tasks.c[name] for name in _PLAIN},
@@ -49,5 +50,5 @@ ARRAYS = frozenset({"tags", "system_tags"})
 NEVER_MISSING = frozenset({"id", "name", "user", "type", "status", "created"})
 TEXTS = frozenset(
     {"id", "name", "user", "type", "status", "comment", "project", "parent", "execution.queue"}
-    | {"status_message", "status_reason", "last_worker", "last_changed_by"}
+    | {"status_message", "status_reason", "last_worker", "last_changed_by", "report"}
 )

@@ -17,6 +17,7 @@ from tasktrack.queries import filters
 from tasktrack.queries.filter_request import (
     MAX_PAGE_SIZE,
     GetAllRequest,
+    check_expanded,
     check_values,
     plan,
     request_from,
@@ -145,7 +146,9 @@ def with_subprojects(conn: Connection, company: str, request: R) -> R:
         expanded.append(v)
         if v in below:
             expanded += [c["id"] for c in below[v] if c["id"] not in values]
-    return structs.replace(request, project=list(dict.fromkeys(expanded)))
+    unique = list(dict.fromkeys(expanded))
+    check_expanded(unique)
+    return structs.replace(request, project=unique)
 
 
 def status_history(conn: Connection, company: str, task_id: str) -> list[StatusHistoryEntry]:

@@ -137,6 +137,8 @@ class TaskView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     configuration: Configuration | None = None
     runtime: Runtime | None = None
     enqueue_status: Status | None = None
+    report: str | None = None
+    report_assets: list[str] | None = None
     # tasktrack's own: the task's stream version, for expected_version (optimistic concurrency).
     stream_version: int | None = None
 

@@ -16,7 +16,17 @@ from tasktrack.domain import commands as cmd
 from tasktrack.domain.decide import RULES
 from tasktrack.domain.errors import DomainError, InvalidRequest
 from tasktrack.domain.records import Metadata
-from tasktrack.service import handlers, models, projects, queues, reporting, task_moves, workers
+from tasktrack.service import (
+    handlers,
+    models,
+    projects,
+    queues,
+    report_docs,
+    reporting,
+    serving,
+    task_moves,
+    workers,
+)
 from tasktrack.service.queue_lines import LinesMoved
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
@@ -61,6 +71,8 @@ SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     cmd.MoveTasks: task_moves.on_move,
     cmd.MakeTasksPublic: task_moves.on_make_public,
     cmd.MakeTasksPrivate: task_moves.on_make_private,
+    **report_docs.HANDLERS,
+    **serving.HANDLERS,
 }
 
 

@@ -81,7 +81,7 @@ def _lock_new(uow: UnitOfWork, writes: Writes, known: set[str]) -> None:
 
 
 def destination(
-    uow: UnitOfWork, project_id: str | None, name: str | None
+    uow: UnitOfWork, project_id: str | None, name: str | None, system_tags: Sequence[str] = ()
 ) -> tuple[str | None, Writes]:
     """Where tasks or models move: the project `project_id` (it must exist: 400/401), else the
     project named `name`, created with its missing parents when absent, else no project.
@@ -95,7 +95,9 @@ def destination(
         return tree.get(project_id).id, []
     if not name:
         return None, []
-    node, writes = projects.ensure(names.clean(name), _context(uow, []), tree.by_name, _ids())
+    node, writes = projects.ensure(
+        names.clean(name), _context(uow, []), tree.by_name, _ids(), system_tags
+    )
     return (node.id if node else None), writes
 
 
@@ -259,3 +261,13 @@ def on_make_public(uow: UnitOfWork, c: cmd.MakeProjectsPublic) -> Result:
 
 def on_make_private(uow: UnitOfWork, c: cmd.MakeProjectsPrivate) -> Result:
     return _visibility(uow, c.ids, False)
+
+
+def company_tree(uow: UnitOfWork) -> _Tree:
+    """The company's projects, read under its project-tree lock (taken here, first)."""
+    return _Tree(uow)
+
+
+def new_ids() -> Iterator[str]:
+    """Fresh ids for the projects a decision creates."""
+    return _ids()

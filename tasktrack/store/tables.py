@@ -117,6 +117,9 @@ tasks = Table(
     # A public task is read-only, the owner's included (tasks.make_public; migration
     # 0015_delmove). Last: the migration adds it after the head's columns.
     Column("public", Boolean, nullable=False, server_default=text("false")),
+    # A report's text and assets (reports.*; migration 0019_h16reports), after `public`.
+    Column("report", Text),
+    Column("report_assets", ARRAY(Text)),
     Index("tasks_company_status_idx", "company", "status"),
     # Project alone, or project and status (migration 0010).
     Index("tasks_company_project_status_idx", "company", "project", "status"),
@@ -341,6 +344,40 @@ worker_reports = Table(
     Column("stats", JSONB, nullable=False),
     PrimaryKeyConstraint("company", "worker", "seq"),
     Index("worker_reports_company_ts_idx", "company", "ts"),
+)
+
+# A model-serving container's latest state (serving.register_container, container_status_report):
+# a plain row, not a read model of the log, as a worker's (docs/architecture.md, "Serving
+# containers"); it counts until last_activity + timeout.
+serving_containers = Table(
+    "serving_containers",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("endpoint_name", Text, nullable=False),
+    Column("model_name", Text, nullable=False),
+    Column("endpoint_url", Text),
+    Column("info", JSONB, nullable=False),
+    Column("status", JSONB, nullable=False),
+    _ts("register_time", nullable=False),
+    Column("timeout", Integer, nullable=False),
+    _ts("last_activity", nullable=False),
+    PrimaryKeyConstraint("company", "id"),
+    Index("serving_containers_company_url_idx", "company", "endpoint_url"),
+)
+
+# A serving container's chart values, one row per status report (`ts` in ms), kept
+# domain/serving.REPORTS_KEPT (older ones are deleted as new ones come).
+serving_reports = Table(
+    "serving_reports",
+    metadata,
+    Column("company", Text, nullable=False),
+    Column("container", Text, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("endpoint_url", Text, nullable=False),
+    Column("values", JSONB, nullable=False),
+    PrimaryKeyConstraint("company", "container", "ts"),
+    Index("serving_reports_company_url_ts_idx", "company", "endpoint_url", "ts"),
 )
 
 # Each queue's waiting line: one row per waiting task, lower ranks first (domain/queues.py).

@@ -23,7 +23,7 @@ JSON_FIELDS = (
     "runtime",
 )
 # TaskState field -> column (the state's `user` is the column user_id), in the table's order
-# but `public`, which the table has last.
+# but `public`, `report` and `report_assets`, which the table has last.
 FIELDS = (
     "id",
     "company",
@@ -60,6 +60,8 @@ FIELDS = (
     "runtime",
     "enqueue_status",
     "public",
+    "report",
+    "report_assets",
 )
 COLUMNS = (
     *("user_id" if f == "user" else f for f in FIELDS),

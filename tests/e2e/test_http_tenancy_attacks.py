@@ -79,6 +79,14 @@ TASK_BODIES: dict[str, dict[str, Any]] = {
     "events.vector_metrics_iter_histogram": {"metric": "m", "variant": "v"},
     "events.clear_task_log": {"allow_locked": True},
     "events.delete_for_task": {"allow_locked": True},
+    # The reports service: another company's task is as unknown as an unknown one.
+    "reports.update": {"comment": "pwned"},
+    "reports.publish": {},
+    "reports.archive": {},
+    "reports.unarchive": {},
+    "reports.move": {"project_name": "pwned"},
+    "reports.delete": {"force": True},
+    "pipelines.start_pipeline": {},
     # The queues service, on a queue of the stranger's own ("@queue"): another company's task
     # is as unknown to it (101), or as absent from the queue (703), as an unknown one.
     **{
@@ -127,6 +135,7 @@ IDS_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
     "events.multi_task_scalar_metrics_iter_histogram": ("tasks", {}),
     "events.get_task_metrics": ("tasks", {}),
     "events.get_multi_task_metrics": ("tasks", {}),
+    "pipelines.delete_runs": ("ids", {"project": UNKNOWN}),
     **{
         name: ("ids", {"queue_name": "q"} if name == "tasks.enqueue_many" else {})
         for name in ENDPOINTS
@@ -232,6 +241,7 @@ PROJECT_BODIES: dict[str, dict[str, Any]] = {
     "projects.merge": {"project": "@"},
     "projects.delete": {"project": "@", "force": True},
     "projects.validate_delete": {"project": "@"},
+    "reports.create": {"project": "@", "name": "pwned"},
 }
 
 

@@ -72,6 +72,22 @@ def test_hyper_parameter_names_are_distinct_sorted_and_paged(
     assert (first.parameters, first.remaining) == (names.parameters[:1], 3)
 
 
+def test_no_project_is_every_task_or_without_sub_projects_the_project_less_ones(
+    world: tuple[Client, dict[str, str]],
+) -> None:
+    """As ClearML: no project with include_subprojects (the default) reads every task of the
+    company; without it, only the tasks in no project (the top level)."""
+    client, _ = world
+    every = client.project_hyper_parameters(None)
+    assert {"section": "Other", "name": "only"} in every.parameters
+    assert client.project_hyper_parameters(None, include_subprojects=False).parameters == []
+    client.create(name="loose", type="training", hyperparams=_params(Loose__k="v"))
+    top = client.project_hyper_parameters(None, include_subprojects=False)
+    assert top.parameters == [{"section": "Loose", "name": "k"}]
+    values = client.project_hyperparam_values(None, "General", "lr", include_subprojects=False)
+    assert values.values == ["0.01", "0.1"]  # a list of projects: absent is no constraint
+
+
 def test_hyperparam_values_are_distinct_sorted_and_filtered_by_pattern(
     world: tuple[Client, dict[str, str]],
 ) -> None:

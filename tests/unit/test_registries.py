@@ -205,3 +205,24 @@ def test_every_queue_command_has_a_handler_an_endpoint_and_a_client_method() -> 
     assert command_problems(queue_commands.declared(), ENDPOINTS, source) == []
     assert set(ev.QUEUE_EVENTS) <= set(typing.get_args(ev.AnyEvent))
     assert set(ev.QUEUE_EVENTS) - {ev.QueueCreated} == set(queues.FOLDS)
+
+
+def test_every_report_command_has_a_handler_an_endpoint_and_a_client_method() -> None:
+    """The reports service's commands (domain/report_commands.py); their Client methods live
+    in the ReportMethods mixin (api_reports.py)."""
+    from tasktrack import api_reports
+    from tasktrack.domain import report_commands
+
+    source = inspect.getsource(api_reports.ReportMethods)
+    assert command_problems(report_commands.declared(), ENDPOINTS, source) == []
+
+
+def test_every_serving_command_has_a_handler_an_endpoint_and_a_client_method() -> None:
+    """The serving service's commands (domain/serving_commands.py); their Client methods live
+    in the ServingMethods mixin (api_serving.py). Every serving event is decoded."""
+    from tasktrack import api_serving
+    from tasktrack.domain import serving_commands
+
+    source = inspect.getsource(api_serving.ServingMethods)
+    assert command_problems(serving_commands.declared(), ENDPOINTS, source) == []
+    assert set(ev.SERVING_EVENTS) <= set(typing.get_args(ev.AnyEvent))
