@@ -4,7 +4,8 @@ A PipelineController of function steps and its @PipelineDecorator twin run local
 (`start_locally(run_pipeline_steps_locally=True)`, `PipelineDecorator.run_locally()`): they
 complete, their steps are tasks whose parent is the controller, and the pipeline's project is
 tagged as ClearML's SDK tags it. A dataset of a small folder and a child version round-trip
-through `clearml.Dataset`.
+through `clearml.Dataset`. What the SDK saved (models, artifacts) shows in `tasktrack tasks
+show` and `tasktrack models history`.
 
 Where the SDK stores files (artifacts, dataset zips) is the `storage` fixture's choice alone.
 """
@@ -20,6 +21,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from tests.e2e.cli import as_json, run
 from tests.e2e.http import Api
 from tests.e2e.test_clearml_sdk import Sdk
 
@@ -101,10 +103,41 @@ def _check_pipeline(sdk: Sdk, storage: Storage, controller_id: str, name: str) -
     ]
 
 
-def test_a_pipeline_controller_with_function_steps_runs_locally(sdk: Sdk, storage: Storage) -> None:
+def _cli(sdk: Sdk, database: str, *args: str) -> Any:
+    """`tasktrack ARGS --json` on the server's database, as the SDK user's company."""
+    company = sdk.api.credential.company  # type: ignore[attr-defined]
+    group, *rest = args
+    env = {"TASKTRACK_DATABASE_URL": database}
+    return as_json(run(group, "--company", company, *rest, "--json", env=env))
+
+
+def test_a_pipeline_controller_with_function_steps_runs_locally(
+    sdk: Sdk, storage: Storage, e2e_database: str
+) -> None:
     done, controller = sdk.run("pipeline_controller.py")
     assert done.returncode == 0, done.stderr
     _check_pipeline(sdk, storage, controller, "splitter")
+    split = _steps(sdk, controller)["split"]["id"]
+    shown = _cli(sdk, e2e_database, "tasks", "show", split)
+    assert [a["key"] for a in shown["execution"]["artifacts"]] == ["parts"]
+
+
+def test_the_cli_shows_the_models_an_sdk_run_saved(sdk: Sdk, e2e_database: str) -> None:
+    done, task_id = sdk.run("output_model.py", str(sdk.home / "weights"))
+    assert done.returncode == 0, done.stderr
+    found = re.search(r"^MODEL (\S+)$", done.stdout, re.MULTILINE)
+    assert found, done.stdout
+    model = found.group(1)
+    entries = _cli(sdk, e2e_database, "tasks", "show", task_id)["model_entries"]
+    assert {(e["type"], e["model"], e["model_name"]) for e in entries} == {
+        ("output", model, "weights")
+    }
+    assert entries[-1]["uri"].endswith("weights_2.bin")
+    history = _cli(sdk, e2e_database, "models", "history", model)["history"]
+    assert {h["user"] for h in history} == {"sdk-user"}
+    assert history[0]["event"] == "ModelCreated"
+    uploads = [h["changes"]["uri"] for h in history if h["event"] == "ModelWeightsUpdated"]
+    assert [uri.rsplit("/", 1)[-1] for uri in uploads] == ["weights_1.bin", "weights_2.bin"]
 
 
 def test_a_decorated_pipeline_runs_locally(sdk: Sdk, storage: Storage) -> None:
