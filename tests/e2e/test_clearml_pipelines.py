@@ -147,7 +147,9 @@ def test_a_decorated_pipeline_runs_locally(sdk: Sdk, storage: Storage) -> None:
     _check_pipeline(sdk, storage, controller, "decorated")
 
 
-def test_a_dataset_and_a_child_version_round_trip(sdk: Sdk, storage: Storage) -> None:
+def test_a_dataset_and_a_child_version_round_trip_then_one_is_published_one_deleted(
+    sdk: Sdk, storage: Storage
+) -> None:
     folder = sdk.home / "digits"
     folder.mkdir()
     (folder / "a.txt").write_text("one\n")
@@ -175,6 +177,14 @@ def test_a_dataset_and_a_child_version_round_trip(sdk: Sdk, storage: Storage) ->
         artifacts = {a["key"]: a for a in task["execution"]["artifacts"]}
         assert artifacts["data"]["uri"].startswith(storage.prefix)
         assert artifacts["state"]["uri"].startswith(storage.prefix)
-    project = _project(sdk, sdk.task(child)["project"])
+    project = _project(sdk, sdk.task(parent)["project"])
     assert project["name"] == "sdk datasets/.datasets/digits"
     assert {"hidden", "dataset"} <= set(project["system_tags"])
+
+    done, _ = sdk.run("dataset_retire.py", parent, child)
+    assert done.returncode == 0, done.stderr
+    found = re.search(r"^RESULT (.*)$", done.stdout, re.MULTILINE)
+    assert found, done.stdout
+    assert json.loads(found.group(1)) == {"published": parent, "listed": [parent]}
+    assert sdk.task(parent)["status"] == "published"
+    assert sdk.api.error("tasks.get_by_id", {"task": child})[:2] == (400, 101)
