@@ -11,10 +11,11 @@ from sqlalchemy import Connection
 
 from tasktrack.domain import model_commands as cmd
 from tasktrack.domain.errors import InvalidRequest
+from tasktrack.queries import model_history, project_models
 from tasktrack.queries import models as model_queries
-from tasktrack.queries import project_models
 from tasktrack.service import Caller
 from tasktrack.service.results import Result
+from tasktrack.store.engine import raw
 
 
 class ModelMethods:
@@ -100,6 +101,12 @@ class ModelMethods:
     def query_models(self, query: model_queries.ModelFilter) -> list[model_queries.ModelView]:
         with self._read() as conn:
             return model_queries.get_all(conn, self.caller.company, query)
+
+    def model_history(self, model: str) -> list[model_history.ModelHistoryEntry]:
+        """Every event of the model's stream from the log (who changed what, when); deleted
+        models too."""
+        with self._read() as conn:
+            return model_history.history(raw(conn), self.caller.company, model)
 
     def get_model_frameworks(self, projects: list[str] | None = None) -> list[str]:
         with self._read() as conn:

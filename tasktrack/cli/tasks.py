@@ -8,7 +8,7 @@ from typing import Any, get_args
 import click
 from msgspec import structs
 
-from tasktrack.cli import reported_tables
+from tasktrack.cli import model_tables, reported_tables
 from tasktrack.cli import task_tables as render
 from tasktrack.cli.acting import JSON_HELP, caller_of, caller_options, client_for, fail
 from tasktrack.domain.values import STATUSES, TaskType
@@ -143,18 +143,30 @@ def list_(
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @click.pass_context
 def show(ctx: click.Context, task: str, as_of: str | None, as_json: bool) -> None:
-    """Show TASK: its fields, hyperparameters, last metrics, and the plots, single values and
-    debug images it reported (--as-of: the task as it was then, without its reports)."""
+    """Show TASK: its fields, hyperparameters, last metrics, its input and output models and
+    artifacts, and the plots, single values and debug images it reported (--as-of: the task as
+    it was then, without its reports)."""
     with client_for(*caller_of(ctx)) as client:
         view = client.get_by_id(task, as_of=as_of)
         found = None if as_of else client.get_reported_summary(view.id)
+        entries = model_tables.task_models(view)
+        ids = sorted({model for _, _, model in entries})
+        named = {m.id: m for m in client.get_models(id=ids)} if ids else {}
+    linked = model_tables.task_models_document(entries, named)
     if as_json:
         reports = None if found is None else reported_tables.document(found)
-        click.echo(render.encode({**render.task_document(view), "reported": reports}))
+        document = {**render.task_document(view), "reported": reports, "model_entries": linked}
+        click.echo(render.encode(document))
         return
     console = render.console()
     console.print(render.fields_table(view, as_of))
-    for table in (render.params_table(view), render.metrics_table(view)):
+    tables = (
+        render.params_table(view),
+        render.metrics_table(view),
+        model_tables.task_models_table(linked),
+        model_tables.artifacts_table(view),
+    )
+    for table in tables:
         if table is not None:
             console.print(table)
     for table in reported_tables.tables(found) if found is not None else []:
