@@ -16,6 +16,7 @@ from msgspec import structs
 from sqlalchemy import Connection, Engine
 
 from tasktrack.api_events import EventReadMethods
+from tasktrack.api_files import FileMethods
 from tasktrack.api_models import ModelMethods
 from tasktrack.api_organization import OrganizationMethods
 from tasktrack.api_queues import QueueMethods
@@ -65,7 +66,9 @@ def start(engine: Engine) -> TaskService:
     return TaskService(engine)
 
 
-class Client(ModelMethods, WorkerMethods, EventReadMethods, QueueMethods, OrganizationMethods):
+class Client(
+    ModelMethods, WorkerMethods, EventReadMethods, QueueMethods, OrganizationMethods, FileMethods
+):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 
     With `read_timeout_ms`, every read runs under that statement timeout and one that runs

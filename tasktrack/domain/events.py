@@ -810,8 +810,28 @@ QueueEvent = (
     | QueueTaskHandedOut
 )
 
+
+# --- the file server (one stream per company: "files:<n>:<company>"; the bytes stay on disk) --
+
+
+class FileStored(Event, frozen=True, kw_only=True):
+    """A file was uploaded to the file server (a new one, or a replacement of `path`)."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+class FileDeleted(Event, frozen=True, kw_only=True):
+    """A file was deleted from the file server."""
+
+    path: str
+
+
+FileEvent = FileStored | FileDeleted
+
 # Every event type the log can hold: the one tagged union all decoding goes through.
-AnyEvent = TaskEvent | QueueEvent | ProjectEvent | ModelEvent | WorkerEvent
+AnyEvent = TaskEvent | QueueEvent | ProjectEvent | ModelEvent | WorkerEvent | FileEvent
 
 
 # The events of task streams (queue and project streams have their own).
@@ -822,6 +842,8 @@ PROJECT_EVENTS: tuple[type[Event], ...] = typing.get_args(ProjectEvent)
 WORKER_EVENTS: tuple[type[Event], ...] = typing.get_args(WorkerEvent)
 # The events of queue streams (domain/queues.py folds them).
 QUEUE_EVENTS: tuple[type[Event], ...] = typing.get_args(QueueEvent)
+# The events of a company's files stream (no read model folds them: docs/architecture.md).
+FILE_EVENTS: tuple[type[Event], ...] = typing.get_args(FileEvent)
 
 
 _KINDS: dict[type[Event], str] = {
@@ -830,11 +852,13 @@ _KINDS: dict[type[Event], str] = {
     **dict.fromkeys(PROJECT_EVENTS, "project"),
     **dict.fromkeys(WORKER_EVENTS, "worker"),
     **dict.fromkeys(QUEUE_EVENTS, "queue"),
+    **dict.fromkeys(FILE_EVENTS, "file"),
 }
 
 
 def stream_kind(event: AnyEvent) -> str:
-    """The kind of stream an event belongs to: "task", "model", "project", "worker" or "queue"."""
+    """The kind of stream an event belongs to: "task", "model", "project", "worker", "queue"
+    or "file"."""
     return _KINDS[type(event)]
 
 

@@ -16,7 +16,16 @@ from tasktrack.domain import commands as cmd
 from tasktrack.domain.decide import RULES
 from tasktrack.domain.errors import DomainError, InvalidRequest
 from tasktrack.domain.records import Metadata
-from tasktrack.service import handlers, models, projects, queues, reporting, task_moves, workers
+from tasktrack.service import (
+    files,
+    handlers,
+    models,
+    projects,
+    queues,
+    reporting,
+    task_moves,
+    workers,
+)
 from tasktrack.service.queue_lines import LinesMoved
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
@@ -52,6 +61,7 @@ SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     **models.HANDLERS,
     **workers.HANDLERS,
     **queues.HANDLERS,
+    **files.HANDLERS,
     cmd.UpdateProject: projects.on_update_project,
     cmd.MoveProject: projects.on_move_project,
     cmd.MergeProject: projects.on_merge_project,

@@ -24,8 +24,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: Mapping[str, str], *, workers: int = 1) -> Iterator[str]:
-    """Run `tasktrack serve` on a free port; yield its base URL; stop it afterwards."""
+def serving(
+    env: Mapping[str, str], *, workers: int = 1, pids: list[int] | None = None
+) -> Iterator[str]:
+    """Run `tasktrack serve` on a free port; yield its base URL; stop it afterwards (its
+    process id goes into `pids`, when given)."""
     port = free_port()
     full = {k: v for k, v in os.environ.items() if not k.startswith("TASKTRACK_")}
     full.update(env)
@@ -40,6 +43,8 @@ def serving(env: Mapping[str, str], *, workers: int = 1) -> Iterator[str]:
             text=True,
         )
         base = f"http://127.0.0.1:{port}"
+        if pids is not None:
+            pids.append(proc.pid)
         try:
             deadline = time.monotonic() + 60
             while True:

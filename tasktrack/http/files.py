@@ -1,0 +1,329 @@
+"""The file server: ClearML's file server protocol under `/files` on the API's own port.
+
+ClearML's SDK talks to it with plain HTTP (clearml/storage/helper.py, `_HttpDriver`): an upload
+is a POST of a multipart form whose field name is the file's path, a download a GET of
+`<files host>/<path>`, a delete a DELETE of the same URL, and ClearML's web UI deletes in batches
+with a POST of `{"files": [...]}` to `delete_many`. Callers authenticate as on the API (the SDK
+sends its bearer token), and each company has a folder of its own (store/file_store.py).
+
+Bodies are streamed: an upload is parsed as it arrives (python-multipart) and written to disk
+chunk by chunk, counted against the size limit as it goes, so no upload is ever held in memory;
+a download is read from disk a chunk at a time. Each upload and delete is a fact in the log
+(FileStored, FileDeleted in the company's files stream), recorded *before* the bytes move: see
+docs/architecture.md, "The file server".
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import unquote_plus
+
+import anyio.to_thread
+import msgspec
+from litestar import Request, Response, route
+from litestar.enums import HttpMethod
+from litestar.exceptions import InternalServerException
+from litestar.response import Stream
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from tasktrack.api import Client
+from tasktrack.domain.errors import DomainError
+from tasktrack.domain.files import FileTooLarge, parts_of
+from tasktrack.http import envelope
+from tasktrack.http.auth import Unauthorized
+from tasktrack.http.ratelimit import TooManyFailures
+from tasktrack.service import Caller
+from tasktrack.store.file_store import Upload
+
+if TYPE_CHECKING:
+    from tasktrack.http.app import AppState
+
+PREFIX = "/files"
+ENDPOINT = "files"
+READ_CHUNK = 1024 * 1024
+# A delete_many body is a list of paths: the API's body limit is plenty.
+_BATCH = msgspec.json.Decoder(dict[str, Any])
+
+
+class BadUpload(DomainError):
+    """A POST that is not a multipart form, or whose form cannot be parsed."""
+
+    code = 400
+    subcode = 0
+
+
+def _answer(code: int, msg: str, data: Any = None) -> Response[bytes]:
+    body = envelope.encode(
+        request_id=uuid.uuid4().hex, endpoint=ENDPOINT, version=None, data=data or {},
+        code=code, msg=msg,
+    )  # fmt: skip
+    return Response(content=body, status_code=code, media_type="application/json")
+
+
+def _ok(data: Any) -> Response[bytes]:
+    """Success answers are ClearML file server's: plain JSON, no envelope."""
+    return Response(
+        content=msgspec.json.encode(data), status_code=200, media_type="application/json"
+    )
+
+
+async def _caller(state: AppState, request: Request[Any, Any, Any]) -> Caller:
+    authorization = request.headers.get("authorization")
+    address = request.client.host if request.client else ""
+    return await anyio.to_thread.run_sync(state.auth.caller, authorization, address)
+
+
+def _client(state: AppState, caller: Caller) -> Client:
+    return Client(state.db.engine, caller, state.service, read_timeout_ms=state.read_timeout_ms)
+
+
+class _Receiver:
+    """Turns python-multipart's callbacks into files: the callbacks (synchronous, inside
+    `parser.write`) only note what they saw; `drain` then does the disk work off the loop."""
+
+    def __init__(self, state: AppState, caller: Caller, prefix: tuple[str, ...]) -> None:
+        self.state = state
+        self.caller = caller
+        self.prefix = prefix
+        self.seen: list[tuple[str, Any]] = []
+        self.stored: list[str] = []
+        self.upload: Upload | None = None
+        self.parts: tuple[str, ...] = ()
+        self._field = bytearray()
+        self._value = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+
+    def callbacks(self) -> dict[str, Callable[..., None]]:
+        def part_begin() -> None:
+            self._headers = {}
+
+        def header_field(data: bytes, start: int, end: int) -> None:
+            self._field += data[start:end]
+
+        def header_value(data: bytes, start: int, end: int) -> None:
+            self._value += data[start:end]
+
+        def header_end() -> None:
+            self._headers[bytes(self._field).lower()] = bytes(self._value)
+            self._field.clear()
+            self._value.clear()
+
+        def headers_finished() -> None:
+            self.seen.append(("part", self._headers.get(b"content-disposition", b"")))
+
+        def part_data(data: bytes, start: int, end: int) -> None:
+            self.seen.append(("data", bytes(data[start:end])))
+
+        def part_end() -> None:
+            self.seen.append(("end", None))
+
+        return {
+            "on_part_begin": part_begin,
+            "on_header_field": header_field,
+            "on_header_value": header_value,
+            "on_header_end": header_end,
+            "on_headers_finished": headers_finished,
+            "on_part_data": part_data,
+            "on_part_end": part_end,
+        }
+
+    async def drain(self) -> None:
+        seen, self.seen = self.seen, []
+        for what, value in seen:
+            if what == "part":
+                await self._begin(value)
+            elif what == "data" and self.upload is not None:
+                await anyio.to_thread.run_sync(self.upload.write, value)
+            elif what == "end" and self.upload is not None:
+                await anyio.to_thread.run_sync(self._finish)
+
+    async def _begin(self, disposition: bytes) -> None:
+        _kind, options = parse_options_header(disposition)
+        # As ClearML's file server: only parts that carry a file (a filename) are stored; the
+        # field's name is the file's path (below the URL's path, if the POST named one).
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        if b"filename" not in options or not name:
+            return
+        self.parts = self.prefix + parts_of(name)
+        store = self.state.files
+        await anyio.to_thread.run_sync(store.check_target, self.caller.company, self.parts)
+        self.upload = await anyio.to_thread.run_sync(store.begin)
+
+    def _finish(self) -> None:
+        """Record the upload, then put it in place (the log first: docs/architecture.md)."""
+        upload, self.upload = self.upload, None
+        assert upload is not None
+        try:
+            upload.close()
+            store, company = self.state.files, self.caller.company
+            store.check_target(company, self.parts)
+            path = "/".join(self.parts)
+            _client(self.state, self.caller).record_file_stored(path, upload.size, upload.sha256)
+        except BaseException:
+            upload.discard()
+            raise
+        store.place(upload, company, self.parts)
+        self.stored.append(path)
+
+    def abort(self) -> None:
+        if self.upload is not None:
+            self.upload.discard()
+            self.upload = None
+
+
+async def _receive(
+    state: AppState, caller: Caller, request: Request[Any, Any, Any], path: str
+) -> list[str]:
+    kind, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        raise BadUpload("An upload is a multipart/form-data POST (a file per field)")
+    limit = state.max_file_bytes
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:  # refused before a byte is read
+        raise FileTooLarge(f"Upload too large: {length} bytes (limit {limit} bytes)")
+    receiver = _Receiver(state, caller, parts_of(path) if path.strip("/") else ())
+    parser = MultipartParser(boundary, cast(Any, receiver.callbacks()))
+    total = 0
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > limit:
+                raise FileTooLarge(f"Upload too large: over the limit of {limit} bytes")
+            parser.write(chunk)
+            await receiver.drain()
+        parser.finalize()
+        await receiver.drain()
+    except MultipartParseError as exc:
+        raise BadUpload(f"Malformed multipart body: {exc}") from None
+    finally:
+        await anyio.to_thread.run_sync(receiver.abort)
+    return receiver.stored
+
+
+async def _download(state: AppState, caller: Caller, path: str, attach: bool) -> Response[Any]:
+    parts = parts_of(path)
+    fd, size = await anyio.to_thread.run_sync(state.files.open, caller.company, parts)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while data := await anyio.to_thread.run_sync(os.read, fd, READ_CHUNK):
+                yield data
+        finally:
+            os.close(fd)
+
+    media, encoding = mimetypes.guess_type(parts[-1])
+    headers = {"Content-Length": str(size)}
+    if attach:
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{parts[-1]}"
+    if media is None or encoding is not None:  # a .gz is served as is, not as its content
+        media = "application/octet-stream"
+    return Stream(chunks(), media_type=media, headers=headers)
+
+
+def _delete(state: AppState, caller: Caller, path: str) -> str:
+    parts = parts_of(path)
+    fd, _size = state.files.open(caller.company, parts)  # a regular file, or 404
+    os.close(fd)
+    _client(state, caller).record_files_deleted(["/".join(parts)])
+    state.files.remove(caller.company, parts)
+    return path
+
+
+def _delete_many(state: AppState, caller: Caller, body: bytes) -> dict[str, Any]:
+    """ClearML's batch delete: files or whole folders; what cannot be deleted is listed by
+    reason in `errors`, the rest in `deleted`."""
+    try:
+        files = _BATCH.decode(body).get("files")
+    except msgspec.DecodeError:
+        raise BadUpload('delete_many takes a JSON body {"files": [paths]}') from None
+    if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+        raise BadUpload("delete_many needs `files`: a list of paths")
+    deleted: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    doomed: list[tuple[str, ...]] = []
+    for file in files:
+        path = unquote_plus(file)
+        try:
+            parts = parts_of(path)
+            found = state.files.files_at(caller.company, parts)
+        except DomainError as exc:
+            errors.setdefault("Not found" if exc.code == 404 else exc.message, []).append(file)
+            continue
+        doomed += [tuple(f.split("/")) for f in found]
+        deleted[file] = "/".join(parts)
+    if doomed:
+        _client(state, caller).record_files_deleted(["/".join(p) for p in doomed])
+        for parts in doomed:
+            state.files.remove(caller.company, parts)
+    return {"deleted": deleted, "errors": errors}
+
+
+async def _read_small(request: Request[Any, Any, Any], limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise FileTooLarge(f"Request body too large (limit {limit} bytes)")
+    return bytes(body)
+
+
+async def _guarded(call: Callable[[], Any]) -> Response[Any]:
+    """Run a file server call and answer its errors in ClearML's envelope."""
+    try:
+        result: Response[Any] = await call()
+        return result
+    except Unauthorized as exc:
+        return _answer(401, exc.message)
+    except TooManyFailures as exc:
+        return _answer(429, exc.message, {"retry_after": exc.retry_after})
+    except DomainError as exc:
+        return _answer(exc.code, exc.message)
+    except InternalServerException:  # the client went away mid-body: nobody to answer
+        return _answer(400, "Request body incomplete (the connection was closed)")
+
+
+def routes(state: Callable[[], AppState]) -> list[Any]:
+    """The file server's route handlers (the app's `state()` gives their AppState)."""
+    paths = [PREFIX, PREFIX + "/", PREFIX + "/{path:path}"]
+
+    @route(path=paths, http_method=[HttpMethod.POST], request_max_body_size=None, status_code=200)
+    async def files_post(request: Request[Any, Any, Any], path: str = "") -> Response[Any]:
+        async def call() -> Response[Any]:
+            s = state()
+            caller = await _caller(s, request)
+            if path.strip("/") == "delete_many" and "json" in request.headers.get(
+                "content-type", ""
+            ):
+                body = await _read_small(request, s.max_body_bytes)
+                return _ok(await anyio.to_thread.run_sync(_delete_many, s, caller, body))
+            return _ok(await _receive(s, caller, request, path))
+
+        return await _guarded(call)
+
+    @route(path=paths, http_method=[HttpMethod.GET])
+    async def files_get(request: Request[Any, Any, Any], path: str = "") -> Response[Any]:
+        async def call() -> Response[Any]:
+            s = state()
+            caller = await _caller(s, request)
+            if not path.strip("/"):  # ClearML's ping
+                return Response(content=b"OK", media_type="text/plain")
+            return await _download(s, caller, path, "download" in request.query_params)
+
+        return await _guarded(call)
+
+    @route(path=PREFIX + "/{path:path}", http_method=[HttpMethod.DELETE], status_code=200)
+    async def files_delete(request: Request[Any, Any, Any], path: str) -> Response[Any]:
+        async def call() -> Response[Any]:
+            s = state()
+            caller = await _caller(s, request)
+            return _ok(await anyio.to_thread.run_sync(_delete, s, caller, path))
+
+        return await _guarded(call)
+
+    return [files_post, files_get, files_delete]
