@@ -16,7 +16,7 @@ from tests.e2e.http import Api
 
 pytest.importorskip("clearml", reason="the clearml SDK is in the test extras")
 
-from tests.e2e.test_clearml_sdk import Sdk, _printed  # noqa: E402
+from tests.e2e.test_clearml_sdk import Sdk, _printed
 
 
 @pytest.fixture

@@ -1,0 +1,68 @@
+"""The file server's path rule: a path names a file inside the company folder, or is refused."""
+
+from __future__ import annotations
+
+import posixpath
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tasktrack.domain.files import BadFilePath, normal, parts_of, stream_of
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "..",
+        "../x",
+        "a/../../x",
+        "a/..",
+        "./a",
+        "a/./b",
+        "a\\..\\b",
+        "a\\b",
+        "a\x00b",
+        "a\nb",
+        "a\x7fb",
+        "",
+        "///",
+        "a/" + "n" * 256,
+        "a/" * 2100,
+    ],
+)
+def test_paths_that_could_leave_or_mislead_are_refused(path: str) -> None:
+    with pytest.raises(BadFilePath):
+        parts_of(path)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("a/b.txt", ("a", "b.txt")),
+        ("/etc/passwd", ("etc", "passwd")),  # inside the folder, as ClearML drops the leading /
+        ("a//b/", ("a", "b")),
+        ("%2e%2e%2fx", ("%2e%2e%2fx",)),  # not decoded: a literal name
+        ("...", ("...",)),
+        ("sdk e2e/task.1/artifacts/x/ü.bin", ("sdk e2e", "task.1", "artifacts", "x", "ü.bin")),
+    ],
+)
+def test_accepted_paths_are_relative_names(path: str, expected: tuple[str, ...]) -> None:
+    assert parts_of(path) == expected
+    assert normal(path) == "/".join(expected)
+
+
+@given(st.text(alphabet=st.sampled_from(["a", ".", "/", "\\", "%", "2", "e", "\x00", "é"])))
+def test_an_accepted_path_stays_inside_any_root(path: str) -> None:
+    try:
+        parts = parts_of(path)
+    except BadFilePath:
+        return
+    joined = posixpath.normpath(posixpath.join("/root/co-x", *parts))
+    assert joined.startswith("/root/co-x/")
+    assert all(p not in ("", ".", "..") and "/" not in p for p in parts)
+
+
+def test_each_company_has_its_own_stream() -> None:
+    assert stream_of("a") != stream_of("b")
+    assert stream_of("a:b") == "files:3:a:b"
