@@ -72,8 +72,20 @@ def _ok(data: Any) -> Response[bytes]:
     )
 
 
-async def _caller(state: AppState, request: Request[Any, Any, Any]) -> Caller:
+# The cookie ClearML's web UI keeps its token in; a browser sends it with an <img> or a link.
+TOKEN_COOKIE = "clearml_token_basic"  # noqa: S105 - a cookie name, not a secret
+
+
+async def _caller(
+    state: AppState, request: Request[Any, Any, Any], *, cookie: bool = False
+) -> Caller:
+    """Who calls: the Authorization header, as on the API; for a download (`cookie`) also
+    the web UI's token cookie. Never the cookie for a change: a page of another site could
+    otherwise make a visitor's browser upload or delete (cross-site request forgery)."""
     authorization = request.headers.get("authorization")
+    token = request.cookies.get(TOKEN_COOKIE) if cookie else None
+    if not authorization and token:
+        authorization = f"Bearer {token}"
     address = request.client.host if request.client else ""
     return await anyio.to_thread.run_sync(state.auth.caller, authorization, address)
 
@@ -158,16 +170,18 @@ class _Receiver:
         """Record the upload, then put it in place (the log first: docs/architecture.md)."""
         upload, self.upload = self.upload, None
         assert upload is not None
-        try:
-            upload.close()
-            store, company = self.state.files, self.caller.company
-            store.check_target(company, self.parts)
-            path = "/".join(self.parts)
-            _client(self.state, self.caller).record_file_stored(path, upload.size, upload.sha256)
-        except BaseException:
-            upload.discard()
-            raise
-        store.place(upload, company, self.parts)
+        store, company = self.state.files, self.caller.company
+        path = "/".join(self.parts)
+        with store.locked(company):
+            try:
+                upload.close()
+                store.check_target(company, self.parts)
+                client = _client(self.state, self.caller)
+                client.record_file_stored(path, upload.size, upload.sha256)
+            except BaseException:
+                upload.discard()
+                raise
+            store.place(upload, company, self.parts)
         self.stored.append(path)
 
     def abort(self) -> None:
@@ -228,10 +242,11 @@ async def _download(state: AppState, caller: Caller, path: str, attach: bool) ->
 
 def _delete(state: AppState, caller: Caller, path: str) -> str:
     parts = parts_of(path)
-    fd, _size = state.files.open(caller.company, parts)  # a regular file, or 404
-    os.close(fd)
-    _client(state, caller).record_files_deleted(["/".join(parts)])
-    state.files.remove(caller.company, parts)
+    with state.files.locked(caller.company):
+        fd, _size = state.files.open(caller.company, parts)  # a regular file, or 404
+        os.close(fd)
+        _client(state, caller).record_files_deleted(["/".join(parts)])
+        state.files.remove(caller.company, parts)
     return path
 
 
@@ -244,6 +259,11 @@ def _delete_many(state: AppState, caller: Caller, body: bytes) -> dict[str, Any]
         raise BadUpload('delete_many takes a JSON body {"files": [paths]}') from None
     if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
         raise BadUpload("delete_many needs `files`: a list of paths")
+    with state.files.locked(caller.company):
+        return _delete_listed(state, caller, files)
+
+
+def _delete_listed(state: AppState, caller: Caller, files: list[str]) -> dict[str, Any]:
     deleted: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
     doomed: list[tuple[str, ...]] = []
@@ -310,7 +330,7 @@ def routes(state: Callable[[], AppState]) -> list[Any]:
     async def files_get(request: Request[Any, Any, Any], path: str = "") -> Response[Any]:
         async def call() -> Response[Any]:
             s = state()
-            caller = await _caller(s, request)
+            caller = await _caller(s, request, cookie=True)
             if not path.strip("/"):  # ClearML's ping
                 return Response(content=b"OK", media_type="text/plain")
             return await _download(s, caller, path, "download" in request.query_params)

@@ -11,6 +11,7 @@ and renamed into place when complete, so a reader sees the old file or the new o
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import os
 import stat
@@ -115,6 +116,20 @@ class FileStore:
             yield fd
         finally:
             os.close(fd)
+
+    @contextmanager
+    def locked(self, company: str) -> Iterator[None]:
+        """Hold the company's file lock: a change is recorded in the log and made on disk
+        while it is held, so two uploads (or an upload and a delete) of one path land on disk
+        in the order the log has them, across every process of `tasktrack serve`."""
+        with self._folder([_INCOMING], create=True) as folder:
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(company_folder(company) + ".lock", flags, 0o600, dir_fd=folder)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def begin(self) -> Upload:
         """A new upload in `.incoming/`."""

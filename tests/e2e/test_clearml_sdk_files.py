@@ -57,18 +57,21 @@ def test_artifacts_weights_images_and_storage_round_trip(
     image_url = _printed(done, "IMAGE_URL")
     assert image_url.startswith(prefix)
     assert _printed(done, "IMAGE_BYTES") > 0
+    media_url = _printed(done, "MEDIA_URL")
+    assert media_url.startswith(prefix)
+    assert _printed(done, "MEDIA") == "media bytes"
     assert _printed(done, "UPLOADED") == f"{prefix}manual/notes/note.txt"
     assert _printed(done, "NOTE") == "a note for the file server"
     # The bytes are in the company's folder, each upload a FileStored by the SDK's user.
     home = _home(sdk, files_dir)
-    for url in (*uris.values(), model_url, image_url):
+    for url in (*uris.values(), model_url, image_url, media_url):
         assert (home / unquote(url.removeprefix(prefix))).is_file(), url
     company = sdk.api.credential.company  # type: ignore[attr-defined]
     stored = {
         p for t, p, by in _facts(e2e_engine, company) if t == "FileStored" and by == "sdk-user"
     }
     assert {
-        unquote(u.removeprefix(prefix)) for u in (*uris.values(), model_url, image_url)
+        unquote(u.removeprefix(prefix)) for u in (*uris.values(), model_url, image_url, media_url)
     } <= stored
     assert "manual/notes/note.txt" in stored
     model = sdk.api.ok("models.get_by_id", {"model": model_id})["model"]

@@ -8,6 +8,7 @@ import http.client
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
@@ -364,3 +365,30 @@ def test_a_large_upload_is_streamed_to_disk(
         assert digest.hexdigest() == _streamed_digest(size)
         grown_mib = (_peak_rss_kib(pids[0]) - before) / 1024
         assert grown_mib < 48, f"peak memory grew by {grown_mib:.0f} MiB for a 256 MiB file"
+
+
+def test_the_web_uis_cookie_reads_but_never_changes(api: Api) -> None:
+    upload(api, {"img/a.png": b"png"})
+    token = api.ok("auth.login", {})["token"]
+    cookies = {"clearml_token_basic": token}
+    got = httpx.get(f"{api.base}/files/img/a.png", cookies=cookies)
+    assert (got.status_code, got.content) == (200, b"png")
+    gone = httpx.delete(f"{api.base}/files/img/a.png", cookies=cookies)
+    assert gone.status_code == 401
+    post = httpx.post(f"{api.base}/files", files={"b.png": ("b.png", b"b")}, cookies=cookies)
+    assert post.status_code == 401
+    assert get(api, "img/a.png").content == b"png"
+    assert get(api, "b.png").status_code == 404
+
+
+def test_concurrent_uploads_of_one_path_land_in_the_order_of_the_log(
+    api: Api, e2e_engine: Engine, files_dir: Path
+) -> None:
+    bodies = [os.urandom(50_000) for _ in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda b: upload(api, {"race/same.bin": b}), bodies))
+    assert all(a.status_code == 200 for a in answers)
+    stored = [d for t, d, _ in _file_events(e2e_engine, _company(api)) if t == "FileStored"]
+    assert len(stored) == len(bodies)
+    on_disk = (files_dir / company_folder(_company(api)) / "race/same.bin").read_bytes()
+    assert stored[-1]["sha256"] == hashlib.sha256(on_disk).hexdigest()

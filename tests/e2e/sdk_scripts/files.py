@@ -30,6 +30,9 @@ model.update_weights(weights_filename=str(weights))
 image = np.zeros((16, 16, 3), dtype=np.uint8)
 image[:, :, 0] = 255
 task.get_logger().report_image("samples", "red", iteration=0, image=image)
+clip = work / "clip.txt"
+clip.write_text("media bytes")
+task.get_logger().report_media("media", "clip", iteration=0, local_path=str(clip))
 task.flush(wait_for_uploads=True)
 task.close()
 
@@ -45,6 +48,9 @@ print("WEIGHTS_SAME", json.dumps(Path(copy).read_bytes() == b"weights " * 5000))
 print("IMAGE_URL", json.dumps(sample["url"]))
 image_copy = StorageManager.get_local_copy(sample["url"])
 print("IMAGE_BYTES", json.dumps(os.path.getsize(image_copy)))
+(media,) = done.get_debug_samples("media", "clip")
+print("MEDIA_URL", json.dumps(media["url"]))
+print("MEDIA", json.dumps(Path(StorageManager.get_local_copy(media["url"])).read_text()))
 
 files_host = os.environ["CLEARML_FILES_HOST"].rstrip("/")
 note = work / "note.txt"
