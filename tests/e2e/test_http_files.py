@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -392,3 +393,42 @@ def test_concurrent_uploads_of_one_path_land_in_the_order_of_the_log(
     assert len(stored) == len(bodies)
     on_disk = (files_dir / company_folder(_company(api)) / "race/same.bin").read_bytes()
     assert stored[-1]["sha256"] == hashlib.sha256(on_disk).hexdigest()
+
+
+def test_a_slow_upload_that_keeps_coming_is_not_cut_off(
+    e2e_database: str, new_caller: Callable[..., Api], tmp_path: Path
+) -> None:
+    """An API body must arrive within the body deadline; an upload only has to keep coming:
+    dripped over more than twice the deadline it is stored, stalled past it it is cut off."""
+    env = {
+        "TASKTRACK_DATABASE_URL": e2e_database,
+        "TASKTRACK_FILES_DIR": str(tmp_path),
+        "TASKTRACK_BODY_TIMEOUT_SECONDS": "2",
+    }
+    with serving(env) as base:
+        api = new_caller()
+        api.base = base
+        boundary = uuid.uuid4().hex
+        headers = {**_auth(api), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+        started = time.monotonic()
+        answer = httpx.post(
+            f"{base}/files", content=_drip(boundary, 0.5, 10), headers=headers, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        assert time.monotonic() - started > 4
+        assert get(api, "slow.bin").content == b"a" * 10
+        with pytest.raises(httpx.HTTPError):
+            httpx.post(f"{base}/files", content=_drip(boundary, 4, 1), headers=headers, timeout=30)
+
+
+def _drip(boundary: str, pause: float, pieces: int) -> Iterator[bytes]:
+    """A one-file upload of `pieces` bytes "a", one byte every `pause` seconds."""
+    yield (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="slow.bin"; filename="slow.bin"'
+        "\r\n\r\n"
+    ).encode()
+    for _ in range(pieces):
+        time.sleep(pause)
+        yield b"a"
+    yield f"\r\n--{boundary}--\r\n".encode()
