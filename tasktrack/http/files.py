@@ -20,11 +20,11 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus
 
 import anyio.to_thread
 import msgspec
-from litestar import Request, Response, route
+from litestar import Request, Response, head, route
 from litestar.enums import HttpMethod
 from litestar.exceptions import InternalServerException
 from litestar.response import Stream
@@ -158,7 +158,7 @@ class _Receiver:
         _kind, options = parse_options_header(disposition)
         # As ClearML's file server: only parts that carry a file (a filename) are stored; the
         # field's name is the file's path (below the URL's path, if the POST named one).
-        name = options.get(b"name", b"").decode("utf-8", "replace")
+        name = _html5_unescaped(options.get(b"name", b"").decode("utf-8", "replace"))
         if b"filename" not in options or not name:
             return
         self.parts = self.prefix + parts_of(name)
@@ -188,6 +188,13 @@ class _Receiver:
         if self.upload is not None:
             self.upload.discard()
             self.upload = None
+
+
+def _html5_unescaped(name: str) -> str:
+    """A field name as the form had it: HTML5's multipart encoding (which requests, and so the
+    SDK, and httpx follow) writes `"`, CR and LF in names as %22, %0D and %0A, and nothing
+    else; every other `%` is the name's own."""
+    return name.replace("%22", '"').replace("%0D", "\r").replace("%0A", "\n")
 
 
 async def _receive(
@@ -233,8 +240,8 @@ async def _download(state: AppState, caller: Caller, path: str, attach: bool) ->
 
     media, encoding = mimetypes.guess_type(parts[-1])
     headers = {"Content-Length": str(size)}
-    if attach:
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{parts[-1]}"
+    if attach:  # RFC 6266's encoded filename: any name, and nothing that could end the header
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(parts[-1])}"
     if media is None or encoding is not None:  # a .gz is served as is, not as its content
         media = "application/octet-stream"
     return Stream(chunks(), media_type=media, headers=headers)
@@ -337,6 +344,22 @@ def routes(state: Callable[[], AppState]) -> list[Any]:
 
         return await _guarded(call)
 
+    @head(path=PREFIX + "/{path:path}")
+    async def files_head(request: Request[Any, Any, Any], path: str) -> Response[None]:
+        """Whether a file exists (the SDK's `exists_file`), and its size."""
+        s = state()
+        try:
+            caller = await _caller(s, request, cookie=True)
+            fd, size = await anyio.to_thread.run_sync(s.files.open, caller.company, parts_of(path))
+        except Unauthorized:
+            return Response(content=None, status_code=401)
+        except TooManyFailures:
+            return Response(content=None, status_code=429)
+        except DomainError as exc:
+            return Response(content=None, status_code=exc.code)
+        os.close(fd)
+        return Response(content=None, status_code=200, headers={"Content-Length": str(size)})
+
     @route(path=PREFIX + "/{path:path}", http_method=[HttpMethod.DELETE], status_code=200)
     async def files_delete(request: Request[Any, Any, Any], path: str) -> Response[Any]:
         async def call() -> Response[Any]:
@@ -346,4 +369,4 @@ def routes(state: Callable[[], AppState]) -> list[Any]:
 
         return await _guarded(call)
 
-    return [files_post, files_get, files_delete]
+    return [files_post, files_get, files_head, files_delete]

@@ -61,6 +61,7 @@ def test_artifacts_weights_images_and_storage_round_trip(
     assert media_url.startswith(prefix)
     assert _printed(done, "MEDIA") == "media bytes"
     assert _printed(done, "UPLOADED") == f"{prefix}manual/notes/note.txt"
+    assert _printed(done, "EXISTS") == [True, False]
     assert _printed(done, "NOTE") == "a note for the file server"
     # The bytes are in the company's folder, each upload a FileStored by the SDK's user.
     home = _home(sdk, files_dir)

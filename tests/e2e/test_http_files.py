@@ -432,3 +432,23 @@ def _drip(boundary: str, pause: float, pieces: int) -> Iterator[bytes]:
         time.sleep(pause)
         yield b"a"
     yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def test_head_says_whether_a_file_exists(new_caller: Callable[..., Api]) -> None:
+    a, b = new_caller(), new_caller()
+    upload(a, {"h/file.bin": b"12345"})
+    there = httpx.head(f"{a.base}/files/h/file.bin", headers=_auth(a))
+    assert (there.status_code, there.headers["content-length"]) == (200, "5")
+    assert httpx.head(f"{a.base}/files/h/none.bin", headers=_auth(a)).status_code == 404
+    assert httpx.head(f"{b.base}/files/h/file.bin", headers=_auth(b)).status_code == 404
+    assert httpx.head(f"{a.base}/files/h/file.bin").status_code == 401
+
+
+def test_a_download_as_attachment_names_any_file_safely(api: Api) -> None:
+    name = 'dir/日本 "x";.txt'
+    assert upload(api, {name: b"n"}).status_code == 200
+    got = httpx.get(f"{api.base}/files/{name}", params={"download": ""}, headers=_auth(api))
+    assert got.status_code == 200
+    assert got.content == b"n"
+    disposition = got.headers["content-disposition"]
+    assert disposition == "attachment; filename*=UTF-8''%E6%97%A5%E6%9C%AC%20%22x%22%3B.txt"

@@ -57,5 +57,9 @@ note = work / "note.txt"
 note.write_text("a note for the file server")
 remote = StorageManager.upload_file(str(note), f"{files_host}/manual/notes/note.txt")
 print("UPLOADED", json.dumps(remote))
+print(
+    "EXISTS",
+    json.dumps([StorageManager.exists_file(remote), StorageManager.exists_file(remote + ".no")]),
+)
 fetched = StorageManager.get_local_copy(remote, force_download=True)
 print("NOTE", json.dumps(Path(fetched).read_text()))
