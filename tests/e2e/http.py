@@ -8,7 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,7 +25,11 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    env: Mapping[str, str], *, workers: int = 1, pids: list[int] | None = None
+    env: Mapping[str, str],
+    *,
+    workers: int = 1,
+    pids: list[int] | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[str]:
     """Run `tasktrack serve` on a free port; yield its base URL; stop it afterwards (its
     process id goes into `pids`, when given)."""
@@ -36,7 +40,7 @@ def serving(
     # tracebacks) would otherwise block on a full pipe and hang the test.
     with tempfile.TemporaryFile(mode="w+") as output:
         proc = subprocess.Popen(
-            [TASKTRACK, "serve", "--port", str(port), "--workers", str(workers)],
+            [TASKTRACK, "serve", "--port", str(port), "--workers", str(workers), *args],
             env=full,
             stdout=output,
             stderr=subprocess.STDOUT,

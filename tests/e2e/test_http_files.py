@@ -452,3 +452,19 @@ def test_a_download_as_attachment_names_any_file_safely(api: Api) -> None:
     assert got.content == b"n"
     disposition = got.headers["content-disposition"]
     assert disposition == "attachment; filename*=UTF-8''%E6%97%A5%E6%9C%AC%20%22x%22%3B.txt"
+
+
+@pytest.mark.parametrize("how", ["data dir", "--files-dir"])
+def test_where_the_files_go(
+    how: str, e2e_database: str, new_caller: Callable[..., Api], tmp_path: Path
+) -> None:
+    """By default `files` in the data directory; `serve --files-dir` (or TASKTRACK_FILES_DIR)
+    names another folder."""
+    env = {"TASKTRACK_DATABASE_URL": e2e_database, "TASKTRACK_DATA_DIR": str(tmp_path / "data")}
+    args = ["--files-dir", str(tmp_path / "elsewhere")] if how == "--files-dir" else []
+    with serving(env, args=args) as base:
+        api = new_caller()
+        api.base = base
+        assert upload(api, {"where.txt": b"here"}).status_code == 200
+    root = tmp_path / ("elsewhere" if args else "data/files")
+    assert (root / company_folder(_company(api)) / "where.txt").read_bytes() == b"here"
