@@ -15,6 +15,7 @@ from tasktrack.cli.audit import audit
 from tasktrack.cli.credentials import credentials
 from tasktrack.cli.db import db
 from tasktrack.cli.demo import demo
+from tasktrack.cli.files import files
 from tasktrack.cli.projections import projections
 from tasktrack.cli.report import report
 from tasktrack.cli.serve import serve
@@ -43,6 +44,7 @@ cli.add_command(projections)
 cli.add_command(audit)
 cli.add_command(export)
 cli.add_command(import_)
+cli.add_command(files)
 
 
 def main() -> None:

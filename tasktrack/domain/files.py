@@ -9,6 +9,8 @@ drops a leading one too): "/a//b" is "a/b", still inside the folder.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from tasktrack.domain.errors import DomainError
 
 # Linux's limits on one name and on a whole path, in bytes.
@@ -67,3 +69,42 @@ def parts_of(path: str) -> tuple[str, ...]:
 def normal(path: str) -> str:
     """The path as the log records it: its checked names joined by "/"."""
     return "/".join(parts_of(path))
+
+
+class Fact:
+    """One FileStored (with its size and hash) or FileDeleted (size and hash None) of a path."""
+
+    __slots__ = ("deleted", "path", "sha256", "size")
+
+    def __init__(self, path: str, size: int | None = None, sha256: str | None = None) -> None:
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
+        self.deleted = size is None
+
+
+def expected(facts: Iterable[Fact]) -> dict[str, tuple[int, str]]:
+    """The files the log says are there, (size, SHA-256) by path: each path's last fact, if it
+    is a FileStored."""
+    files: dict[str, tuple[int, str]] = {}
+    for fact in facts:
+        if fact.deleted or fact.size is None or fact.sha256 is None:
+            files.pop(fact.path, None)
+        else:
+            files[fact.path] = (fact.size, fact.sha256)
+    return files
+
+
+def differences(
+    expected: Mapping[str, tuple[int, str]], found: Mapping[str, tuple[int, str]]
+) -> list[str]:
+    """How a folder differs from what the log says it holds (sorted; [] when it agrees)."""
+    problems = [f"missing: {p} (recorded, not on disk)" for p in expected if p not in found]
+    problems += [f"unrecorded: {p} (on disk, not in the log)" for p in found if p not in expected]
+    problems += [
+        f"different: {p} (on disk {found[p][0]} bytes sha256 {found[p][1][:12]}…, "
+        f"recorded {expected[p][0]} bytes sha256 {expected[p][1][:12]}…)"
+        for p in expected
+        if p in found and found[p] != expected[p]
+    ]
+    return sorted(problems)

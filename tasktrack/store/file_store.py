@@ -199,3 +199,42 @@ class FileStore:
                     os.unlink(parts[-1], dir_fd=fd)
         except (FileNotFound, FileNotFoundError):
             pass
+
+    def inventory(self, company: str) -> dict[str, tuple[int, str]]:
+        """Every regular file of a company's folder, (size, SHA-256) by path (links skipped)."""
+        found: dict[str, tuple[int, str]] = {}
+        try:
+            with self._folder([company_folder(company)], create=False) as fd:
+                for top, _dirs, files, top_fd in os.fwalk(dir_fd=fd, follow_symlinks=False):
+                    for name in files:
+                        path = os.path.normpath(os.path.join(top, name))
+                        entry = _hashed(name, top_fd)
+                        if entry is not None:
+                            found[path] = entry
+        except FileNotFound:
+            pass
+        return found
+
+    def company_folders(self) -> list[str]:
+        """The names of the company folders present."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.name.startswith("co-"))
+
+
+def _hashed(name: str, folder: int) -> tuple[int, str] | None:
+    """(size, SHA-256) of a regular file, read a chunk at a time; None for anything else."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        digest, size = hashlib.sha256(), 0
+        while chunk := os.read(fd, 1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+        return size, digest.hexdigest()
+    finally:
+        os.close(fd)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tasktrack.store.file_store import company_folder
+from tests.e2e.cli import TASKTRACK
 from tests.e2e.http import Api, serving
 
 
@@ -468,3 +470,39 @@ def test_where_the_files_go(
         assert upload(api, {"where.txt": b"here"}).status_code == 200
     root = tmp_path / ("elsewhere" if args else "data/files")
     assert (root / company_folder(_company(api)) / "where.txt").read_bytes() == b"here"
+
+
+def test_files_verify_compares_the_folder_with_the_log(
+    e2e_database: str, new_caller: Callable[..., Api], tmp_path: Path
+) -> None:
+    """`tasktrack files verify` (after restoring a backup, say): what the log recorded is on
+    disk with the recorded hash; anything missing, different or unrecorded is named, exit 1."""
+    env = {"TASKTRACK_DATABASE_URL": e2e_database, "TASKTRACK_FILES_DIR": str(tmp_path)}
+    with serving(env) as base:
+        api = new_caller()
+        api.base = base
+        upload(api, {"keep.txt": b"keep", "gone.txt": b"gone", "changed.txt": b"v1"})
+        httpx.delete(f"{base}/files/gone.txt", headers=_auth(api))
+    company = _company(api)
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [TASKTRACK, "files", "verify", "--company", company, "--files-dir", str(tmp_path)],
+            env={**os.environ, "TASKTRACK_DATABASE_URL": e2e_database},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    ok = verify()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "2 files of 1 companies match the log" in ok.stdout
+    home = tmp_path / company_folder(company)
+    (home / "changed.txt").write_bytes(b"v2")
+    (home / "keep.txt").unlink()
+    (home / "stray.txt").write_bytes(b"?")
+    bad = verify()
+    assert bad.returncode == 1
+    lines = bad.stdout.splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == ["different", "missing", "unrecorded"]
+    assert all(line.startswith(company + ": ") for line in lines)

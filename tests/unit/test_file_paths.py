@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasktrack.domain.files import BadFilePath, normal, parts_of, stream_of
+from tasktrack.domain.files import (
+    BadFilePath,
+    Fact,
+    differences,
+    expected,
+    normal,
+    parts_of,
+    stream_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,3 +74,24 @@ def test_an_accepted_path_stays_inside_any_root(path: str) -> None:
 def test_each_company_has_its_own_stream() -> None:
     assert stream_of("a") != stream_of("b")
     assert stream_of("a:b") == "files:3:a:b"
+
+
+def test_the_log_expects_each_paths_last_stored_version() -> None:
+    facts = [
+        Fact("a", 1, "h1"),
+        Fact("b", 2, "h2"),
+        Fact("a", 3, "h3"),
+        Fact("b"),
+        Fact("c"),
+        Fact("d", 4, "h4"),
+    ]
+    assert expected(facts) == {"a": (3, "h3"), "d": (4, "h4")}
+
+
+def test_differences_name_missing_different_and_unrecorded_files() -> None:
+    wanted = {"a": (1, "aa" * 32), "b": (2, "bb" * 32), "c": (3, "cc" * 32)}
+    found = {"a": (1, "aa" * 32), "b": (2, "ff" * 32), "x": (9, "99" * 32)}
+    problems = differences(wanted, found)
+    assert [p.split(":")[0] for p in problems] == ["different", "missing", "unrecorded"]
+    assert [p.split(":")[1].split()[0] for p in problems] == ["b", "c", "x"]
+    assert differences(wanted, dict(wanted)) == []
