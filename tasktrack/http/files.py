@@ -6,11 +6,10 @@ is a POST of a multipart form whose field name is the file's path, a download a 
 with a POST of `{"files": [...]}` to `delete_many`. Callers authenticate as on the API (the SDK
 sends its bearer token), and each company has a folder of its own (store/file_store.py).
 
-Bodies are streamed: an upload is parsed as it arrives (python-multipart) and written to disk
-chunk by chunk, counted against the size limit as it goes, so no upload is ever held in memory;
-a download is read from disk a chunk at a time. Each upload and delete is a fact in the log
-(FileStored, FileDeleted in the company's files stream), recorded *before* the bytes move: see
-docs/architecture.md, "The file server".
+Bodies are streamed: an upload is parsed as it arrives (http/file_uploads.py) and a download
+is read from disk a chunk at a time, so no file is ever held in memory. Each upload and delete
+is a fact in the log (FileStored, FileDeleted in the company's files stream), recorded *before*
+the bytes move: see docs/architecture.md, "The file server".
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import mimetypes
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus
 
 import anyio.to_thread
@@ -28,17 +27,14 @@ from litestar import Request, Response, head, route
 from litestar.enums import HttpMethod
 from litestar.exceptions import InternalServerException
 from litestar.response import Stream
-from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
 
-from tasktrack.api import Client
 from tasktrack.domain.errors import DomainError
 from tasktrack.domain.files import FileTooLarge, parts_of
 from tasktrack.http import envelope
 from tasktrack.http.auth import Unauthorized
+from tasktrack.http.file_uploads import BadUpload, client_for, receive
 from tasktrack.http.ratelimit import TooManyFailures
 from tasktrack.service import Caller
-from tasktrack.store.file_store import Upload
 
 if TYPE_CHECKING:
     from tasktrack.http.app import AppState
@@ -48,13 +44,6 @@ ENDPOINT = "files"
 READ_CHUNK = 1024 * 1024
 # A delete_many body is a list of paths: the API's body limit is plenty.
 _BATCH = msgspec.json.Decoder(dict[str, Any])
-
-
-class BadUpload(DomainError):
-    """A POST that is not a multipart form, or whose form cannot be parsed."""
-
-    code = 400
-    subcode = 0
 
 
 def _answer(code: int, msg: str, data: Any = None) -> Response[bytes]:
@@ -90,143 +79,6 @@ async def _caller(
     return await anyio.to_thread.run_sync(state.auth.caller, authorization, address)
 
 
-def _client(state: AppState, caller: Caller) -> Client:
-    return Client(state.db.engine, caller, state.service, read_timeout_ms=state.read_timeout_ms)
-
-
-class _Receiver:
-    """Turns python-multipart's callbacks into files: the callbacks (synchronous, inside
-    `parser.write`) only note what they saw; `drain` then does the disk work off the loop."""
-
-    def __init__(self, state: AppState, caller: Caller, prefix: tuple[str, ...]) -> None:
-        self.state = state
-        self.caller = caller
-        self.prefix = prefix
-        self.seen: list[tuple[str, Any]] = []
-        self.stored: list[str] = []
-        self.upload: Upload | None = None
-        self.parts: tuple[str, ...] = ()
-        self._field = bytearray()
-        self._value = bytearray()
-        self._headers: dict[bytes, bytes] = {}
-
-    def callbacks(self) -> dict[str, Callable[..., None]]:
-        def part_begin() -> None:
-            self._headers = {}
-
-        def header_field(data: bytes, start: int, end: int) -> None:
-            self._field += data[start:end]
-
-        def header_value(data: bytes, start: int, end: int) -> None:
-            self._value += data[start:end]
-
-        def header_end() -> None:
-            self._headers[bytes(self._field).lower()] = bytes(self._value)
-            self._field.clear()
-            self._value.clear()
-
-        def headers_finished() -> None:
-            self.seen.append(("part", self._headers.get(b"content-disposition", b"")))
-
-        def part_data(data: bytes, start: int, end: int) -> None:
-            self.seen.append(("data", bytes(data[start:end])))
-
-        def part_end() -> None:
-            self.seen.append(("end", None))
-
-        return {
-            "on_part_begin": part_begin,
-            "on_header_field": header_field,
-            "on_header_value": header_value,
-            "on_header_end": header_end,
-            "on_headers_finished": headers_finished,
-            "on_part_data": part_data,
-            "on_part_end": part_end,
-        }
-
-    async def drain(self) -> None:
-        seen, self.seen = self.seen, []
-        for what, value in seen:
-            if what == "part":
-                await self._begin(value)
-            elif what == "data" and self.upload is not None:
-                await anyio.to_thread.run_sync(self.upload.write, value)
-            elif what == "end" and self.upload is not None:
-                await anyio.to_thread.run_sync(self._finish)
-
-    async def _begin(self, disposition: bytes) -> None:
-        _kind, options = parse_options_header(disposition)
-        # As ClearML's file server: only parts that carry a file (a filename) are stored; the
-        # field's name is the file's path (below the URL's path, if the POST named one).
-        name = _html5_unescaped(options.get(b"name", b"").decode("utf-8", "replace"))
-        if b"filename" not in options or not name:
-            return
-        self.parts = self.prefix + parts_of(name)
-        store = self.state.files
-        await anyio.to_thread.run_sync(store.check_target, self.caller.company, self.parts)
-        self.upload = await anyio.to_thread.run_sync(store.begin)
-
-    def _finish(self) -> None:
-        """Record the upload, then put it in place (the log first: docs/architecture.md)."""
-        upload, self.upload = self.upload, None
-        assert upload is not None
-        store, company = self.state.files, self.caller.company
-        path = "/".join(self.parts)
-        with store.locked(company):
-            try:
-                upload.close()
-                store.check_target(company, self.parts)
-                client = _client(self.state, self.caller)
-                client.record_file_stored(path, upload.size, upload.sha256)
-            except BaseException:
-                upload.discard()
-                raise
-            store.place(upload, company, self.parts)
-        self.stored.append(path)
-
-    def abort(self) -> None:
-        if self.upload is not None:
-            self.upload.discard()
-            self.upload = None
-
-
-def _html5_unescaped(name: str) -> str:
-    """A field name as the form had it: HTML5's multipart encoding (which requests, and so the
-    SDK, and httpx follow) writes `"`, CR and LF in names as %22, %0D and %0A, and nothing
-    else; every other `%` is the name's own."""
-    return name.replace("%22", '"').replace("%0D", "\r").replace("%0A", "\n")
-
-
-async def _receive(
-    state: AppState, caller: Caller, request: Request[Any, Any, Any], path: str
-) -> list[str]:
-    kind, options = parse_options_header(request.headers.get("content-type", ""))
-    boundary = options.get(b"boundary")
-    if kind != b"multipart/form-data" or not boundary:
-        raise BadUpload("An upload is a multipart/form-data POST (a file per field)")
-    limit = state.max_file_bytes
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:  # refused before a byte is read
-        raise FileTooLarge(f"Upload too large: {length} bytes (limit {limit} bytes)")
-    receiver = _Receiver(state, caller, parts_of(path) if path.strip("/") else ())
-    parser = MultipartParser(boundary, cast(Any, receiver.callbacks()))
-    total = 0
-    try:
-        async for chunk in request.stream():
-            total += len(chunk)
-            if total > limit:
-                raise FileTooLarge(f"Upload too large: over the limit of {limit} bytes")
-            parser.write(chunk)
-            await receiver.drain()
-        parser.finalize()
-        await receiver.drain()
-    except MultipartParseError as exc:
-        raise BadUpload(f"Malformed multipart body: {exc}") from None
-    finally:
-        await anyio.to_thread.run_sync(receiver.abort)
-    return receiver.stored
-
-
 async def _download(state: AppState, caller: Caller, path: str, attach: bool) -> Response[Any]:
     parts = parts_of(path)
     fd, size = await anyio.to_thread.run_sync(state.files.open, caller.company, parts)
@@ -252,7 +104,7 @@ def _delete(state: AppState, caller: Caller, path: str) -> str:
     with state.files.locked(caller.company):
         fd, _size = state.files.open(caller.company, parts)  # a regular file, or 404
         os.close(fd)
-        _client(state, caller).record_files_deleted(["/".join(parts)])
+        client_for(state, caller).record_files_deleted(["/".join(parts)])
         state.files.remove(caller.company, parts)
     return path
 
@@ -285,7 +137,7 @@ def _delete_listed(state: AppState, caller: Caller, files: list[str]) -> dict[st
         doomed += [tuple(f.split("/")) for f in found]
         deleted[file] = "/".join(parts)
     if doomed:
-        _client(state, caller).record_files_deleted(["/".join(p) for p in doomed])
+        client_for(state, caller).record_files_deleted(["/".join(p) for p in doomed])
         for parts in doomed:
             state.files.remove(caller.company, parts)
     return {"deleted": deleted, "errors": errors}
@@ -329,7 +181,7 @@ def routes(state: Callable[[], AppState]) -> list[Any]:
             ):
                 body = await _read_small(request, s.max_body_bytes)
                 return _ok(await anyio.to_thread.run_sync(_delete_many, s, caller, body))
-            return _ok(await _receive(s, caller, request, path))
+            return _ok(await receive(s, caller, request, path))
 
         return await _guarded(call)
 
