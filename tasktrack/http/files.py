@@ -14,6 +14,7 @@ the bytes move: see docs/architecture.md, "The file server".
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import os
 import uuid
@@ -23,6 +24,7 @@ from urllib.parse import quote, unquote_plus
 
 import anyio.to_thread
 import msgspec
+import psycopg
 from litestar import Request, Response, head, route
 from litestar.enums import HttpMethod
 from litestar.exceptions import InternalServerException
@@ -35,9 +37,12 @@ from tasktrack.http.auth import Unauthorized
 from tasktrack.http.file_uploads import BadUpload, client_for, receive
 from tasktrack.http.ratelimit import TooManyFailures
 from tasktrack.service import Caller
+from tasktrack.service.core import DatabaseUnavailable, OutcomeUnknown
 
 if TYPE_CHECKING:
     from tasktrack.http.app import AppState
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/files"
 ENDPOINT = "files"
@@ -163,6 +168,12 @@ async def _guarded(call: Callable[[], Any]) -> Response[Any]:
         return _answer(429, exc.message, {"retry_after": exc.retry_after})
     except DomainError as exc:
         return _answer(exc.code, exc.message)
+    except OutcomeUnknown as exc:
+        return _answer(503, str(exc))
+    except (DatabaseUnavailable, psycopg.OperationalError) as exc:
+        # Nothing was recorded, so nothing moved on disk (the log comes first): retry later.
+        log.warning("database unavailable in the file server: %s", exc)
+        return _answer(503, "Database unavailable; retry later")
     except InternalServerException:  # the client went away mid-body: nobody to answer
         return _answer(400, "Request body incomplete (the connection was closed)")
 

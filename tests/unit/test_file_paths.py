@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 import posixpath
+import typing
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tasktrack.api_files import FileMethods
+from tasktrack.domain import events as ev
+from tasktrack.domain import file_commands
 from tasktrack.domain.files import (
     BadFilePath,
     Fact,
@@ -17,6 +23,7 @@ from tasktrack.domain.files import (
     parts_of,
     stream_of,
 )
+from tasktrack.service.core import handler_for
 
 
 @pytest.mark.parametrize(
@@ -95,3 +102,14 @@ def test_differences_name_missing_different_and_unrecorded_files() -> None:
     assert [p.split(":")[0] for p in problems] == ["different", "missing", "unrecorded"]
     assert [p.split(":")[1].split()[0] for p in problems] == ["b", "c", "x"]
     assert differences(wanted, dict(wanted)) == []
+
+
+def test_the_file_commands_have_handlers_and_client_methods_and_their_events_a_kind() -> None:
+    source = inspect.getsource(FileMethods)
+    for kind in (file_commands.RecordFileStored, file_commands.RecordFilesDeleted):
+        assert handler_for(kind) is not None
+        assert f"cmd.{kind.__name__}" in source
+    assert set(ev.FILE_EVENTS) == {ev.FileStored, ev.FileDeleted}
+    assert set(ev.FILE_EVENTS) <= set(typing.get_args(ev.AnyEvent))
+    at = datetime.now(UTC)
+    assert ev.stream_kind(ev.FileDeleted(at=at, by="u", path="p")) == "file"
