@@ -116,10 +116,10 @@ class _Receiver:
                 store.check_target(company, self.parts)
                 client = client_for(self.state, self.caller)
                 client.record_file_stored(path, upload.size, upload.sha256)
+                store.place(upload, company, self.parts)
             except BaseException:
-                upload.discard()
+                upload.discard()  # never placed: the partial file goes (placed: nothing to do)
                 raise
-            store.place(upload, company, self.parts)
         self.stored.append(path)
 
     def abort(self) -> None:
