@@ -16,6 +16,7 @@ from msgspec import structs
 from sqlalchemy import Connection, Engine
 
 from tasktrack.api_events import EventReadMethods
+from tasktrack.api_files import FileMethods
 from tasktrack.api_models import ModelMethods
 from tasktrack.api_organization import OrganizationMethods
 from tasktrack.api_pipelines import PipelineMethods
@@ -78,6 +79,7 @@ class Client(
     ReportMethods,
     PipelineMethods,
     ServingMethods,
+    FileMethods,
 ):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 

@@ -23,6 +23,8 @@ ENV_KEEP_ALIVE_SECONDS = "TASKTRACK_KEEP_ALIVE_SECONDS"
 ENV_HEADER_TIMEOUT_SECONDS = "TASKTRACK_HEADER_TIMEOUT_SECONDS"
 ENV_BODY_TIMEOUT_SECONDS = "TASKTRACK_BODY_TIMEOUT_SECONDS"
 ENV_MAX_HEADER_BYTES = "TASKTRACK_MAX_HEADER_BYTES"
+ENV_FILES_DIR = "TASKTRACK_FILES_DIR"
+ENV_MAX_FILE_BYTES = "TASKTRACK_MAX_FILE_BYTES"
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH_EVENTS = 10_000
@@ -37,6 +39,8 @@ DEFAULT_KEEP_ALIVE_SECONDS = 5
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10
 DEFAULT_BODY_TIMEOUT_SECONDS = 60
 DEFAULT_MAX_HEADER_BYTES = 16 * 1024
+# The file server's limit on one upload request (docs/architecture.md, "The file server").
+DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -62,11 +66,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     header_timeout_seconds: int = DEFAULT_HEADER_TIMEOUT_SECONDS
     body_timeout_seconds: int = DEFAULT_BODY_TIMEOUT_SECONDS
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    # The file server's folder (None: `files` in the data directory) and upload size limit.
+    files_dir_setting: Path | None = None
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
 
     @property
     def embedded(self) -> bool:
         """True when no server is configured and the embedded PostgreSQL is used."""
         return self.database_url is None
+
+    @property
+    def files_dir(self) -> Path:
+        """Where the file server keeps uploads: the configured folder, else the data dir's."""
+        return self.files_dir_setting or self.data_dir / "files"
 
 
 def _int_setting(env: Mapping[str, str], name: str, default: int) -> int:
@@ -80,6 +92,11 @@ def _int_setting(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
     return value
+
+
+def _path_setting(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw).expanduser() if raw and raw.strip() else None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -115,4 +132,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, ENV_BODY_TIMEOUT_SECONDS, DEFAULT_BODY_TIMEOUT_SECONDS
         ),
         max_header_bytes=_int_setting(env, ENV_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_BYTES),
+        files_dir_setting=_path_setting(env, ENV_FILES_DIR),
+        max_file_bytes=_int_setting(env, ENV_MAX_FILE_BYTES, DEFAULT_MAX_FILE_BYTES),
     )

@@ -15,6 +15,7 @@ from tasktrack.cli.audit import audit
 from tasktrack.cli.credentials import credentials
 from tasktrack.cli.db import db
 from tasktrack.cli.demo import demo
+from tasktrack.cli.files import files
 from tasktrack.cli.models import models
 from tasktrack.cli.projections import projections
 from tasktrack.cli.report import report
@@ -45,6 +46,7 @@ cli.add_command(audit)
 cli.add_command(export)
 cli.add_command(import_)
 cli.add_command(models)
+cli.add_command(files)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import click
 import uvicorn
 
 from tasktrack.cli.common import database, settings
-from tasktrack.config import ENV_DATABASE_URL
+from tasktrack.config import ENV_DATABASE_URL, ENV_FILES_DIR
 from tasktrack.store import credentials as store
 from tasktrack.store import migrate
 from tasktrack.store.engine import Database
@@ -57,8 +57,16 @@ def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes."
 )
 @click.option("--access-log", is_flag=True, help="Log every request (method, path, status).")
-def serve(host: str, port: int, workers: int, access_log: bool) -> None:
-    """Serve the ClearML-style HTTP API."""
+@click.option(
+    "--files-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=f"The file server's folder (default: `files` in the data directory; {ENV_FILES_DIR}).",
+)
+def serve(host: str, port: int, workers: int, access_log: bool, files_dir: Path | None) -> None:
+    """Serve the ClearML-style HTTP API, and its file server under /files."""
+    if files_dir is not None:
+        # Worker processes read their settings from the environment.
+        os.environ[ENV_FILES_DIR] = str(files_dir.resolve())
     current = settings()
     with database() as db:
         if db.embedded:
@@ -79,6 +87,9 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
         # Worker processes open the same database: the embedded one by its socket URL.
         os.environ[ENV_DATABASE_URL] = db.engine.url.render_as_string(hide_password=False)
         click.echo(f"serving {db.url} on http://{host}:{port}", err=True)
+        click.echo(
+            f"file server on http://{host}:{port}/files (folder {current.files_dir})", err=True
+        )
         # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the handler
         # that was in place before it started. Left at the default, that kills the process
         # on the spot, before `database()` can stop the embedded PostgreSQL, which would live

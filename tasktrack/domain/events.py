@@ -835,8 +835,30 @@ class ServingContainerUnregistered(Event, frozen=True, kw_only=True):
 
 ServingEvent = ServingContainerRegistered | ServingContainerUnregistered
 
+# --- the file server (one stream per company: "files:<n>:<company>"; the bytes stay on disk) --
+
+
+class FileStored(Event, frozen=True, kw_only=True):
+    """A file was uploaded to the file server (a new one, or a replacement of `path`)."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+class FileDeleted(Event, frozen=True, kw_only=True):
+    """A file was deleted from the file server."""
+
+    path: str
+
+
+FileEvent = FileStored | FileDeleted
+
+
 # Every event type the log can hold: the one tagged union all decoding goes through.
-AnyEvent = TaskEvent | QueueEvent | ProjectEvent | ModelEvent | WorkerEvent | ServingEvent
+AnyEvent = (
+    TaskEvent | QueueEvent | ProjectEvent | ModelEvent | WorkerEvent | ServingEvent | FileEvent
+)
 
 
 # The events of task streams (queue and project streams have their own).
@@ -849,6 +871,8 @@ WORKER_EVENTS: tuple[type[Event], ...] = typing.get_args(WorkerEvent)
 QUEUE_EVENTS: tuple[type[Event], ...] = typing.get_args(QueueEvent)
 # The events of serving containers' streams (their status reports are rows: domain/serving.py).
 SERVING_EVENTS: tuple[type[Event], ...] = typing.get_args(ServingEvent)
+# The events of a company's files stream (no read model folds them: docs/architecture.md).
+FILE_EVENTS: tuple[type[Event], ...] = typing.get_args(FileEvent)
 
 
 _KINDS: dict[type[Event], str] = {
@@ -858,12 +882,13 @@ _KINDS: dict[type[Event], str] = {
     **dict.fromkeys(WORKER_EVENTS, "worker"),
     **dict.fromkeys(QUEUE_EVENTS, "queue"),
     **dict.fromkeys(SERVING_EVENTS, "serving"),
+    **dict.fromkeys(FILE_EVENTS, "file"),
 }
 
 
 def stream_kind(event: AnyEvent) -> str:
-    """The kind of stream an event belongs to: "task", "model", "project", "worker", "queue"
-    or "serving"."""
+    """The kind of stream an event belongs to: "task", "model", "project", "worker", "queue",
+    "serving" or "file"."""
     return _KINDS[type(event)]
 
 

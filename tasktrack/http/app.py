@@ -28,7 +28,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from tasktrack.api import Client, start
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain.errors import DomainError, ImpersonationRefused, InvalidRequest
-from tasktrack.http import envelope, versions
+from tasktrack.http import envelope, files, versions
 from tasktrack.http.auth import Authenticator, Unauthorized
 from tasktrack.http.bodies import decode
 from tasktrack.http.calls import Call, Spec
@@ -39,6 +39,7 @@ from tasktrack.http.ratelimit import FailureLimiter, TooManyFailures
 from tasktrack.service import TaskService
 from tasktrack.service.core import DatabaseUnavailable, OutcomeUnknown
 from tasktrack.store.engine import Database, open_database
+from tasktrack.store.file_store import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ class AppState(msgspec.Struct, kw_only=True):
     openapi: bytes
     limits: Limits
     read_timeout_ms: int
+    # The file server (http/files.py): its folder and limits.
+    files: FileStore
+    max_file_bytes: int
+    max_body_bytes: int
 
 
 def _parse(path: str) -> tuple[str, str | None] | None:
@@ -148,6 +153,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 openapi=msgspec.json.encode(openapi_document()),
                 limits=Limits.of(settings),
                 read_timeout_ms=settings.read_timeout_ms,
+                files=FileStore(settings.files_dir),
+                max_file_bytes=settings.max_file_bytes,
+                max_body_bytes=settings.max_body_bytes,
             )
             _freeze_startup_heap()
             yield
@@ -240,7 +248,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         return _respond(holder["state"].openapi, 200)
 
     return Litestar(
-        route_handlers=[openapi, dispatch],
+        route_handlers=[openapi, dispatch, *files.routes(lambda: holder["state"])],
         exception_handlers={HTTPException: _framework_error, Exception: _framework_error},
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,

@@ -1,5 +1,6 @@
 """uvicorn's httptools protocol with what it lacks: a deadline and a size cap on request heads,
-and a deadline on request bodies (docs/reliability.md, Connection limits).
+and a deadline on request bodies (docs/reliability.md, Connection limits); a file server upload
+(`/files`) has a deadline on its progress instead: each read must come within it.
 
 uvicorn bounds idle keep-alive connections (`timeout_keep_alive`) and counts connections
 (`limit_concurrency`), but once a byte has arrived it waits for the rest of a request head for
@@ -63,6 +64,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._awaiting_head = True
         self._head_bytes = 0
+        self._progress_deadline = False
 
     def _arm(self, seconds: int, what: str) -> None:
         self._disarm()
@@ -98,6 +100,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._progress_deadline and not self._awaiting_head:
+            # A file server upload (http/files.py) may take longer than the body deadline as a
+            # whole: it must only keep coming, so each read starts the deadline again.
+            self._arm(self._body_seconds, "request body")
         if self._awaiting_head:
             if self._deadline is None:
                 self._arm(self._head_seconds, "request head")
@@ -115,10 +121,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._awaiting_head = False
         self._head_bytes = 0
+        self._progress_deadline = self.url.startswith(b"/files")
         self._arm(self._body_seconds, "request body")
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         self._disarm()
         self._awaiting_head = True
+        self._progress_deadline = False
         super().on_message_complete()

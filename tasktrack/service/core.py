@@ -17,6 +17,7 @@ from tasktrack.domain.decide import RULES
 from tasktrack.domain.errors import DomainError, InvalidRequest
 from tasktrack.domain.records import Metadata
 from tasktrack.service import (
+    files,
     handlers,
     models,
     projects,
@@ -62,6 +63,7 @@ SPECIAL: dict[type[cmd.Command], Callable[[UnitOfWork, Any], Result]] = {
     **models.HANDLERS,
     **workers.HANDLERS,
     **queues.HANDLERS,
+    **files.HANDLERS,
     cmd.UpdateProject: projects.on_update_project,
     cmd.MoveProject: projects.on_move_project,
     cmd.MergeProject: projects.on_merge_project,

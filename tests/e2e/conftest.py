@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -49,9 +50,16 @@ def e2e_engine(e2e_database: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def server(e2e_database: str) -> Iterator[str]:
+def files_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared server's file server folder (not the user's data directory)."""
+    return tmp_path_factory.mktemp("files")
+
+
+@pytest.fixture(scope="session")
+def server(e2e_database: str, files_dir: Path) -> Iterator[str]:
     env = {
         "TASKTRACK_DATABASE_URL": e2e_database,
+        "TASKTRACK_FILES_DIR": str(files_dir),
         "TASKTRACK_MAX_BODY_BYTES": str(BODY_LIMIT),
         # Every test client calls from 127.0.0.1, and the fuzzing and attack tests fail to
         # authenticate on purpose: one address's budget would soon be spent for all of them.

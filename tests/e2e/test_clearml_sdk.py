@@ -46,7 +46,7 @@ class Sdk:
             "CLEARML_CONFIG_FILE": str(config),
             "CLEARML_API_HOST": server,
             "CLEARML_WEB_HOST": server,
-            "CLEARML_FILES_HOST": server,
+            "CLEARML_FILES_HOST": f"{server}/files",
             "CLEARML_API_ACCESS_KEY": cred.access_key,
             "CLEARML_API_SECRET_KEY": cred.secret_key,
         }
