@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, literal_column, select
 
-from tasktrack.domain.errors import DomainError, InvalidRequest
+from tasktrack.domain.errors import BadFilter, DomainError, InvalidRequest
 from tasktrack.domain.serving import ContainerRow
+from tasktrack.queries.worker_stats import MAX_BUCKETS, MAX_DATE
 from tasktrack.store.servingrows import COLUMNS, row_of
 from tasktrack.store.tables import serving_containers, serving_reports
 
@@ -164,6 +165,12 @@ def metrics_history(
     containers' sum or mean; an incomplete last bucket is left out, as ClearML does."""
     if from_date >= to_date:
         raise InvalidRequest("from_date must be less than to_date", field="from_date")
+    if from_date < 0 or interval < 1:
+        raise InvalidRequest("Validation error: from_date >= 0 and interval >= 1 are required")
+    if to_date > MAX_DATE:
+        raise BadFilter(f"to_date must be at most {MAX_DATE}")
+    if (to_date - from_date) / max(interval, MIN_INTERVAL) > MAX_BUCKETS:
+        raise BadFilter(f"at most {MAX_BUCKETS} intervals in one chart: use a longer interval")
     chart = CHARTS.get(metric_type)
     if chart is None:
         raise InvalidRequest(f"Validation error: unknown metric_type {metric_type!r}")
