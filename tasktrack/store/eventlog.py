@@ -372,7 +372,10 @@ def read_by_stream(
         cur.execute(query + " ORDER BY stream_id, stream_version", params)
         # Fetch by bytes, not only by rows: `itersize` metric reports are a few MB, but as many
         # plotly figures can be gigabytes. Each fetch is sized from the last one's mean row so
-        # that it holds about FETCH_BYTES of payload (between 1 and `itersize` rows).
+        # that it holds about FETCH_BYTES of payload (between 1 and `itersize` rows). The first
+        # fetch is sized blind, and a fetch after small rows can meet large ones: W10's 2,000
+        # plots came in one fetch of 491 MB. So a replay reads payloads as stubs here and the
+        # ones it keeps by position (read_payloads), and this guard is only a second line.
         size = itersize
         while rows := cur.fetchmany(size):
             payload = sum(len(row[6]) + len(row[7]) for row in rows)  # data, metadata
