@@ -235,8 +235,8 @@ class ReportedEventsProjector(StreamReplay):
             seqs: dict[Key, int] = {}
             seq = 0
             for stub in live:
-                record = next(full) if _stubbed(stub) else stub
-                if record.position != stub.position:
+                record = next(full, None) if _stubbed(stub) else stub
+                if record is None or record.position != stub.position:
                     raise RuntimeError(f"payload read out of order at {stub.position}")
                 for body in bodies_of(record.event):
                     seq += 1
