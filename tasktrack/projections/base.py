@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
@@ -82,6 +82,23 @@ class Replaying(Protocol):
     def replay_done(self, out: Rows) -> None: ...
 
     def replay_finish(self, conn: psycopg.Connection[Any]) -> None: ...
+
+
+# Reads the full events at these log positions, in that order, a bounded group at a time.
+ReadPayloads = Callable[[Sequence[int]], Iterator[Recorded]]
+
+
+@runtime_checkable
+class ReplaysPayloads(Protocol):
+    """A replaying projector of reported payloads (plots, debug images: megabytes each).
+
+    A replay's scan hands every stream over with those events as stubs (their `events`
+    empty, as eventlog reads them for a task's fold): holding a whole stream's figures would
+    make a replay's memory grow with a task's reports. `replay_payloads`, called before the
+    first stream, gives the projector the reader of the full events, which it calls once it
+    knows which of them count (after the stream's last reset, of a live task)."""
+
+    def replay_payloads(self, read: ReadPayloads) -> None: ...
 
 
 class StreamReplay:

@@ -12,11 +12,13 @@ keep their sums in memory and write them after the last stream.
 Only events of transactions older than a horizon are read (store/eventlog.read_by_stream):
 every one of them is committed, and anything written since continues its streams at or above
 the horizon, where the caller picks the tail up in commit-safe order (projections/rebuild.py).
-Memory holds one stream at a time (its events and folds), plus the copier's few chunks.
+Memory holds one stream at a time (its events and folds, reported payloads as stubs), plus
+the copier's few chunks and one group of payloads (projections/reported.py).
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -28,7 +30,7 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.evolve import evolve
 from tasktrack.domain.records import LOG_START, Checkpoint, Recorded
 from tasktrack.domain.state import TaskState
-from tasktrack.projections.base import Replaying, Stream
+from tasktrack.projections.base import Replaying, ReplaysPayloads, Stream
 from tasktrack.projections.copier import Copier
 from tasktrack.store import eventlog
 
@@ -96,9 +98,13 @@ def replay(
     events = pending = 0
     last = LOG_START
     try:
-        # The payloads of reported plots and images are read only for a projector of them.
-        wanted = any(getattr(p, "payloads", False) for p in projectors)
-        scan = eventlog.read_by_stream(reader, below, until=until, payloads=wanted)
+        # Reported plots and images come as stubs: their projector reads the payloads it
+        # keeps by position, a bounded group at a time, on the scan's connection and snapshot
+        # (base.ReplaysPayloads). In the scan, a task's thousand figures would be held whole.
+        scan = eventlog.read_by_stream(reader, below, until=until, payloads=False)
+        for projector in projectors:
+            if isinstance(projector, ReplaysPayloads):
+                projector.replay_payloads(functools.partial(eventlog.read_payloads, reader))
         for stream in streams(scan):
             for projector in by_kind.get(stream.kind, ()):
                 projector.replay(stream, copier)

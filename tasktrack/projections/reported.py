@@ -20,7 +20,7 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.models import model_of
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
-from tasktrack.projections.base import Rows, Stream, StreamReplay
+from tasktrack.projections.base import ReadPayloads, Rows, Stream, StreamReplay
 from tasktrack.projections.tenants import companies, replayed_owner
 
 _json = msgspec.json.Encoder()
@@ -117,11 +117,14 @@ ON CONFLICT (company, task_id, type, metric, variant, iter, key) DO UPDATE SET
 class ReportedEventsProjector(StreamReplay):
     name = "task_reported_events"
     kinds = frozenset({"task", "model"})
-    payloads = True  # a replay must read TaskEventsStored's payload for this projector
 
     def __init__(self, table: str = "task_reported_events") -> None:
         self.table = table
         self._insert = _insert_sql(table)
+        self._pending: list[tuple[tuple[str, str], list[Recorded]]] = []
+        self._waiting = 0
+        self._losers = 0
+        self._read: ReadPayloads | None = None
 
     def apply(
         self,
@@ -171,20 +174,89 @@ class ReportedEventsProjector(StreamReplay):
         if columns["task"]:
             conn.execute(self._insert, columns)
 
+    # The replay (projections/replay.py) holds no figure longer than it takes to COPY it:
+    # streams come with their payload events as stubs; the live ones (after the stream's last
+    # reset, of a live task or model) wait here, as stubs, until PENDING_EVENTS of them are
+    # gathered, then their payloads are read by position a bounded group at a time
+    # (eventlog.read_payloads) and each report becomes its row at once, in arrival order. A
+    # later report of the same key makes the earlier row a loser: its key and `seq`, unique
+    # since the reset, go to a staging table, and `replay_finish` deletes the losers before the
+    # table's key is built. Memory: PENDING_EVENTS stubs, a task's keys, one group of payloads.
+    PENDING_EVENTS = 256
+
+    def replay_begin(self, conn: psycopg.Connection[Any]) -> None:
+        self._pending, self._waiting, self._losers, self._read = [], 0, 0, None
+        conn.execute(f"DROP TABLE IF EXISTS {self._staging}")
+        conn.execute(f"CREATE TEMP TABLE {self._staging} AS SELECT {', '.join(LOSER)} "
+                     f"FROM {self.table} WITH NO DATA")  # fmt: skip
+
+    def replay_payloads(self, read: ReadPayloads) -> None:
+        self._read = read
+
     def replay(self, stream: Stream, out: Rows) -> None:
         """A live task's (or model's) reports since its last reset, the later of a key
         winning."""
         owner = replayed_owner(stream)
         if owner is None:
             return
-        bodies: list[dict[str, Any]] = []
+        live: list[Recorded] = []
         for record in stream.records:
             if isinstance(record.event, ev.TaskReset | ev.TaskEventsDeleted):
-                bodies = []
-            else:
-                bodies.extend(bodies_of(record.event))
-        for values in _latest(owner[1], owner[0], bodies):
-            out.add(self.table, COLUMNS, values)
+                live = []
+            elif isinstance(record.event, REPORTS):
+                live.append(record)
+        if live:
+            self._pending.append((owner, live))
+            self._waiting += len(live)
+            if self._waiting >= self.PENDING_EVENTS:
+                self._flush(out)
+
+    def replay_done(self, out: Rows) -> None:
+        self._flush(out)
+
+    def replay_finish(self, conn: psycopg.Connection[Any]) -> None:
+        if self._losers:
+            on = " AND ".join(f"t.{c} = l.{c}" for c in LOSER)
+            conn.execute(f"DELETE FROM {self.table} t USING {self._staging} l WHERE {on}")
+        conn.execute(f"DROP TABLE {self._staging}")
+
+    @property
+    def _staging(self) -> str:
+        return f"{self.table.replace('.', '_')}__losers"
+
+    def _flush(self, out: Rows) -> None:
+        pending, self._pending, self._waiting = self._pending, [], 0
+        stored = [r.position for _, live in pending for r in live if _stubbed(r)]
+        read = self._read
+        if stored and read is None:
+            raise RuntimeError("replay_payloads was not given a reader of the payloads")
+        full = iter(read(stored) if read is not None and stored else ())
+        for (task, company), live in pending:
+            seqs: dict[Key, int] = {}
+            seq = 0
+            for stub in live:
+                record = next(full, None) if _stubbed(stub) else stub
+                if record is None or record.position != stub.position:
+                    raise RuntimeError(f"payload read out of order at {stub.position}")
+                for body in bodies_of(record.event):
+                    seq += 1
+                    key = identity(body)
+                    lost = seqs.get(key)
+                    if lost is not None:
+                        out.add(self._staging, LOSER, (company, task, *key, lost))
+                        self._losers += 1
+                    seqs[key] = seq
+                    out.add(self.table, COLUMNS, row(company, task, seq, body))
+
+
+# The events that carry reports, and those of them a replay's scan reads as stubs.
+REPORTS = (ev.TaskEventsStored, ev.TaskEventsReported, ev.ModelEventsStored)
+STUBBED = (ev.TaskEventsStored, ev.ModelEventsStored)
+LOSER = ("company", "task_id", "type", "metric", "variant", "iter", "key", "seq")
+
+
+def _stubbed(record: Recorded) -> bool:
+    return isinstance(record.event, STUBBED)
 
 
 def _latest(company: str, task: str, bodies: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:

@@ -372,10 +372,47 @@ def read_by_stream(
         cur.execute(query + " ORDER BY stream_id, stream_version", params)
         # Fetch by bytes, not only by rows: `itersize` metric reports are a few MB, but as many
         # plotly figures can be gigabytes. Each fetch is sized from the last one's mean row so
-        # that it holds about FETCH_BYTES of payload (between 1 and `itersize` rows).
+        # that it holds about FETCH_BYTES of payload (between 1 and `itersize` rows). The first
+        # fetch is sized blind, and a fetch after small rows can meet large ones: W10's 2,000
+        # plots came in one fetch of 491 MB. So a replay reads payloads as stubs here and the
+        # ones it keeps by position (read_payloads), and this guard is only a second line.
         size = itersize
         while rows := cur.fetchmany(size):
             payload = sum(len(row[6]) + len(row[7]) for row in rows)  # data, metadata
             size = max(1, min(itersize, FETCH_BYTES * len(rows) // max(payload, 1)))
             for row in rows:
                 yield recorded(row)
+
+
+# A payload read (read_payloads): events until their *stored* size reaches this, and at most
+# PAYLOAD_ROWS of them. The stored size (pg_column_size: compressed, as TOAST keeps it) is what
+# the server knows without decompressing a value; measuring the text instead would decompress
+# every payload twice (1.7 s for W10's 515 MB of figures). Plotly JSON compresses about 1.6x,
+# so a read holds about twice this in text, and always at least one event.
+PAYLOAD_BYTES = 4 * 1024 * 1024
+PAYLOAD_ROWS = 500
+
+_PAYLOADS_SQL = (
+    f"SELECT {_COLUMNS} FROM (SELECT e.*, p.n, pg_column_size(e.data) AS size, "
+    "sum(pg_column_size(e.data)) OVER (ORDER BY p.n) AS upto "
+    "FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(position, n) "
+    "JOIN events e USING (position)) AS events "
+    "WHERE upto - size < %s ORDER BY n"
+)
+
+
+def read_payloads(conn: psycopg.Connection[Any], positions: Sequence[int]) -> Iterator[Recorded]:
+    """The events at these positions (of a replay scan's stubs), in the order given, with their
+    payloads, read a bounded group at a time (PAYLOAD_BYTES): what a replay of reported plots
+    holds at once, whatever their number. Runs in the caller's transaction, between the
+    fetches of its scan."""
+    done = 0
+    while done < len(positions):
+        wanted = list(positions[done : done + PAYLOAD_ROWS])
+        rows = conn.execute(_PAYLOADS_SQL, (wanted, PAYLOAD_BYTES)).fetchall()
+        if not rows:
+            raise LookupError(f"no event at position {wanted[0]}")
+        done += len(rows)
+        rows.reverse()  # handed out (and let go) one at a time
+        while rows:
+            yield recorded(rows.pop())
