@@ -16,6 +16,7 @@ from tasktrack.cli.credentials import credentials
 from tasktrack.cli.db import db
 from tasktrack.cli.demo import demo
 from tasktrack.cli.projections import projections
+from tasktrack.cli.queues import queues
 from tasktrack.cli.report import report
 from tasktrack.cli.serve import serve
 from tasktrack.cli.tasks import tasks
@@ -43,6 +44,7 @@ cli.add_command(projections)
 cli.add_command(audit)
 cli.add_command(export)
 cli.add_command(import_)
+cli.add_command(queues)
 
 
 def main() -> None:

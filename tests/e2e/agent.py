@@ -3,6 +3,7 @@ in the test's own interpreter: no virtualenv is built and nothing is installed o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -117,10 +118,8 @@ class Agent:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        try:  # whatever the daemon left running in its session
+        with contextlib.suppress(ProcessLookupError):  # what the daemon left in its session
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def running(self) -> dict[str, Any] | None:
         """This agent's worker in workers.get_all, if it is there."""
