@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from bench.harness import RunResult, child_main, peak_rss_mb
+from bench.harness import RunResult, child_main, peak_rss_mb, percentiles
 from tasktrack.api import Client
 from tasktrack.service import Caller
 from tasktrack.store.engine import make_engine
@@ -41,18 +41,25 @@ def _tasktrack_agent(url: str, p: dict[str, Any], agent: int, out: Any, go: Any)
     client = Client(engine, Caller(company=COMPANY, user=f"agent{agent}"))
     queue = p["queue_id"]
     taken: list[str] = []
+    ms: dict[str, list[float]] = {"get_next_task": [], "started": [], "completed": []}
     out.put(("ready", agent))
     go.wait()
     start = time.perf_counter()
     while True:
+        t0 = time.perf_counter()
         got = client.get_next_task(queue=queue)
+        t1 = time.perf_counter()
         if not got:
             break
         task = str(got["entry"]["task"])
         client.started(task=task)
+        t2 = time.perf_counter()
         client.completed(task=task)
+        t3 = time.perf_counter()
+        for name, took in zip(ms, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+            ms[name].append(took * 1000)
         taken.append(task)
-    out.put(("done", time.perf_counter() - start, taken, peak_rss_mb()))
+    out.put(("done", time.perf_counter() - start, taken, peak_rss_mb(), ms))
     engine.dispose()
 
 
@@ -61,8 +68,10 @@ def _raw_agent(url: str, p: dict[str, Any], agent: int, out: Any, go: Any) -> No
     with psycopg.connect(_libpq(url)) as conn:
         out.put(("ready", agent))
         go.wait()
+        ms: dict[str, list[float]] = {"handout": [], "started": [], "completed": []}
         start = time.perf_counter()
         while True:
+            t0 = time.perf_counter()
             # The handout: the first row nobody else holds, locked and deleted in one
             # transaction (a crash before COMMIT leaves it in the queue).
             with conn.transaction():
@@ -74,15 +83,20 @@ def _raw_agent(url: str, p: dict[str, Any], agent: int, out: Any, go: Any) -> No
             if row is None:
                 break
             task = str(row[1])
+            t1 = time.perf_counter()
             conn.execute(
                 "UPDATE job_status SET status = 'in_progress', agent = %s WHERE task = %s",
                 (agent, task),
             )
             conn.commit()
+            t2 = time.perf_counter()
             conn.execute("UPDATE job_status SET status = 'completed' WHERE task = %s", (task,))
             conn.commit()
+            t3 = time.perf_counter()
+            for name, took in zip(ms, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+                ms[name].append(took * 1000)
             taken.append(task)
-        out.put(("done", time.perf_counter() - start, taken, peak_rss_mb()))
+        out.put(("done", time.perf_counter() - start, taken, peak_rss_mb(), ms))
 
 
 def _drain(url: str, p: dict[str, Any], target: Callable[..., None]) -> tuple[float, list[Any]]:
@@ -112,6 +126,15 @@ def _exactly_once(tasks: list[str], results: list[Any]) -> str:
     if set(handed) != set(tasks):
         return f"{len(set(tasks) - set(handed))} tasks never handed out"
     return "ok"
+
+
+def _latencies(results: list[Any]) -> dict[str, dict[str, float]]:
+    """p50/p99 (ms) of each call of the agents' loop, over every agent."""
+    calls: dict[str, list[float]] = {}
+    for r in results:
+        for name, ms in r[4].items():
+            calls.setdefault(name, []).extend(ms)
+    return {name: percentiles(ms) for name, ms in calls.items() if ms}
 
 
 def _setup_tasktrack(url: str, p: dict[str, Any]) -> tuple[str, list[str]]:
@@ -166,7 +189,7 @@ def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
         units=len(tasks),
         peak_rss_mb=max(r[3] for r in results),
         check=check,
-        extra={"tasks_per_agent": per_agent},
+        extra={"tasks_per_agent": per_agent, "calls": _latencies(results)},
     )
 
 
@@ -201,7 +224,7 @@ def run_raw(url: str, p: dict[str, Any]) -> RunResult:
         units=len(tasks),
         peak_rss_mb=max(r[3] for r in results),
         check=check,
-        extra={"tasks_per_agent": per_agent},
+        extra={"tasks_per_agent": per_agent, "calls": _latencies(results)},
     )
 
 
