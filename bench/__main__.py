@@ -21,7 +21,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import harness, w1, w2, w3, w4, w4l, w5, w6, w7, w9, w10
+from bench import harness, w1, w2, w3, w4, w4l, w5, w6, w7, w8, w9, w10
 
 
 class Workload(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,6 +142,14 @@ WORKLOADS = [
         n=lambda p: p["plots"],
         raw=("bench.w10", "raw"),
         memory_check=True,
+    ),
+    Workload(
+        id="W8",
+        module="bench.w8",
+        unit="tasks/s",
+        params=w8.params,
+        n=lambda p: p["tasks"],
+        raw=("bench.w8", "raw"),
     ),
     Workload(
         id="W6",

@@ -12,7 +12,8 @@ from sqlalchemy import Connection
 
 from tasktrack.domain import queue_commands as cmd
 from tasktrack.domain.errors import InvalidRequest
-from tasktrack.queries import queue_metrics
+from tasktrack.domain.queue_history import LineWait
+from tasktrack.queries import queue_history, queue_metrics
 from tasktrack.queries import queues as queue_queries
 from tasktrack.queries import workers as worker_queries
 from tasktrack.service import Caller
@@ -142,4 +143,27 @@ class QueueMethods:
                 from_date=from_date,
                 to_date=to_date,
                 interval=interval,
+            )
+
+    def queue_history(
+        self, queue: str, limit: int = queue_history.DEFAULT_STEPS
+    ) -> queue_history.QueueHistory:
+        """QUEUE (id or name) now, and the last `limit` lines of its stream: who put which task
+        in line, moved or removed it, and when it was handed to which worker."""
+        with self._read() as conn:
+            return queue_history.history(conn, self.caller.company, queue, limit)
+
+    def queue_line_waits(
+        self,
+        queue: str | None = None,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = 1000,
+    ) -> list[LineWait]:
+        """Each stay of a task in a queue's line (QUEUE, or every queue), from the queues'
+        streams: entered, left, how (handed out to which worker, removed), the wait."""
+        with self._read() as conn:
+            return queue_history.line_waits(
+                conn, self.caller.company, queue=queue, since=since, until=until, limit=limit
             )

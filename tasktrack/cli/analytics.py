@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from tasktrack.cli import analytics_tables as tables
+from tasktrack.cli import queue_tables
 from tasktrack.cli.acting import JSON_HELP, caller_of, caller_options, client_for, fail
 from tasktrack.cli.task_tables import console, encode
 from tasktrack.domain.errors import DomainError
@@ -112,6 +113,34 @@ def queue_waits(
         click.echo(encode({"waits": rows}))
     else:
         console().print(tables.queue_waits_table(rows))
+
+
+@analytics.command(name="line-waits")
+@click.option("--queue", default=None, help="Only this queue (id or name).")
+@click.option("--since", default=None, help=f"Entered the line at or after. {TIME_HELP}")
+@click.option("--until", default=None, help=f"Entered the line before. {TIME_HELP}")
+@click.option(
+    "--limit", default=DEFAULT_LIMIT, show_default=True, type=click.IntRange(1, MAX_LIMIT)
+)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@click.pass_context
+def line_waits(
+    ctx: click.Context,
+    *,
+    queue: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Each stay of a task in a queue's line, from the queues' streams, oldest first: how long
+    it waited before it was handed out (to which worker) or removed."""
+    with client_for(*caller_of(ctx)) as client:
+        rows = client.queue_line_waits(queue, since=since, until=until, limit=limit)
+    if as_json:
+        click.echo(encode({"waits": rows}))
+    else:
+        console().print(queue_tables.line_waits_table(rows))
 
 
 @analytics.command()

@@ -18,6 +18,7 @@ from tasktrack.cli.demo import demo
 from tasktrack.cli.files import files
 from tasktrack.cli.models import models
 from tasktrack.cli.projections import projections
+from tasktrack.cli.queues import queues
 from tasktrack.cli.report import report
 from tasktrack.cli.serve import serve
 from tasktrack.cli.tasks import tasks
@@ -47,6 +48,7 @@ cli.add_command(export)
 cli.add_command(import_)
 cli.add_command(models)
 cli.add_command(files)
+cli.add_command(queues)
 
 
 def main() -> None:

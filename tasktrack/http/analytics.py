@@ -47,6 +47,15 @@ class QueueWaits(msgspec.Struct, frozen=True, kw_only=True):
     limit: int = DEFAULT_LIMIT
 
 
+class QueueLineWaits(msgspec.Struct, frozen=True, kw_only=True):
+    """Stays in a queue's line (or every queue's), from the queues' streams, by entering time."""
+
+    queue: str | None = None  # an id or a name
+    since: datetime | None = None  # entered at or after
+    until: datetime | None = None  # entered before
+    limit: int = DEFAULT_LIMIT
+
+
 class StatusSummary(msgspec.Struct, frozen=True, kw_only=True):
     """Totals per group (project, type, user or UTC day) and status."""
 
@@ -88,6 +97,10 @@ def _durations(call: Call, body: StatusDurations) -> Any:
 
 def _queue_waits(call: Call, body: QueueWaits) -> Any:
     return {"waits": call.client.queue_waits(**_fields(body))}
+
+
+def _line_waits(call: Call, body: QueueLineWaits) -> Any:
+    return {"waits": call.client.queue_line_waits(**_fields(body))}
 
 
 def _summary(call: Call, body: StatusSummary) -> Any:
@@ -140,5 +153,11 @@ ENDPOINTS = [
         run=_activity,
         summary="Per project and UTC day: tasks created, status changes, completions, failures "
         "and metric reports (the activity_daily rollup, as of its projector's checkpoint)",
+    ),
+    Spec(
+        name="analytics.queue_line_waits",
+        request=QueueLineWaits,
+        run=_line_waits,
+        summary="Each stay in a queue's line, from its stream: wait, how it left, to which worker",
     ),
 ]

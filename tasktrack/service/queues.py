@@ -283,8 +283,9 @@ def _move(uow: UnitOfWork, c: qc.OnQueuedTask, move: int | str) -> Result:
 
 def on_next(uow: UnitOfWork, c: qc.GetNextTask) -> Result:
     """Hand out the first task in line: its leaving is this command's one event."""
-    _queue(uow, c.queue)
-    first = queuerows.first(uow.conn, uow.metadata.company, c.queue)
+    lines = Lines(uow)
+    first = lines.lock_first(c.queue)
+    lines.require(c.queue)
     if first is None or (c.task is not None and first.task != c.task):
         return {}
     ctx = _ctx(uow, [c.queue])

@@ -110,14 +110,24 @@ def entries(
     return [Entry(task=r[0], added=r[1], rank=r[2]) for r in rows.fetchall()]
 
 
-def first(conn: psycopg.Connection[Any], company: str, queue_id: str) -> Entry | None:
-    """The entry first in line, if any (one probe of the (company, queue_id, rank) index)."""
-    row = conn.execute(
+def send_first(conn: psycopg.Connection[Any], company: str, queue_id: str) -> psycopg.Cursor[Any]:
+    """Send the read of the entry first in line without waiting (pipeline mode); `first_of`
+    reads it. One probe of the (company, queue_id, rank) index."""
+    return conn.execute(
         "SELECT task_id, added, rank FROM queue_entries WHERE company = %s AND queue_id = %s "
         "ORDER BY rank LIMIT 1",
         (company, queue_id),
-    ).fetchone()
+    )
+
+
+def first_of(cursor: psycopg.Cursor[Any]) -> Entry | None:
+    row = cursor.fetchone()
     return None if row is None else Entry(task=row[0], added=row[1], rank=row[2])
+
+
+def first(conn: psycopg.Connection[Any], company: str, queue_id: str) -> Entry | None:
+    """The entry first in line, if any."""
+    return first_of(send_first(conn, company, queue_id))
 
 
 def send_memberships(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import os
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -73,6 +75,42 @@ def serving(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+class Serve:
+    """`tasktrack serve` as a process a test may SIGKILL and start again on the same port (its
+    output appended to `log`): tests/e2e/test_load_faults.py, test_queue_handout_kill.py."""
+
+    def __init__(self, database_url: str, log: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TASKTRACK_")}
+        self.env["TASKTRACK_DATABASE_URL"] = database_url
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [TASKTRACK, "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def basic(access_key: str, secret_key: str) -> str:

@@ -23,7 +23,7 @@ import pytest
 
 from tests.e2e.cli import as_json, run
 from tests.e2e.http import Api
-from tests.e2e.test_clearml_sdk import Sdk
+from tests.e2e.sdk import Sdk
 
 pytest.importorskip("clearml", reason="the clearml SDK is in the test extras")
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.e2e.http import Api
-from tests.e2e.test_clearml_sdk import Sdk
+from tests.e2e.sdk import Sdk
 
 pytest.importorskip("clearml", reason="the clearml SDK is in the test extras")
 

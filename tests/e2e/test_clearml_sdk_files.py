@@ -16,7 +16,8 @@ from tests.e2e.http import Api
 
 pytest.importorskip("clearml", reason="the clearml SDK is in the test extras")
 
-from tests.e2e.test_clearml_sdk import Sdk, _printed
+from tests.e2e.sdk import Sdk
+from tests.e2e.test_clearml_sdk import _printed
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.http import Api
-from tests.e2e.test_clearml_sdk import Sdk
+from tests.e2e.sdk import Sdk
 
 pytest.importorskip("clearml", reason="the clearml SDK is in the test extras")
 

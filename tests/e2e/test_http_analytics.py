@@ -238,3 +238,38 @@ def test_project_activity_is_the_rollup_as_of_the_runner(
     # Nor does it count the first company's events among its own pending ones.
     assert theirs["pending_events"] == _company_events(e2e_engine, other.credential.company)  # type: ignore[attr-defined]
     assert other.ok("analytics.get_project_activity", {"project": "p1"})["days"] == []
+
+
+# --- waits in queue lines, from the queues' streams -------------------------------------------
+
+
+def test_queue_line_waits_come_from_the_queue_stream(
+    api: Api, new_caller: Callable[..., Api]
+) -> None:
+    queue = api.ok("queues.create", {"name": "http-lines"})["id"]
+    tasks = [
+        api.ok("tasks.create", {"name": f"waiter {i}", "type": "training"})["id"] for i in range(2)
+    ]
+    for task in tasks:
+        api.ok("tasks.enqueue", {"task": task, "queue": queue})
+    handed = api.ok("queues.get_next_task", {"queue": queue})["entry"]["task"]
+    assert handed == tasks[0]
+    api.ok("workers.status_report", {"worker": "http-box", "task": handed, "queue": queue})
+    waits = api.ok("analytics.queue_line_waits", {"queue": "http-lines"})["waits"]
+    assert [(w["task"], w["outcome"], w["worker"]) for w in waits] == [
+        (tasks[0], "handed_out", "http-box"),
+        (tasks[1], None, None),
+    ]
+    done = waits[0]
+    assert done["wait_seconds"] == pytest.approx(
+        (_time(done["left_at"]) - _time(done["entered_at"])).total_seconds()
+    )
+    assert waits[1]["left_at"] is None
+    assert waits[1]["seconds_so_far"] >= 0
+    # Another company neither sees the queue nor learns it exists.
+    stranger = new_caller()
+    code, subcode, _ = stranger.error("analytics.queue_line_waits", {"queue": queue})
+    assert (code, subcode) == api.error("analytics.queue_line_waits", {"queue": "no-such"})[:2]
+    assert code == 400
+    assert stranger.ok("analytics.queue_line_waits", {})["waits"] == []
+    assert api.error("analytics.queue_line_waits", {"limit": 0})[:2] == (400, 16)

@@ -10,10 +10,7 @@ server runs as a least-privilege application role (tasktrack/store/privileges.py
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -30,8 +27,7 @@ from tasktrack.projections import rebuild, registry, runner
 from tasktrack.queries import audit
 from tasktrack.store import credentials, migrate, privileges
 from tasktrack.store.engine import make_engine, raw
-from tests.e2e.cli import TASKTRACK
-from tests.e2e.http import basic, free_port
+from tests.e2e.http import Serve, basic
 from tests.e2e.load import Ledger, Worker, Write, send
 from tests.e2e.private_pg import PrivateServer, private_server
 
@@ -42,41 +38,6 @@ DATABASE_DOWN_S = 2.0
 SERVER_DOWN_S = 1.0
 RECOVERY_LIMIT_S = 5.0  # the service answers within this long after the database is back
 APP_ROLE = "tasktrack_app"
-
-
-class Serve:
-    """`tasktrack serve` as a process the test may SIGKILL and start again on the same port."""
-
-    def __init__(self, database_url: str, log: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TASKTRACK_")}
-        self.env["TASKTRACK_DATABASE_URL"] = database_url
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [TASKTRACK, "serve", "--port", str(self.port)],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def _answers_after(base: str, authorization: str, limit: float = 30.0) -> float:

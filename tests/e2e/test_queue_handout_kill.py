@@ -10,9 +10,6 @@ task, rather than another one while the first stays handed out to nobody.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -26,43 +23,11 @@ from tasktrack.api import Client
 from tasktrack.projections import rebuild, registry
 from tasktrack.service import Caller
 from tasktrack.store import credentials
-from tests.e2e.cli import TASKTRACK
-from tests.e2e.http import basic, free_port
+from tests.e2e.http import Serve, basic
 
 TASKS = 300
 POLLERS = 4
 KILL_AT = (60, 180)  # tasks received before each kill
-
-
-class Serve:
-    """`tasktrack serve` as a process the test SIGKILLs and starts again on the same port."""
-
-    def __init__(self, database_url: str, log: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TASKTRACK_")}
-        self.env["TASKTRACK_DATABASE_URL"] = database_url
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [TASKTRACK, "serve", "--port", str(self.port)],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(15)
 
 
 def _next_task(http: httpx.Client, queue: str, stop: threading.Event) -> str | None:
