@@ -15,6 +15,7 @@ from tasktrack.queries.models import ModelView
 from tasktrack.queries.views import TaskView
 
 MAX_CHANGE_TEXT = 120
+MAX_ARTIFACTS = 20  # a dataset's task can hold many; --json shows them all
 
 
 def model_document(view: ModelView) -> dict[str, Any]:
@@ -172,7 +173,9 @@ def artifacts_table(view: TaskView) -> Table | None:
     table = Table(title=f"artifacts ({len(artifacts)})", box=box.SIMPLE_HEAD)
     for column in ("key", "type", "mode", "size", "uri"):
         table.add_column(column, justify="right" if column == "size" else "left")
-    for a in artifacts:
+    for a in artifacts[:MAX_ARTIFACTS]:
         size = str(a.content_size) if a.content_size is not UNSET else ""
         table.add_row(a.key, a.type, a.mode, size, a.uri if a.uri is not UNSET else "")
+    if len(artifacts) > MAX_ARTIFACTS:
+        table.add_row(f"… and {len(artifacts) - MAX_ARTIFACTS} more", "", "", "", "(--json)")
     return table

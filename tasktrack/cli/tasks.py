@@ -145,7 +145,7 @@ def list_(
 def show(ctx: click.Context, task: str, as_of: str | None, as_json: bool) -> None:
     """Show TASK: its fields, hyperparameters, last metrics, its input and output models and
     artifacts, and the plots, single values and debug images it reported (--as-of: the task as
-    it was then, without its reports)."""
+    it was then, without its reports; the models it named then, as they are now)."""
     with client_for(*caller_of(ctx)) as client:
         view = client.get_by_id(task, as_of=as_of)
         found = None if as_of else client.get_reported_summary(view.id)

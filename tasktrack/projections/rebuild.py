@@ -213,6 +213,13 @@ def _fill(
     conn, reader, writer = conns
     replacement.create(conn, names)
     below = eventlog.horizon(conn)
+    if until is not None:
+        # A checkpoint only covers committed events (a runner reads below the horizon, a
+        # rebuild with writers held off reads everything), so the replay may go as far as it
+        # even while the horizon is held back below it: transaction ids are cluster-wide, and
+        # a transaction left open in any other database of the server holds it back. Stopping
+        # at the horizon would report the live rows past it as differences.
+        below = max(below, until.tx + 1)
     conn.commit()
     done = replay.replay(
         reader, writer, _projectors(specs, names), below, until=until, progress=progress

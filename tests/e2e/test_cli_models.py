@@ -204,7 +204,8 @@ def test_export_and_import_carry_the_models_and_their_histories(
     assert run("db", "upgrade", env=target).returncode == 0
     imported = run("import", str(path), "--unsigned", env=target)
     assert imported.returncode == 0, imported.stderr
-    assert run("projections", "verify", env=target).returncode == 0
+    verified = run("projections", "verify", env=target)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
     def models_of(url: str, *args: str) -> str:
         return ok(run("models", "--company", "acme", *args, env={"TASKTRACK_DATABASE_URL": url}))
@@ -215,3 +216,18 @@ def test_export_and_import_carry_the_models_and_their_histories(
     for model in (base, out, gone):
         history = models_of(source_url, "history", model, "--json")
         assert json.loads(models_of(target_url, "history", model, "--json")) == json.loads(history)
+
+
+def test_tasks_show_cuts_a_long_artifact_list_but_json_has_them_all(
+    client: Client, cli_database: str, company: str
+) -> None:
+    task = str(client.create(name="many artifacts", type="data_processing")["id"])
+    artifacts = [{"key": f"part-{i:02}", "type": "custom"} for i in range(25)]
+    client.add_or_update_artifacts(task=task, artifacts=artifacts)
+    tasks_tt = company_command("tasks", cli_database, company)
+    shown = ok(tasks_tt("show", task))
+    assert sum("part-" in line for line in shown.splitlines()) == 20
+    assert "… and 5 more" in shown
+    document = as_json(tasks_tt("show", task, "--json"))
+    assert len(document["execution"]["artifacts"]) == 25
+    assert document["model_entries"] == []
