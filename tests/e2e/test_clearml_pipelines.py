@@ -36,12 +36,9 @@ class Storage(msgspec.Struct, frozen=True):
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> Storage:
-    """A local folder, through the SDK's default output URI. Once tasktrack serves files, this
-    becomes `Storage({}, server)`: the SDK's default, CLEARML_FILES_HOST (set by Sdk)."""
-    root = tmp_path / "store"
-    root.mkdir()  # the SDK checks it can write there, and writes only into an existing folder
-    return Storage({"CLEARML_DEFAULT_OUTPUT_URI": root.as_uri()}, root.as_uri())
+def storage(server: str) -> Storage:
+    """The SDK's default: tasktrack's file server, CLEARML_FILES_HOST (set by Sdk)."""
+    return Storage({}, f"{server}/files/")
 
 
 @pytest.fixture
