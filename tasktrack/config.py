@@ -23,6 +23,7 @@ ENV_KEEP_ALIVE_SECONDS = "TASKTRACK_KEEP_ALIVE_SECONDS"
 ENV_HEADER_TIMEOUT_SECONDS = "TASKTRACK_HEADER_TIMEOUT_SECONDS"
 ENV_BODY_TIMEOUT_SECONDS = "TASKTRACK_BODY_TIMEOUT_SECONDS"
 ENV_MAX_HEADER_BYTES = "TASKTRACK_MAX_HEADER_BYTES"
+ENV_UI_DIR = "TASKTRACK_UI_DIR"
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH_EVENTS = 10_000
@@ -62,6 +63,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     header_timeout_seconds: int = DEFAULT_HEADER_TIMEOUT_SECONDS
     body_timeout_seconds: int = DEFAULT_BODY_TIMEOUT_SECONDS
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    # A built ClearML web UI to serve beside the API (`tasktrack serve --ui DIR`), if any.
+    ui_dir: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -115,4 +118,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, ENV_BODY_TIMEOUT_SECONDS, DEFAULT_BODY_TIMEOUT_SECONDS
         ),
         max_header_bytes=_int_setting(env, ENV_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_BYTES),
+        ui_dir=Path(env[ENV_UI_DIR]).expanduser() if env.get(ENV_UI_DIR) else None,
     )

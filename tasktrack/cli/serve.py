@@ -13,7 +13,7 @@ import click
 import uvicorn
 
 from tasktrack.cli.common import database, settings
-from tasktrack.config import ENV_DATABASE_URL
+from tasktrack.config import ENV_DATABASE_URL, ENV_UI_DIR
 from tasktrack.store import credentials as store
 from tasktrack.store import migrate
 from tasktrack.store.engine import Database
@@ -57,8 +57,20 @@ def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes."
 )
 @click.option("--access-log", is_flag=True, help="Log every request (method, path, status).")
-def serve(host: str, port: int, workers: int, access_log: bool) -> None:
-    """Serve the ClearML-style HTTP API."""
+@click.option(
+    "--ui",
+    "ui_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A built ClearML web UI to serve on the same port (the API also under /api).",
+)
+def serve(host: str, port: int, workers: int, access_log: bool, ui_dir: Path | None) -> None:
+    """Serve the ClearML-style HTTP API (and, with --ui, ClearML's web UI)."""
+    if ui_dir is not None:
+        if not (ui_dir / "index.html").is_file():
+            click.echo(f"tasktrack: {ui_dir} holds no index.html: not a built web UI", err=True)
+            sys.exit(2)
+        # The worker processes read their settings from the environment.
+        os.environ[ENV_UI_DIR] = str(ui_dir.resolve())
     current = settings()
     with database() as db:
         if db.embedded:
@@ -79,6 +91,8 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
         # Worker processes open the same database: the embedded one by its socket URL.
         os.environ[ENV_DATABASE_URL] = db.engine.url.render_as_string(hide_password=False)
         click.echo(f"serving {db.url} on http://{host}:{port}", err=True)
+        if ui_dir is not None:
+            click.echo(f"web UI ({ui_dir}) on http://{host}:{port}/", err=True)
         # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the handler
         # that was in place before it started. Left at the default, that kills the process
         # on the spot, before `database()` can stop the embedded PostgreSQL, which would live

@@ -22,10 +22,12 @@ from tasktrack.http import (
     organization_endpoints,
     project_endpoints,
     queue_endpoints,
+    session_endpoints,
     task_endpoints,
     worker_endpoints,
 )
-from tasktrack.http.calls import Call, Spec
+from tasktrack.http.calls import Answered, Call, Spec
+from tasktrack.http.session import set_cookie
 from tasktrack.queries.filter_request import MAX_PAGE_SIZE, GetAllRequest, request_from
 from tasktrack.queries.metrics import DEFAULT_SAMPLES
 from tasktrack.queries.projects import ProjectFilter
@@ -202,7 +204,9 @@ def _ping(call: Call, body: Empty) -> Any:
 
 
 def _login(call: Call, body: Empty) -> Any:
-    return call.auth.login(call.authorization, call.address)
+    # The token is also the web UI's session cookie, as ClearML's server sets it on login.
+    token = call.auth.login(call.authorization, call.address)
+    return Answered(data=token, headers={"Set-Cookie": set_cookie(token.token, token.expires_in)})
 
 
 def _create_user(call: Call, body: Empty) -> Any:
@@ -332,6 +336,8 @@ def _table() -> dict[str, Spec]:
     specs += project_endpoints.ENDPOINTS
     # organization.* queries (declared in http/organization_endpoints.py).
     specs += organization_endpoints.ENDPOINTS
+    # The web UI's login modes, logout and preferences (declared in http/session_endpoints.py).
+    specs += session_endpoints.ENDPOINTS
     return {s.name: s for s in specs}
 
 

@@ -494,3 +494,22 @@ server_secrets = Table(
     Column("value", LargeBinary, nullable=False),
     _ts("created_at", nullable=False),
 )
+
+# Session tokens a logout ended (by `jti`), kept until they would have expired anyway.
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", Text, primary_key=True),
+    _ts("expires_at", nullable=False),
+    Index("revoked_tokens_expires_at", "expires_at"),
+)
+
+# What the web UI keeps per user (users.set_preferences): a setting, not a fact in the log.
+user_preferences = Table(
+    "user_preferences",
+    metadata,
+    Column("company", Text, primary_key=True),
+    Column("user_id", Text, primary_key=True),
+    Column("preferences", JSONB, nullable=False),
+    _ts("updated_at", nullable=False),
+)
