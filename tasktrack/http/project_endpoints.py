@@ -9,6 +9,7 @@ from typing import Any, Literal
 import msgspec
 
 from tasktrack.http.calls import Call, Spec
+from tasktrack.queries import references
 from tasktrack.queries.project_contents import TagFilter
 from tasktrack.queries.projects import ProjectFilter
 from tasktrack.queries.shaping import shape
@@ -116,8 +117,8 @@ def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
         for p in found:
             p["dataset_stats"] = datasets.get(p["id"])
     if body.only_fields:
-        return {"projects": shape(found, body.only_fields)}
-    return {"projects": found}
+        return {"projects": references.company_objects(shape(found, body.only_fields))}
+    return {"projects": references.company_objects(found)}
 
 
 def _task_tags(call: Call, body: TagsRequest) -> Any:

@@ -2,11 +2,13 @@
 keep a cookie from authenticating a request another site made the browser send.
 
 A browser attaches the cookie to any request to this host, including a form another site posts
-here. So the cookie is a credential only when the request also carries one of ClearML's client
-headers (the web UI sends `X-Clearml-Client` on every call): a form or an image cannot set a
-header, and a script on another origin that tries must pass a CORS preflight, which tasktrack
-never grants. A request whose `Origin` names another host is refused too, and the cookie itself
-is `SameSite=Strict` and `HttpOnly` (docs/architecture.md, "Web UI sessions").
+here. So the cookie is a credential only on a request a page of another site cannot make: its
+body declared `Content-Type: application/json` (the web UI's every call does; an HTML form can
+send only urlencoded, multipart or plain text) or it carries one of ClearML's client headers
+(`X-Clearml-Client`): a script on another origin that sets either must first pass a CORS
+preflight, which tasktrack never grants. A request whose `Origin` names another host, or whose
+`Sec-Fetch-Site` says another site made it, is refused too; and the cookie itself is
+`SameSite=Strict` and `HttpOnly` (docs/architecture.md, "Web UI sessions").
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from tasktrack.http.auth import MISSING, Unauthorized
 
 COOKIE = "clearml_token_basic"
 CLIENT_HEADERS = ("x-clearml-client", "x-trains-client", "x-allegro-client")
+# Sec-Fetch-Site values of a request this origin's own pages (or the user, typing) made.
+_OWN_SITE = ("same-origin", "none")
 
 
 def _cookie(header: str | None) -> str | None:
@@ -32,7 +36,15 @@ def _cookie(header: str | None) -> str | None:
     return morsel.value if morsel is not None and morsel.value else None
 
 
+def _not_a_form(headers: dict[str, str]) -> bool:
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
+    return media == "application/json" or any(headers.get(h) for h in CLIENT_HEADERS)
+
+
 def _same_origin(headers: dict[str, str]) -> bool:
+    site = headers.get("sec-fetch-site")
+    if site is not None and site.lower() not in _OWN_SITE:
+        return False
     origin = headers.get("origin")
     if origin is None:
         return True  # browsers send Origin on every cross-origin POST; none: not cross-site
@@ -48,10 +60,11 @@ def authorization(headers: dict[str, str]) -> str | None:
     token = _cookie(headers.get("cookie"))
     if token is None:
         return None
-    if not any(headers.get(h) for h in CLIENT_HEADERS):
+    if not _not_a_form(headers):
         raise Unauthorized(
             MISSING,
-            "Unauthorized (the session cookie is accepted only with an X-Clearml-Client header)",
+            "Unauthorized (the session cookie is accepted only on a JSON request "
+            "(Content-Type: application/json) or with an X-Clearml-Client header)",
         )
     if not _same_origin(headers):
         raise Unauthorized(

@@ -96,7 +96,8 @@ def _get_all_ex(call: Call, body: GetAllEx) -> Any:
             else {}
         )
         resolved = references.with_queues(resolved, docs, queue_paths, queues)
-    answer["tasks"] = references.expand_queue(references.expand(resolved, references.TASK_IDS))
+    expanded = references.expand_queue(references.expand(resolved, references.TASK_IDS))
+    answer["tasks"] = references.company_objects(expanded)
     return answer
 
 
