@@ -12,7 +12,7 @@ from tasktrack.http.calls import Call, Spec
 from tasktrack.queries import references
 from tasktrack.queries.project_contents import TagFilter
 from tasktrack.queries.projects import ProjectFilter
-from tasktrack.queries.shaping import shape
+from tasktrack.queries.shaping import clearml_json, only_fields
 
 API_VERSION = "2.23"
 
@@ -92,8 +92,11 @@ class Empty(msgspec.Struct, frozen=True):
 
 
 def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
-    found = [msgspec.to_builtins(p) for p in call.client.query_projects(body)]
+    # ClearML's formats (datetimes with +00:00: the web UI appends it to what it parses).
+    found = [clearml_json(p) for p in call.client.query_projects(body)]
     ids = [p["id"] for p in found]
+    # What the options add is answered whatever only_fields names, as ClearML does.
+    added: list[str] = []
     parents = call.client.project_parents([p["parent"] for p in found if p.get("parent")])
     for p in found:
         if p.get("parent"):
@@ -107,17 +110,22 @@ def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
         own = call.client.project_own_contents(ids, body.active_users)
         for p in found:
             p.update(own[p["id"]])
+            added.extend(own[p["id"]])
     if ids and body.include_stats:
         stats, children = call.client.project_stats(ids, body.active_users)
         for p in found:
             p["stats"] = stats[p["id"]]
             p["sub_projects"] = children[p["id"]]
+        added += ["stats", "sub_projects"]
     if ids and body.include_dataset_stats:
         datasets = call.client.project_dataset_stats(ids, body.active_users)
         for p in found:
             p["dataset_stats"] = datasets.get(p["id"])
+        added.append("dataset_stats")
     if body.only_fields:
-        return {"projects": references.company_objects(shape(found, body.only_fields))}
+        included = any(not f.startswith("-") for f in body.only_fields)
+        fields = body.only_fields + sorted(set(added)) if included else body.only_fields
+        found = [only_fields(p, fields) for p in found]
     return {"projects": references.company_objects(found)}
 
 

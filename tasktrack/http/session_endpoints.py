@@ -1,4 +1,4 @@
-"""The web UI's session endpoints: login modes, logout, and the caller's preferences."""
+"""The web UI's own endpoints: login modes, logout, the caller's preferences, reports."""
 
 from __future__ import annotations
 
@@ -40,6 +40,16 @@ def _supported_modes(call: Call, body: Empty) -> Any:
 def _logout(call: Call, body: Empty) -> Any:
     call.auth.logout(call.authorization)
     return Answered(data={}, headers={"Set-Cookie": clear_cookie()})
+
+
+class ReportsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    scroll_id: str | None = None
+
+
+def _reports(call: Call, body: ReportsRequest) -> Any:
+    # ClearML's reports are tasks of type "report", a type tasktrack does not hold (nothing
+    # can create one here), so there are none; the dashboard lists them.
+    return {"tasks": [], "scroll_id": body.scroll_id or "tt1.0"}
 
 
 def _get_preferences(call: Call, body: Empty) -> Any:
@@ -85,5 +95,11 @@ ENDPOINTS = [
         request=SetPreferences,
         run=_set_preferences,
         summary="Change the caller's web UI preferences (dotted top-level keys reach inside)",
+    ),
+    Spec(
+        name="reports.get_all_ex",
+        request=ReportsRequest,
+        run=_reports,
+        summary="Reports: none (tasktrack holds no tasks of type report)",
     ),
 ]
