@@ -204,7 +204,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if spec is None and webui is not None and api_path is None and request.method == "GET":
             page = await anyio.to_thread.run_sync(webui.get, path)
             cache = {"Cache-Control": page.cache}
-            return Response(content=page.body, media_type=page.media_type, headers=cache)
+            return Response(
+                content=page.body, status_code=200, media_type=page.media_type, headers=cache
+            )
         if spec is None:
             return answer({}, 404, 0, f"Unknown endpoint: {name or '/'}")
         try:

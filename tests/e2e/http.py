@@ -8,7 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,8 +24,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: Mapping[str, str], *, workers: int = 1) -> Iterator[str]:
-    """Run `tasktrack serve` on a free port; yield its base URL; stop it afterwards."""
+def serving(env: Mapping[str, str], *, workers: int = 1, args: Sequence[str] = ()) -> Iterator[str]:
+    """Run `tasktrack serve` (with `args`) on a free port; yield its base URL; stop it
+    afterwards."""
     port = free_port()
     full = {k: v for k, v in os.environ.items() if not k.startswith("TASKTRACK_")}
     full.update(env)
@@ -33,7 +34,7 @@ def serving(env: Mapping[str, str], *, workers: int = 1) -> Iterator[str]:
     # tracebacks) would otherwise block on a full pipe and hang the test.
     with tempfile.TemporaryFile(mode="w+") as output:
         proc = subprocess.Popen(
-            [TASKTRACK, "serve", "--port", str(port), "--workers", str(workers)],
+            [TASKTRACK, "serve", "--port", str(port), "--workers", str(workers), *args],
             env=full,
             stdout=output,
             stderr=subprocess.STDOUT,
