@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from tasktrack.store import credentials
 from tests.e2e.http import Api, basic, serving
@@ -27,8 +27,8 @@ from tests.e2e.http import Api, basic, serving
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "webui"
 COOKIE = "clearml_token_basic"
-# The UI's error toasts (Angular Material snack bars) and its error dialogs.
-ERROR_UI = ".mat-mdc-snack-bar-container, mat-snack-bar-container, mat-dialog-container"
+# The UI's error and warning toasts (its notifier) and its dialogs (error alerts among them).
+ERROR_UI = ".notifier__notification--error, .notifier__notification--warn, mat-dialog-container"
 WAIT_MS = 30_000
 
 
@@ -144,8 +144,8 @@ class Browser:
     def open(self, path: str, *texts: str) -> None:
         """Go to `path` and wait until each of `texts` is on the page."""
         self.page.goto(self.base + path)
-        for text in texts:
-            self.page.get_by_text(text, exact=False).first.wait_for(timeout=WAIT_MS)
+        for wanted in texts:
+            self.page.get_by_text(wanted, exact=False).first.wait_for(timeout=WAIT_MS)
         self.page.wait_for_load_state("networkidle", timeout=WAIT_MS)
 
     def shot(self, name: str) -> Path:
@@ -265,6 +265,55 @@ def test_task_scalars_draw_the_loss_series(logged_in: Browser, seeded: Seeded) -
     )
     assert {"train", "val"} <= set(names), names
     assert "loss" in logged_in.text()
+    logged_in.assert_clean()
+
+
+def test_comparing_two_tasks_draws_both_in_one_chart(logged_in: Browser, seeded: Seeded) -> None:
+    ids = f"{seeded.tasks['resnet sweep']},{seeded.tasks['bert finetune']}"
+    logged_in.open(f"/projects/{seeded.project}/compare-tasks;ids={ids}/scalars/graph")
+    logged_in.page.locator(".js-plotly-plot").first.wait_for(timeout=WAIT_MS)
+    logged_in.page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    logged_in.shot("5-compare-scalars")
+    # One trace per task in each chart, named by the task.
+    names = logged_in.page.evaluate(
+        "Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        ".flatMap(p => (p.data || []).map(t => t.name))"
+    )
+    assert {"resnet sweep", "bert finetune"} <= set(names), names
+    logged_in.assert_clean()
+
+
+def test_archiving_in_the_ui_is_an_event_by_the_logged_in_user(
+    logged_in: Browser, seeded: Seeded, e2e_engine: Engine
+) -> None:
+    task = seeded.tasks["bert finetune"]  # bob's task; alice archives it
+    logged_in.open(f"/projects/{seeded.project}/experiments", "bert finetune")
+    page = logged_in.page
+    page.locator("tr", has_text="bert finetune").first.click(button="right")
+    page.locator(".mat-mdc-menu-item", has_text="Archive").first.click()
+    page.get_by_text("bert finetune").first.wait_for(state="hidden", timeout=WAIT_MS)
+    # The UI says so in a success toast (the same notifier its error toasts use).
+    toast = page.locator(".notifier__notification--success", has_text="archived")
+    toast.first.wait_for(timeout=WAIT_MS)
+    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    logged_in.shot("6-after-archive")
+    assert "resnet sweep" in logged_in.text()
+    with e2e_engine.connect() as conn:
+        kind, metadata = conn.execute(
+            text(
+                "SELECT type, metadata FROM events WHERE stream_id LIKE :stream"
+                " ORDER BY stream_version DESC LIMIT 1"
+            ),
+            {"stream": f"%{task}"},
+        ).one()
+    assert kind == "TaskArchived"
+    assert metadata["user"] == "alice"
+    # The archive shows it.
+    page.get_by_text("OPEN ARCHIVE", exact=False).first.click()
+    page.get_by_text("bert finetune").first.wait_for(timeout=WAIT_MS)
+    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    logged_in.shot("7-archive")
+    assert "resnet sweep" not in logged_in.text()
     logged_in.assert_clean()
 
 
