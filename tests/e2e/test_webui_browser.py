@@ -62,6 +62,25 @@ def _chromium() -> str:
     return found
 
 
+# What each seeded task carries for the details tabs (execution, configuration).
+DETAILS = {
+    "script": {
+        "repository": "https://example.com/vision.git",
+        "branch": "main",
+        "entry_point": "train.py",
+    },
+    "hyperparams": {
+        "Args": {
+            "lr": {"section": "Args", "name": "lr", "value": "0.0125", "type": "float"},
+            "epochs": {"section": "Args", "name": "epochs", "value": "10", "type": "int"},
+        }
+    },
+    "configuration": {
+        "General": {"name": "General", "value": "batch_size: 32\nseed: 7", "type": "yaml"}
+    },
+}
+
+
 class Seeded:
     """What the tests put in: a project, three tasks by two users, and alice's key pair."""
 
@@ -75,7 +94,8 @@ class Seeded:
             (api, "data prep", "data_processing", None),
         )
         for who, name, kind, end in runs:
-            task = who.ok("tasks.create", {"name": name, "type": kind, "project": self.project})
+            fields = {"name": name, "type": kind, "project": self.project, **DETAILS}
+            task = who.ok("tasks.create", fields)
             self.tasks[name] = task["id"]
             who.ok("tasks.started", {"task": task["id"]})
             for step in range(10):
@@ -215,11 +235,20 @@ def test_login_gives_an_http_only_session_cookie(logged_in: Browser) -> None:
     logged_in.assert_clean()
 
 
+def test_dashboard_lists_recent_projects_and_everyones_recent_tasks(
+    logged_in: Browser, seeded: Seeded
+) -> None:
+    # Its task list asks with `"user": null` (everyone's): bob's task is there too.
+    logged_in.open("/dashboard", "vision", "resnet sweep", "bert finetune", "data prep")
+    logged_in.shot("1-dashboard")
+    logged_in.assert_clean()
+
+
 def test_projects_page_shows_the_project_with_its_statistics(
     logged_in: Browser, seeded: Seeded
 ) -> None:
     logged_in.open("/projects", "vision")
-    logged_in.shot("1-projects")
+    logged_in.shot("1-projects-page")
     card = logged_in.page.locator("sm-project-card, .project-card", has_text="vision").first
     text = card.inner_text()
     assert "TOTAL" in text.upper()
@@ -268,12 +297,32 @@ def test_task_scalars_draw_the_loss_series(logged_in: Browser, seeded: Seeded) -
     logged_in.assert_clean()
 
 
+def test_task_details_show_execution_and_configuration(logged_in: Browser, seeded: Seeded) -> None:
+    task = f"/projects/{seeded.project}/experiments/{seeded.tasks['resnet sweep']}"
+    logged_in.open(f"{task}/execution", "https://example.com/vision.git", "train.py")
+    logged_in.shot("5-execution")
+    logged_in.assert_clean()
+    logged_in.open(f"{task}/hyper-params/hyper-param/Args", "0.0125")
+    logged_in.shot("6-hyperparameters")
+    text = logged_in.text()
+    assert "lr" in text
+    assert "epochs" in text
+    logged_in.assert_clean()
+    logged_in.open(f"{task}/hyper-params/configuration/General", "batch_size: 32")
+    logged_in.shot("7-configuration-object")
+    logged_in.assert_clean()
+    logged_in.open(f"{task}/general", "resnet sweep")
+    logged_in.shot("8-info")
+    assert "alice" in logged_in.text()
+    logged_in.assert_clean()
+
+
 def test_comparing_two_tasks_draws_both_in_one_chart(logged_in: Browser, seeded: Seeded) -> None:
     ids = f"{seeded.tasks['resnet sweep']},{seeded.tasks['bert finetune']}"
     logged_in.open(f"/projects/{seeded.project}/compare-tasks;ids={ids}/scalars/graph")
     logged_in.page.locator(".js-plotly-plot").first.wait_for(timeout=WAIT_MS)
     logged_in.page.wait_for_load_state("networkidle", timeout=WAIT_MS)
-    logged_in.shot("5-compare-scalars")
+    logged_in.shot("9-compare-scalars")
     # One trace per task in each chart, named by the task.
     names = logged_in.page.evaluate(
         "Array.from(document.querySelectorAll('.js-plotly-plot'))"
@@ -296,7 +345,7 @@ def test_archiving_in_the_ui_is_an_event_by_the_logged_in_user(
     toast = page.locator(".notifier__notification--success", has_text="archived")
     toast.first.wait_for(timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
-    logged_in.shot("6-after-archive")
+    logged_in.shot("10-after-archive")
     assert "resnet sweep" in logged_in.text()
     with e2e_engine.connect() as conn:
         kind, metadata = conn.execute(
@@ -312,7 +361,7 @@ def test_archiving_in_the_ui_is_an_event_by_the_logged_in_user(
     page.get_by_text("OPEN ARCHIVE", exact=False).first.click()
     page.get_by_text("bert finetune").first.wait_for(timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
-    logged_in.shot("7-archive")
+    logged_in.shot("11-archive")
     assert "resnet sweep" not in logged_in.text()
     logged_in.assert_clean()
 
