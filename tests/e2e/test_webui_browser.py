@@ -86,6 +86,12 @@ class Seeded:
 
     def __init__(self, api: Api, bob: Api, access_key: str, secret_key: str) -> None:
         self.access_key, self.secret_key = access_key, secret_key
+        # A queue with a task waiting in it (in a project of its own).
+        infra = api.ok("projects.create", {"name": "infra", "description": "jobs"})["id"]
+        waiting = api.ok(
+            "tasks.create", {"name": "nightly eval", "type": "testing", "project": infra}
+        )
+        api.ok("tasks.enqueue", {"task": waiting["id"], "queue_name": "gpu-queue"})
         self.project = api.ok("projects.create", {"name": "vision", "description": "models"})["id"]
         self.tasks: dict[str, str] = {}
         runs = (
@@ -314,6 +320,18 @@ def test_task_details_show_execution_and_configuration(logged_in: Browser, seede
     logged_in.open(f"{task}/general", "resnet sweep")
     logged_in.shot("8-info")
     assert "alice" in logged_in.text()
+    logged_in.assert_clean()
+
+
+def test_queues_page_shows_the_queue_and_its_waiting_task(
+    logged_in: Browser, seeded: Seeded
+) -> None:
+    logged_in.open("/workers-and-queues/queues", "gpu-queue")
+    logged_in.page.get_by_text("gpu-queue").first.click()
+    # The next task in the queue's row, and the queue's waiting line in its side panel.
+    logged_in.page.get_by_text("nightly eval").nth(1).wait_for(timeout=WAIT_MS)
+    logged_in.page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    logged_in.shot("12-queues")
     logged_in.assert_clean()
 
 
