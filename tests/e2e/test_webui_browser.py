@@ -86,6 +86,7 @@ class Seeded:
 
     def __init__(self, api: Api, bob: Api, access_key: str, secret_key: str) -> None:
         self.access_key, self.secret_key = access_key, secret_key
+        self.api = api
         # A queue with a task waiting in it (in a project of its own).
         infra = api.ok("projects.create", {"name": "infra", "description": "jobs"})["id"]
         waiting = api.ok(
@@ -97,7 +98,7 @@ class Seeded:
         runs = (
             (api, "resnet sweep", "training", "completed"),
             (bob, "bert finetune", "training", "failed"),
-            (api, "data prep", "data_processing", None),
+            (bob, "data prep", "data_processing", None),
         )
         for who, name, kind, end in runs:
             fields = {"name": name, "type": kind, "project": self.project, **DETAILS}
@@ -332,6 +333,30 @@ def test_queues_page_shows_the_queue_and_its_waiting_task(
     logged_in.page.get_by_text("nightly eval").nth(1).wait_for(timeout=WAIT_MS)
     logged_in.page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     logged_in.shot("12-queues")
+    logged_in.assert_clean()
+
+
+def test_aborting_in_the_ui_is_a_status_change_by_the_logged_in_user(
+    logged_in: Browser, seeded: Seeded
+) -> None:
+    task = seeded.tasks["data prep"]  # bob's running task; alice aborts it
+    logged_in.open(f"/projects/{seeded.project}/experiments", "data prep")
+    page = logged_in.page
+    page.locator("tr", has_text="data prep").first.click(button="right")
+    page.locator(".mat-mdc-menu-item", has_text="Abort").first.click()
+    dialog = page.locator("mat-dialog-container")
+    dialog.first.wait_for(timeout=WAIT_MS)
+    logged_in.shot("13-abort-confirm")
+    dialog.locator("button", has_text=re.compile("abort", re.IGNORECASE)).last.click()
+    dialog.first.wait_for(state="hidden", timeout=WAIT_MS)
+    page.locator("tr", has_text="data prep").get_by_text("Aborted").wait_for(timeout=WAIT_MS)
+    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    logged_in.shot("14-after-abort")
+    history = seeded.api.ok("tasks.get_status_history", {"task": task})["history"]
+    assert history[-1]["from_status"] == "in_progress"
+    assert history[-1]["to_status"] == "stopped"
+    assert history[-1]["user"] == "alice"
+    assert history[0]["user"] == "bob"
     logged_in.assert_clean()
 
 
