@@ -99,7 +99,39 @@ class Empty(msgspec.Struct, frozen=True):
 
 
 def _command(call: Call, command: cmd.Command) -> Any:
-    return call.client.execute(command, request_id=call.request_id)
+    return _clearml_field_times(call.client.execute(command, request_id=call.request_id))
+
+
+# The times a command's answer names in `fields` (what it changed).
+_TIME_FIELDS = frozenset(
+    {
+        "created",
+        "started",
+        "completed",
+        "published",
+        "status_changed",
+        "last_update",
+        "last_change",
+        "last_used",
+    }
+)
+
+
+def _clearml_field_times(result: Any) -> Any:
+    """The changed fields' times as ClearML writes them (`+00:00`, not `Z`): the web UI merges
+    a command's `fields` into its rows and appends +00:00 to a time that lacks it, so a `Z`
+    time showed as no time at all."""
+    if not isinstance(result, dict):
+        return result
+    entries = [result, *(e for e in result.get("succeeded") or [] if isinstance(e, dict))]
+    for entry in entries:
+        fields = entry.get("fields")
+        if isinstance(fields, dict):
+            for key in _TIME_FIELDS & fields.keys():
+                value = fields[key]
+                if isinstance(value, str) and value.endswith("Z"):
+                    fields[key] = value[:-1] + "+00:00"
+    return result
 
 
 def _archive(call: Call, body: Archive) -> Any:

@@ -352,6 +352,9 @@ def test_aborting_in_the_ui_is_a_status_change_by_the_logged_in_user(
     page.locator("tr", has_text="data prep").get_by_text("Aborted").wait_for(timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     logged_in.shot("14-after-abort")
+    # The row took the answer's changed times: started and updated both show ("... ago").
+    row = page.locator("tr", has_text="data prep").first.inner_text()
+    assert row.count(" ago") >= 2, row
     history = seeded.api.ok("tasks.get_status_history", {"task": task})["history"]
     assert history[-1]["from_status"] == "in_progress"
     assert history[-1]["to_status"] == "stopped"
