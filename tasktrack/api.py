@@ -20,6 +20,7 @@ from tasktrack.api_files import FileMethods
 from tasktrack.api_models import ModelMethods
 from tasktrack.api_organization import OrganizationMethods
 from tasktrack.api_pipelines import PipelineMethods
+from tasktrack.api_preferences import PreferenceMethods
 from tasktrack.api_queues import QueueMethods
 from tasktrack.api_reports import ReportMethods
 from tasktrack.api_serving import ServingMethods
@@ -80,6 +81,7 @@ class Client(
     PipelineMethods,
     ServingMethods,
     FileMethods,
+    PreferenceMethods,
 ):
     """tasktrack for one caller (company and user). Thread-safe: share it.
 

@@ -25,6 +25,7 @@ ENV_BODY_TIMEOUT_SECONDS = "TASKTRACK_BODY_TIMEOUT_SECONDS"
 ENV_MAX_HEADER_BYTES = "TASKTRACK_MAX_HEADER_BYTES"
 ENV_FILES_DIR = "TASKTRACK_FILES_DIR"
 ENV_MAX_FILE_BYTES = "TASKTRACK_MAX_FILE_BYTES"
+ENV_UI_DIR = "TASKTRACK_UI_DIR"
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH_EVENTS = 10_000
@@ -69,6 +70,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The file server's folder (None: `files` in the data directory) and upload size limit.
     files_dir_setting: Path | None = None
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    # A built ClearML web UI to serve beside the API (`tasktrack serve --ui DIR`), if any.
+    ui_dir: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -134,4 +137,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_header_bytes=_int_setting(env, ENV_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_BYTES),
         files_dir_setting=_path_setting(env, ENV_FILES_DIR),
         max_file_bytes=_int_setting(env, ENV_MAX_FILE_BYTES, DEFAULT_MAX_FILE_BYTES),
+        ui_dir=Path(env[ENV_UI_DIR]).expanduser() if env.get(ENV_UI_DIR) else None,
     )

@@ -13,7 +13,7 @@ import click
 import uvicorn
 
 from tasktrack.cli.common import database, settings
-from tasktrack.config import ENV_DATABASE_URL, ENV_FILES_DIR
+from tasktrack.config import ENV_DATABASE_URL, ENV_FILES_DIR, ENV_UI_DIR
 from tasktrack.store import credentials as store
 from tasktrack.store import migrate
 from tasktrack.store.engine import Database
@@ -62,11 +62,30 @@ def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help=f"The file server's folder (default: `files` in the data directory; {ENV_FILES_DIR}).",
 )
-def serve(host: str, port: int, workers: int, access_log: bool, files_dir: Path | None) -> None:
-    """Serve the ClearML-style HTTP API, and its file server under /files."""
+@click.option(
+    "--ui",
+    "ui_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A built ClearML web UI to serve on the same port (the API also under /api).",
+)
+def serve(  # noqa: PLR0917 (click passes each option as its own argument)
+    host: str,
+    port: int,
+    workers: int,
+    access_log: bool,
+    files_dir: Path | None,
+    ui_dir: Path | None,
+) -> None:
+    """Serve the ClearML-style HTTP API, its file server under /files and, with --ui,
+    ClearML's web UI."""
+    # Worker processes read their settings from the environment.
     if files_dir is not None:
-        # Worker processes read their settings from the environment.
         os.environ[ENV_FILES_DIR] = str(files_dir.resolve())
+    if ui_dir is not None:
+        if not (ui_dir / "index.html").is_file():
+            click.echo(f"tasktrack: {ui_dir} holds no index.html: not a built web UI", err=True)
+            sys.exit(2)
+        os.environ[ENV_UI_DIR] = str(ui_dir.resolve())
     current = settings()
     with database() as db:
         if db.embedded:
@@ -90,6 +109,8 @@ def serve(host: str, port: int, workers: int, access_log: bool, files_dir: Path 
         click.echo(
             f"file server on http://{host}:{port}/files (folder {current.files_dir})", err=True
         )
+        if ui_dir is not None:
+            click.echo(f"web UI ({ui_dir}) on http://{host}:{port}/", err=True)
         # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the handler
         # that was in place before it started. Left at the default, that kills the process
         # on the spot, before `database()` can stop the embedded PostgreSQL, which would live

@@ -28,14 +28,15 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from tasktrack.api import Client, start
 from tasktrack.config import Settings, load_settings
 from tasktrack.domain.errors import DomainError, ImpersonationRefused, InvalidRequest
-from tasktrack.http import envelope, files, versions
+from tasktrack.http import envelope, files, session, versions
 from tasktrack.http.auth import Authenticator, Unauthorized
 from tasktrack.http.bodies import decode
-from tasktrack.http.calls import Call, Spec
+from tasktrack.http.calls import Answered, Call, Spec
 from tasktrack.http.endpoints import ENDPOINTS
 from tasktrack.http.limits import Limits
 from tasktrack.http.openapi import openapi_document
 from tasktrack.http.ratelimit import FailureLimiter, TooManyFailures
+from tasktrack.http.webui import API_PREFIX, WebUI
 from tasktrack.service import TaskService
 from tasktrack.service.core import DatabaseUnavailable, OutcomeUnknown
 from tasktrack.store.engine import Database, open_database
@@ -70,6 +71,14 @@ def _parse(path: str) -> tuple[str, str | None] | None:
         return parts[0], None
     if len(parts) == 2 and _VERSIONED.match(parts[0]):
         return parts[1], parts[0][1:]
+    return None
+
+
+def _under_api(path: str) -> str | None:
+    """`path` without its leading /api, or None for a path outside /api/."""
+    stripped = path.lstrip("/")
+    if stripped == API_PREFIX or stripped.startswith(API_PREFIX + "/"):
+        return stripped[len(API_PREFIX) :]
     return None
 
 
@@ -111,10 +120,15 @@ def _no_impersonation(headers: dict[str, str]) -> None:
 
 def _run(state: AppState, spec: Spec, body: bytes, headers: dict[str, str], address: str) -> Any:
     """The synchronous part of a call (runs in a worker thread)."""
-    authorization = headers.get("authorization")
     if spec.anonymous:
+        try:
+            authorization = session.authorization(headers)
+        except Unauthorized:  # a cookie it may not use: as if none was sent
+            authorization = None
         call = Call(auth=state.auth, authorization=authorization, address=address)
         return spec.run(call, decode(spec, body))
+    # The Authorization header, or the web UI's session cookie (http/session.py).
+    authorization = session.authorization(headers)
     caller = state.auth.caller(authorization, address)
     _no_impersonation(headers)
     if spec.body == "json":  # event bodies are checked event by event (domain/reports.py)
@@ -135,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """The application; the database is opened (and checked) when it starts serving."""
     settings = settings or load_settings()
     holder: dict[str, AppState] = {}
+    webui = WebUI(settings.ui_dir) if settings.ui_dir is not None else None
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -164,7 +179,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @route(path=["/", "/{path:path}"], http_method=[HttpMethod.GET, HttpMethod.POST])
     async def dispatch(request: Request[Any, Any, Any], path: str = "/") -> Response[bytes]:
         request_id = uuid.uuid4().hex
-        parsed = _parse(path)
+        # With a web UI, the API is also under /api/ (where the UI calls it).
+        api_path = _under_api(path) if webui is not None else None
+        parsed = _parse(path if api_path is None else api_path)
         name, version = parsed if parsed else (path.strip("/"), None)
 
         def answer(
@@ -192,6 +209,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
 
         spec = ENDPOINTS.get(name) if parsed else None
+        if spec is None and webui is not None and api_path is None and request.method == "GET":
+            page = await anyio.to_thread.run_sync(webui.get, path)
+            cache = {"Cache-Control": page.cache}
+            return Response(
+                content=page.body, status_code=200, media_type=page.media_type, headers=cache
+            )
         if spec is None:
             return answer({}, 404, 0, f"Unknown endpoint: {name or '/'}")
         try:
@@ -237,8 +260,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         except Exception:
             log.exception("internal error in %s", name)
             return answer({}, 500, 0, "Internal server error")
+        extra = None
+        if isinstance(data, Answered):  # an endpoint that sets headers too (a cookie)
+            data, extra = data.data, data.headers
         try:
-            return answer(data)
+            return answer(data, headers=extra)
         except Exception:  # still answer in the envelope, whatever the data held
             log.exception("cannot encode the answer of %s", name)
             return answer({}, 500, 0, "Internal server error")

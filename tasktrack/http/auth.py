@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -23,7 +24,7 @@ from tasktrack.http.envelope import API_VERSION
 from tasktrack.http.ratelimit import FailureLimiter
 from tasktrack.http.signing import KeyRing
 from tasktrack.service import Caller
-from tasktrack.store import credentials
+from tasktrack.store import credentials, sessions
 from tasktrack.store.signing_keys import TOKEN_SECONDS
 
 DEFAULT_TOKEN_SECONDS = TOKEN_SECONDS
@@ -96,6 +97,7 @@ class Authenticator:
             "env": "tasktrack",
             "iat": now,
             "exp": now + self.token_seconds,
+            "jti": uuid.uuid4().hex,  # what a logout revokes
         }
         key = self.keys.signing()
         token = jwt.encode(claims, key.secret, algorithm="HS256", headers={"kid": key.kid})
@@ -121,7 +123,36 @@ class Authenticator:
             raise Unauthorized(INVALID, "Unauthorized (invalid credentials)")
         return cred
 
+    def logout(self, authorization: str | None) -> None:
+        """login.logout: the session token presented is refused from now on (a token that is
+        not valid any more, or no token at all, has nothing to revoke)."""
+        scheme, _, value = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer":
+            return
+        try:
+            claims = self._claims(value.strip())
+        except Unauthorized:
+            return
+        jti, exp = claims.get("jti"), claims.get("exp")
+        if isinstance(jti, str) and isinstance(exp, int):
+            with self.engine.begin() as conn:
+                sessions.revoke(conn, jti, datetime.fromtimestamp(exp, UTC))
+
     def _bearer(self, token: str) -> credentials.Credential:
+        claims = self._claims(token)
+        access_key = claims.get("sub")
+        if not isinstance(access_key, str):
+            raise Unauthorized(BAD_TOKEN, "Unauthorized (invalid token)")
+        jti = claims.get("jti")
+        with self.engine.connect() as conn:
+            if isinstance(jti, str) and sessions.is_revoked(conn, jti):
+                raise Unauthorized(BAD_TOKEN, "Unauthorized (the token was revoked by a logout)")
+            cred = credentials.active(conn, access_key)
+        if cred is None:
+            raise Unauthorized(BAD_TOKEN, "Unauthorized (the token's credential was revoked)")
+        return cred
+
+    def _claims(self, token: str) -> dict[str, Any]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             # No kid: a token issued before keys rotated, checked with the first key.
@@ -133,11 +164,6 @@ class Authenticator:
             raise Unauthorized(BAD_TOKEN, "Unauthorized (token expired)") from None
         except jwt.InvalidTokenError:
             raise Unauthorized(BAD_TOKEN, "Unauthorized (invalid token)") from None
-        access_key = claims.get("sub")
-        if not isinstance(access_key, str):
+        if not isinstance(claims, dict):
             raise Unauthorized(BAD_TOKEN, "Unauthorized (invalid token)")
-        with self.engine.connect() as conn:
-            cred = credentials.active(conn, access_key)
-        if cred is None:
-            raise Unauthorized(BAD_TOKEN, "Unauthorized (the token's credential was revoked)")
-        return cred
+        return claims

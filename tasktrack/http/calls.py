@@ -50,3 +50,10 @@ class Spec(msgspec.Struct, frozen=True, kw_only=True):
     parse: Callable[[dict[str, Any]], Any] | None = None
     # Anonymous endpoints run without a credential (debug.ping; auth.login checks its own).
     anonymous: bool = False
+
+
+class Answered(msgspec.Struct, frozen=True, kw_only=True):
+    """What an endpoint returns to answer with headers too (auth.login's Set-Cookie)."""
+
+    data: Any
+    headers: dict[str, str]

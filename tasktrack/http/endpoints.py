@@ -25,10 +25,12 @@ from tasktrack.http import (
     queue_endpoints,
     report_endpoints,
     serving_endpoints,
+    session_endpoints,
     task_endpoints,
     worker_endpoints,
 )
-from tasktrack.http.calls import Call, Spec
+from tasktrack.http.calls import Answered, Call, Spec
+from tasktrack.http.session import set_cookie
 from tasktrack.queries.filter_request import MAX_PAGE_SIZE, GetAllRequest, request_from
 from tasktrack.queries.metrics import DEFAULT_SAMPLES
 from tasktrack.queries.projects import ProjectFilter
@@ -101,7 +103,39 @@ class Empty(msgspec.Struct, frozen=True):
 
 
 def _command(call: Call, command: cmd.Command) -> Any:
-    return call.client.execute(command, request_id=call.request_id)
+    return _clearml_field_times(call.client.execute(command, request_id=call.request_id))
+
+
+# The times a command's answer names in `fields` (what it changed).
+_TIME_FIELDS = frozenset(
+    {
+        "created",
+        "started",
+        "completed",
+        "published",
+        "status_changed",
+        "last_update",
+        "last_change",
+        "last_used",
+    }
+)
+
+
+def _clearml_field_times(result: Any) -> Any:
+    """The changed fields' times as ClearML writes them (`+00:00`, not `Z`): the web UI merges
+    a command's `fields` into its rows and appends +00:00 to a time that lacks it, so a `Z`
+    time showed as no time at all."""
+    if not isinstance(result, dict):
+        return result
+    entries = [result, *(e for e in result.get("succeeded") or [] if isinstance(e, dict))]
+    for entry in entries:
+        fields = entry.get("fields")
+        if isinstance(fields, dict):
+            for key in _TIME_FIELDS & fields.keys():
+                value = fields[key]
+                if isinstance(value, str) and value.endswith("Z"):
+                    fields[key] = value[:-1] + "+00:00"
+    return result
 
 
 def _archive(call: Call, body: Archive) -> Any:
@@ -209,7 +243,9 @@ def _ping(call: Call, body: Empty) -> Any:
 
 
 def _login(call: Call, body: Empty) -> Any:
-    return call.auth.login(call.authorization, call.address)
+    # The token is also the web UI's session cookie, as ClearML's server sets it on login.
+    token = call.auth.login(call.authorization, call.address)
+    return Answered(data=token, headers={"Set-Cookie": set_cookie(token.token, token.expires_in)})
 
 
 def _create_user(call: Call, body: Empty) -> Any:
@@ -345,6 +381,8 @@ def _table() -> dict[str, Spec]:
     specs += pipeline_endpoints.ENDPOINTS
     # The serving service (declared in http/serving_endpoints.py).
     specs += serving_endpoints.endpoints()
+    # The web UI's login modes, logout and preferences (declared in http/session_endpoints.py).
+    specs += session_endpoints.ENDPOINTS
     return {s.name: s for s in specs}
 
 

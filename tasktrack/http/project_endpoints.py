@@ -9,11 +9,12 @@ from typing import Any, Literal
 import msgspec
 
 from tasktrack.http.calls import Call, Spec
+from tasktrack.queries import references
 from tasktrack.queries.filter_more import FieldFilter
 from tasktrack.queries.project_children import ChildKind, Children
 from tasktrack.queries.project_contents import TagFilter
 from tasktrack.queries.projects import ProjectFilter
-from tasktrack.queries.shaping import shape
+from tasktrack.queries.shaping import clearml_json, only_fields
 
 API_VERSION = "2.23"
 
@@ -104,7 +105,8 @@ def _parse_get_all_ex(body: dict[str, Any]) -> GetProjectsEx:
 
 
 def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
-    found = [msgspec.to_builtins(p) for p in call.client.query_projects(body)]
+    # ClearML's formats (datetimes with +00:00: the web UI appends it to what it parses).
+    found = [clearml_json(p) for p in call.client.query_projects(body)]
     children = None
     selected: set[str] | None = None
     if body.children_type is not None:
@@ -114,6 +116,8 @@ def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
         selected = call.client.projects_with_children(children, body.active_users)
         found = [p for p in found if p["id"] in selected]
     ids = [p["id"] for p in found]
+    # What the options add is answered whatever only_fields names, as ClearML does.
+    added: list[str] = []
     parents = call.client.project_parents([p["parent"] for p in found if p.get("parent")])
     for p in found:
         if p.get("parent"):
@@ -127,6 +131,7 @@ def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
         own = call.client.project_own_contents(ids, body.active_users, children)
         for p in found:
             p.update(own[p["id"]])
+            added.extend(own[p["id"]])
     if ids and body.include_stats:
         stats, subs = call.client.project_stats(
             ids,
@@ -138,13 +143,17 @@ def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
         for p in found:
             p["stats"] = stats[p["id"]]
             p["sub_projects"] = subs[p["id"]]
+        added += ["stats", "sub_projects"]
     if ids and body.include_dataset_stats:
         datasets = call.client.project_dataset_stats(ids, body.active_users)
         for p in found:
             p["dataset_stats"] = datasets.get(p["id"])
+        added.append("dataset_stats")
     if body.only_fields:
-        return {"projects": shape(found, body.only_fields)}
-    return {"projects": found}
+        included = any(not f.startswith("-") for f in body.only_fields)
+        fields = body.only_fields + sorted(set(added)) if included else body.only_fields
+        found = [only_fields(p, fields) for p in found]
+    return {"projects": references.company_objects(found)}
 
 
 def _task_tags(call: Call, body: TagsRequest) -> Any:

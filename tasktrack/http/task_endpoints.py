@@ -12,7 +12,7 @@ from msgspec import UNSET, UnsetType
 from tasktrack.domain.errors import InvalidRequest
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries import references
-from tasktrack.queries.filter_request import GetAllRequest, request_from
+from tasktrack.queries.filter_request import LIST_FIELDS, GetAllRequest, request_from
 from tasktrack.queries.projects import ProjectFilter
 from tasktrack.queries.queues import QueueFilter
 from tasktrack.queries.shaping import check_paths, clearml_json, shape
@@ -34,6 +34,10 @@ class GetAllEx(GetAllRequest, frozen=True, kw_only=True):
 
 
 def parse_get_all_ex(body: dict[str, Any]) -> GetAllEx:
+    # ClearML's web UI sends `"user": null` (and other null list filters) for "no filter", as
+    # ClearML's server reads them; tasks.get_all keeps SEMANTICS' "null: missing or empty"
+    # (docs/semantics.md), the UI's listing reads them as the UI means them.
+    body = {k: v for k, v in body.items() if not (v is None and k in LIST_FIELDS)}
     request = request_from(body, GetAllEx)
     if request.only_fields:
         check_paths(request.only_fields)
@@ -96,7 +100,8 @@ def get_all_ex(call: Call, body: GetAllEx) -> Any:
             else {}
         )
         resolved = references.with_queues(resolved, docs, queue_paths, queues)
-    answer["tasks"] = references.expand_queue(references.expand(resolved, references.TASK_IDS))
+    expanded = references.expand_queue(references.expand(resolved, references.TASK_IDS))
+    answer["tasks"] = references.company_objects(expanded)
     return answer
 
 

@@ -61,7 +61,8 @@ def resolve(
             key = doc.get(root)
             if not isinstance(key, str) or not key:
                 continue
-            source = projects.get(key, {}) if root == "project" else {}
+            # A user's name is its id (credentials carry no names; queries/users.py).
+            source = projects.get(key, {}) if root == "project" else {"name": key}
             shaped[root] = {**only_fields({**source, "id": key}, paths), "id": key}
         out.append(shaped)
     return out
@@ -104,4 +105,14 @@ def expand_queue(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         execution = doc.get("execution")
         if isinstance(execution, dict) and isinstance(q := execution.get("queue"), str) and q:
             execution["queue"] = {"id": q}
+    return docs
+
+
+def company_objects(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each document's company held as an id (`company: "acme"`) as `{id, name}`, in place
+    (a company's name is its id)."""
+    for doc in docs:
+        value = doc.get("company")
+        if isinstance(value, str) and value:
+            doc["company"] = {"id": value, "name": value}
     return docs

@@ -61,6 +61,8 @@ def _drop(doc: dict[str, Any], path: list[str]) -> None:
 def only_fields(doc: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     include = [split_path(f) for f in fields if f and not f.startswith("-")]
     exclude = [split_path(f[1:]) for f in fields if f.startswith("-") and len(f) > 1]
+    if ["*"] in include:  # every field (ClearML's web UI asks `["*", "entries.task.name"]`)
+        include = []
     if include:
         out: dict[str, Any] = {"id": doc["id"]} if "id" in doc else {}
         for path in include:

@@ -71,6 +71,10 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "task_status_durations": ("SELECT",),
     "task_queue_waits": ("SELECT",),
     "status_daily": ("SELECT",),
+    # Web UI sessions (docs/architecture.md, "Web UI sessions"): a logout revokes a token and
+    # sweeps expired revocations; a user's preferences row is created and rewritten.
+    "revoked_tokens": ("SELECT", "INSERT", "DELETE"),
+    "user_preferences": ("SELECT", "INSERT", "UPDATE"),
 }
 
 # Relations whose owner is the schema's owner: the bookkeeping table alembic creates first.

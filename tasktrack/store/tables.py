@@ -117,7 +117,7 @@ tasks = Table(
     # A public task is read-only, the owner's included (tasks.make_public; migration
     # 0015_delmove). Last: the migration adds it after the head's columns.
     Column("public", Boolean, nullable=False, server_default=text("false")),
-    # A report's text and assets (reports.*; migration 0019_h16reports), after `public`.
+    # A report's text and assets (reports.*; migration 0019_reports_serving), after `public`.
     Column("report", Text),
     Column("report_assets", ARRAY(Text)),
     Index("tasks_company_status_idx", "company", "status"),
@@ -530,4 +530,23 @@ server_secrets = Table(
     Column("name", Text, primary_key=True),
     Column("value", LargeBinary, nullable=False),
     _ts("created_at", nullable=False),
+)
+
+# Session tokens a logout ended (by `jti`), kept until they would have expired anyway.
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", Text, primary_key=True),
+    _ts("expires_at", nullable=False),
+    Index("revoked_tokens_expires_at", "expires_at"),
+)
+
+# What the web UI keeps per user (users.set_preferences): a setting, not a fact in the log.
+user_preferences = Table(
+    "user_preferences",
+    metadata,
+    Column("company", Text, primary_key=True),
+    Column("user_id", Text, primary_key=True),
+    Column("preferences", JSONB, nullable=False),
+    _ts("updated_at", nullable=False),
 )

@@ -109,3 +109,21 @@ def test_the_queue_a_task_waits_in_answers_as_an_object(api: Api) -> None:
     by_id = {t["id"]: t for t in answered}
     assert by_id[task]["execution"]["queue"] == {"id": queue, "name": name, "display_name": "Refs"}
     assert "queue" not in by_id[plain].get("execution", {})
+
+
+def test_null_list_filters_are_no_filter_in_the_uis_listing(api: Api) -> None:
+    # ClearML's web UI asks its dashboard's recent tasks with `"user": null` ("everyone's").
+    tagged, bare = _task(api, "null tagged", tags=["x"]), _task(api, "null bare")
+    body = {"id": [tagged, bare], "user": None, "tags": None, "project": None}
+    found = {t["id"] for t in api.ok("tasks.get_all_ex", body)["tasks"]}
+    assert found == {tagged, bare}
+    company = api.ok("users.get_current_user")["user"]["company"]
+    [shaped] = api.ok("tasks.get_all_ex", {"id": [bare], "only_fields": ["company", "user.name"]})[
+        "tasks"
+    ]
+    assert shaped["company"] == company
+    assert shaped["user"] == {"id": "alice", "name": "alice"}
+    # tasks.get_all keeps SEMANTICS' reading: null is "missing or empty".
+    assert api.ok("tasks.get_all", {"id": [tagged, bare], "tags": None})["tasks"] == [
+        {**t, "id": bare} for t in api.ok("tasks.get_all", {"id": [bare]})["tasks"]
+    ]

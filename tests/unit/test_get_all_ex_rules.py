@@ -114,8 +114,13 @@ def test_references_answer_the_project_as_an_object() -> None:
     fields = ["name", "project.name", "user.name"]
     assert references.project_ids(docs) == ["gone", "p1"]
     assert references.resolve(docs, fields, projects) == [
-        {"id": "t1", "name": "a", "project": {"id": "p1", "name": "Proj"}, "user": {"id": "u1"}},
-        {"id": "t2", "name": "b", "project": {"id": "gone"}, "user": {"id": "u1"}},
+        {
+            "id": "t1",
+            "name": "a",
+            "project": {"id": "p1", "name": "Proj"},
+            "user": {"id": "u1", "name": "u1"},
+        },
+        {"id": "t2", "name": "b", "project": {"id": "gone"}, "user": {"id": "u1", "name": "u1"}},
         {"id": "t3", "name": "c"},
     ]
 
@@ -189,3 +194,12 @@ def test_artifacts_keep_their_mode_and_every_time_field_is_clearmls_format() -> 
     assert answered["execution"]["artifacts"] == [{"key": "a", "type": "str", "mode": "output"}]
     assert answered["started"] == "2024-05-01T00:00:01+00:00"
     assert msgspec.json.decode(msgspec.json.encode(answered)) == answered
+
+
+def test_company_ids_answer_as_objects() -> None:
+    docs = [{"id": "t1", "company": "acme"}, {"id": "t2", "company": ""}, {"id": "t3"}]
+    assert references.company_objects(docs) == [
+        {"id": "t1", "company": {"id": "acme", "name": "acme"}},
+        {"id": "t2", "company": ""},
+        {"id": "t3"},
+    ]

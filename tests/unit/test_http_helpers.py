@@ -31,6 +31,9 @@ def test_only_fields_keeps_paths_and_id_and_drops_excluded_ones() -> None:
     }
     assert only_fields(doc, ["-execution", "-id"]) == {"id": "t", "name": "n", "status": "s"}
     assert only_fields(doc, ["no.such.path"]) == {"id": "t"}
+    # `*` is every field, whatever else is named (ClearML's web UI: ["*", "entries.task.name"]).
+    assert only_fields(doc, ["*", "execution.queue"]) == doc
+    assert only_fields(doc, ["*", "-execution"]) == {"id": "t", "name": "n", "status": "s"}
 
 
 @pytest.mark.parametrize(

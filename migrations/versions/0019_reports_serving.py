@@ -1,7 +1,7 @@
 """Reports: a report's text and assets on its task row (reports.create/update); serving
 containers: their latest state and their chart values (plain rows, as a worker's).
 
-Revision ID: 0019_h16reports
+Revision ID: 0019_reports_serving
 Revises: 0018_queues
 Create Date: 2026-12-06
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0019_h16reports"
+revision: str = "0019_reports_serving"
 down_revision: str | None = "0018_queues"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
