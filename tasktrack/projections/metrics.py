@@ -65,7 +65,7 @@ SELECT %(task)s, %(company)s, metric, variant, md5(metric), md5(variant), value,
     first_value_iteration, count, finite_count, nonfinite_count, value_sum,
     CASE WHEN finite_count > 0 THEN {_MEAN.format(sum="value_sum", n="finite_count")} END
 FROM admitted
-ON CONFLICT (task_id, metric, variant) DO UPDATE SET
+ON CONFLICT (company, task_id, metric, variant) DO UPDATE SET
     value = EXCLUDED.value,
     x_axis_label = EXCLUDED.x_axis_label,
     min_value = CASE WHEN {_BETTER_MIN} THEN EXCLUDED.min_value ELSE t.min_value END,

@@ -85,7 +85,7 @@ class LockOrderError(RuntimeError):
 
 # The log's unique key on (stream_id, stream_version): the last line of defence against a
 # writer that appends without the stream lock.
-STREAM_KEY = "events_stream_id_stream_version_key"
+STREAM_KEY = "events_company_stream_id_stream_version_key"
 
 # unnest yields the array in order and each row's lock is taken as the row is produced; count(*)
 # consumes every row, and the same statement tells whether this transaction already owns a
