@@ -20,6 +20,7 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.models import model_of
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
+from tasktrack.projections import pinning
 from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.projections.tenants import companies, replayed_owner
 
@@ -122,6 +123,7 @@ class ReportedEventsProjector(StreamReplay):
     def __init__(self, table: str = "task_reported_events") -> None:
         self.table = table
         self._insert = _insert_sql(table)
+        self._insert_pinned = pinning.pin(self._insert, ("x.company = t.company",))
 
     def apply(
         self,
@@ -169,7 +171,7 @@ class ReportedEventsProjector(StreamReplay):
                 for name, value in zip(columns, values, strict=True):
                     columns[name].append(value)
         if columns["task"]:
-            conn.execute(self._insert, columns)
+            pinning.execute(conn, self._insert, self._insert_pinned, columns)
 
     def replay(self, stream: Stream, out: Rows) -> None:
         """A live task's (or model's) reports since its last reset, the later of a key
