@@ -3,9 +3,9 @@
 A projector's batch statement takes arrays of rows of any tenants (a replay mixes them). On a
 single PostgreSQL that is all it needs. On Citus (docs/architecture.md, "Citus") a statement
 whose tables are not each pinned to one `company` value is planned across shards, where
-correlated subqueries, lateral joins and data-modifying CTEs are refused; pinned, it names one
-shard and Citus sends it whole to the worker that holds the tenant, where PostgreSQL runs it as
-on a single node. A command's batch is always one tenant's, so it takes the pinned statement.
+correlated subqueries and lateral joins are refused; pinned, every table it reads is held to the
+tenant's shards, and Citus accepts it. A command's batch is always one tenant's, so it takes the
+pinned statement; on a single node both forms have the same plan and result.
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from tasktrack.api import Client
 from tasktrack.service import Caller
@@ -146,3 +147,29 @@ def test_the_log_stays_append_only_on_every_shard(citus_engine: Engine) -> None:
     for statement in ("UPDATE events SET type = type", "DELETE FROM events"):
         with pytest.raises(Exception, match="append-only"), citus_engine.begin() as conn:
             conn.execute(text(statement))
+
+
+def test_a_tasks_status_commands_commit_in_one_phase_on_one_worker(citus_url: str) -> None:
+    """create, started, completed and get_all of one tenant: no two-phase commit (Citus would
+    PREPARE on each node a transaction wrote to), seen in the statements the coordinator sends
+    (citus.log_remote_commands). enqueue and add_events still take two phases
+    (docs/architecture.md, "Citus")."""
+    sent: list[str] = []
+    engine = make_engine(citus_url, pool_size=1)
+
+    @event.listens_for(engine, "connect")
+    def log_remote(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.add_notice_handler(lambda d: sent.append(d.message_primary or ""))
+        dbapi_conn.execute("SET citus.log_remote_commands = on")
+        dbapi_conn.commit()
+
+    try:
+        client = Client(engine, Caller(company=f"co-{uuid.uuid4().hex[:10]}", user="alice"))
+        task = client.create(name="one phase", type="training")["id"]
+        client.started(task=task)
+        client.completed(task=task)
+        assert [t.status for t in client.get_all(id=[task])] == ["completed"]
+    finally:
+        engine.dispose()
+    assert any(s.startswith("issuing INSERT INTO public.events_") for s in sent), sent[:5]
+    assert [s for s in sent if "PREPARE TRANSACTION" in s] == []
