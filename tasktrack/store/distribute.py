@@ -20,8 +20,23 @@ from tasktrack.store.engine import raw
 NOTIFY_TRIGGER = "events_notify"
 
 
+# `events.tx` stamped on the worker that holds the row. Its default, pg_current_xact_id(), is
+# evaluated on the coordinator, whose transaction ids are unrelated to the worker's, where a
+# tenant's commit-safe read (eventlog.read_all(company=...), routed to that worker) takes its
+# horizon: stamped there, the two are the same counter again (docs/architecture.md, "Citus").
+TX_TRIGGER = "events_stamp_tx"
+_TX_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION events_stamp_tx() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN NEW.tx := pg_current_xact_id(); RETURN NEW; END $$"
+)
+
+
 class NotCitus(RuntimeError):
     """The database has no Citus extension: the sharded layout cannot be applied there."""
+
+
+class NotYetDistributed(RuntimeError):
+    """A command that cannot yet run on a sharded log (it would stall or skip events)."""
 
 
 class Unclassified(RuntimeError):
@@ -42,6 +57,31 @@ def citus_version(conn: Connection) -> str | None:
         raw(conn).execute("SELECT extversion FROM pg_extension WHERE extname = 'citus'").fetchone()
     )
     return None if row is None else str(row[0])
+
+
+def log_is_distributed(conn: Connection) -> bool:
+    """Is `events` sharded (Citus)? Then the log has no single commit-safe order any more,
+    only one per tenant (eventlog.read_all(company=...))."""
+    pg = raw(conn)
+    row = pg.execute("SELECT to_regclass('pg_catalog.pg_dist_partition')").fetchone()
+    if row is None or row[0] is None:
+        return False
+    found = pg.execute(
+        "SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'events'::regclass "
+        "AND partmethod = 'h'"
+    ).fetchone()
+    return found is not None
+
+
+def refuse_on_distributed_log(conn: Connection, action: str) -> None:
+    """Raise NotYetDistributed when the log is sharded: `action` reads the whole log in one
+    commit-safe order, which a sharded log does not have yet (docs/architecture.md, "Citus")."""
+    if log_is_distributed(conn):
+        raise NotYetDistributed(
+            f"{action} reads the whole log in one commit-safe order, which a log sharded by "
+            "tenant (tasktrack db distribute) does not have yet: only per-tenant reads are "
+            "safe there (docs/architecture.md, Citus)"
+        )
 
 
 def schema_tables(conn: Connection) -> set[str]:
@@ -114,6 +154,14 @@ def distribute(engine: Engine) -> list[Placed]:
         pg = raw(conn)
         if pg.execute("SELECT 1 FROM pg_trigger WHERE tgname = %s", (NOTIFY_TRIGGER,)).fetchone():
             pg.execute(f"DROP TRIGGER {NOTIFY_TRIGGER} ON events")
+        # Created before `events` is distributed, which copies it to every shard with the
+        # append-only ones (a trigger command on a sharded table is refused).
+        if not pg.execute("SELECT 1 FROM pg_trigger WHERE tgname = %s", (TX_TRIGGER,)).fetchone():
+            pg.execute(_TX_FUNCTION)
+            pg.execute(
+                f"CREATE TRIGGER {TX_TRIGGER} BEFORE INSERT ON events "
+                "FOR EACH ROW EXECUTE FUNCTION events_stamp_tx()"
+            )
     for table, place in layout.classified().items():
         with engine.begin() as conn:
             now = current_places(conn).get(table)
