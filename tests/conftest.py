@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from tasktrack.projections import rebuild, registry
 from tasktrack.store import migrate
 from tasktrack.store.engine import make_engine
-from tests import pgserver
+from tests import citus, pgserver
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +93,14 @@ def bare_log_engine(new_migrated_database: Callable[[], str]) -> Iterator[Engine
     engine = make_engine(new_migrated_database(), pool_size=5)
     yield engine
     engine.dispose()
+
+
+# --- a Citus cluster (tests/citus.py): skipped off CI without Citus, failing in CI ----------
+
+
+@pytest.fixture(scope="session")
+def citus_coordinator() -> Iterator[str]:
+    """The maintenance database of the session's Citus coordinator (workers added)."""
+    with citus.cluster_url() as url:
+        print(f"\nCitus tests use the coordinator at {url}")
+        yield url

@@ -13,7 +13,7 @@ from tasktrack.cli.progress import bar
 from tasktrack.domain import seal
 from tasktrack.projections import rebuild as rebuilding
 from tasktrack.projections import registry
-from tasktrack.store import archive, archive_files, migrate, privileges
+from tasktrack.store import archive, archive_files, distribute, migrate, privileges
 from tasktrack.store.engine import raw
 
 _KEY_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -72,6 +72,11 @@ def export(
     key = _key(key_file) if key_file is not None else None
     with database() as db, db.engine.connect() as sa_conn:
         migrate.require_current(db.engine)
+        try:
+            distribute.refuse_on_distributed_log(sa_conn, "`tasktrack export`")
+        except distribute.NotYetDistributed as exc:
+            click.echo(f"tasktrack: {exc}", err=True)
+            sys.exit(1)
         events = archive.read_log(raw(sa_conn), since=since, company=company)
         try:
             if fmt == "parquet":

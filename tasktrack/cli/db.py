@@ -1,4 +1,5 @@
-"""`tasktrack db`: migrate the schema, check that it is current, grant the application role."""
+"""`tasktrack db`: migrate the schema, check that it is current, grant the application role,
+shard it on Citus."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 import click
 
 from tasktrack.cli.common import database
+from tasktrack.store import distribute as layout_apply
 from tasktrack.store import migrate, privileges
 
 
@@ -99,3 +101,25 @@ def downgrade(revision: str, yes: bool) -> None:
     with database() as current:
         migrate.downgrade(current.engine, revision)
         click.echo(f"{current.url}: schema now {migrate.status(current.engine).current or 'empty'}")
+
+
+@db.command()
+def distribute() -> None:
+    """Shard a migrated database on a Citus coordinator by tenant (store/layout.py).
+
+    Every growing table is distributed by `company`, co-located with the log; the small global
+    ones become reference tables. Run it once after `tasktrack db upgrade`, as the schema's
+    owner; running it again finishes an interrupted run. Refused on a plain PostgreSQL.
+    """
+    with database() as current:
+        migrate.require_current(current.engine)
+        with current.engine.connect() as conn:
+            privileges.require_owner(conn, "`tasktrack db distribute`")
+        try:
+            placed = layout_apply.distribute(current.engine)
+        except (layout_apply.NotCitus, layout_apply.Unclassified) as exc:
+            click.echo(f"tasktrack: {current.url}: {exc}", err=True)
+            sys.exit(1)
+    for p in placed:
+        click.echo(f"{p.table}: {p.place}{'' if p.changed else ' (already)'}")
+    click.echo(f"{current.url}: distributed by company ({len(placed)} tables placed)")

@@ -13,7 +13,7 @@ from tasktrack.cli.common import database
 from tasktrack.cli.progress import bar
 from tasktrack.projections import rebuild as rebuilding
 from tasktrack.projections import registry, runner
-from tasktrack.store import migrate, privileges
+from tasktrack.store import distribute, migrate, privileges
 from tasktrack.store.engine import Database
 
 
@@ -93,6 +93,12 @@ def run(
     signal.signal(signal.SIGINT, stop)
     with database() as db, ExitStack() as locks:
         migrate.require_current(db.engine)
+        with db.engine.connect() as conn:
+            try:
+                distribute.refuse_on_distributed_log(conn, "`tasktrack projections run`")
+            except distribute.NotYetDistributed as exc:
+                click.echo(f"tasktrack: {exc}", err=True)
+                sys.exit(1)
         try:
             for spec in specs:  # one runner per projector: hold each one's lock
                 locks.enter_context(runner.exclusive(db.engine, spec.name, wait=wait))

@@ -88,7 +88,7 @@ class ActivityProjector(StreamReplay):
             conn.execute(
                 f"INSERT INTO {self.task_projects} (task_id, company, project) "
                 "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) "
-                "ON CONFLICT (task_id) DO UPDATE SET project = EXCLUDED.project",
+                "ON CONFLICT (company, task_id) DO UPDATE SET project = EXCLUDED.project",
                 ([t for t, _ in kept], [w[0] for _, w in kept], [w[1] for _, w in kept]),
             )
 

@@ -17,6 +17,7 @@ import psycopg
 from tasktrack.domain import events as ev
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
+from tasktrack.projections import pinning
 from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.projections.tenants import companies
 
@@ -138,6 +139,7 @@ class LogLinesProjector(StreamReplay):
     def __init__(self, table: str = "task_log_lines") -> None:
         self.table = table
         self._insert = _insert_sql(table)
+        self._insert_pinned = pinning.pin(self._insert, ("x.company = t.company",))
         self._clear = _clear_sql(table)
 
     def apply(
@@ -214,7 +216,7 @@ class LogLinesProjector(StreamReplay):
                 for key, value in zip(columns, row, strict=True):
                     columns[key].append(value)
         if columns["task"]:
-            conn.execute(self._insert, columns)
+            pinning.execute(conn, self._insert, self._insert_pinned, columns)
 
     def replay(self, stream: Stream, out: Rows) -> None:
         """A live task's lines, numbered 1, 2, 3, … in the order they arrived (what clears

@@ -25,6 +25,7 @@ from tasktrack.domain.models import model_of
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import metric_points_sql as sql
+from tasktrack.projections import pinning
 from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.projections.series_ids import series_id
 from tasktrack.projections.tenants import companies, replayed_owner
@@ -162,6 +163,7 @@ class MetricPointsProjector(StreamReplay):
     ) -> None:
         self.tables = (points, series, runs)
         self._write = sql.write_sql(points, series, runs)
+        self._write_pinned = pinning.pin(self._write, sql.TENANT_JOINS)
         self._runs = sql.runs_sql(runs)
         self._delete = sql.delete_sql(points, series, runs)
         # events.delete_for_task: the task's points and series of every run go, its run stays.
@@ -227,7 +229,7 @@ class MetricPointsProjector(StreamReplay):
         for chunk in chunks(mine, CHUNK_POINTS):
             found = gather(chunk, tenants, offsets)
             if found:
-                conn.execute(self._write, columns(found))
+                pinning.execute(conn, self._write, self._write_pinned, columns(found))
         if offsets:
             reset = sorted(offsets)
             conn.execute(

@@ -11,6 +11,14 @@ from tasktrack.projections.series_ids import series_id_sql
 
 _NONFINITE = "('NaN', 'Infinity', '-Infinity')"
 
+# Where write_sql's statement reads a table of the batch's tenants (projections/pinning.py).
+TENANT_JOINS = (
+    "x.company = t.company",
+    "h.company = s.company",
+    "x.company = h.company",
+    "x.company = b.company",
+)
+
 
 def write_sql(points: str, series: str, runs: str) -> str:
     """Every point of a batch into `points`, and its series' heads into `series`.

@@ -46,7 +46,7 @@ WITH b AS (
         min_value_iteration, max_value, max_value_iteration, first_value,
         first_value_iteration, count, finite_count, nonfinite_count, value_sum, ord)
 ), have AS (
-    SELECT metric, variant FROM {table} WHERE task_id = %(task)s
+    SELECT metric, variant FROM {table} WHERE company = %(company)s AND task_id = %(task)s
 ), admitted AS (
     SELECT b.* FROM b JOIN have USING (metric, variant)
     UNION ALL (
@@ -65,7 +65,7 @@ SELECT %(task)s, %(company)s, metric, variant, md5(metric), md5(variant), value,
     first_value_iteration, count, finite_count, nonfinite_count, value_sum,
     CASE WHEN finite_count > 0 THEN {_MEAN.format(sum="value_sum", n="finite_count")} END
 FROM admitted
-ON CONFLICT (task_id, metric, variant) DO UPDATE SET
+ON CONFLICT (company, task_id, metric, variant) DO UPDATE SET
     value = EXCLUDED.value,
     x_axis_label = EXCLUDED.x_axis_label,
     min_value = CASE WHEN {_BETTER_MIN} THEN EXCLUDED.min_value ELSE t.min_value END,
@@ -155,7 +155,10 @@ class MetricsProjector(StreamReplay):
             elif isinstance(event, ev.TaskReset | ev.TaskDeleted | ev.ModelDeleted):
                 if task in pending:
                     self._upsert_stats(conn, task, *pending.pop(task))
-                conn.execute(f"DELETE FROM {self.table} WHERE task_id = %s", (task,))
+                conn.execute(
+                    f"DELETE FROM {self.table} WHERE company = %s AND task_id = %s",
+                    (tenant(record, states), task),
+                )
         if not self._deferred or sum(len(m) for _, m in pending.values()) >= DEFER_SERIES:
             self._write(conn, pending)
 

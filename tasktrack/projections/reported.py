@@ -20,6 +20,7 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.models import model_of
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.state import TaskState
+from tasktrack.projections import pinning
 from tasktrack.projections.base import ReadPayloads, Rows, Stream, StreamReplay
 from tasktrack.projections.tenants import companies, replayed_owner
 
@@ -125,6 +126,7 @@ class ReportedEventsProjector(StreamReplay):
         self._waiting = 0
         self._losers = 0
         self._read: ReadPayloads | None = None
+        self._insert_pinned = pinning.pin(self._insert, ("x.company = t.company",))
 
     def apply(
         self,
@@ -172,7 +174,7 @@ class ReportedEventsProjector(StreamReplay):
                 for name, value in zip(columns, values, strict=True):
                     columns[name].append(value)
         if columns["task"]:
-            conn.execute(self._insert, columns)
+            pinning.execute(conn, self._insert, self._insert_pinned, columns)
 
     # The replay (projections/replay.py) holds no figure longer than it takes to COPY it:
     # streams come with their payload events as stubs; the live ones (after the stream's last

@@ -64,7 +64,10 @@ class StatusHistoryProjector(StreamReplay):
             if isinstance(event, ev.TaskDeleted):
                 self._flush(conn, rows)
                 rows = []
-                conn.execute(f"DELETE FROM {self.table} WHERE task_id = %s", (record.stream_id,))
+                conn.execute(
+                    f"DELETE FROM {self.table} WHERE company = %s AND task_id = %s",
+                    (tenant(record, states), record.stream_id),
+                )
                 continue
             change = ev.status_change(event)
             if change is None:
@@ -87,7 +90,7 @@ class StatusHistoryProjector(StreamReplay):
         # Inline, positions are not known yet (the INSERT of the events is pipelined and read
         # back only at commit): position 0 means "look it up by (stream, version)".
         known = [r for r in rows if r[3]]
-        unknown = [(*r[:3], *r[4:], r[0], r[1]) for r in rows if not r[3]]
+        unknown = [(*r[:2], *r[4:], r[2], r[0], r[1]) for r in rows if not r[3]]
         columns = ", ".join(COLUMNS)
         if bulk.worth_copying(conn, len(known)):
             bulk.copy_rows(conn, self.table, COLUMNS, known)
@@ -102,7 +105,12 @@ class StatusHistoryProjector(StreamReplay):
             if unknown:
                 cur.executemany(
                     f"INSERT INTO {self.table} ({columns}) "
-                    "SELECT %s, %s, %s, e.position, %s, %s, %s, %s, %s, %s, %s "
-                    "FROM events e WHERE e.stream_id = %s AND e.stream_version = %s",
+                    # Only inline, for the events this command just appended with this
+                    # tenant: looked up with it (so e.company is the tenant), which on a
+                    # sharded layout names the one shard that holds them and the row, and
+                    # Citus runs the whole INSERT there (docs/architecture.md, "Citus").
+                    "SELECT %s, %s, e.company, e.position, %s, %s, %s, %s, %s, %s, %s "
+                    "FROM events e "
+                    "WHERE e.company = %s AND e.stream_id = %s AND e.stream_version = %s",
                     unknown,
                 )

@@ -37,8 +37,8 @@ class TasksProjector(StreamReplay):
         self.table = table
         self._upsert = (
             f"INSERT INTO {table} ({SELECT_LIST}) VALUES ({placeholders()}) "
-            "ON CONFLICT (id) DO UPDATE SET "
-            + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
+            "ON CONFLICT (company, id) DO UPDATE SET "
+            + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c not in ("company", "id"))
         )
 
     @property
@@ -83,7 +83,7 @@ class TasksProjector(StreamReplay):
         if gone:
             conn.execute(f"DELETE FROM {self.table} WHERE id = ANY(%s)", (gone,))
         if bulk.worth_copying(conn, len(rows)):
-            bulk.upsert_rows(conn, self.table, COLUMNS, ("id",), rows)
+            bulk.upsert_rows(conn, self.table, COLUMNS, ("company", "id"), rows)
         elif len(rows) == 1:
             conn.execute(self._upsert, rows[0])
         elif rows:

@@ -85,7 +85,7 @@ class LockOrderError(RuntimeError):
 
 # The log's unique key on (stream_id, stream_version): the last line of defence against a
 # writer that appends without the stream lock.
-STREAM_KEY = "events_stream_id_stream_version_key"
+STREAM_KEY = "events_company_stream_id_stream_version_key"
 
 # unnest yields the array in order and each row's lock is taken as the row is produced; count(*)
 # consumes every row, and the same statement tells whether this transaction already owns a
@@ -305,6 +305,7 @@ def read_all(
     limit: int = 1000,
     max_bytes: int | None = None,
     writers_locked_out: bool = False,
+    company: str | None = None,
 ) -> list[Recorded]:
     """The next committed events after `after`, in commit-safe (tx, position) order.
 
@@ -316,10 +317,16 @@ def read_all(
     `writers_locked_out`: the caller holds a lock on `events` that no inserting transaction
     can hold alongside (SHARE mode, see projections/rebuild.py), so every row is committed
     and the horizon is not needed (other, unrelated transactions would only hold it back).
+    `company`: that tenant's events only, `after` being a checkpoint in them. On Citus this
+    is the one commit-safe read: routed to the worker holding the tenant, whose horizon and
+    `tx` (stamped there, store/distribute.py) are one counter (docs/architecture.md, "Citus").
     """
     horizon = "" if writers_locked_out else "AND tx < pg_snapshot_xmin(pg_current_snapshot()) "
-    where = f"WHERE (tx, position) > (%s::text::xid8, %s) {horizon}"
-    params: list[Any] = [str(after.tx), after.position, limit]
+    tenant = "" if company is None else "AND company = %s "
+    where = f"WHERE (tx, position) > (%s::text::xid8, %s) {tenant}{horizon}"
+    params: list[Any] = [str(after.tx), after.position]
+    params += [] if company is None else [company]
+    params.append(limit)
     if max_bytes is None:
         query = f"SELECT {_COLUMNS} FROM events {where}ORDER BY tx, position LIMIT %s"
     else:

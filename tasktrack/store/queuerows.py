@@ -91,10 +91,10 @@ def load(
 
 def upsert_sql(table: str) -> str:
     marks = ", ".join(["%s"] * len(COLUMNS))
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c not in ("company", "id"))
     return (
         f"INSERT INTO {table} ({SELECT_LIST}) VALUES ({marks}) "
-        f"ON CONFLICT (id) DO UPDATE SET {updates}"
+        f"ON CONFLICT (company, id) DO UPDATE SET {updates}"
     )
 
 

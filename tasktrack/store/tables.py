@@ -48,7 +48,7 @@ def _ts(name: str, nullable: bool = True) -> Column[Any]:
 events = Table(
     "events",
     metadata,
-    Column("position", BigInteger, Identity(always=True), primary_key=True),
+    Column("position", BigInteger, Identity(always=True), nullable=False),
     # The writing transaction, for commit-safe reading (see store/eventlog.py).
     Column("tx", Xid8(), nullable=False, server_default=text("pg_current_xact_id()")),
     Column("stream_id", Text, nullable=False),
@@ -66,8 +66,13 @@ events = Table(
     # events written before the chain covered the company column, 2 since.
     Column("chain", SmallInteger, nullable=False),
     CheckConstraint("chain IN (1, 2)", name="chain"),
+    # Keys led by the tenant, the column a distributed layout shards by (migration
+    # 0021_company_keys).
+    PrimaryKeyConstraint("company", "position"),
     # Concurrent appends at the same version conflict here instead of overwriting each other.
-    UniqueConstraint("stream_id", "stream_version"),
+    UniqueConstraint("company", "stream_id", "stream_version"),
+    # A stream read by its id alone.
+    Index("events_stream_id_stream_version_idx", "stream_id", "stream_version"),
     Index("events_tx_position_idx", "tx", "position"),
     Index("events_recorded_at_brin", "recorded_at", postgresql_using="brin"),
 )
@@ -77,7 +82,7 @@ events = Table(
 tasks = Table(
     "tasks",
     metadata,
-    Column("id", Text, primary_key=True),
+    Column("id", Text, nullable=False),
     Column("company", Text, nullable=False),
     Column("user_id", Text, nullable=False),
     Column("name", Text, nullable=False),
@@ -120,12 +125,13 @@ tasks = Table(
     # A report's text and assets (reports.*; migration 0019_reports_serving), after `public`.
     Column("report", Text),
     Column("report_assets", ARRAY(Text)),
+    PrimaryKeyConstraint("company", "id"),
+    Index("tasks_id_idx", "id"),
     Index("tasks_company_status_idx", "company", "status"),
     # Project alone, or project and status (migration 0010).
     Index("tasks_company_project_status_idx", "company", "project", "status"),
-    # get_all's orders and filters (migration 0008): by id, -last_update with missing last,
-    # execution.queue, the time ranges.
-    Index("tasks_company_id_idx", "company", "id"),
+    # get_all's orders and filters (migration 0008): by id (the primary key since 0019),
+    # -last_update with missing last, execution.queue, the time ranges.
     Index("tasks_company_last_update_idx", "company", text("last_update DESC NULLS LAST"), "id"),
     Index("tasks_company_queue_idx", "company", text("(execution ->> 'queue')")),
     Index("tasks_company_created_idx", "company", "created"),
@@ -151,7 +157,8 @@ task_status_history = Table(
     Column("user_id", Text, nullable=False),
     _ts("at", nullable=False),
     Column("force", Boolean, nullable=False),
-    PrimaryKeyConstraint("task_id", "stream_version"),
+    PrimaryKeyConstraint("company", "task_id", "stream_version"),
+    Index("task_status_history_task_id_stream_version_idx", "task_id", "stream_version"),
     Index("task_status_history_company_at_idx", "company", "at"),
 )
 
@@ -179,7 +186,8 @@ task_metrics = Table(
     Column("x_axis_label", Text),
     # The exact sum of the finite values (numeric): mean_value = value_sum / finite_count.
     Column("value_sum", Numeric, nullable=False, server_default=text("0")),
-    PrimaryKeyConstraint("task_id", "metric", "variant"),
+    PrimaryKeyConstraint("company", "task_id", "metric", "variant"),
+    Index("task_metrics_task_id_idx", "task_id"),
     Index(
         "task_metrics_company_metric_hash_variant_hash_value_idx",
         "company",
@@ -289,7 +297,7 @@ task_reported_events = Table(
 queues = Table(
     "queues",
     metadata,
-    Column("id", Text, primary_key=True),
+    Column("id", Text, nullable=False),
     Column("company", Text, nullable=False),
     Column("name", Text, nullable=False),
     _ts("created", nullable=False),
@@ -303,6 +311,8 @@ queues = Table(
     Column("stream_version", Integer, nullable=False),
     Column("head_hash", LargeBinary, nullable=False),
     _ts("head_at", nullable=False),
+    PrimaryKeyConstraint("company", "id"),
+    Index("queues_id_idx", "id"),
     UniqueConstraint("company", "name"),
 )
 
@@ -398,7 +408,7 @@ queue_entries = Table(
 projects = Table(
     "projects",
     metadata,
-    Column("id", Text, primary_key=True),
+    Column("id", Text, nullable=False),
     Column("company", Text, nullable=False),
     Column("name", Text, nullable=False),
     Column("description", Text, nullable=False, server_default=""),
@@ -412,6 +422,8 @@ projects = Table(
     # A public project is read-only (projects.make_public).
     Column("public", Boolean, nullable=False, server_default="false"),
     _ts("last_update"),
+    PrimaryKeyConstraint("company", "id"),
+    Index("projects_id_idx", "id"),
     UniqueConstraint("company", "name"),
     Index("projects_company_parent_idx", "company", "parent"),
 )
@@ -483,9 +495,11 @@ activity_daily = Table(
 activity_task_projects = Table(
     "activity_task_projects",
     metadata,
-    Column("task_id", Text, primary_key=True),
+    Column("task_id", Text, nullable=False),
     Column("company", Text, nullable=False),
     Column("project", Text, nullable=False),
+    PrimaryKeyConstraint("company", "task_id"),
+    Index("activity_task_projects_task_id_idx", "task_id"),
 )
 
 # Where each catch-up projector has got to in the log, written with its rows (exactly once).

@@ -43,3 +43,12 @@ def test_embedded_server_is_created_then_reused(tmp_path: Path) -> None:
     again = run("db", "check", env=env)
     assert again.returncode == 0, again.stderr
     assert "schema is current" in again.stdout  # same data directory, same database, migrated
+
+
+def test_distribute_refuses_a_plain_postgresql_with_a_clear_message(
+    new_migrated_database: Callable[[], str],
+) -> None:
+    result = run("db", "distribute", env={"TASKTRACK_DATABASE_URL": new_migrated_database()})
+    assert result.returncode == 1
+    assert "no citus extension" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -275,15 +275,15 @@ def _tamper_workload(client: Client) -> None:
 
 # table: (the primary key, a column to change and its new value as SQL, how to make a new key)
 TAMPERED: dict[str, tuple[tuple[str, ...], str, str, tuple[str, str]]] = {
-    "tasks": (("id",), "comment", "'tampered'", ("id", "'ghost-task'")),
+    "tasks": (("company", "id"), "comment", "'tampered'", ("id", "'ghost-task'")),
     "task_status_history": (
-        ("task_id", "stream_version"),
+        ("company", "task_id", "stream_version"),
         "message",
         "'tampered'",
         ("stream_version", "stream_version + 1000"),
     ),
     "task_metrics": (
-        ("task_id", "metric", "variant"),
+        ("company", "task_id", "metric", "variant"),
         "max_value",
         "max_value + 100",
         ("variant", "'ghost'"),
@@ -300,7 +300,7 @@ TAMPERED: dict[str, tuple[tuple[str, ...], str, str, tuple[str, str]]] = {
         "'tampered'",
         ("seq", "seq + 1000000"),
     ),
-    "projects": (("id",), "description", "'tampered'", ("id", "'ghost-project'")),
+    "projects": (("company", "id"), "description", "'tampered'", ("id", "'ghost-project'")),
     "models": (("company", "id"), "comment", "'tampered'", ("id", "'ghost-model'")),
 }
 

@@ -1,0 +1,39 @@
+"""Batch statements held to one tenant, so that a sharded layout runs them on one node.
+
+A projector's batch statement takes arrays of rows of any tenants (a replay mixes them). On a
+single PostgreSQL that is all it needs. On Citus (docs/architecture.md, "Citus") a statement
+whose tables are not each pinned to one `company` value is planned across shards, where
+correlated subqueries and lateral joins are refused; pinned, every table it reads is held to the
+tenant's shards, and Citus accepts it. A command's batch is always one tenant's, so it takes the
+pinned statement; on a single node both forms have the same plan and result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+
+
+def pin(statement: str, joins: Sequence[str]) -> str:
+    """`statement` with each of `joins` ("x.company = t.company": a table's tenant matched to
+    the batch's) also held to the `%(tenant)s` parameter."""
+    for join in joins:
+        alias = join.split(".", 1)[0]
+        if statement.count(join) != 1:
+            raise ValueError(f"{join!r} must occur once in the statement to pin")
+        statement = statement.replace(join, f"{alias}.company = %(tenant)s AND {join}")
+    return statement
+
+
+def execute(
+    conn: psycopg.Connection[Any], plain: str, pinned: str, params: Mapping[str, Any]
+) -> None:
+    """Run `pinned` when every row of the batch (`params["company"]`) is one tenant's, else
+    `plain` (a replay's batch of many tenants; on a sharded layout, replays run per tenant)."""
+    tenants = set(params["company"])
+    if len(tenants) == 1:
+        conn.execute(pinned, {**params, "tenant": tenants.pop()})
+    else:
+        conn.execute(plain, params)

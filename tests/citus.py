@@ -1,0 +1,126 @@
+"""Where tests get a Citus cluster: TASKTRACK_TEST_CITUS_URL, else one started for the session
+with ../shared/citus/cluster.sh (a coordinator and two workers) when Citus is installed.
+
+Without Citus the tests that need it are skipped with the reason; in CI (CI set) they fail,
+like the browser tests: CI builds Citus first (.ci/run).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+ENV_URL = "TASKTRACK_TEST_CITUS_URL"
+# The scripts that build Citus and start a cluster live beside the project (../shared/citus);
+# TASKTRACK_CITUS_SCRIPTS points elsewhere (a worktree's checkout is one level deeper).
+ENV_SCRIPTS = "TASKTRACK_CITUS_SCRIPTS"
+PGMAJOR = os.environ.get("PGMAJOR", "15")
+
+
+def scripts_dir() -> Path:
+    given = os.environ.get(ENV_SCRIPTS)
+    return Path(given) if given else Path(__file__).resolve().parents[2] / "shared" / "citus"
+
+
+def installed() -> bool:
+    """Is the citus extension installed for the PostgreSQL the cluster script runs?"""
+    return Path(f"/usr/share/postgresql/{PGMAJOR}/extension/citus.control").is_file()
+
+
+def unavailable(reason: str) -> None:
+    """Skip off CI, fail in CI."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI runs ../shared/citus/build.sh before the tests)")
+    pytest.skip(reason)
+
+
+def _free_ports(n: int) -> int:
+    """A first port such that it and the next n-1 are free on 127.0.0.1 (checked, then used:
+    a race with another process is possible but harmless, the start then fails loudly)."""
+    for first in range(9710, 9990, 10):
+        if all(_free(first + i) for i in range(n)):
+            return first
+    raise RuntimeError("no free ports for a Citus cluster in 9710-9989")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def cluster_url() -> Iterator[str]:
+    """The URL of the coordinator's maintenance database (workers already added to it)."""
+    url = os.environ.get(ENV_URL)
+    if url:
+        yield url
+        return
+    script = scripts_dir() / "cluster.sh"
+    if not installed() or not script.is_file():
+        unavailable(
+            f"Citus is not installed or {script} is missing: run ../shared/citus/build.sh "
+            f"(or set {ENV_URL} to a coordinator's maintenance database)"
+        )
+    data = tempfile.mkdtemp(prefix="tasktrack-citus-")
+    port = _free_ports(3)
+    env = {**os.environ, "CITUS_DIR": data, "CITUS_PORT": str(port)}
+    try:
+        subprocess.run([str(script), "start"], env=env, check=True, capture_output=True)
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([str(script), "stop"], env=env, check=False, capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def create_database(coordinator: str) -> str:
+    """A fresh database with the citus extension on every node and the workers added to it."""
+    name = f"tt_citus_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(coordinator), autocommit=True) as conn:
+        workers = conn.execute(
+            "SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 ORDER BY nodeport"
+        ).fetchall()
+        conn.execute("SET citus.enable_create_database_propagation = on")
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    for host, port in workers:
+        with psycopg.connect(
+            host=host, port=port, user="postgres", dbname=name, autocommit=True
+        ) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
+    url = make_url(coordinator).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
+        host, port = make_url(url).host, make_url(url).port
+        conn.execute("SELECT citus_set_coordinator_host(%s, %s)", (host, port))
+        for worker_host, worker_port in workers:
+            conn.execute("SELECT citus_add_node(%s, %s)", (worker_host, worker_port))
+    return url
+
+
+def drop_database(coordinator: str, url: str) -> None:
+    name = make_url(url).database
+    assert name is not None
+    with psycopg.connect(_libpq(coordinator), autocommit=True) as conn:
+        conn.execute("SET citus.enable_create_database_propagation = on")
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
