@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from sqlalchemy import Connection
@@ -44,7 +44,8 @@ class CountRequest(msgspec.Struct, frozen=True, kw_only=True):
     search_hidden: bool = False
     active_users: list[str] | None = None
     allow_public: bool = True
-    limit: int | None = None
+    # Counting stops at `limit` (none, or 0: count everything); a negative one is refused.
+    limit: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
 # The kind of entity each field counts, and the task type the task-backed ones imply.
@@ -87,13 +88,13 @@ def _count_one(
             by_project, _ = stats(conn, company, ids, r.active_users)
             n = sum(1 for i in ids if by_project[i]["active"]["total_tasks"])
             return min(n, r.limit) if r.limit else n
-        return project_queries.count(conn, company, pf, r.limit)
+        return project_queries.count(conn, company, pf, r.limit or None)
     if r.active_users and not data.get("user"):
         data["user"] = list(r.active_users)
     if kind == "model":
         mf = msgspec.convert({**data, "allow_public": r.allow_public}, model_queries.ModelFilter)
-        return model_queries.count(conn, company, mf, r.limit)
-    return task_queries.count(conn, company, request_from(data, GetAllRequest), r.limit)
+        return model_queries.count(conn, company, mf, r.limit or None)
+    return task_queries.count(conn, company, request_from(data, GetAllRequest), r.limit or None)
 
 
 def entities_count(conn: Connection, company: str, r: CountRequest) -> dict[str, Any]:

@@ -64,6 +64,11 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     # (docs/architecture.md, "Workers"); a silent worker's rows are purged after a while.
     "workers": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     "worker_reports": ("SELECT", "INSERT", "DELETE"),
+    # Serving containers the same way (docs/architecture.md, "Serving containers"): the latest
+    # status row is upserted and removed on unregister; the chart series is upserted per
+    # bucket and trimmed to a week.
+    "serving_containers": ("SELECT", "INSERT", "UPDATE", "DELETE"),
+    "serving_reports": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     # The schema revision, checked at start-up.
     "alembic_version": ("SELECT",),
     # The status analytics views (migration 0009).

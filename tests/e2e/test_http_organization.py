@@ -61,6 +61,9 @@ def test_entities_count_per_kind_with_its_own_filter(new_caller: Callable[..., A
     active = {"projects": {"id": [plain, empty]}, "active_users": [me]}
     assert api.ok("organization.get_entities_count", active) == {"projects": 1}
     assert api.ok("organization.get_entities_count", {"tasks": {}, "limit": 2}) == {"tasks": 2}
+    assert api.ok("organization.get_entities_count", {"tasks": {}, "limit": 0}) == {"tasks": 3}
+    status, _, _ = api.error("organization.get_entities_count", {"tasks": {}, "limit": -1})
+    assert status == 400
     bad = api.ok("organization.get_entities_count", {"projects": {"id": 5}})
     assert set(bad["errors"]) == {"projects"}
     # A count is of everything the filter matches: the filter's own paging does not cut it.

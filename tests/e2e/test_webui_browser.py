@@ -174,6 +174,17 @@ class Browser:
         for wanted in texts:
             self.page.get_by_text(wanted, exact=False).first.wait_for(timeout=WAIT_MS)
         self.page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+        self.dismiss_welcome()
+
+    def dismiss_welcome(self) -> None:
+        """Close ClearML's welcome dialog if this load shows it again (the UI decides from the
+        preference it saves on closing, which a reload can outrun): it is not an error."""
+        welcome = self.page.locator(
+            "mat-dialog-container", has_text=re.compile("welcome to clearml", re.IGNORECASE)
+        ).first
+        if welcome.is_visible():
+            self.page.keyboard.press("Escape")
+            welcome.wait_for(state="hidden", timeout=WAIT_MS)
 
     def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
