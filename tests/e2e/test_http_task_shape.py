@@ -112,6 +112,11 @@ def _dereferenced(doc: dict[str, Any]) -> dict[str, Any]:
         if isinstance(out.get(field), dict):
             assert set(out[field]) == {"id"}, out[field]
             out[field] = out[field]["id"]
+    # The company comes with its name, as ClearML's web UI reads it (an id alone is a
+    # public example there).
+    if isinstance(out.get("company"), dict):
+        assert set(out["company"]) == {"id", "name"}, out["company"]
+        out["company"] = out["company"]["id"]
     return out
 
 
