@@ -179,18 +179,30 @@ def chart_interval(interval: int) -> int:
     return max(interval, MIN_CHART_INTERVAL)
 
 
-def buckets(from_date: float, to_date: float, interval: int) -> list[int]:
-    """The starts (ms) of the chart's buckets: fixed `interval`-second buckets aligned on the
-    epoch, from the one holding `from_date` to the one holding `to_date`, without a last
-    bucket that starts within 0.9 interval of `to_date` (incomplete, as ClearML drops it)."""
+def _extended(from_date: float, to_date: float, interval: int) -> list[int]:
+    """Fixed `interval`-second buckets aligned on the epoch, from the one holding `from_date`
+    to the one holding `to_date` (ms; Elasticsearch's extended bounds, as ClearML asks)."""
     step = interval * 1000
     first = int(from_date) * 1000 // step * step
     last = int(to_date) * 1000 // step * step
+    return list(range(first, last + 1, step))
+
+
+def buckets(from_date: float, to_date: float, interval: int) -> list[int]:
+    """workers.get_stats' buckets (ms): without a last bucket that starts within 0.9 interval
+    of `to_date` (incomplete, as ClearML drops it)."""
     cutoff = (to_date - 0.9 * interval) * 1000
-    keys = list(range(first, last + 1, step))
+    keys = _extended(from_date, to_date, interval)
     while keys and keys[-1] >= cutoff:
         keys.pop()
     return keys
+
+
+def activity_buckets(from_date: float, to_date: float, interval: int) -> list[int]:
+    """workers.get_activity_report's buckets (ms): ClearML's server always drops the last one
+    there (its cutoff compares a bucket's start in ms with `to_date` in seconds), so a chart
+    has the same number of buckets whatever its alignment; so does this one."""
+    return _extended(from_date, to_date, interval)[:-1]
 
 
 def glob_regex(pattern: str) -> str:

@@ -79,7 +79,9 @@ class WorkerStats(msgspec.Struct, frozen=True, kw_only=True):
     metrics: list[MetricStats]
 
 
-def _range(from_date: float, to_date: float, interval: int) -> tuple[list[int], int]:
+def _range(
+    from_date: float, to_date: float, interval: int, *, activity: bool = False
+) -> tuple[list[int], int]:
     if from_date >= to_date:
         raise BadFilter("from_date must be less than to_date")
     if to_date > MAX_DATE:
@@ -87,7 +89,8 @@ def _range(from_date: float, to_date: float, interval: int) -> tuple[list[int], 
     step = rules.chart_interval(interval)
     if (to_date - from_date) / step > MAX_BUCKETS:
         raise BadFilter(f"at most {MAX_BUCKETS} intervals in one chart: use a longer interval")
-    return rules.buckets(from_date, to_date, step), step * 1000
+    keys = (rules.activity_buckets if activity else rules.buckets)(from_date, to_date, step)
+    return keys, step * 1000
 
 
 # One report's values of one metric, per resource (ord), in its bucket (ms, epoch-aligned).
@@ -185,7 +188,7 @@ def activity(
     conn: Connection, company: str, from_date: float, to_date: float, interval: int
 ) -> ActivityReport:
     """Per bucket, how many workers reported machine stats, and how many of them ran a task."""
-    keys, step = _range(from_date, to_date, interval)
+    keys, step = _range(from_date, to_date, interval, activity=True)
     stmt = text(
         "SELECT (ts / :step) * :step, count(DISTINCT worker),"
         " count(DISTINCT worker) FILTER (WHERE task IS NOT NULL)"

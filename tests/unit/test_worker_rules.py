@@ -134,6 +134,19 @@ def test_chart_buckets_are_epoch_aligned_and_drop_an_incomplete_last_one() -> No
     assert rules.buckets(10, 11, step) == []
 
 
+def test_activity_buckets_always_drop_the_last_one_as_clearml_does() -> None:
+    """ClearML's activity report drops its last bucket whatever the alignment (its cutoff
+    compares ms with seconds): 400 s at 40 s is 10 buckets from any start, which its own
+    test_get_activity_report asserts (the stats rule gave 11 for a start 37-39 s past a
+    bucket boundary, and that test failed in CI one time in thirteen)."""
+    step = rules.chart_interval(1)
+    for start in range(4000, 4040):
+        keys = rules.activity_buckets(start, start + 400, step)
+        assert len(keys) == 10, start
+        assert keys[0] == 4000_000
+    assert rules.activity_buckets(4000, 4001, step) == []
+
+
 def test_name_patterns_and_tag_filters() -> None:
     import re
 
