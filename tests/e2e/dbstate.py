@@ -1,4 +1,5 @@
-"""What a refused call must leave alone: the log's head and a checksum of every read model."""
+"""The log and read models as tests check them: the head a refused call must leave alone, a
+checksum of every read model, and what a stream records (who did what)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,19 @@ def log_head(engine: Engine) -> tuple[int | None, int]:
     with engine.connect() as conn:
         row = conn.execute(text("SELECT max(position), count(*) FROM events")).one()
     return row[0], int(row[1])
+
+
+def stream_actions(engine: Engine, stream_id: str) -> list[tuple[str, str]]:
+    """(event type, acting user) of each event of a stream, oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT type, metadata->>'user' FROM events WHERE stream_id = :s "
+                "ORDER BY stream_version"
+            ),
+            {"s": stream_id},
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
 
 
 def fingerprint(engine: Engine) -> dict[str, Any]:

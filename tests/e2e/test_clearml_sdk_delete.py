@@ -8,8 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from tests.e2e.dbstate import stream_actions
 from tests.e2e.http import Api
 from tests.e2e.sdk import Sdk
 
@@ -40,14 +41,7 @@ def test_task_delete_removes_the_task_its_model_and_their_files(
     assert "FILES 2" in done.stdout
     assert [p for p in store.rglob("*") if p.is_file()] == []
     # The read models forgot the task; the log still says who deleted it, after what.
-    with e2e_engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT type, metadata->>'user' FROM events WHERE stream_id = :task"
-                " ORDER BY stream_version"
-            ),
-            {"task": task},
-        ).all()
+    rows = stream_actions(e2e_engine, task)
     kinds = [kind for kind, _ in rows]
     assert (kinds[0], kinds[-1]) == ("TaskCreated", "TaskDeleted"), kinds
     assert "TaskCompleted" in kinds

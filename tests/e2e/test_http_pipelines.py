@@ -5,26 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from tests.e2e.dbstate import log_head, stream_actions
 from tests.e2e.http import Api
-
-
-def _types(engine: Engine, stream_id: str) -> list[tuple[str, str]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT type, metadata->>'user' FROM events WHERE stream_id = :s "
-                "ORDER BY stream_version"
-            ),
-            {"s": stream_id},
-        )
-        return [(r[0], r[1]) for r in rows]
-
-
-def _count(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(text("SELECT count(*) FROM events")).scalar_one())
 
 
 def _controller(api: Api, name: str) -> tuple[str, str]:
@@ -56,17 +40,17 @@ def test_a_run_is_an_enqueued_clone_with_its_args(
     assert (run["name"], run["status"], run["project"]["id"]) == ("http pipe #1", "queued", project)
     assert run["hyperparams"]["Args"]["lr"]["value"] == "0.5"
     assert "properties" in run["hyperparams"]
-    assert [k for k, _ in _types(e2e_engine, run["id"])][:1] == ["TaskCreated"]
-    assert ("TaskEnqueued", "runner") in _types(e2e_engine, run["id"])
+    assert [k for k, _ in stream_actions(e2e_engine, run["id"])][:1] == ["TaskCreated"]
+    assert ("TaskEnqueued", "runner") in stream_actions(e2e_engine, run["id"])
     watched = api.ok(
         "pipelines.start_pipeline", {"task": task, "queue": queue, "verify_watched_queue": True}
     )
     assert watched["queue_watched"] is False
     assert api.error("pipelines.start_pipeline", {"task": "0" * 32})[:2] == (400, 101)
-    before = _count(e2e_engine)
+    before = log_head(e2e_engine)
     unknown = {"task": task, "queue": "0" * 32}
     assert api.error("pipelines.start_pipeline", unknown)[:2] == (400, 701)
-    assert _count(e2e_engine) == before  # refused: no clone left behind
+    assert log_head(e2e_engine) == before  # refused: no clone left behind
 
 
 def test_deleting_runs_keeps_one_and_takes_the_steps(api: Api) -> None:

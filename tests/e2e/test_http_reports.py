@@ -6,27 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from tests.e2e.dbstate import log_head, stream_actions
 from tests.e2e.http import Api
-
-
-def _stream(engine: Engine, stream_id: str) -> list[tuple[str, str]]:
-    """(event type, acting user) of a stream, oldest first."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT type, metadata->>'user' FROM events WHERE stream_id = :s "
-                "ORDER BY stream_version"
-            ),
-            {"s": stream_id},
-        )
-        return [(r[0], r[1]) for r in rows]
-
-
-def _events(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(text("SELECT count(*) FROM events")).scalar_one())
 
 
 def test_a_report_lives_in_a_hidden_reports_project_and_its_life_is_in_the_log(
@@ -53,10 +36,10 @@ def test_a_report_lives_in_a_hidden_reports_project_and_its_life_is_in_the_log(
     ]
 
     api.ok("reports.publish", {"task": report, "message": "final"})
-    before = _events(e2e_engine)
+    before = log_head(e2e_engine)
     # A published report's text is frozen (400/110); its name, tags and comment are not.
     assert api.error("reports.update", {"task": report, "report": "changed"})[:2] == (400, 110)
-    assert _events(e2e_engine) == before
+    assert log_head(e2e_engine) == before
     api.ok("reports.update", {"task": report, "name": "Q3 final"})
     history = api.ok("tasks.get_status_history", {"task": report})["history"]
     assert [(h["to_status"], h["user"]) for h in history][-1] == ("published", "writer")
@@ -64,14 +47,14 @@ def test_a_report_lives_in_a_hidden_reports_project_and_its_life_is_in_the_log(
     # Moved to the top level: the emptied .reports project goes, and the log says who did it.
     assert api.ok("reports.move", {"task": report, "project": None})["project_id"] != home
     assert api.ok("projects.get_all_ex", {"id": [home]})["projects"] == []
-    assert _stream(e2e_engine, home)[-1] == ("ProjectDeleted", "writer")
-    kinds = [kind for kind, _ in _stream(e2e_engine, report)]
+    assert stream_actions(e2e_engine, home)[-1] == ("ProjectDeleted", "writer")
+    kinds = [kind for kind, _ in stream_actions(e2e_engine, report)]
     assert kinds[0] == "TaskCreated"
     assert {"TaskUpdated", "TaskPublished", "TaskMoved"} <= set(kinds)
 
     assert api.error("reports.delete", {"task": report})[:2] == (400, 123)
     assert api.ok("reports.delete", {"task": report, "force": True}) == {"deleted": 1}
-    assert _stream(e2e_engine, report)[-1] == ("TaskDeleted", "writer")
+    assert stream_actions(e2e_engine, report)[-1] == ("TaskDeleted", "writer")
 
 
 def test_reports_refuse_plain_tasks_and_strangers(
@@ -80,14 +63,14 @@ def test_reports_refuse_plain_tasks_and_strangers(
     owner, stranger = new_caller(), new_caller(user="mallory")
     plain = owner.ok("tasks.create", {"name": "not a report", "type": "training"})["id"]
     report = owner.ok("reports.create", {"name": "mine"})["id"]
-    before = _events(e2e_engine)
+    before = log_head(e2e_engine)
     assert owner.error("reports.update", {"task": plain, "comment": "x"})[:2] == (400, 150)
     assert owner.error("reports.publish", {"task": plain})[:2] == (400, 150)
     assert owner.error("reports.move", {"task": report})[:2] == (400, 11)
     assert owner.error("reports.create", {"name": "no"})[:2] == (400, 12)
     assert stranger.error("reports.archive", {"task": report})[:2] == (400, 101)
     assert stranger.error("reports.delete", {"task": report, "force": True})[:2] == (400, 101)
-    assert _events(e2e_engine) == before
+    assert log_head(e2e_engine) == before
     assert stranger.ok("reports.get_all_ex", {})["tasks"] == []
     assert owner.ok("reports.archive", {"task": report}) == {"archived": 1}
     assert "archived" in owner.ok("tasks.get_all_ex", {"id": [report]})["tasks"][0]["system_tags"]

@@ -7,22 +7,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from tests.e2e.dbstate import stream_actions
 from tests.e2e.http import Api
 
 
 def _stream(engine: Engine, company: str, container: str) -> list[tuple[str, str]]:
-    stream = f"serving:{len(company)}:{company}:{container}"
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT type, metadata->>'user' FROM events WHERE stream_id = :s "
-                "ORDER BY stream_version"
-            ),
-            {"s": stream},
-        )
-        return [(r[0], r[1]) for r in rows]
+    return stream_actions(engine, f"serving:{len(company)}:{company}:{container}")
 
 
 def _container(name: str, url: str | None) -> dict[str, object]:
