@@ -8,11 +8,11 @@ from typing import Any
 
 import msgspec
 import psycopg
-from psycopg.types.json import Jsonb
 
 from tasktrack.domain.events import MetadataItem
 from tasktrack.domain.models import ModelState
 from tasktrack.domain.records import StreamHead
+from tasktrack.store.staterows import state_fields, state_params, stream_head
 
 # The state's columns, in table order (the head's three follow).
 STATE_COLUMNS = (
@@ -51,26 +51,16 @@ class ModelRow(msgspec.Struct, frozen=True):
     head_at: datetime
 
 
-def _field(column: str) -> str:
-    return "user" if column == "user_id" else column
-
-
 def row_params(state: ModelState, head: StreamHead, head_at: datetime) -> list[Any]:
-    params: list[Any] = []
-    for column in STATE_COLUMNS:
-        value = getattr(state, _field(column))
-        if column == "metadata":
-            value = msgspec.to_builtins(value)
-        params.append(Jsonb(value) if column in _JSON and value is not None else value)
-    return [*params, head.version, head.hash, head_at]
+    return state_params(state, STATE_COLUMNS, _JSON, head, head_at)
 
 
 def from_row(row: Sequence[Any]) -> ModelRow:
     values = dict(zip(COLUMNS, row, strict=True))
-    fields = {_field(c): values[c] for c in STATE_COLUMNS}
+    fields = state_fields(values, STATE_COLUMNS)
     fields["metadata"] = msgspec.convert(fields["metadata"], list[MetadataItem])
     state = ModelState(**fields)
-    head = StreamHead(values["stream_version"], bytes(values["head_hash"]))
+    head = stream_head(values)
     return ModelRow(state=state, head=head, head_at=values["head_at"])
 
 

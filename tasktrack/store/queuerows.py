@@ -12,11 +12,11 @@ from typing import Any
 
 import msgspec
 import psycopg
-from psycopg.types.json import Jsonb
 
 from tasktrack.domain.events import MetadataItem
 from tasktrack.domain.queues import Entry, QueueState
 from tasktrack.domain.records import StreamHead
+from tasktrack.store.staterows import state_fields, state_params, stream_head
 
 STATE_COLUMNS = (
     "id",
@@ -41,27 +41,17 @@ class QueueRow(msgspec.Struct, frozen=True):
     head_at: datetime
 
 
-def _field(column: str) -> str:
-    return "user" if column == "user_id" else column
-
-
 def row_params(state: QueueState, head: StreamHead, head_at: datetime) -> list[Any]:
-    params: list[Any] = []
-    for column in STATE_COLUMNS:
-        value = getattr(state, _field(column))
-        if column == "metadata":
-            value = Jsonb(msgspec.to_builtins(value))
-        params.append(value)
-    return [*params, head.version, head.hash, head_at]
+    return state_params(state, STATE_COLUMNS, {"metadata"}, head, head_at)
 
 
 def from_row(row: Sequence[Any]) -> QueueRow:
     values = dict(zip(COLUMNS, row, strict=True))
-    fields = {_field(c): values[c] for c in STATE_COLUMNS}
+    fields = state_fields(values, STATE_COLUMNS)
     fields["metadata"] = msgspec.convert(fields["metadata"], list[MetadataItem])
     fields["tags"] = list(fields["tags"])
     fields["system_tags"] = list(fields["system_tags"])
-    head = StreamHead(values["stream_version"], bytes(values["head_hash"]))
+    head = stream_head(values)
     return QueueRow(state=QueueState(**fields), head=head, head_at=values["head_at"])
 
 
