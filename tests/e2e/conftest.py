@@ -17,6 +17,9 @@ from tests.conftest import verify_read_models
 from tests.e2e.cli import Tt, company_command
 from tests.e2e.http import Api, basic, serving
 
+# The web UI's fixtures, for every browser test module.
+from tests.e2e.webui import browser, logged_in, seeded, ui_base  # noqa: F401
+
 BODY_LIMIT = 1_000_000
 
 
