@@ -166,8 +166,9 @@ class MetricPointsProjector(StreamReplay):
         self._write_pinned = pinning.pin(self._write, sql.TENANT_JOINS)
         self._runs = sql.runs_sql(runs)
         self._delete = sql.delete_sql(points, series, runs)
+        self._delete_pinned = sql.delete_pinned_sql(points, series, runs)
         # events.delete_for_task: the task's points and series of every run go, its run stays.
-        self._clear = self._delete[:2]
+        self._clear_pinned = self._delete_pinned[:2]
 
     def apply(
         self,
@@ -209,14 +210,14 @@ class MetricPointsProjector(StreamReplay):
             self._points(conn, segment, tenants)
             segment = []
             company = tenants.get(record.stream_id)
-            for statement in self._clear if company is not None else ():
-                conn.execute(statement, {"company": [company], "task": [record.stream_id]})
+            for statement in self._clear_pinned if company is not None else ():
+                conn.execute(statement, {"tenant": company, "task": [record.stream_id]})
         self._points(conn, segment, tenants)
         dropped = sorted((tenants[t], t) for t in gone if t in tenants)
-        for statement in self._delete if dropped else ():
-            conn.execute(
-                statement, {"company": [c for c, _ in dropped], "task": [t for _, t in dropped]}
-            )
+        params = {"company": [c for c, _ in dropped], "task": [t for _, t in dropped]}
+        for plain, pinned in zip(self._delete, self._delete_pinned, strict=True):
+            if dropped:
+                pinning.execute(conn, plain, pinned, params)
 
     def _points(
         self, conn: psycopg.Connection[Any], mine: list[Recorded], tenants: dict[str, str]

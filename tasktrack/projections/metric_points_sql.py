@@ -142,3 +142,16 @@ def delete_sql(points: str, series: str, runs: str) -> list[str]:
         f"DELETE FROM {series} WHERE {tasks}",
         f"DELETE FROM {runs} WHERE {tasks}",
     ]
+
+
+def delete_pinned_sql(points: str, series: str, runs: str) -> list[str]:
+    """delete_sql for one tenant's tasks (`%(tenant)s`): every table held to it, so that on
+    Citus each statement runs on the tenant's shard alone (the pairs' form went to every
+    shard, and a command touching several nodes commits in two phases)."""
+    tasks = "company = %(tenant)s AND task_id = ANY(%(task)s::text[])"
+    return [
+        f"DELETE FROM {points} WHERE company = %(tenant)s AND series_id IN "
+        f"(SELECT series_id FROM {series} WHERE {tasks})",
+        f"DELETE FROM {series} WHERE {tasks}",
+        f"DELETE FROM {runs} WHERE {tasks}",
+    ]
