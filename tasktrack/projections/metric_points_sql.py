@@ -133,6 +133,16 @@ def runs_sql(runs: str) -> str:
     )
 
 
+def run_sql(runs: str) -> str:
+    """runs_sql for one task: its row as VALUES, which Citus routes to the tenant's shard (from
+    unnest it pulls the rows to the coordinator and copies them back on a second connection:
+    a two-phase commit)."""
+    return (
+        f"INSERT INTO {runs} AS r (company, task_id, run) VALUES (%s, %s, %s) "
+        "ON CONFLICT (company, task_id) DO UPDATE SET run = r.run + EXCLUDED.run"
+    )
+
+
 def delete_sql(points: str, series: str, runs: str) -> list[str]:
     """Remove deleted tasks' rows: their points (by their series' ids) first, then the rest."""
     tasks = "(company, task_id) IN (SELECT * FROM unnest(%(company)s::text[], %(task)s::text[]))"
