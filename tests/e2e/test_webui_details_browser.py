@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
@@ -80,6 +81,22 @@ class Details:
                 },
             )
             self.compared.append(made["id"])
+            # A plot of each, drawn side by side on the compare page's plots tab.
+            curve = {
+                "data": [{"type": "scatter", "x": [1, 2, 3], "y": [float(lr)] * 3, "name": name}],
+                "layout": {"title": "lr curve"},
+            }
+            api.ok(
+                "events.add",
+                {
+                    "task": made["id"],
+                    "type": "plot",
+                    "metric": "lr curve",
+                    "variant": "curve",
+                    "iter": 0,
+                    "plot_str": json.dumps(curve),
+                },
+            )
 
 
 @pytest.fixture(scope="module")
@@ -258,4 +275,39 @@ def test_comparing_hyperparameters_shows_both_values_side_by_side(
     equal = page.locator(".equal-row .node-key").all_inner_texts()
     assert [k.strip() for k in differing] == ["lr"], differing
     assert "epochs" in [k.strip() for k in equal], equal
+    logged_in.assert_clean()
+
+
+def test_comparing_details_and_plots_of_two_experiments(
+    logged_in: Browser, seeded: Seeded, details: Details
+) -> None:
+    ids = ",".join(details.compared)
+    base = f"/projects/{seeded.project}/compare-tasks;ids={ids}"
+    logged_in.open(f"{base}/details", "sweep lr high", "sweep lr low")
+    logged_in.shot("details-13-compare-details")
+    text = logged_in.text()
+    assert text.count("Draft") >= 2, text
+    logged_in.assert_clean()
+    page = logged_in.page
+    asked: list[str] = []
+
+    def note(request: Any) -> None:
+        asked.append(request.url.rsplit("/", 1)[-1])
+
+    page.on("request", note)
+    logged_in.open(f"{base}/metrics-plots", "lr curve")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=WAIT_MS)
+    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    page.remove_listener("request", note)
+    logged_in.shot("details-14-compare-plots")
+    # One chart per task, side by side, each drawing its task's curve (each also lists the
+    # other task in its legend, as an empty trace).
+    traces = page.evaluate(
+        "Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        ".flatMap(p => (p.data || []).map(t => [t.name, (t.y || [])[0]]))"
+    )
+    drawn = {name: y for name, y in traces if y is not None}
+    assert drawn == {"sweep lr high": 0.1, "sweep lr low": 0.01}, traces
+    # It asked for the plots and followed the scroll to its end once (not forever).
+    assert asked.count("events.get_multi_task_plots") <= 4, asked
     logged_in.assert_clean()
