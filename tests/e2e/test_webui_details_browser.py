@@ -1,9 +1,10 @@
 """ClearML's web UI on an experiment the real SDK recorded in full: hyperparameter sections and
 configuration objects, the info tab (times, user, project, tags), artifacts and models, plots,
-debug images from tasktrack's file server; and two experiments' hyperparameters compared side
-by side. Each page must show the data, raise no error toast, and no API call may answer an
-error. Screenshots go to test-artifacts/webui/ (fixtures: tests/e2e/webui.py; this module
-serves the UI with a file server folder of its own).
+debug images from tasktrack's file server; and two experiments compared: details,
+hyperparameters side by side, plots, debug samples. Each page must show the data, raise no
+error toast, and no API call may answer an error. Screenshots go to test-artifacts/webui/
+(fixtures: tests/e2e/webui.py; this module serves the UI with a file server folder of its
+own).
 """
 
 from __future__ import annotations
@@ -310,4 +311,25 @@ def test_comparing_details_and_plots_of_two_experiments(
     assert drawn == {"sweep lr high": 0.1, "sweep lr low": 0.01}, traces
     # It asked for the plots and followed the scroll to its end once (not forever).
     assert asked.count("events.get_multi_task_plots") <= 4, asked
+    logged_in.assert_clean()
+
+
+def test_comparing_debug_samples_shows_each_experiments_images(
+    logged_in: Browser, seeded: Seeded, details: Details
+) -> None:
+    ids = f"{details.task},{seeded.tasks['resnet sweep']}"
+    logged_in.open(
+        f"/projects/{seeded.project}/compare-tasks;ids={ids}/debug-images", "detailed run"
+    )
+    page = logged_in.page
+    images = page.locator("img[src*='/files/']")
+    images.first.wait_for(timeout=WAIT_MS)
+    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    logged_in.shot("details-15-compare-debug-images")
+    sources = images.evaluate_all("els => els.map(e => e.src)")
+    assert sources, sources
+    assert all(details.task in s for s in sources), sources
+    # The run without images says so in its own column.
+    assert "NO DEBUG SAMPLES" in logged_in.text().upper()
+    assert all(images.evaluate_all("els => els.map(e => e.complete && e.naturalWidth > 0)"))
     logged_in.assert_clean()
