@@ -48,12 +48,16 @@ class EventReadMethods:
     def get_multi_task_plots(
         self,
         tasks: Sequence[str],
+        *,
         iters: int = 1,
         metrics: MetricVariants | None = None,
         last_iters_per_task_metric: bool = True,
         models: bool = False,
+        scroll_id: str | None = None,
+        no_scroll: bool = False,
     ) -> dict[str, Any]:
-        """events.get_multi_task_plots: {metric: {variant: {task: {iter: {name, plots}}}}}."""
+        """events.get_multi_task_plots: {metric: {variant: {task: {iter: {name, plots}}}}};
+        all in the first answer, whose scroll id answers none (unless `no_scroll`)."""
         with self._read() as conn:
             return reported.multi_task_plots(
                 conn,
@@ -63,6 +67,8 @@ class EventReadMethods:
                 metrics=metrics,
                 last_iters_per_task_metric=last_iters_per_task_metric,
                 models=models,
+                scroll_id=scroll_id,
+                no_scroll=no_scroll,
             )
 
     def get_metric_events(

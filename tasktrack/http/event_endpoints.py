@@ -147,6 +147,8 @@ def _multi_task_plots(call: Call, body: MultiTaskPlots) -> Any:
         metrics=_metrics(body.metrics),
         last_iters_per_task_metric=body.last_iters_per_task_metric,
         models=body.model_events,
+        scroll_id=body.scroll_id,
+        no_scroll=body.no_scroll,
     )
 
 

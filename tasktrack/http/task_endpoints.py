@@ -11,8 +11,9 @@ from msgspec import UNSET, UnsetType
 
 from tasktrack.domain.errors import InvalidRequest
 from tasktrack.http.calls import Call, Spec
-from tasktrack.queries import references
+from tasktrack.queries import model_refs, references
 from tasktrack.queries.filter_request import LIST_FIELDS, GetAllRequest, request_from
+from tasktrack.queries.models import MAX_PAGE_SIZE, ModelFilter
 from tasktrack.queries.projects import ProjectFilter
 from tasktrack.queries.queues import QueueFilter
 from tasktrack.queries.shaping import check_paths, clearml_json, shape
@@ -71,10 +72,11 @@ def get_all_ex(call: Call, body: GetAllEx) -> Any:
         answer["scroll_id"] = f"tt1.{start + len(tasks)}"
     asked = body.only_fields or []
     queue_paths = references.queue_paths(asked)
-    fields = [f for f in asked if not f.startswith(references.QUEUE_PREFIX)]
+    model_paths = model_refs.asked(asked)
+    fields = [f for f in model_refs.plain(asked) if not f.startswith(references.QUEUE_PREFIX)]
     if asked and not fields:
         fields = ["id"]
-    joins = bool(references.referenced(fields) or queue_paths)
+    joins = bool(references.referenced(fields) or queue_paths or model_paths)
     docs = [clearml_json(t) for t in tasks] if joins or not fields else []
     if references.referenced(fields):
         ids = references.project_ids(docs)
@@ -100,9 +102,34 @@ def get_all_ex(call: Call, body: GetAllEx) -> Any:
             else {}
         )
         resolved = references.with_queues(resolved, docs, queue_paths, queues)
+    if model_paths:
+        resolved = _with_models(call, resolved, docs, model_paths)
     expanded = references.expand_queue(references.expand(resolved, references.TASK_IDS))
     answer["tasks"] = references.company_objects(expanded)
     return answer
+
+
+def _with_models(
+    call: Call,
+    shaped: list[dict[str, Any]],
+    docs: list[dict[str, Any]],
+    paths: dict[str, list[str]],
+) -> list[dict[str, Any]]:
+    """The page's model lists with their models (and those models' tasks) joined."""
+    ids = model_refs.model_ids(docs, paths)
+    models: dict[str, dict[str, Any]] = {}
+    # In pages of the model listing's largest: a page of tasks may refer to more models.
+    for at in range(0, len(ids), MAX_PAGE_SIZE):
+        batch = ids[at : at + MAX_PAGE_SIZE]
+        for m in call.client.query_models(ModelFilter(id=batch, page_size=len(batch))):
+            models[m.id] = clearml_json(m)
+    task_ids = model_refs.task_ids(models, paths)
+    tasks: dict[str, dict[str, Any]] = {}
+    for at in range(0, len(task_ids), MAX_PAGE_SIZE):
+        made_by = {"id": task_ids[at : at + MAX_PAGE_SIZE], "page_size": MAX_PAGE_SIZE}
+        for t in call.client.query_all(request_from(made_by, GetAllRequest)):
+            tasks[t.id] = clearml_json(t)
+    return model_refs.with_models(shaped, docs, paths, models, tasks)
 
 
 ENDPOINTS = [

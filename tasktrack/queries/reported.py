@@ -200,11 +200,21 @@ def multi_task_plots(
     metrics: MetricVariants | None = None,
     last_iters_per_task_metric: bool = True,
     models: bool = False,
+    scroll_id: str | None = None,
+    no_scroll: bool = False,
 ) -> dict[str, Any]:
-    """events.get_multi_task_plots: {metric: {variant: {task: {iter: {name, plots}}}}}."""
+    """events.get_multi_task_plots: {metric: {variant: {task: {iter: {name, plots}}}}}.
+
+    Every plot comes in the first answer; unless `no_scroll`, it carries a scroll id that
+    says so, and the call with that id answers none (`returned` 0). ClearML's web UI asks
+    again with the scroll id for as long as an answer returned plots: without an end to
+    reach it would ask forever."""
     names = task_names(conn, company, task_ids, models=models)
     per = "metric" if last_iters_per_task_metric else "variant"
     rows = last_iterations(index(conn, company, list(names), PLOT, metrics), iters, per=per)
+    if scroll_id:
+        decode_token(_PLOTS_SCROLL, scroll_id, _PlotsScroll)  # 400 for one not ours
+        return {"plots": {}, "returned": 0, "total": len(rows), "scroll_id": scroll_id}
     out: dict[str, Any] = {}
     for row, body in zip(rows, bodies(conn, company, rows), strict=True):
         by_iter = out.setdefault(row.metric, {}).setdefault(row.variant, {})
@@ -212,7 +222,17 @@ def multi_task_plots(
             str(row.iter), {"name": names[row.task], "plots": []}
         )
         entry["plots"].append(body)
-    return {"plots": out, "returned": len(rows), "total": len(rows), "scroll_id": None}
+    done = None if no_scroll else encode_token(_PLOTS_SCROLL, _PlotsScroll(done=True))
+    return {"plots": out, "returned": len(rows), "total": len(rows), "scroll_id": done}
+
+
+_PLOTS_SCROLL = "mtp1"
+
+
+class _PlotsScroll(msgspec.Struct, frozen=True):
+    """get_multi_task_plots' scroll state: everything has been answered."""
+
+    done: bool
 
 
 def task_metrics(

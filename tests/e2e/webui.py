@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -140,9 +141,12 @@ def ui_base(e2e_database: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def seeded(ui_base: str, e2e_engine: Engine) -> Iterator[Seeded]:
+    # A company of each module's own: the browser modules share the session's database, and
+    # each seeds the same project names and logs in as a first-time user (the welcome dialog).
+    company = f"webui-{uuid.uuid4().hex[:8]}"
     with e2e_engine.begin() as conn:
-        alice = credentials.create(conn, "webui-co", "alice")
-        bob = credentials.create(conn, "webui-co", "bob")
+        alice = credentials.create(conn, company, "alice")
+        bob = credentials.create(conn, company, "bob")
     alice_api = Api(ui_base, basic(alice.access_key, alice.secret_key))
     bob_api = Api(ui_base, basic(bob.access_key, bob.secret_key))
     try:
