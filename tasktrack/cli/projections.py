@@ -41,8 +41,9 @@ def status(as_json: bool) -> None:
             click.echo(msgspec.json.encode(s).decode())
         else:
             when = f"{s.updated_at:%Y-%m-%d %H:%M:%S}" if s.updated_at else "never"
+            tenants = f" ({s.tenants} tenants, the oldest shown)" if s.tenants else ""
             click.echo(
-                f"{s.name}: position {s.position} (tx {s.tx}), updated {when}, "
+                f"{s.name}: position {s.position} (tx {s.tx}){tenants}, updated {when}, "
                 f"{s.pending} events behind"
             )
     click.echo(
@@ -93,12 +94,6 @@ def run(
     signal.signal(signal.SIGINT, stop)
     with database() as db, ExitStack() as locks:
         migrate.require_current(db.engine)
-        with db.engine.connect() as conn:
-            try:
-                distribute.refuse_on_distributed_log(conn, "`tasktrack projections run`")
-            except distribute.NotYetDistributed as exc:
-                click.echo(f"tasktrack: {exc}", err=True)
-                sys.exit(1)
         try:
             for spec in specs:  # one runner per projector: hold each one's lock
                 locks.enter_context(runner.exclusive(db.engine, spec.name, wait=wait))
@@ -131,8 +126,12 @@ def rebuild_(names: tuple[str, ...]) -> None:
         _require_owner(db, "tasktrack projections rebuild")
         total = rebuilding.total_events(db.engine)
         # One pass of the log for every projection (then the tail written since).
-        with bar("rebuilding " + ", ".join(s.name for s in specs), total) as step:
-            end = rebuilding.rebuild(db.engine, specs, progress=step)
+        try:
+            with bar("rebuilding " + ", ".join(s.name for s in specs), total) as step:
+                end = rebuilding.rebuild(db.engine, specs, progress=step)
+        except distribute.NotYetDistributed as exc:
+            click.echo(f"tasktrack: {exc}", err=True)
+            sys.exit(1)
     click.echo(f"rebuilt {len(specs)} projections up to position {end.position}")
 
 
