@@ -73,16 +73,6 @@ def tenant_checkpoints(conn: psycopg.Connection[Any], name: str) -> dict[str, Ch
     return {str(r[0]): Checkpoint(int(r[1]), int(r[2])) for r in rows}
 
 
-def tenants(conn: psycopg.Connection[Any]) -> list[str]:
-    """Every tenant the log holds events of, found afresh on each call, so a tenant whose
-    first event came after the runner started is found by its next pass. On Citus each
-    worker answers for its shards (an index-only scan of (company, tx, position)): a scan of
-    the log's index per pass, cheap against a batch at today's sizes; a tenants table kept by
-    the service would make it a lookup (docs/architecture.md, "Citus")."""
-    rows = conn.execute("SELECT DISTINCT company FROM events").fetchall()
-    return sorted(str(r[0]) for r in rows)
-
-
 @contextmanager
 def exclusive(engine: Engine, name: str, *, wait: bool) -> Iterator[None]:
     """Hold the projector's session lock (on a connection of its own) while the block runs."""

@@ -37,7 +37,6 @@ from tasktrack.projections.checkpoints import (
     exclusive,
     lock_name,
     read_checkpoint,
-    tenants,
     write_checkpoint,
 )
 from tasktrack.projections.registry import ProjectorSpec
@@ -150,7 +149,7 @@ def _catch_up_tenants(
 ) -> int:
     """Every tenant's committed events beyond its own checkpoint, tenant after tenant."""
     with engine.connect() as sa_conn:
-        found = tenants(raw(sa_conn))
+        found = eventlog.tenants(raw(sa_conn))
         sa_conn.rollback()
     total = 0
     for company in found:

@@ -343,6 +343,17 @@ def read_all(
     return [recorded(row) for row in rows]
 
 
+def tenants(conn: psycopg.Connection[Any]) -> list[str]:
+    """Every tenant the log holds events of, found afresh on each call, so a reader going
+    tenant by tenant (a sharded log) finds a tenant whose first event came after it started
+    on its next pass. On Citus each worker answers for its own shards (an index-only scan of
+    (company, tx, position)): a scan of the log's index per call, cheap against a catch-up
+    batch at today's sizes; a tenants table kept by the service would make it a lookup
+    (docs/architecture.md, "Citus")."""
+    rows = conn.execute("SELECT DISTINCT company FROM events").fetchall()
+    return sorted(str(r[0]) for r in rows)
+
+
 def horizon(conn: psycopg.Connection[Any]) -> int:
     """The oldest transaction still running: every event of an older one is committed (or was
     rolled back) and can be read; none can ever appear below it."""
