@@ -351,3 +351,48 @@ def test_concurrent_writers_of_one_tenant_are_each_read_once_in_commit_safe_orde
     assert len(positions) == 24
     for s in streams:
         assert [r.stream_version for r in read if r.stream_id == s] == list(range(1, 7))
+
+
+def test_one_tenants_catch_up_projection_is_rebuilt_while_others_stay_untouched(
+    sharded_url: str, sharded: Engine
+) -> None:
+    """`projections rebuild --company`: the tenant's damaged rollup comes back equal to a
+    replay, from its own events, with its checkpoint at its log's end; another tenant's rows
+    and checkpoint are left as they were. Refused for an inline projection."""
+    env = {"TASKTRACK_DATABASE_URL": sharded_url}
+    damaged, other = _tenant("rd"), _tenant("ro")
+    errors: list[BaseException] = []
+    for company in (damaged, other):
+        _write_tasks(sharded_url, company, 3, errors)
+    assert errors == []
+    settle.horizon_reaches_end(sharded)
+    runner.catch_up(sharded, ACTIVITY)
+    with sharded.begin() as conn:
+        conn.execute(
+            text("UPDATE activity_daily SET tasks_created = 99 WHERE company = :c"),
+            {"c": damaged},
+        )
+    assert _counts(sharded, damaged) == (99, 2)
+    others_before = _rows(sharded, other)
+    rebuilt = run("projections", "rebuild", "--company", damaged, env=env)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert _counts(sharded, damaged) == (3, 2)
+    _covers_everything(sharded, damaged)
+    assert _rows(sharded, other) == others_before
+    verified = run("projections", "verify", ACTIVITY.name, env=env)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    inline = run("projections", "rebuild", "tasks", "--company", damaged, env=env)
+    assert inline.returncode == 1
+    assert "only catch-up projections" in inline.stderr
+
+
+def _rows(engine: Engine, company: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT a.*, c.tx::text, c.position FROM activity_daily a, projector_checkpoints c "
+                "WHERE a.company = :c AND c.company = :c AND c.name = :n ORDER BY a.project, a.day"
+            ),
+            {"c": company, "n": ACTIVITY.name},
+        ).all()
+    return [tuple(r) for r in rows]
