@@ -38,7 +38,7 @@ DISTRIBUTED: Final[tuple[str, ...]] = (
     "serving_reports",
     "user_preferences",
     # Catch-up checkpoints, one per projector and tenant (projections/checkpoints.py): a
-    # tenant's batch writes its checkpoint beside its rows, on one worker, in one phase.
+    # tenant's batch writes its checkpoint beside its rows, on the worker holding them.
     "projector_checkpoints",
 )
 
