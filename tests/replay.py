@@ -26,13 +26,15 @@ def mismatches(engine: Engine, after_position: int) -> list[str]:
     problems: list[str] = []
     with engine.connect() as sa_conn:
         conn = raw(sa_conn)
-        streams = [
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT stream_id FROM events WHERE position > %s", (after_position,)
-            )
-        ]
-        rows = TasksProjector().load(conn, streams)
+        tenants = conn.execute(
+            "SELECT DISTINCT company, stream_id FROM events WHERE position > %s",
+            (after_position,),
+        ).fetchall()
+        streams = sorted({stream for _, stream in tenants})
+        rows = {}
+        for company in {c for c, _ in tenants}:
+            mine = [s for c, s in tenants if c == company]
+            rows.update(TasksProjector().load(conn, company, mine))
         for stream in streams:
             records = eventlog.read_stream(conn, stream)
             if records and isinstance(records[0].event, ModelCreated):

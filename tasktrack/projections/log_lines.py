@@ -173,11 +173,8 @@ class LogLinesProjector(StreamReplay):
         self._write(conn, pending, tenants)
         dropped = [(tenants[t], t) for t in sorted(gone) if t in tenants]
         if dropped:
-            conn.execute(
-                f"DELETE FROM {self.table} WHERE (company, task_id) IN "
-                "(SELECT * FROM unnest(%s::text[], %s::text[]))",
-                ([c for c, _ in dropped], [t for _, t in dropped]),
-            )
+            where, params = pinning.keys_where("task_id", dropped)
+            conn.execute(f"DELETE FROM {self.table} WHERE {where}", params)
 
     def _apply_clear(
         self, conn: psycopg.Connection[Any], company: str, task: str, event: ev.AnyEvent

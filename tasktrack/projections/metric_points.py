@@ -165,9 +165,11 @@ class MetricPointsProjector(StreamReplay):
         self._write = sql.write_sql(points, series, runs)
         self._write_pinned = pinning.pin(self._write, sql.TENANT_JOINS)
         self._runs = sql.runs_sql(runs)
+        self._run = sql.run_sql(runs)
         self._delete = sql.delete_sql(points, series, runs)
+        self._delete_pinned = sql.delete_pinned_sql(points, series, runs)
         # events.delete_for_task: the task's points and series of every run go, its run stays.
-        self._clear = self._delete[:2]
+        self._clear_pinned = self._delete_pinned[:2]
 
     def apply(
         self,
@@ -209,14 +211,14 @@ class MetricPointsProjector(StreamReplay):
             self._points(conn, segment, tenants)
             segment = []
             company = tenants.get(record.stream_id)
-            for statement in self._clear if company is not None else ():
-                conn.execute(statement, {"company": [company], "task": [record.stream_id]})
+            for statement in self._clear_pinned if company is not None else ():
+                conn.execute(statement, {"tenant": company, "task": [record.stream_id]})
         self._points(conn, segment, tenants)
         dropped = sorted((tenants[t], t) for t in gone if t in tenants)
-        for statement in self._delete if dropped else ():
-            conn.execute(
-                statement, {"company": [c for c, _ in dropped], "task": [t for _, t in dropped]}
-            )
+        params = {"company": [c for c, _ in dropped], "task": [t for _, t in dropped]}
+        for plain, pinned in zip(self._delete, self._delete_pinned, strict=True):
+            if dropped:
+                pinning.execute(conn, plain, pinned, params)
 
     def _points(
         self, conn: psycopg.Connection[Any], mine: list[Recorded], tenants: dict[str, str]
@@ -230,11 +232,14 @@ class MetricPointsProjector(StreamReplay):
             found = gather(chunk, tenants, offsets)
             if found:
                 pinning.execute(conn, self._write, self._write_pinned, columns(found))
-        if offsets:
-            reset = sorted(offsets)
-            conn.execute(
-                self._runs, ([tenants[t] for t in reset], reset, [offsets[t] for t in reset])
-            )
+        reset = sorted(offsets)
+        rows = [(tenants[t], t, offsets[t]) for t in reset]
+        if len({company for company, _, _ in rows}) == 1:
+            # A command's resets (one tenant's): a row each, pipelined, on the tenant's shard.
+            with conn.cursor() as cur:
+                cur.executemany(self._run, rows)
+        elif rows:
+            conn.execute(self._runs, tuple(map(list, zip(*rows, strict=True))))
 
     def replay(self, stream: Stream, out: Rows) -> None:
         """A live task's (or model's) points, run by run, each series sorted once with its

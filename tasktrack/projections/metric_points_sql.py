@@ -133,12 +133,35 @@ def runs_sql(runs: str) -> str:
     )
 
 
+def run_sql(runs: str) -> str:
+    """runs_sql for one task: its row as VALUES, which Citus routes to the tenant's shard (from
+    unnest it pulls the rows to the coordinator and copies them back on a second connection:
+    a two-phase commit)."""
+    return (
+        f"INSERT INTO {runs} AS r (company, task_id, run) VALUES (%s, %s, %s) "
+        "ON CONFLICT (company, task_id) DO UPDATE SET run = r.run + EXCLUDED.run"
+    )
+
+
 def delete_sql(points: str, series: str, runs: str) -> list[str]:
     """Remove deleted tasks' rows: their points (by their series' ids) first, then the rest."""
     tasks = "(company, task_id) IN (SELECT * FROM unnest(%(company)s::text[], %(task)s::text[]))"
     return [
         f"DELETE FROM {points} WHERE (company, series_id) IN "
         f"(SELECT company, series_id FROM {series} WHERE {tasks})",
+        f"DELETE FROM {series} WHERE {tasks}",
+        f"DELETE FROM {runs} WHERE {tasks}",
+    ]
+
+
+def delete_pinned_sql(points: str, series: str, runs: str) -> list[str]:
+    """delete_sql for one tenant's tasks (`%(tenant)s`): every table held to it, so that on
+    Citus each statement runs on the tenant's shard alone (the pairs' form went to every
+    shard, and a command touching several nodes commits in two phases)."""
+    tasks = "company = %(tenant)s AND task_id = ANY(%(task)s::text[])"
+    return [
+        f"DELETE FROM {points} WHERE company = %(tenant)s AND series_id IN "
+        f"(SELECT series_id FROM {series} WHERE {tasks})",
         f"DELETE FROM {series} WHERE {tasks}",
         f"DELETE FROM {runs} WHERE {tasks}",
     ]

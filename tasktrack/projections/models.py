@@ -15,6 +15,7 @@ from tasktrack.domain import events as ev
 from tasktrack.domain.models import ModelState, evolve, model_of
 from tasktrack.domain.records import Recorded, StreamHead
 from tasktrack.domain.state import TaskState
+from tasktrack.projections import pinning
 from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.store import modelrows
 
@@ -67,11 +68,8 @@ class ModelsProjector(StreamReplay):
             with conn.cursor() as cur:
                 cur.executemany(self._upsert, rows)
         if gone:
-            conn.execute(
-                f"DELETE FROM {self.table} WHERE (company, id) IN "
-                "(SELECT * FROM unnest(%s::text[], %s::text[]))",
-                ([g[0] for g in gone], [g[1] for g in gone]),
-            )
+            where, params = pinning.keys_where("id", gone)
+            conn.execute(f"DELETE FROM {self.table} WHERE {where}", params)
 
     def replay(self, stream: Stream, out: Rows) -> None:
         """A live model's row, once, from the fold of its whole stream."""

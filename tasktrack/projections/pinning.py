@@ -37,3 +37,15 @@ def execute(
         conn.execute(pinned, {**params, "tenant": tenants.pop()})
     else:
         conn.execute(plain, params)
+
+
+def keys_where(column: str, keys: Sequence[tuple[str, str]]) -> tuple[str, tuple[Any, ...]]:
+    """A predicate and its two parameters for rows whose (company, `column`) is one of `keys`:
+    `company = … AND column = ANY(…)` when they are one tenant's (routed to its shard on
+    Citus), else the pairs unnested (a replay's many tenants)."""
+    tenants = {company for company, _ in keys}
+    ids = [key for _, key in keys]
+    if len(tenants) == 1:
+        return f"company = %s AND {column} = ANY(%s::text[])", (tenants.pop(), ids)
+    pairs = f"(company, {column}) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+    return pairs, ([company for company, _ in keys], ids)

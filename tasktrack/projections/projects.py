@@ -79,14 +79,18 @@ class ProjectsProjector(StreamReplay):
                     list(row.values()),
                 )
             elif isinstance(e, ev.ProjectMerged | ev.ProjectDeleted):
-                conn.execute(f"DELETE FROM {self.table} WHERE id = %s", (e.project_id,))
+                conn.execute(
+                    f"DELETE FROM {self.table} WHERE company = %s AND id = %s",
+                    (record.metadata.company, e.project_id),
+                )
             elif (edit := _changes(e)) is not None:
                 project, changes = edit
-                # Column names come from this module, never from a payload.
+                # Column names come from this module, never from a payload. The project is
+                # its stream's tenant's (domain/chain.py): held to it, one shard on Citus.
                 assignments = ", ".join(f"{column} = %s" for column in [*changes, "last_update"])
                 conn.execute(
-                    f"UPDATE {self.table} SET {assignments} WHERE id = %s",
-                    (*changes.values(), e.at, project),
+                    f"UPDATE {self.table} SET {assignments} WHERE company = %s AND id = %s",
+                    (*changes.values(), e.at, record.metadata.company, project),
                 )
 
     def replay(self, stream: Stream, out: Rows) -> None:

@@ -80,11 +80,25 @@ class QueuesProjector(StreamReplay):
         key = (state.company, state.id)
         match event:
             case ev.QueueTaskAdded():
+                # Two statements, sent together (no round trip between them in a pipeline):
+                # behind the last entry of a line that has one, else first. The first takes
+                # its company and queue from the line's own rows, not from parameters, so
+                # that on Citus the INSERT ... SELECT runs whole on the tenant's shard (a
+                # constant company made Citus pull the rows to the coordinator and copy them
+                # back on a second connection: a two-phase commit). On an empty line it
+                # inserts nothing and the second one inserts rank 1; otherwise the second
+                # finds the entry just added and does nothing.
                 conn.execute(
                     f"INSERT INTO {self.entries} (company, queue_id, task_id, rank, added) "
-                    f"SELECT %s, %s, %s, coalesce(max(rank), 0) + 1, %s FROM {self.entries} "
-                    "WHERE company = %s AND queue_id = %s",
-                    (*key, event.task, event.at, *key),
+                    f"SELECT company, queue_id, %s, max(rank) + 1, %s FROM {self.entries} "
+                    "WHERE company = %s AND queue_id = %s GROUP BY company, queue_id",
+                    (event.task, event.at, *key),
+                )
+                conn.execute(
+                    f"INSERT INTO {self.entries} (company, queue_id, task_id, rank, added) "
+                    "VALUES (%s, %s, %s, 1, %s) "
+                    "ON CONFLICT (company, queue_id, task_id) DO NOTHING",
+                    (*key, event.task, event.at),
                 )
             case ev.QueueTaskRemoved() | ev.QueueTaskHandedOut():
                 conn.execute(

@@ -159,11 +159,8 @@ class ReportedEventsProjector(StreamReplay):
         tenants.update(models)
         dropped = [(tenants[t], t) for t in sorted(cleared) if t in tenants]
         if dropped:
-            conn.execute(
-                f"DELETE FROM {self.table} WHERE (company, task_id) IN "
-                "(SELECT * FROM unnest(%s::text[], %s::text[]))",
-                ([c for c, _ in dropped], [t for _, t in dropped]),
-            )
+            where, params = pinning.keys_where("task_id", dropped)
+            conn.execute(f"DELETE FROM {self.table} WHERE {where}", params)
         names = ("company", "task", "type", "metric", "variant", "iter", "key", "ord", "ts")
         columns: dict[str, list[Any]] = {k: [] for k in (*names, "url", "body")}
         for task, bodies in pending.items():

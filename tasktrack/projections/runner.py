@@ -46,8 +46,11 @@ from tasktrack.store.engine import raw
 log = logging.getLogger(__name__)
 
 CHANNEL = "tasktrack_events"
-# A follower that finds events it may not read yet looks again after this, then doubling.
+# A follower that finds events it may not read yet looks again after this, then doubling up to
+# the cap: a long write transaction anywhere on the server holds the horizon, and one cheap look a
+# second while it does keeps the lag after it ends under a second (not the poll's minute).
 RETRY_FIRST_S = 0.05
+RETRY_MAX_S = 1.0
 # A projector starting from the first event replays in stream order when the log holds this many.
 FAST_START_EVENTS = 1000
 
@@ -204,7 +207,7 @@ def follow(
             # transaction to end, which notifies nobody: look again soon (backing off), else
             # wait for the next notification (drain any that queued up) or poll on timeout.
             wait = min(retry, poll_seconds) if held_back else poll_seconds
-            retry = min(retry * 2, poll_seconds) if held_back else RETRY_FIRST_S
+            retry = min(retry * 2, RETRY_MAX_S, poll_seconds) if held_back else RETRY_FIRST_S
             for _ in listener.notifies(timeout=wait, stop_after=1):
                 pass
             time.sleep(0.01)

@@ -43,15 +43,18 @@ class TasksProjector(StreamReplay):
 
     @property
     def select_sql(self) -> str:
-        """The rows of a list of task ids (one parameter: the list)."""
-        return f"SELECT {SELECT_LIST} FROM {self.table} WHERE id = ANY(%s)"
+        """The rows of one company's tasks by id (parameters: the company, the list of ids).
+        Held to the company so that on Citus the read goes to its tenant's shard alone."""
+        return f"SELECT {SELECT_LIST} FROM {self.table} WHERE company = %s AND id = ANY(%s)"
 
     def rows(self, fetched: Iterable[Sequence[Any]]) -> dict[str, TaskRow]:
         return {r[0]: state_from_row(r) for r in fetched}
 
-    def load(self, conn: psycopg.Connection[Any], ids: Iterable[str]) -> dict[str, TaskRow]:
-        """The stored rows of these tasks (missing ids are absent from the answer)."""
-        return self.rows(conn.execute(self.select_sql, (list(ids),)).fetchall())
+    def load(
+        self, conn: psycopg.Connection[Any], company: str, ids: Iterable[str]
+    ) -> dict[str, TaskRow]:
+        """The stored rows of these tasks of `company` (missing ids are absent)."""
+        return self.rows(conn.execute(self.select_sql, (company, list(ids))).fetchall())
 
     def apply(
         self,
@@ -61,13 +64,14 @@ class TasksProjector(StreamReplay):
     ) -> None:
         touched: dict[str, Recorded] = {}
         mine = [r for r in batch if isinstance(r.event, ev.TASK_EVENTS)]
-        missing = {
-            r.stream_id
-            for r in mine
-            if r.stream_id not in states and not isinstance(r.event, ev.TaskCreated)
-        }
-        if missing:
-            states.update({k: row.state for k, row in self.load(conn, missing).items()})
+        # The tenant of a stream is the company of its metadata (domain/chain.py holds every
+        # event of a stream to the same one): a batch's rows are read per tenant.
+        missing: dict[str, set[str]] = {}
+        for r in mine:
+            if r.stream_id not in states and not isinstance(r.event, ev.TaskCreated):
+                missing.setdefault(r.metadata.company, set()).add(r.stream_id)
+        for company, ids in missing.items():
+            states.update({k: row.state for k, row in self.load(conn, company, ids).items()})
         for record in mine:
             state = states.get(record.stream_id)
             states[record.stream_id] = evolve(state, record.event)
@@ -80,8 +84,11 @@ class TasksProjector(StreamReplay):
             for stream_id, last in touched.items()
             if not states[stream_id].deleted
         ]
-        if gone:
-            conn.execute(f"DELETE FROM {self.table} WHERE id = ANY(%s)", (gone,))
+        for company in {states[stream_id].company for stream_id in gone}:
+            doomed = [g for g in gone if states[g].company == company]
+            conn.execute(
+                f"DELETE FROM {self.table} WHERE company = %s AND id = ANY(%s)", (company, doomed)
+            )
         if bulk.worth_copying(conn, len(rows)):
             bulk.upsert_rows(conn, self.table, COLUMNS, ("company", "id"), rows)
         elif len(rows) == 1:

@@ -57,8 +57,9 @@ class UnitOfWork:
         names), read the locked rows (fresh: after the locks). Returns the statuses seen.
         `then` sends more reads that need the locks (its cursors are read after the sync)."""
         names = (set(ids) | set(extra_locks)) - self.locked
-        locked = eventlog.send_lock_and_see(self.conn, names, ids)
-        rows = self.conn.execute(self.tasks.select_sql, (ids,))
+        company = self.metadata.company
+        locked = eventlog.send_lock_and_see(self.conn, names, ids, company)
+        rows = self.conn.execute(self.tasks.select_sql, (company, ids))
         if then is not None:
             then(self.conn)
         statuses = eventlog.seen(locked)  # the pipeline syncs here, once
@@ -68,7 +69,7 @@ class UnitOfWork:
 
     def statuses(self, ids: Iterable[str]) -> dict[str, str]:
         """Statuses as committed now, read *before* locking: what the command "saw"."""
-        return commandreads.statuses(self.conn, ids)
+        return commandreads.statuses(self.conn, self.metadata.company, ids)
 
     def lock(self, names: Iterable[str]) -> None:
         """Lock streams (and named resources) not locked yet by this unit of work."""
@@ -79,13 +80,15 @@ class UnitOfWork:
 
     def load(self, ids: Iterable[str]) -> dict[str, TaskRow]:
         """Rows of locked tasks (read after the lock, so they are the latest committed)."""
-        rows = self.tasks.load(self.conn, ids)
+        rows = self.tasks.load(self.conn, self.metadata.company, ids)
         self._remember_rows(rows)
         return rows
 
     def load_heads(self, stream_ids: Iterable[str]) -> None:
         """Heads of locked streams no read model keeps a head for (projects), from the log."""
-        for stream_id, (head, at) in commandreads.stream_heads(self.conn, stream_ids).items():
+        for stream_id, (head, at) in commandreads.stream_heads(
+            self.conn, self.metadata.company, stream_ids
+        ).items():
             self.heads[stream_id] = head
             self.head_times[stream_id] = at
 

@@ -16,9 +16,12 @@ from tasktrack.domain.projects import Contents, ProjectNode
 from tasktrack.domain.records import StreamHead
 
 
-def statuses(conn: psycopg.Connection[Any], ids: Iterable[str]) -> dict[str, str]:
-    """Statuses as committed now (read *before* locking: what the command "saw")."""
-    rows = conn.execute("SELECT id, status FROM tasks WHERE id = ANY(%s)", (list(ids),))
+def statuses(conn: psycopg.Connection[Any], company: str, ids: Iterable[str]) -> dict[str, str]:
+    """Statuses of the company's tasks as committed now (read *before* locking: what the
+    command "saw"); held to the company, one shard on Citus."""
+    rows = conn.execute(
+        "SELECT id, status FROM tasks WHERE company = %s AND id = ANY(%s)", (company, list(ids))
+    )
     return {r[0]: r[1] for r in rows.fetchall()}
 
 
@@ -64,13 +67,16 @@ def project_named(conn: psycopg.Connection[Any], company: str, name: str) -> str
 
 
 def stream_heads(
-    conn: psycopg.Connection[Any], stream_ids: Iterable[str]
+    conn: psycopg.Connection[Any], company: str, stream_ids: Iterable[str]
 ) -> dict[str, tuple[StreamHead, datetime]]:
-    """The last event of each stream (for streams whose head no read model keeps: projects)."""
+    """The last event of each of the company's streams (for streams whose head no read model
+    keeps: projects). Held to the company (every event of a stream is its tenant's,
+    domain/chain.py): on Citus the tenant's shard of the log alone, not every shard."""
     rows = conn.execute(
         "SELECT DISTINCT ON (stream_id) stream_id, stream_version, hash, recorded_at"
-        " FROM events WHERE stream_id = ANY(%s) ORDER BY stream_id, stream_version DESC",
-        (list(stream_ids),),
+        " FROM events WHERE company = %s AND stream_id = ANY(%s)"
+        " ORDER BY stream_id, stream_version DESC",
+        (company, list(stream_ids)),
     )
     return {r[0]: (StreamHead(r[1], bytes(r[2])), r[3]) for r in rows.fetchall()}
 

@@ -100,12 +100,18 @@ LOCK_SQL = (
 # arrived (for ClearML's compare-and-set), in one statement (a statement costs the client more
 # than the server here). The statuses are read with the statement's snapshot, taken before the
 # locks are granted; the rows the command decides on are read by the *next* statement, whose
-# snapshot follows the locks.
+# snapshot follows the locks. The tasks are the caller's tenant's: held to `company`, the read
+# goes to that tenant's shard alone on Citus (by id alone it went to every shard).
 _LOCK_AND_SEE_SQL = (
     "SELECT locks.assigned, locks.n, seen.ids, seen.statuses "
     f"FROM ({LOCK_SQL}) AS locks, "
     "     (SELECT array_agg(id) AS ids, array_agg(status) AS statuses "
-    "      FROM tasks WHERE id = ANY(%s)) AS seen"
+    "      FROM tasks WHERE company = %s AND id = ANY(%s)) AS seen"
+)
+# The same answer's shape when the command sees no task (queue commands): no table at all, so
+# no shard either.
+_LOCK_ONLY_SQL = (
+    f"SELECT locks.assigned, locks.n, NULL::text[], NULL::text[] FROM ({LOCK_SQL}) AS locks"
 )
 
 
@@ -147,11 +153,19 @@ def lock_streams(conn: psycopg.Connection[Any], names: Iterable[str]) -> None:
 
 
 def send_lock_and_see(
-    conn: psycopg.Connection[Any], names: Iterable[str], task_ids: list[str]
+    conn: psycopg.Connection[Any],
+    names: Iterable[str],
+    task_ids: list[str],
+    company: str | None = None,
 ) -> psycopg.Cursor[Any]:
     """Send a command's first statement (_LOCK_AND_SEE_SQL) without waiting for it; `seen`
-    reads its answer once the caller sent what it pipelines behind it."""
-    return conn.execute(_LOCK_AND_SEE_SQL, (lock_keys(names), task_ids))
+    reads its answer once the caller sent what it pipelines behind it. `task_ids` are tasks of
+    `company` (which may be left out only when there are none)."""
+    if not task_ids:
+        return conn.execute(_LOCK_ONLY_SQL, (lock_keys(names),))
+    if company is None:
+        raise ValueError("the statuses of tasks are read within their company")
+    return conn.execute(_LOCK_AND_SEE_SQL, (lock_keys(names), company, task_ids))
 
 
 def seen(cursor: psycopg.Cursor[Any]) -> dict[str, str]:

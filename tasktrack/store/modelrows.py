@@ -78,11 +78,18 @@ def load_keys(
     wanted = list(keys)
     if not wanted:
         return {}
-    cursor = conn.execute(
-        f"SELECT {SELECT_LIST} FROM {table} WHERE (company, id) IN "
-        "(SELECT * FROM unnest(%s::text[], %s::text[]))",
-        ([k[0] for k in wanted], [k[1] for k in wanted]),
-    )
+    # One tenant's keys (a command's) are read as `company = … AND id = ANY(…)`: on Citus,
+    # its shard alone.
+    params: tuple[Any, ...]
+    if len({k[0] for k in wanted}) == 1:
+        where, params = (
+            "company = %s AND id = ANY(%s::text[])",
+            (wanted[0][0], [k[1] for k in wanted]),
+        )
+    else:
+        where = "(company, id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+        params = ([k[0] for k in wanted], [k[1] for k in wanted])
+    cursor = conn.execute(f"SELECT {SELECT_LIST} FROM {table} WHERE {where}", params)
     return {r[1]: from_row(r) for r in cursor.fetchall()}
 
 

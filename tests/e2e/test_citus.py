@@ -162,8 +162,7 @@ def test_the_log_stays_append_only_on_every_shard(citus_engine: Engine) -> None:
 def test_a_tasks_status_commands_commit_in_one_phase_on_one_worker(citus_url: str) -> None:
     """create, started, completed and get_all of one tenant: no two-phase commit (Citus would
     PREPARE on each node a transaction wrote to), seen in the statements the coordinator sends
-    (citus.log_remote_commands). enqueue and add_events still take two phases
-    (docs/architecture.md, "Citus")."""
+    (citus.log_remote_commands). Every command family: tests/e2e/test_citus_phases.py."""
     sent: list[str] = []
     engine = make_engine(citus_url, pool_size=1)
 

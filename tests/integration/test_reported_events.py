@@ -17,6 +17,7 @@ from tasktrack.domain.evolve import fold
 from tasktrack.queries.reported import IMAGE, PLOT, InvalidScrollId
 from tasktrack.store import eventlog
 from tasktrack.store.engine import raw
+from tests import settle
 
 SINGLE = -(2**31)
 
@@ -408,6 +409,7 @@ def test_a_replay_scan_fetches_by_bytes_and_still_reads_every_event(
             sa_conn.rollback()
         return found
 
+    settle.horizon_reaches_end(engine)  # a transaction elsewhere on the server can hold it
     whole = scan()
     original = eventlog.psycopg.ServerCursor.fetchmany
 
