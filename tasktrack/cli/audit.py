@@ -7,12 +7,13 @@ from collections import Counter
 
 import click
 import msgspec
+from sqlalchemy import Connection
 
 from tasktrack.cli.common import database
 from tasktrack.cli.progress import bar
 from tasktrack.domain import chain
 from tasktrack.queries import audit as auditing
-from tasktrack.store import migrate
+from tasktrack.store import distribute, migrate
 from tasktrack.store.engine import raw
 
 # What each hash-chain rule proves about an event's tenant (domain/chain.py).
@@ -28,9 +29,23 @@ def audit() -> None:
     """Proof that the log was not altered, and what it says happened."""
 
 
+_COMPANY_HELP = "Only this tenant's events (on a log sharded by tenant, the only anchors)."
+
+
+def _whole_log_anchor(sa_conn: Connection, action: str) -> None:
+    """Exit 1 when an anchor of the whole log is asked of a log sharded by tenant: its order
+    is per tenant (docs/architecture.md, "Citus"), so its anchors are too (--company)."""
+    try:
+        distribute.refuse_on_distributed_log(sa_conn, action)
+    except distribute.NotYetDistributed as exc:
+        click.echo(f"tasktrack: {exc}; take and check one anchor per tenant (--company)", err=True)
+        sys.exit(1)
+
+
 @audit.command()
 @click.option("--anchor", "anchor_text", help="Also prove nothing seen by this anchor was removed.")
-def verify(anchor_text: str | None) -> None:
+@click.option("--company", help=_COMPANY_HELP)
+def verify(anchor_text: str | None, company: str | None) -> None:
     """Recompute every stream's hash chain; exit 1 naming each stream that breaks."""
     expected = None
     if anchor_text:
@@ -40,12 +55,15 @@ def verify(anchor_text: str | None) -> None:
             raise click.BadParameter(str(exc), param_hint="--anchor") from exc
     with database() as db, db.engine.connect() as sa_conn:
         migrate.require_current(db.engine)
+        if expected is not None and company is None:
+            _whole_log_anchor(sa_conn, "`tasktrack audit verify --anchor` of the whole log")
         conn = raw(sa_conn)
-        total = conn.execute("SELECT count(*) FROM events").fetchone()
+        where, params = ("", []) if company is None else (" WHERE company = %s", [company])
+        total = conn.execute(f"SELECT count(*) FROM events{where}", params).fetchone()
         rules: Counter[int] = Counter()
         with bar("verifying hash chains", int(total[0]) if total else None) as step:
-            breaks = auditing.verify_chains(conn, progress=step, rules=rules)
-        problem = auditing.check_anchor(conn, expected) if expected else None
+            breaks = auditing.verify_chains(conn, progress=step, rules=rules, company=company)
+        problem = auditing.check_anchor(conn, expected, company) if expected else None
         sa_conn.rollback()
     for b in breaks:
         click.echo(
@@ -62,11 +80,14 @@ def verify(anchor_text: str | None) -> None:
 
 
 @audit.command()
-def anchor() -> None:
+@click.option("--company", help=_COMPANY_HELP)
+def anchor(company: str | None) -> None:
     """Print one digest over all stream heads (store it elsewhere; verify with --anchor)."""
     with database() as db, db.engine.connect() as sa_conn:
         migrate.require_current(db.engine)
-        taken = auditing.anchor(raw(sa_conn))
+        if company is None:
+            _whole_log_anchor(sa_conn, "`tasktrack audit anchor` of the whole log")
+        taken = auditing.anchor(raw(sa_conn), company)
         sa_conn.rollback()
     click.echo(str(taken))
 

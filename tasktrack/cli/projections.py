@@ -12,7 +12,7 @@ import msgspec
 from tasktrack.cli.common import database
 from tasktrack.cli.progress import bar
 from tasktrack.projections import rebuild as rebuilding
-from tasktrack.projections import registry, runner
+from tasktrack.projections import registry, runner, tenant_rebuild
 from tasktrack.store import distribute, migrate, privileges
 from tasktrack.store.engine import Database
 
@@ -41,8 +41,9 @@ def status(as_json: bool) -> None:
             click.echo(msgspec.json.encode(s).decode())
         else:
             when = f"{s.updated_at:%Y-%m-%d %H:%M:%S}" if s.updated_at else "never"
+            tenants = f" ({s.tenants} tenants, the oldest shown)" if s.tenants else ""
             click.echo(
-                f"{s.name}: position {s.position} (tx {s.tx}), updated {when}, "
+                f"{s.name}: position {s.position} (tx {s.tx}){tenants}, updated {when}, "
                 f"{s.pending} events behind"
             )
     click.echo(
@@ -93,12 +94,6 @@ def run(
     signal.signal(signal.SIGINT, stop)
     with database() as db, ExitStack() as locks:
         migrate.require_current(db.engine)
-        with db.engine.connect() as conn:
-            try:
-                distribute.refuse_on_distributed_log(conn, "`tasktrack projections run`")
-            except distribute.NotYetDistributed as exc:
-                click.echo(f"tasktrack: {exc}", err=True)
-                sys.exit(1)
         try:
             for spec in specs:  # one runner per projector: hold each one's lock
                 locks.enter_context(runner.exclusive(db.engine, spec.name, wait=wait))
@@ -123,16 +118,28 @@ def run(
 
 @projections.command(name="rebuild")
 @click.argument("names", nargs=-1)
-def rebuild_(names: tuple[str, ...]) -> None:
+@click.option(
+    "--company",
+    help="On a log sharded by tenant: rebuild this tenant's catch-up projections only "
+    "(NAMES: every catch-up one by default), in one transaction, writers going on.",
+)
+def rebuild_(names: tuple[str, ...], company: str | None) -> None:
     """Replay the whole log into twin tables (stream order), then swap them in by renaming."""
     specs = _specs(names)
+    if company is not None:
+        _rebuild_tenant([s for s in specs if s.mode == "catch_up"] if not names else specs, company)
+        return
     with database() as db:
         migrate.require_current(db.engine)
         _require_owner(db, "tasktrack projections rebuild")
         total = rebuilding.total_events(db.engine)
         # One pass of the log for every projection (then the tail written since).
-        with bar("rebuilding " + ", ".join(s.name for s in specs), total) as step:
-            end = rebuilding.rebuild(db.engine, specs, progress=step)
+        try:
+            with bar("rebuilding " + ", ".join(s.name for s in specs), total) as step:
+                end = rebuilding.rebuild(db.engine, specs, progress=step)
+        except distribute.NotYetDistributed as exc:
+            click.echo(f"tasktrack: {exc}", err=True)
+            sys.exit(1)
     click.echo(f"rebuilt {len(specs)} projections up to position {end.position}")
 
 
@@ -160,6 +167,19 @@ def verify(names: tuple[str, ...], as_json: bool) -> None:
         )
         sys.exit(1)
     click.echo(f"all {len(specs)} projections equal a replay of the log")
+
+
+def _rebuild_tenant(specs: list[registry.ProjectorSpec], company: str) -> None:
+    with database() as db:
+        migrate.require_current(db.engine)
+        _require_owner(db, "tasktrack projections rebuild --company")
+        try:
+            with bar(f"rebuilding {company}'s " + ", ".join(s.name for s in specs), None) as step:
+                n = tenant_rebuild.rebuild_tenant(db.engine, specs, company, progress=step)
+        except tenant_rebuild.NotPerTenant as exc:
+            click.echo(f"tasktrack: {exc}", err=True)
+            sys.exit(1)
+    click.echo(f"rebuilt {len(specs)} projections of {company} from its {n} events")
 
 
 def _require_owner(db: Database, action: str) -> None:

@@ -2,7 +2,10 @@
 
 A checkpoint is a place in the log's commit-safe order, `(tx, position)`; it is written in the
 same transaction as the rows the events up to it produced (projections/runner.py), or with the
-rows a replay swapped in (projections/rebuild.py).
+rows a replay swapped in (projections/rebuild.py). A single PostgreSQL has one such order for
+the whole log: one checkpoint per projector, company ALL_TENANTS. A log sharded by tenant
+(Citus) has one order per tenant only, each on the worker holding it: one checkpoint per
+projector and tenant, each in its tenant's order (docs/architecture.md, "Citus").
 """
 
 from __future__ import annotations
@@ -27,24 +30,47 @@ def lock_name(name: str) -> str:
     return f"projector:{name}"
 
 
+# The company of a checkpoint in the whole log's order (a single PostgreSQL). No tenant is
+# named '' (a caller's company is never empty), so it cannot clash with a tenant's row.
+ALL_TENANTS = ""
+
+
 def read_checkpoint(
-    conn: psycopg.Connection[Any], name: str, *, for_update: bool = False
+    conn: psycopg.Connection[Any],
+    name: str,
+    *,
+    for_update: bool = False,
+    company: str = ALL_TENANTS,
 ) -> Checkpoint:
     row = conn.execute(
-        "SELECT tx::text, position FROM projector_checkpoints WHERE name = %s"
+        "SELECT tx::text, position FROM projector_checkpoints WHERE company = %s AND name = %s"
         + (" FOR UPDATE" if for_update else ""),
-        (name,),
+        (company, name),
     ).fetchone()
     return LOG_START if row is None else Checkpoint(int(row[0]), int(row[1]))
 
 
-def write_checkpoint(conn: psycopg.Connection[Any], name: str, cp: Checkpoint) -> None:
+def write_checkpoint(
+    conn: psycopg.Connection[Any], name: str, cp: Checkpoint, *, company: str = ALL_TENANTS
+) -> None:
+    # The conflict target is the key, led by company (Citus: the distribution column), and
+    # the update never sets company, which Citus refuses to change in a row.
     conn.execute(
-        "INSERT INTO projector_checkpoints (name, tx, position, updated_at) "
-        "VALUES (%s, %s::text::xid8, %s, now()) ON CONFLICT (name) DO UPDATE "
+        "INSERT INTO projector_checkpoints (company, name, tx, position, updated_at) "
+        "VALUES (%s, %s, %s::text::xid8, %s, now()) ON CONFLICT (company, name) DO UPDATE "
         "SET tx = EXCLUDED.tx, position = EXCLUDED.position, updated_at = EXCLUDED.updated_at",
-        (name, str(cp.tx), cp.position),
+        (company, name, str(cp.tx), cp.position),
     )
+
+
+def tenant_checkpoints(conn: psycopg.Connection[Any], name: str) -> dict[str, Checkpoint]:
+    """Every tenant's checkpoint of a projector on a sharded log (ALL_TENANTS left out)."""
+    rows = conn.execute(
+        "SELECT company, tx::text, position FROM projector_checkpoints "
+        "WHERE name = %s AND company <> %s",
+        (name, ALL_TENANTS),
+    ).fetchall()
+    return {str(r[0]): Checkpoint(int(r[1]), int(r[2])) for r in rows}
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -76,7 +76,7 @@ def replay(
     projectors: list[Replaying],
     below: int,
     *,
-    until: Checkpoint | None = None,
+    until: Checkpoint | Mapping[str, Checkpoint] | None = None,
     progress: Progress | None = None,
 ) -> Replayed:
     """Replay every event older than `below` (and up to `until`) into the projectors' tables,

@@ -9,6 +9,13 @@ so a lost notification only delays them. A wake-up can find events it may not re
 older transaction, anywhere on the server, is still open: see store/eventlog.py); that
 transaction's end sends no NOTIFY, so the follower then looks again soon, backing off, instead
 of waiting a whole poll interval.
+
+On a log sharded by tenant (Citus) the log has no commit-safe order of its own, only one per
+tenant, on the worker holding it (docs/architecture.md, "Citus"). There the runner fans out:
+each pass lists the tenants afresh (a new one is found by the next pass) and applies each
+tenant's events from its own checkpoint with `eventlog.read_all(company=...)`; a batch, its
+rows and its checkpoint are then one tenant's, on one worker. A single PostgreSQL keeps the
+one order of the whole log and one checkpoint per projector (checkpoints.ALL_TENANTS).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from sqlalchemy import Engine
 from tasktrack.domain.records import LOG_START, Checkpoint
 from tasktrack.projections import rebuild
 from tasktrack.projections.checkpoints import (
+    ALL_TENANTS,
     ProjectorBusy,
     exclusive,
     lock_name,
@@ -32,7 +40,7 @@ from tasktrack.projections.checkpoints import (
     write_checkpoint,
 )
 from tasktrack.projections.registry import ProjectorSpec
-from tasktrack.store import eventlog
+from tasktrack.store import distribute, eventlog
 from tasktrack.store.engine import raw
 
 log = logging.getLogger(__name__)
@@ -67,20 +75,37 @@ class ProjectorStatus(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime | None
     pending: int  # committed events beyond the checkpoint
     oldest_pending_at: datetime | None
+    # On a sharded log: how many tenants have a checkpoint; tx, position and updated_at are
+    # then those of the tenant updated longest ago. 0 on a single node (one checkpoint).
+    tenants: int = 0
 
 
-def run_batch(engine: Engine, spec: ProjectorSpec, batch_size: int = 1000) -> int:
-    """Apply the next batch after the checkpoint; return how many events it held."""
+def sharded(engine: Engine) -> bool:
+    """Is the log sharded by tenant (Citus)? Then it is read tenant by tenant."""
+    with engine.connect() as conn:
+        found = distribute.log_is_distributed(conn)
+        conn.rollback()
+    return found
+
+
+def run_batch(
+    engine: Engine, spec: ProjectorSpec, batch_size: int = 1000, *, company: str | None = None
+) -> int:
+    """Apply the next batch after the checkpoint; return how many events it held.
+    `company`: that tenant's next batch, after its own checkpoint (a sharded log)."""
+    key = ALL_TENANTS if company is None else company
     with engine.connect() as sa_conn:
         conn = raw(sa_conn)
         with conn.transaction():
-            after = read_checkpoint(conn, spec.name, for_update=True)
-            batch = eventlog.read_all(conn, after, limit=batch_size)
+            # FOR UPDATE: a second runner that slipped past the session lock (none should)
+            # waits here and then reads the checkpoint this batch wrote.
+            after = read_checkpoint(conn, spec.name, for_update=True, company=key)
+            batch = eventlog.read_all(conn, after, limit=batch_size, company=company)
             if not batch:
                 return 0
             spec.projector().apply(conn, batch, {})
             # The checkpoint is written in the same transaction as the rows: exactly once.
-            write_checkpoint(conn, spec.name, batch[-1].checkpoint)
+            write_checkpoint(conn, spec.name, batch[-1].checkpoint, company=key)
         return len(batch)
 
 
@@ -96,8 +121,12 @@ def catch_up(
     A projector that starts from the log's first event (added by a later release, or reset)
     takes the replay's fast path for what the log holds so far (projections/rebuild.py), then
     goes on batch by batch. The caller is this projector's only runner (it holds `exclusive`,
-    or nothing else runs it), as for every batch.
+    or nothing else runs it), as for every batch. On a sharded log, tenant by tenant, batches
+    only: the replay's fast path reads the whole log below one horizon, which a sharded log
+    does not have (docs/architecture.md, "Citus").
     """
+    if sharded(engine):
+        return _catch_up_tenants(engine, spec, batch_size, on_batch)
     total = 0
     if _from_scratch(engine, spec, fast_start):
 
@@ -112,6 +141,25 @@ def catch_up(
         total += applied
         if on_batch is not None:
             on_batch(applied)
+    return total
+
+
+def _catch_up_tenants(
+    engine: Engine,
+    spec: ProjectorSpec,
+    batch_size: int,
+    on_batch: Callable[[int], None] | None,
+) -> int:
+    """Every tenant's committed events beyond its own checkpoint, tenant after tenant."""
+    with engine.connect() as sa_conn:
+        found = eventlog.tenants(raw(sa_conn))
+        sa_conn.rollback()
+    total = 0
+    for company in found:
+        while applied := run_batch(engine, spec, batch_size, company=company):
+            total += applied
+            if on_batch is not None:
+                on_batch(applied)
     return total
 
 
@@ -147,11 +195,14 @@ def follow(
         listener.execute(f"LISTEN {CHANNEL}")
         while not should_stop():
             held_back = False
+            # Looked up each pass: a log distributed while a follower runs is then read by
+            # tenant from its next pass on (its NOTIFY trigger gone, it polls).
+            by_tenant = sharded(engine)
             for spec in specs:
                 applied = catch_up(engine, spec, batch_size, fast_start=fast_start)
                 if applied:
                     log.info("%s: applied %d events", spec.name, applied)
-                held_back = held_back or _unread(engine, spec)
+                held_back = held_back or _unread(engine, spec, by_tenant=by_tenant)
             # Events beyond the checkpoint that catch_up could not read wait for an older
             # transaction to end, which notifies nobody: look again soon (backing off), else
             # wait for the next notification (drain any that queued up) or poll on timeout.
@@ -162,35 +213,62 @@ def follow(
             time.sleep(0.01)
 
 
-def _unread(engine: Engine, spec: ProjectorSpec) -> bool:
+# Events beyond a checkpoint, readable or not; on a sharded log, each tenant's beyond its own
+# (a join on company of two co-located tables: each worker answers for its own shards).
+_UNREAD = "SELECT EXISTS (SELECT 1 FROM events WHERE (tx, position) > (%s::text::xid8, %s))"
+_UNREAD_TENANTS = (
+    "SELECT EXISTS (SELECT 1 FROM events e LEFT JOIN projector_checkpoints c "
+    "ON c.company = e.company AND c.name = %s "
+    "WHERE (e.tx, e.position) > (coalesce(c.tx, '0'::xid8), coalesce(c.position, 0)))"
+)
+
+
+def _unread(engine: Engine, spec: ProjectorSpec, *, by_tenant: bool = False) -> bool:
     """Whether the log holds events beyond the projector's checkpoint, readable or not."""
     with engine.connect() as sa_conn:
         conn = raw(sa_conn)
-        cp = read_checkpoint(conn, spec.name)
-        row = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE (tx, position) > (%s::text::xid8, %s))",
-            (str(cp.tx), cp.position),
-        ).fetchone()
+        if by_tenant:
+            row = conn.execute(_UNREAD_TENANTS, (spec.name,)).fetchone()
+        else:
+            cp = read_checkpoint(conn, spec.name)
+            row = conn.execute(_UNREAD, (str(cp.tx), cp.position)).fetchone()
         sa_conn.rollback()
     return bool(row and row[0])
 
 
+# Committed events beyond each tenant's checkpoint: on Citus the horizon in the predicate is
+# taken on each worker, against the `tx` stamped there (store/distribute.py).
+_PENDING_TENANTS = (
+    "SELECT count(*), min(e.recorded_at) FROM events e LEFT JOIN projector_checkpoints c "
+    "ON c.company = e.company AND c.name = %s "
+    "WHERE (e.tx, e.position) > (coalesce(c.tx, '0'::xid8), coalesce(c.position, 0)) "
+    "AND e.tx < pg_snapshot_xmin(pg_current_snapshot())"
+)
+
+
 def status(engine: Engine, specs: list[ProjectorSpec]) -> list[ProjectorStatus]:
+    by_tenant = sharded(engine)
     out = []
     with engine.connect() as sa_conn:
         conn = raw(sa_conn)
         for spec in specs:
-            row = conn.execute(
-                "SELECT tx::text, position, updated_at FROM projector_checkpoints WHERE name = %s",
-                (spec.name,),
-            ).fetchone()
+            # One row on a single node; one per tenant on a sharded log, the oldest shown.
+            rows = conn.execute(
+                "SELECT tx::text, position, updated_at FROM projector_checkpoints "
+                "WHERE name = %s AND (company = %s) <> %s ORDER BY updated_at",
+                (spec.name, ALL_TENANTS, by_tenant),
+            ).fetchall()
+            row = rows[0] if rows else None
             cp = LOG_START if row is None else Checkpoint(int(row[0]), int(row[1]))
-            pending = conn.execute(
-                "SELECT count(*), min(recorded_at) FROM events "
-                "WHERE (tx, position) > (%s::text::xid8, %s) "
-                "AND tx < pg_snapshot_xmin(pg_current_snapshot())",
-                (str(cp.tx), cp.position),
-            ).fetchone()
+            if by_tenant:
+                pending = conn.execute(_PENDING_TENANTS, (spec.name,)).fetchone()
+            else:
+                pending = conn.execute(
+                    "SELECT count(*), min(recorded_at) FROM events "
+                    "WHERE (tx, position) > (%s::text::xid8, %s) "
+                    "AND tx < pg_snapshot_xmin(pg_current_snapshot())",
+                    (str(cp.tx), cp.position),
+                ).fetchone()
             assert pending is not None
             out.append(
                 ProjectorStatus(
@@ -200,6 +278,7 @@ def status(engine: Engine, specs: list[ProjectorSpec]) -> list[ProjectorStatus]:
                     updated_at=row[2] if row else None,
                     pending=int(pending[0]),
                     oldest_pending_at=pending[1],
+                    tenants=len(rows) if by_tenant else 0,
                 )
             )
         sa_conn.rollback()

@@ -36,6 +36,8 @@ from tasktrack.store.types import Xid8
 
 # The projector's name in projections/registry.py (queries may not import projections).
 PROJECTOR = "activity_daily"
+# The company of the whole log's checkpoint (projections/checkpoints.ALL_TENANTS).
+ALL_TENANTS = ""
 COUNTERS = ACTIVITY_COUNTERS
 # Pending events are counted up to here: the count stays cheap however far behind the runner is.
 PENDING_CAP = 10_000
@@ -165,10 +167,16 @@ def project_activity(
 def _freshness(company: str) -> Select[Any]:
     """One row: the checkpoint, and the company's committed events beyond it (up to the cap)."""
     cp, e = projector_checkpoints.c, events.c
-    mine = cp.name == PROJECTOR
+    # The company's own checkpoint on a sharded log, the whole log's ('') on a single node
+    # (projections/checkpoints.py): a tenant's name sorts after '', so it wins if both exist.
+    mine = (cp.name == PROJECTOR) & cp.company.in_([company, ALL_TENANTS])
+
+    def checkpoint(column: ColumnElement[Any]) -> Any:
+        return select(column).where(mine).order_by(cp.company.desc()).limit(1).scalar_subquery()
+
     no_run: ColumnElement[Any] = literal_column("'0'::xid8", Xid8())
-    at_tx = func.coalesce(select(cp.tx).where(mine).scalar_subquery(), no_run)
-    at_position = func.coalesce(select(cp.position).where(mine).scalar_subquery(), 0)
+    at_tx = func.coalesce(checkpoint(cp.tx), no_run)
+    at_position = func.coalesce(checkpoint(cp.position), 0)
     # Commit-safe, as the runner reads: only transactions below the horizon (store/eventlog.py),
     # in (tx, position) order after the checkpoint, so `pending_events` is what the next run
     # would apply for this company; one more than the cap tells a capped count.
@@ -183,7 +191,7 @@ def _freshness(company: str) -> Select[Any]:
     )
     return select(
         at_position.label("as_of_position"),
-        select(cp.updated_at).where(mine).scalar_subquery().label("applied_at"),
+        checkpoint(cp.updated_at).label("applied_at"),
         select(func.count()).select_from(pending).scalar_subquery().label("pending"),
         select(func.min(pending.c.recorded_at)).scalar_subquery().label("oldest_pending_at"),
     )

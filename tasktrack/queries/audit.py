@@ -6,6 +6,10 @@ it had committed when it was taken, and no event can ever appear there later. It
 head (version and hash) of every stream as of that point. Recomputed later, the digest differs
 if any event that existed then was removed or altered, or a whole stream was deleted; each head
 hash already covers its stream's whole history through the chain.
+
+An anchor of one tenant (`company`) is taken the same way in that tenant's commit-safe order:
+the only anchor a log sharded by tenant (Citus) has, whose order is per tenant
+(docs/architecture.md, "Citus"); verifying it needs the same tenant.
 """
 
 from __future__ import annotations
@@ -63,12 +67,22 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     hash: str
 
 
-def _streams(conn: psycopg.Connection[Any]) -> Iterator[list[tuple[Any, ...]]]:
+def _tenant(company: str | None) -> tuple[str, list[Any]]:
+    """A filter holding a statement to one tenant's events (none for the whole log)."""
+    return ("", []) if company is None else (" AND company = %s", [company])
+
+
+def _streams(
+    conn: psycopg.Connection[Any], company: str | None = None
+) -> Iterator[list[tuple[Any, ...]]]:
     """Every stream's raw rows in version order, one stream at a time, streamed from the server."""
+    where, params = _tenant(company)
     with conn.cursor(name="tasktrack_audit_scan") as cur:
         cur.itersize = SCAN_BATCH
         cur.execute(
-            f"SELECT {chaincheck.RAW_COLUMNS} FROM events ORDER BY stream_id, stream_version"
+            f"SELECT {chaincheck.RAW_COLUMNS} FROM events WHERE true{where} "
+            "ORDER BY stream_id, stream_version",
+            params,
         )
         current: list[tuple[Any, ...]] = []
         for row in cur:
@@ -84,11 +98,14 @@ def verify_chains(
     conn: psycopg.Connection[Any],
     progress: Callable[[int], None] | None = None,
     rules: Counter[int] | None = None,
+    company: str | None = None,
 ) -> list[ChainBreak]:
     """The first break of every stream whose chain does not hold ([] when all hold); `rules`
-    counts the events that verified under each hash-chain rule (domain/chain.py)."""
+    counts the events that verified under each hash-chain rule (domain/chain.py); `company`:
+    that tenant's streams only (by the log's company column: the chain check itself then
+    holds each event's hashed tenant to it, store/chaincheck.py)."""
     breaks = []
-    for rows in _streams(conn):
+    for rows in _streams(conn, company):
         broken = chaincheck.check_rows(rows, rules)
         if broken is not None:
             breaks.append(broken)
@@ -97,27 +114,30 @@ def verify_chains(
     return breaks
 
 
-def _horizon(conn: psycopg.Connection[Any]) -> Checkpoint:
+def _horizon(conn: psycopg.Connection[Any], company: str | None) -> Checkpoint:
+    where, params = _tenant(company)
     row = conn.execute(
         "SELECT tx::text AS tx_text, position FROM events "
-        "WHERE tx < pg_snapshot_xmin(pg_current_snapshot()) "
-        "ORDER BY events.tx DESC, events.position DESC LIMIT 1"
+        f"WHERE tx < pg_snapshot_xmin(pg_current_snapshot()){where} "
+        "ORDER BY events.tx DESC, events.position DESC LIMIT 1",
+        params,
     ).fetchone()
     return Checkpoint(0, 0) if row is None else Checkpoint(int(row[0]), int(row[1]))
 
 
-def _digest(conn: psycopg.Connection[Any], at: Checkpoint) -> tuple[int, str]:
+def _digest(conn: psycopg.Connection[Any], at: Checkpoint, company: str | None) -> tuple[int, str]:
     digest = hashlib.sha256()
     streams = 0
+    where, params = _tenant(company)
     with conn.cursor(name="tasktrack_anchor_scan") as cur:
         cur.itersize = SCAN_BATCH
         # Within a stream (tx, position) order is version order (store/eventlog.py), so the
         # highest version at or before the anchor point is the stream's head then.
         cur.execute(
             "SELECT DISTINCT ON (stream_id) stream_id, stream_version, hash FROM events "
-            "WHERE (tx, position) <= (%s::text::xid8, %s) "
+            f"WHERE (tx, position) <= (%s::text::xid8, %s){where} "
             "ORDER BY stream_id, stream_version DESC",
-            (str(at.tx), at.position),
+            [str(at.tx), at.position, *params],
         )
         for stream_id, version, digest_bytes in cur:
             digest.update(f"{stream_id} {version} {bytes(digest_bytes).hex()}\n".encode())
@@ -125,15 +145,19 @@ def _digest(conn: psycopg.Connection[Any], at: Checkpoint) -> tuple[int, str]:
     return streams, digest.hexdigest()
 
 
-def anchor(conn: psycopg.Connection[Any]) -> Anchor:
-    at = _horizon(conn)
-    streams, digest = _digest(conn, at)
+def anchor(conn: psycopg.Connection[Any], company: str | None = None) -> Anchor:
+    """An anchor of the whole log, or of one tenant's events in its own commit-safe order."""
+    at = _horizon(conn, company)
+    streams, digest = _digest(conn, at, company)
     return Anchor(tx=at.tx, position=at.position, streams=streams, digest=digest)
 
 
-def check_anchor(conn: psycopg.Connection[Any], expected: Anchor) -> str | None:
-    """None if the log still holds everything the anchor saw, else what is wrong."""
-    streams, digest = _digest(conn, Checkpoint(expected.tx, expected.position))
+def check_anchor(
+    conn: psycopg.Connection[Any], expected: Anchor, company: str | None = None
+) -> str | None:
+    """None if the log (or the tenant's part of it, for a tenant's anchor) still holds
+    everything the anchor saw, else what is wrong."""
+    streams, digest = _digest(conn, Checkpoint(expected.tx, expected.position), company)
     if (streams, digest) == (expected.streams, expected.digest):
         return None
     return (

@@ -22,6 +22,7 @@ import psycopg
 
 from tasktrack.domain import chain, seal
 from tasktrack.domain.records import LOG_START, Checkpoint
+from tasktrack.store import eventlog
 from tasktrack.store.archive_files import Archive, ArchivedEvent, ArchiveError, add_to, as_link
 
 BATCH = 5000
@@ -68,7 +69,8 @@ _COLUMNS = (
 def read_log(
     conn: psycopg.Connection[Any], *, since: datetime | None = None, company: str | None = None
 ) -> Iterator[ArchivedEvent]:
-    """The committed log in commit-safe order, streamed batch by batch.
+    """The committed log in commit-safe order, streamed batch by batch; `company`: that
+    tenant's events in its own commit-safe order (on Citus, read on the worker holding it).
 
     The `company` column (what `company` filters on) is checked against each event's hashed
     metadata: a log that disagrees with its own hashes is refused, not exported.
@@ -126,6 +128,19 @@ def read_log(
             )
         last = rows[-1]
         after = Checkpoint(int(last[1]), int(last[0]))
+
+
+def read_tenants(
+    conn: psycopg.Connection[Any], *, since: datetime | None = None
+) -> Iterator[ArchivedEvent]:
+    """The whole log of a log sharded by tenant (Citus): each tenant's export, one after the
+    other. Such a log has no commit-safe order of its own, only one per tenant, read on the
+    worker holding it (docs/architecture.md, "Citus"); a stream is one tenant's, so each
+    stream still comes whole and in version order, and `import` checks its chain the same way.
+    Each tenant is read as it comes: events a tenant commits after its turn are left out, as
+    an export leaves out what commits after its end."""
+    for company in eventlog.tenants(conn):
+        yield from read_log(conn, since=since, company=company)
 
 
 class ChainChecker:

@@ -25,7 +25,7 @@ Ordering, the part that matters most (DESIGN §2, and docs/architecture.md):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -357,6 +357,17 @@ def read_all(
     return [recorded(row) for row in rows]
 
 
+def tenants(conn: psycopg.Connection[Any]) -> list[str]:
+    """Every tenant the log holds events of, found afresh on each call, so a reader going
+    tenant by tenant (a sharded log) finds a tenant whose first event came after it started
+    on its next pass. On Citus each worker answers for its own shards (an index-only scan of
+    (company, tx, position)): a scan of the log's index per call, cheap against a catch-up
+    batch at today's sizes; a tenants table kept by the service would make it a lookup
+    (docs/architecture.md, "Citus")."""
+    rows = conn.execute("SELECT DISTINCT company FROM events").fetchall()
+    return sorted(str(r[0]) for r in rows)
+
+
 def horizon(conn: psycopg.Connection[Any]) -> int:
     """The oldest transaction still running: every event of an older one is committed (or was
     rolled back) and can be read; none can ever appear below it."""
@@ -369,7 +380,7 @@ def read_by_stream(
     conn: psycopg.Connection[Any],
     below: int,
     *,
-    until: Checkpoint | None = None,
+    until: Checkpoint | Mapping[str, Checkpoint] | None = None,
     itersize: int = 2000,
     payloads: bool = True,
 ) -> Iterator[Recorded]:
@@ -381,12 +392,27 @@ def read_by_stream(
     are about 20 MB of text). Within a stream, version order is commit order (see the
     module docstring), so a stream's events older than `below` are a prefix of it and the
     ones a later read finds at or above `below` continue it. Without `payloads` (no projector
-    replayed needs them), reported plots and images come as empty stubs.
+    replayed needs them), reported plots and images come as empty stubs. `until` as a mapping:
+    each tenant's events up to its own checkpoint in its own order, the other tenants' none
+    (a sharded log's per-tenant checkpoints, projections/checkpoints.py).
     """
     columns = _COLUMNS if payloads else _COLUMNS_WITHOUT_PAYLOADS
-    query = f"SELECT {columns} FROM events WHERE tx < %s::text::xid8"
-    params: list[Any] = [str(below)]
-    if until is not None:
+    source = "events"
+    params: list[Any] = []
+    if isinstance(until, Mapping):
+        # Joined on company, the distribution column: on Citus each shard keeps its own
+        # tenants' events up to their checkpoints.
+        source = (
+            "(SELECT e.* FROM events e JOIN unnest(%s::text[], %s::text[], %s::bigint[]) "
+            "AS c(company, tx, position) ON c.company = e.company "
+            "WHERE (e.tx, e.position) <= (c.tx::xid8, c.position)) AS events"
+        )
+        companies = sorted(until)
+        params += [companies, [str(until[c].tx) for c in companies]]
+        params.append([until[c].position for c in companies])
+    query = f"SELECT {columns} FROM {source} WHERE tx < %s::text::xid8"
+    params.append(str(below))
+    if isinstance(until, Checkpoint):
         query += " AND (tx, position) <= (%s::text::xid8, %s)"
         params += [str(until.tx), until.position]
     with conn.cursor(name="tasktrack_replay_scan") as cur:

@@ -37,16 +37,16 @@ DISTRIBUTED: Final[tuple[str, ...]] = (
     "serving_containers",
     "serving_reports",
     "user_preferences",
+    # Catch-up checkpoints, one per projector and tenant (projections/checkpoints.py): a
+    # tenant's batch writes its checkpoint beside its rows, on the worker holding them.
+    "projector_checkpoints",
 )
 
 # Small tables read across tenants, changed rarely: a copy on every node (reference tables),
 # so a join or a check against them never leaves the node a command runs on.
-# projector_checkpoints is global until checkpoints are kept per tenant (docs/architecture.md,
-# "Citus"): a catch-up batch writes it beside its sharded rows, a two-phase commit.
 REFERENCE: Final[tuple[str, ...]] = (
     "credentials",
     "server_secrets",
-    "projector_checkpoints",
     # Logged-out web UI tokens: looked up by token id on every cookie request, swept on expiry.
     "revoked_tokens",
 )

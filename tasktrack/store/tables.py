@@ -74,6 +74,7 @@ events = Table(
     # A stream read by its id alone.
     Index("events_stream_id_stream_version_idx", "stream_id", "stream_version"),
     Index("events_tx_position_idx", "tx", "position"),
+    Index("events_company_tx_position_idx", "company", "tx", "position"),
     Index("events_recorded_at_brin", "recorded_at", postgresql_using="brin"),
 )
 
@@ -506,6 +507,9 @@ activity_task_projects = Table(
 projector_checkpoints = Table(
     "projector_checkpoints",
     metadata,
+    # One row per projector and tenant on a sharded log; company '' (the whole log) on a
+    # single node (migration 0022, projections/checkpoints.py).
+    Column("company", Text, primary_key=True, server_default=""),
     Column("name", Text, primary_key=True),
     Column("tx", Xid8(), nullable=False),
     Column("position", BigInteger, nullable=False),

@@ -132,9 +132,9 @@ def test_a_task_life_over_http_then_the_operators_checks(
     env = {"TASKTRACK_DATABASE_URL": citus_url}
     verified = run("projections", "verify", env=env)
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    # The readers of the whole log in one commit-safe order refuse a sharded log, which has
-    # one such order per tenant only (docs/architecture.md, "Citus"): they would skip events.
-    for args in (("projections", "run"), ("export",)):
+    # What needs one commit-safe order of the whole log refuses a sharded log, which has one
+    # such order per tenant only (docs/architecture.md, "Citus"): an anchor is per tenant there.
+    for args in (("audit", "anchor"), ("projections", "rebuild")):
         refused = run(*args, env=env)
         assert refused.returncode == 1, (args, refused.stdout, refused.stderr)
         assert "does not have yet" in refused.stderr

@@ -77,3 +77,33 @@ def test_refuses_an_empty_or_old_database_and_names_the_fix(empty_engine: Engine
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffff_future'")
     with pytest.raises(migrate.SchemaBehind, match="newer version"):
         migrate.require_current(empty_engine)
+
+
+def test_a_checkpoint_taken_before_0022_keeps_meaning_the_whole_log(empty_engine: Engine) -> None:
+    """Migration 0022 keys checkpoints by (company, name): an existing row becomes company ''
+    (the whole log, checkpoints.ALL_TENANTS), read by the runner as before; downgrading keeps
+    that row and drops per-tenant ones, which mean nothing for the whole log."""
+    from tasktrack.domain.records import Checkpoint
+    from tasktrack.projections import checkpoints
+    from tasktrack.store.engine import raw
+
+    migrate.upgrade(empty_engine, "0021_company_keys")
+    with empty_engine.begin() as sa_conn:
+        raw(sa_conn).execute(
+            "INSERT INTO projector_checkpoints (name, tx, position, updated_at) "
+            "VALUES ('activity_daily', '41'::xid8, 7, now())"
+        )
+    migrate.upgrade(empty_engine)
+    with empty_engine.begin() as sa_conn:
+        conn = raw(sa_conn)
+        assert checkpoints.read_checkpoint(conn, "activity_daily") == Checkpoint(41, 7)
+        assert checkpoints.read_checkpoint(conn, "activity_daily", company="acme") == (
+            Checkpoint(0, 0)
+        )
+        checkpoints.write_checkpoint(conn, "activity_daily", Checkpoint(50, 9), company="acme")
+        assert checkpoints.tenant_checkpoints(conn, "activity_daily") == {"acme": Checkpoint(50, 9)}
+        assert checkpoints.read_checkpoint(conn, "activity_daily") == Checkpoint(41, 7)
+    migrate.downgrade(empty_engine, "0021_company_keys")
+    with empty_engine.connect() as sa_conn:
+        rows = raw(sa_conn).execute("SELECT name, position FROM projector_checkpoints").fetchall()
+    assert rows == [("activity_daily", 7)]
