@@ -124,3 +124,20 @@ def drop_database(coordinator: str, url: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@contextmanager
+def distributed_database(coordinator: str) -> Iterator[str]:
+    """A fresh database on the cluster, migrated and distributed by the commands an operator
+    runs (`tasktrack db upgrade`, `tasktrack db distribute`); dropped afterwards."""
+    from tests.e2e.cli import run  # the e2e helpers, only for the tests that use them
+
+    url = create_database(coordinator)
+    try:
+        env = {"TASKTRACK_DATABASE_URL": url}
+        for step in (("db", "upgrade"), ("db", "distribute")):
+            done = run(*step, env=env)
+            assert done.returncode == 0, done.stderr
+        yield url
+    finally:
+        drop_database(coordinator, url)

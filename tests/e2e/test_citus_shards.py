@@ -41,16 +41,8 @@ MOVE = (
 
 @pytest.fixture(scope="module")
 def citus_url(citus_coordinator: str) -> Iterator[str]:
-    """A database on the cluster, migrated and distributed by the commands an operator runs."""
-    url = citus.create_database(citus_coordinator)
-    try:
-        env = {"TASKTRACK_DATABASE_URL": url}
-        for step in (("db", "upgrade"), ("db", "distribute")):
-            done = run(*step, env=env)
-            assert done.returncode == 0, done.stderr
+    with citus.distributed_database(citus_coordinator) as url:
         yield url
-    finally:
-        citus.drop_database(citus_coordinator, url)
 
 
 def _libpq(url: str, port: int | None = None) -> str:
