@@ -1,10 +1,14 @@
-"""`python -m bench [--quick] [--only W1,W3] [--runs N]`: BENCH.md's workloads, with baselines.
+"""`python -m bench [--quick] [--only W1,W3] [--runs N] [--citus-url URL]`: BENCH.md's workloads,
+with baselines.
 
 Each workload runs tasktrack and its raw-PostgreSQL baseline in the same session on the same
 server, every run in a fresh process (its peak memory is its own) after one warm-up run; a
 workload that writes gets a fresh database per run, one that reads or rebuilds a prepared one.
 The figure that counts is the ratio of the medians. One JSON object per workload goes to stdout,
-a table to stderr.
+a table to stderr. With `--citus-url` (a Citus coordinator's maintenance database, workers
+added) the workloads that support it (W1c, W3) run on single-node PostgreSQL and then on the
+cluster, tasktrack `db distribute`d and the raw baseline's tables sharded by tenant the same way,
+with per-command round trips and two-phase commits counted there (bench/citus.py).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from bench import harness, w1, w2, w3, w4, w4l, w5, w6, w7, w8, w9, w10
+from bench import citus, harness, w1, w2, w3, w4, w4l, w5, w6, w7, w8, w9, w10
 
 
 class Workload(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +42,9 @@ class Workload(msgspec.Struct, frozen=True, kw_only=True):
     latency: bool = False
     memory_check: bool = False
     worst: tuple[str, ...] = ()  # keys of the runs' extra whose worst (max) is reported
+    # With --citus-url: the parameters of both places' runs (tenants spread over the workers);
+    # None: the workload does not run on a cluster.
+    citus_params: Callable[..., dict[str, Any]] | None = None
 
 
 WORKLOADS = [
@@ -56,6 +63,8 @@ WORKLOADS = [
         params=lambda quick, scale=1.0: w1.params(quick, writers=4),
         n=lambda p: p["writes"],
         raw=("bench.w1", "raw"),
+        # Four writers, four companies (bench0-3): two on each worker of the test cluster.
+        citus_params=lambda quick, scale=1.0: w1.params(quick, writers=4),
     ),
     Workload(
         id="W2",
@@ -74,6 +83,8 @@ WORKLOADS = [
         n=lambda p: p["tasks"] * p["series"] * p["iters"],
         raw=("bench.w3", "raw"),
         memory_check=True,
+        # The tasks dealt round four companies (bench0-3), two on each worker.
+        citus_params=lambda quick, scale=1.0: {**w3.params(quick, scale), "tenants": 4},
     ),
     Workload(
         id="W3h",
@@ -183,7 +194,7 @@ def measure(
             result = harness.run_child(module, impl, url, p)
         finally:
             if shared is None:
-                harness.pgserver.drop_database(server, url)
+                harness.drop_database(server, url)
         if result.check != "ok":
             raise SystemExit(f"{module} {impl}: wrong results: {result.check}")
         if i:
@@ -225,7 +236,7 @@ def run_workload(w: Workload, server: str, quick: bool, runs: int, workdir: Path
                 record[key] = max(r.extra.get(key) or 0 for r in ours_runs)
         if w.raw is not None:
             raw_p = w.raw_params(quick) if w.raw_params else p
-            key = json.dumps([*w.raw, raw_p, runs], sort_keys=True)
+            key = json.dumps([*w.raw, raw_p, runs, server], sort_keys=True)
             if key not in _raw_results:
                 _raw_results[key] = measure(
                     w.raw[0],
@@ -248,7 +259,7 @@ def run_workload(w: Workload, server: str, quick: bool, runs: int, workdir: Path
             )
     finally:
         if shared is not None:
-            harness.pgserver.drop_database(server, shared)
+            harness.drop_database(server, shared)
     if w.memory_check and not quick:
         small = w.params(quick, scale=0.1)
         small_shared = None
@@ -261,11 +272,27 @@ def run_workload(w: Workload, server: str, quick: bool, runs: int, workdir: Path
             )
         finally:
             if small_shared is not None:
-                harness.pgserver.drop_database(server, small_shared)
+                harness.drop_database(server, small_shared)
         record["peak_rss_mb_at_tenth_n"] = round(small_runs[0].peak_rss_mb, 1)
     record["postgres"] = harness.postgres_version(server)
     record["git"] = harness.git_revision()
     return record
+
+
+def probe(w: Workload, coordinator: str, quick: bool) -> dict[str, Any]:
+    """Per command on the cluster: the statements the coordinator sent to workers and the
+    PREPARE TRANSACTIONs among them, for tasktrack and for the raw baseline."""
+    assert w.citus_params is not None
+    assert w.raw is not None
+    p = w.citus_params(quick)
+    found: dict[str, Any] = {}
+    for impl, migrated in (("tasktrack", True), ("raw", False)):
+        url = harness.fresh_database(coordinator, migrated=migrated)
+        try:
+            found[impl] = harness.run_child(w.module, f"probe-{impl}", url, p).extra
+        finally:
+            harness.drop_database(coordinator, url)
+    return {"per_command": found["tasktrack"], "raw_per_command": found["raw"]}
 
 
 def _row(record: dict[str, Any]) -> list[str]:
@@ -287,7 +314,7 @@ def _row(record: dict[str, Any]) -> list[str]:
     if "writer_max_ms" in record:
         figure += f", writers' longest wait {record['writer_max_ms']:,.0f} ms"
     return [
-        record["workload"],
+        record["workload"] + (" on Citus" if record.get("place") == "citus" else ""),
         str(record["n"]),
         figure,
         f"{record.get('raw_rate', 0):,.0f}",
@@ -304,22 +331,46 @@ def main() -> None:
     parser.add_argument(
         "--runs", type=int, default=None, help="measured runs per implementation (3; quick: 1)"
     )
+    parser.add_argument(
+        "--citus-url",
+        default=None,
+        help="also run W1c/W3 on this Citus coordinator (maintenance database, workers added)",
+    )
     args = parser.parse_args()
     runs = args.runs if args.runs is not None else (1 if args.quick else 3)
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     unknown = sorted(set(wanted) - set(BY_ID))
     if unknown:
         parser.error(f"unknown workloads {unknown}; known: {list(BY_ID)}")
+    if args.citus_url:
+        unsupported = [name for name in wanted if BY_ID[name].citus_params is None]
+        if unsupported:
+            parser.error(
+                f"--citus-url runs only {[w.id for w in WORKLOADS if w.citus_params]}; "
+                f"not {unsupported}"
+            )
 
     table = Table(title="tasktrack vs raw PostgreSQL (medians)")
     for column in ("workload", "n", "tasktrack", "raw", "ratio", "spread", "peak RSS"):
         table.add_column(column)
     with harness.server() as server, tempfile.TemporaryDirectory(prefix="tt-bench-") as tmp:
         for name in wanted:
-            record = run_workload(BY_ID[name], server, args.quick, runs, Path(tmp))
-            sys.stdout.write(json.dumps(record) + "\n")
-            sys.stdout.flush()
-            table.add_row(*_row(record))
+            w = BY_ID[name]
+            places: list[tuple[str, str, Workload]] = [("postgres", server, w)]
+            if args.citus_url:
+                assert w.citus_params is not None
+                spread = msgspec.structs.replace(w, params=w.citus_params)
+                coordinator = citus.register(args.citus_url)
+                places = [("postgres", server, spread), ("citus", coordinator, spread)]
+            for place, where, workload in places:
+                record = run_workload(workload, where, args.quick, runs, Path(tmp))
+                if args.citus_url:
+                    record["place"] = place
+                if place == "citus":
+                    record.update(probe(workload, where, args.quick))
+                sys.stdout.write(json.dumps(record) + "\n")
+                sys.stdout.flush()
+                table.add_row(*_row(record))
     Console(stderr=True, width=160).print(table)
 
 

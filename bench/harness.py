@@ -17,6 +17,7 @@ import msgspec
 import psycopg
 from sqlalchemy.engine import make_url
 
+from bench import citus
 from tasktrack.store import migrate
 from tasktrack.store.engine import make_engine
 from tests import pgserver
@@ -97,6 +98,8 @@ _templates: dict[str, str] = {}
 
 
 def fresh_database(server_url: str, *, migrated: bool) -> str:
+    if citus.is_cluster(server_url):
+        return citus.fresh_database(server_url, migrated=migrated)
     if not migrated:
         return pgserver.create_database(server_url, prefix="tt_bench")
     if server_url not in _templates:
@@ -110,6 +113,13 @@ def fresh_database(server_url: str, *, migrated: bool) -> str:
     template = make_url(_templates[server_url]).database
     assert template is not None
     return pgserver.create_database(server_url, prefix="tt_bench", template=template)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    if citus.is_cluster(server_url):
+        citus.drop_database(server_url, url)
+    else:
+        pgserver.drop_database(server_url, url)
 
 
 def drop_templates() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 import psycopg
 
+from bench import citus
 from bench.harness import RunResult, child_main, peak_rss_mb
 from tasktrack.api import Client
 from tasktrack.service import Caller
@@ -44,22 +45,27 @@ def _tasktrack_writer(url: str, p: dict[str, Any], writer: int, out: Any, go: An
     go.wait()
     start = time.perf_counter()
     for index, command in steps:
-        task = ids[index]
-        if command == "enqueue":
-            client.enqueue(task=task, queue_name="w1")
-        elif command == "ping":
-            client.ping(task=task)
-        elif command == "started":
-            client.started(task=task)
-        elif command == "edit":
-            client.edit(task=task, comment=f"note {index}", force=True)
-        elif command == "stopped":
-            client.stopped(task=task)
-        else:
-            client.reset(task=task)
+        _step(client, command, ids[index], index)
     out.put(("done", time.perf_counter() - start, len(steps), peak_rss_mb()))
     engine.dispose()
 
+
+def _step(client: Client, command: str, task: str, index: int) -> None:
+    if command == "enqueue":
+        client.enqueue(task=task, queue_name="w1")
+    elif command == "ping":
+        client.ping(task=task)
+    elif command == "started":
+        client.started(task=task)
+    elif command == "edit":
+        client.edit(task=task, comment=f"note {index}", force=True)
+    elif command == "stopped":
+        client.stopped(task=task)
+    else:
+        client.reset(task=task)
+
+
+_PAYLOAD = json.dumps({"event": "TaskPinged", "at": "2026-01-01T00:00:00Z", "by": "b"})
 
 RAW_SCHEMA = """
 CREATE TABLE log (position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -68,23 +74,52 @@ CREATE TABLE log (position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 """
 
 
+# On a Citus cluster the raw log is sharded by tenant as tasktrack's is (bench/citus.py): keys
+# led by `company`, each writer one company.
+RAW_SCHEMA_CITUS = """
+CREATE TABLE log (company text NOT NULL, position bigint GENERATED ALWAYS AS IDENTITY,
+                  stream_id text NOT NULL, stream_version int NOT NULL, data text NOT NULL,
+                  PRIMARY KEY (company, position), UNIQUE (company, stream_id, stream_version))
+"""
+
+
 def _raw_writer(url: str, p: dict[str, Any], writer: int, out: Any, go: Any) -> None:
     libpq = url.replace("postgresql+psycopg://", "postgresql://")
     steps = plan(p, writer)
     with psycopg.connect(libpq) as conn:
+        on_citus = citus.is_citus(conn)
         versions = [0] * (p["tasks"] // p["writers"])
-        payload = json.dumps({"event": "TaskPinged", "at": "2026-01-01T00:00:00Z", "by": "b"})
         out.put(("ready", writer))
         go.wait()
         start = time.perf_counter()
         for index, _command in steps:
             versions[index] += 1
-            conn.execute(
-                "INSERT INTO log (stream_id, stream_version, data) VALUES (%s, %s, %s)",
-                (f"w{writer}-t{index}", versions[index], payload),
+            _raw_insert(
+                conn,
+                on_citus=on_citus,
+                writer=writer,
+                stream=f"w{writer}-t{index}",
+                version=versions[index],
             )
             conn.commit()
         out.put(("done", time.perf_counter() - start, len(steps), peak_rss_mb()))
+
+
+def _raw_insert(
+    conn: psycopg.Connection[Any], *, on_citus: bool, writer: int, stream: str, version: int
+) -> None:
+    """One raw event row (on a cluster with its writer's company, the distribution key)."""
+    data = _PAYLOAD
+    if on_citus:
+        conn.execute(
+            "INSERT INTO log (company, stream_id, stream_version, data) VALUES (%s, %s, %s, %s)",
+            (f"bench{writer}", stream, version, data),
+        )
+    else:
+        conn.execute(
+            "INSERT INTO log (stream_id, stream_version, data) VALUES (%s, %s, %s)",
+            (stream, version, data),
+        )
 
 
 def _run(url: str, p: dict[str, Any], target: Any) -> RunResult:
@@ -129,13 +164,30 @@ def check_tasktrack(url: str, p: dict[str, Any]) -> str:
                 if command in LEADS_TO:
                     status, changes = LEADS_TO[command], changes + 1
                 expected[index] = (status, changes)
-            rows = conn.execute(
-                "SELECT t.name, t.status, t.stream_version, "
-                "(SELECT count(*) FROM task_status_history h WHERE h.task_id = t.id), "
-                "(SELECT max(stream_version) FROM events e WHERE e.stream_id = t.id) "
-                "FROM tasks t WHERE t.company = %s",
-                (f"bench{writer}",),
-            ).fetchall()
+            # Three single-tenant statements rather than correlated subqueries, which Citus
+            # refuses across tables (the same check on one node and on a cluster).
+            company = (f"bench{writer}",)
+            changes_of = dict(
+                conn.execute(
+                    "SELECT task_id, count(*) FROM task_status_history WHERE company = %s "
+                    "GROUP BY task_id",
+                    company,
+                ).fetchall()
+            )
+            head_of = dict(
+                conn.execute(
+                    "SELECT stream_id, max(stream_version) FROM events WHERE company = %s "
+                    "GROUP BY stream_id",
+                    company,
+                ).fetchall()
+            )
+            rows = [
+                (name, status, version, changes_of.get(task, 0), head_of.get(task))
+                for task, name, status, version in conn.execute(
+                    "SELECT id, name, status, stream_version FROM tasks WHERE company = %s",
+                    company,
+                )
+            ]
             got = {int(name.rsplit(" ", 1)[1]): row for name, *row in rows}
             if set(got) != set(range(p["tasks"] // p["writers"])):
                 return f"writer {writer}: {len(got)} tasks"
@@ -146,11 +198,53 @@ def check_tasktrack(url: str, p: dict[str, Any]) -> str:
     return "ok"
 
 
+def _raw_schema(url: str) -> None:
+    with psycopg.connect(citus.libpq(url)) as conn:
+        if citus.is_citus(conn):
+            conn.execute(RAW_SCHEMA_CITUS)
+            citus.distribute_raw(conn, ["log"])
+        else:
+            conn.execute(RAW_SCHEMA)
+
+
 def run_raw(url: str, p: dict[str, Any]) -> RunResult:
-    libpq = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(libpq) as conn:
-        conn.execute(RAW_SCHEMA)
+    _raw_schema(url)
     return _run(url, p, _raw_writer)
+
+
+def probe_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
+    """Each command of the cycle once on a cluster, with what the coordinator sent for it."""
+    counted = citus.Counted()
+    engine = citus.counting_engine(url, counted)
+    client = Client(engine, Caller(company="bench0", user="bench"))
+    try:
+        made: list[str] = []
+        per = {"create": counted.count(lambda: made.append(_create(client)))}
+        task = made[0]
+        for command in CYCLE:
+            per[command] = counted.count(lambda c=command: _step(client, c, task, 0))
+    finally:
+        engine.dispose()
+    return RunResult(seconds=0, units=0, peak_rss_mb=peak_rss_mb(), extra=per)
+
+
+def _create(client: Client) -> str:
+    return str(client.create(name="w1 probe task", type="training")["id"])
+
+
+def probe_raw(url: str, p: dict[str, Any]) -> RunResult:
+    """The raw write (one INSERT, one commit) once on a cluster, counted."""
+    _raw_schema(url)
+    counted = citus.Counted()
+    with psycopg.connect(citus.libpq(url)) as conn:
+        citus.count_on(conn, counted)
+
+        def write() -> None:
+            _raw_insert(conn, on_citus=True, writer=0, stream="w0-t0", version=1)
+            conn.commit()
+
+        per = {"insert": counted.count(write)}
+    return RunResult(seconds=0, units=0, peak_rss_mb=peak_rss_mb(), extra=per)
 
 
 def params(quick: bool, writers: int = 1) -> dict[str, Any]:
@@ -158,4 +252,11 @@ def params(quick: bool, writers: int = 1) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    child_main({"tasktrack": run_tasktrack, "raw": run_raw})
+    child_main(
+        {
+            "tasktrack": run_tasktrack,
+            "raw": run_raw,
+            "probe-tasktrack": probe_tasktrack,
+            "probe-raw": probe_raw,
+        }
+    )

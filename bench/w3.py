@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 
+from bench import citus
 from bench.harness import RunResult, child_main, peak_rss_mb
 from tasktrack.api import Client
 from tasktrack.service import Caller
@@ -62,36 +63,36 @@ def sample(p: dict[str, Any]) -> list[tuple[int, int]]:
     ]
 
 
+def company(p: dict[str, Any], task: int) -> str:
+    """The tenant of a task: one ("bench") by default, else tasks dealt round `tenants`
+    companies (the Citus comparison spreads them over the workers)."""
+    tenants = p.get("tenants", 1)
+    return "bench" if tenants == 1 else f"bench{task % tenants}"
+
+
 def run_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
     engine = make_engine(url, pool_size=2)
-    client = Client(engine, Caller(company="bench", user="bench"))
+    clients = {
+        name: Client(engine, Caller(company=name, user="bench"))
+        for name in {company(p, t) for t in range(p["tasks"])}
+    }
+    tenant = [clients[company(p, t)] for t in range(p["tasks"])]
     ids = [
-        str(client.create(name=f"bench task {i}", type="training")["id"]) for i in range(p["tasks"])
+        str(tenant[i].create(name=f"bench task {i}", type="training")["id"])
+        for i in range(p["tasks"])
     ]
-    for task_id in ids:
-        client.started(task=task_id)
+    for i, task_id in enumerate(ids):
+        tenant[i].started(task=task_id)
     units = 0
     start = time.perf_counter()
-    for batch in batches(p):
-        events = []
-        for task, s, it in batch:
-            metric, variant = names(s)
-            events.append(
-                {
-                    "task": ids[task],
-                    "type": SCALAR,
-                    "metric": metric,
-                    "variant": variant,
-                    "iter": it,
-                    "value": value(task, s, it),
-                }
-            )
-        units += client.add_events(events)["added"]
+    for batch in batches(p):  # one task's report: one tenant
+        events = _report(p, ids, batch)
+        units += tenant[batch[0][0]].add_events(events)["added"]
     seconds = time.perf_counter() - start
     got = {}
     for task, s in sample(p):
         metric, variant = names(s)
-        lm = client.get_by_id(ids[task]).last_metrics or {}
+        lm = tenant[task].get_by_id(ids[task]).last_metrics or {}
         entry = next(
             e
             for by_v in lm.values()
@@ -110,6 +111,17 @@ CREATE INDEX points_series_idx ON points (task_id, metric, variant, iter);
 CREATE TABLE agg (task_id text, metric text, variant text, value float8, min_value float8,
                   min_iter bigint, max_value float8, max_iter bigint, count bigint,
                   PRIMARY KEY (task_id, metric, variant));
+"""
+
+# On a Citus cluster the raw tables are sharded by tenant as tasktrack's are (bench/citus.py):
+# a `company` column leading every key, the points and aggregates co-located.
+RAW_SCHEMA_CITUS = """
+CREATE TABLE agg (company text, task_id text, metric text, variant text, value float8,
+                  min_value float8, min_iter bigint, max_value float8, max_iter bigint,
+                  count bigint, PRIMARY KEY (company, task_id, metric, variant));
+CREATE TABLE points (company text, task_id text, metric text, variant text, iter bigint,
+                     value float8, ts bigint);
+CREATE INDEX points_series_idx ON points (company, task_id, metric, variant, iter);
 """
 
 RAW_UPSERT = """
@@ -134,35 +146,59 @@ ON CONFLICT (task_id, metric, variant) DO UPDATE SET
 """
 
 
+# The same upsert with the tenant leading the key, pinned to one tenant per batch (a batch is
+# one task's report) so that Citus routes it to one shard.
+RAW_UPSERT_CITUS = (
+    RAW_UPSERT.replace("INSERT INTO agg AS a\nSELECT ", "INSERT INTO agg AS a\nSELECT %s::text, ")
+    .replace("GROUP BY 1, 2, 3", "GROUP BY 2, 3, 4")
+    .replace("ON CONFLICT (task_id,", "ON CONFLICT (company, task_id,")
+)
+
+
+def _raw_schema(conn: psycopg.Connection[Any]) -> bool:
+    """Create the raw tables (sharded on a cluster); True on a cluster."""
+    on_citus = citus.is_citus(conn)
+    conn.execute(RAW_SCHEMA_CITUS if on_citus else RAW_SCHEMA)
+    if on_citus:
+        citus.distribute_raw(conn, ["agg", "points"])
+    conn.commit()
+    return on_citus
+
+
+def _raw_batch(
+    conn: psycopg.Connection[Any],
+    p: dict[str, Any],
+    batch: list[tuple[int, int, int]],
+    now: int,
+    on_citus: bool,
+) -> int:
+    """One report: COPY its points, upsert its aggregates, commit."""
+    tenant = [company(p, batch[0][0])] if on_citus else []
+    rows = []
+    for task, s, it in batch:
+        metric, variant = names(s)
+        rows.append((*tenant, f"task{task}", metric, variant, it, value(task, s, it), now))
+    k = len(tenant)
+    with conn.cursor() as cur:
+        with cur.copy("COPY points FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(
+            RAW_UPSERT_CITUS if on_citus else RAW_UPSERT,
+            (*tenant, *([r[k + i] for r in rows] for i in range(5))),
+        )
+    conn.commit()
+    return len(rows)
+
+
 def run_raw(url: str, p: dict[str, Any]) -> RunResult:
-    libpq = url.replace("postgresql+psycopg://", "postgresql://")
     units = 0
-    with psycopg.connect(libpq) as conn:
-        conn.execute(RAW_SCHEMA)
-        conn.commit()
+    with psycopg.connect(citus.libpq(url)) as conn:
+        on_citus = _raw_schema(conn)
         now = int(time.time() * 1000)
         start = time.perf_counter()
         for batch in batches(p):
-            rows = []
-            for task, s, it in batch:
-                metric, variant = names(s)
-                rows.append((f"task{task}", metric, variant, it, value(task, s, it), now))
-            with conn.cursor() as cur:
-                with cur.copy("COPY points FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                cur.execute(
-                    RAW_UPSERT,
-                    (
-                        [r[0] for r in rows],
-                        [r[1] for r in rows],
-                        [r[2] for r in rows],
-                        [r[3] for r in rows],
-                        [r[4] for r in rows],
-                    ),
-                )
-            conn.commit()
-            units += len(rows)
+            units += _raw_batch(conn, p, batch, now, on_citus)
         seconds = time.perf_counter() - start
         got = {}
         for task, s in sample(p):
@@ -177,10 +213,68 @@ def run_raw(url: str, p: dict[str, Any]) -> RunResult:
     return RunResult(seconds=seconds, units=units, peak_rss_mb=peak_rss_mb(), check=_check(p, got))
 
 
+def _report(p: dict[str, Any], ids: list[str], batch: list[tuple[int, int, int]]) -> list[Any]:
+    events = []
+    for task, s, it in batch:
+        metric, variant = names(s)
+        events.append(
+            {
+                "task": ids[task],
+                "type": SCALAR,
+                "metric": metric,
+                "variant": variant,
+                "iter": it,
+                "value": value(task, s, it),
+            }
+        )
+    return events
+
+
+def probe_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
+    """One task's first and second report of `batch` points on a cluster, counted (the first
+    creates the series, the second updates them)."""
+    counted = citus.Counted()
+    engine = citus.counting_engine(url, counted)
+    client = Client(engine, Caller(company=company(p, 0), user="bench"))
+    try:
+        task = str(client.create(name="w3 probe task", type="training")["id"])
+        client.started(task=task)
+        first, second = (b for b, _ in zip(batches({**p, "tasks": 1}), range(2), strict=False))
+        per = {
+            "add_events (first report)": counted.count(
+                lambda: client.add_events(_report(p, [task], first))
+            ),
+            "add_events (next report)": counted.count(
+                lambda: client.add_events(_report(p, [task], second))
+            ),
+        }
+    finally:
+        engine.dispose()
+    return RunResult(seconds=0, units=0, peak_rss_mb=peak_rss_mb(), extra=per)
+
+
+def probe_raw(url: str, p: dict[str, Any]) -> RunResult:
+    """The raw baseline's report (COPY, upsert, commit) once on a cluster, counted."""
+    counted = citus.Counted()
+    with psycopg.connect(citus.libpq(url)) as conn:
+        on_citus = _raw_schema(conn)
+        citus.count_on(conn, counted)
+        first = next(batches({**p, "tasks": 1}))
+        per = {"report": counted.count(lambda: _raw_batch(conn, p, first, 0, on_citus))}
+    return RunResult(seconds=0, units=0, peak_rss_mb=peak_rss_mb(), extra=per)
+
+
 def params(quick: bool, scale: float = 1.0) -> dict[str, Any]:
     iters = 100 if quick else 1000
     return {"tasks": 100, "series": 10, "iters": int(iters * scale), "batch": 500}
 
 
 if __name__ == "__main__":
-    child_main({"tasktrack": run_tasktrack, "raw": run_raw})
+    child_main(
+        {
+            "tasktrack": run_tasktrack,
+            "raw": run_raw,
+            "probe-tasktrack": probe_tasktrack,
+            "probe-raw": probe_raw,
+        }
+    )

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,8 +120,34 @@ def create_database(coordinator: str) -> str:
 def drop_database(coordinator: str, url: str) -> None:
     name = make_url(url).database
     assert name is not None
-    with psycopg.connect(_libpq(coordinator), autocommit=True) as conn:
-        conn.execute("SET citus.enable_create_database_propagation = on")
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    for attempt in range(5):
+        try:
+            with psycopg.connect(_libpq(coordinator), autocommit=True) as conn:
+                conn.execute("SET citus.enable_create_database_propagation = on")
+                conn.execute(drop)
+            return
+        except psycopg.errors.ObjectInUse:
+            # Seen once tearing down tests/e2e/test_citus_shards.py (cause not pinned down;
+            # likely a Citus background connection to the database, e.g. the deferred drop of
+            # a moved shard's old placement, which FORCE may not end): retried briefly.
+            if attempt == 4:
+                raise
+            time.sleep(1)
+
+
+@contextmanager
+def distributed_database(coordinator: str) -> Iterator[str]:
+    """A fresh database on the cluster, migrated and distributed by the commands an operator
+    runs (`tasktrack db upgrade`, `tasktrack db distribute`); dropped afterwards."""
+    from tests.e2e.cli import run  # the e2e helpers, only for the tests that use them
+
+    url = create_database(coordinator)
+    try:
+        env = {"TASKTRACK_DATABASE_URL": url}
+        for step in (("db", "upgrade"), ("db", "distribute")):
+            done = run(*step, env=env)
+            assert done.returncode == 0, done.stderr
+        yield url
+    finally:
+        drop_database(coordinator, url)
