@@ -37,6 +37,7 @@ DISTRIBUTED: Final[tuple[str, ...]] = (
     "serving_containers",
     "serving_reports",
     "user_preferences",
+    "scroll_states",
 )
 
 # Small tables read across tenants, changed rarely: a copy on every node (reference tables),
