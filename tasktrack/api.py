@@ -7,6 +7,7 @@ dicts); queries return typed Structs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from datetime import date, datetime
 from typing import Any, Literal, Self, overload
@@ -57,7 +58,7 @@ from tasktrack.queries.reading import reading
 from tasktrack.queries.views import StatusHistoryEntry, TaskView
 from tasktrack.service import Caller, TaskService
 from tasktrack.service.results import Result
-from tasktrack.store import migrate
+from tasktrack.store import migrate, scrolls
 from tasktrack.store.engine import open_database, raw
 
 DEFAULT_COMPANY = "default"
@@ -192,6 +193,24 @@ class Client(
         (start, size) replaces its page, for a scroll."""
         with self._read() as conn:
             return task_queries.get_all(conn, self.caller.company, query, window)
+
+    def query_scroll(
+        self,
+        query: task_queries.GetAllRequest,
+        scroll_id: str | None,
+        window: Callable[[int], tuple[int, int]],
+    ) -> tuple[list[TaskView], str]:
+        """One page of a listing scroll: (tasks, the scroll's id). `window` turns the scroll's
+        stored position into (start, size); the id stays the same for the scroll's life (a
+        None, unknown or expired id starts a new one), as ClearML's web UI expects."""
+        company = self.caller.company
+        with self._read() as conn:
+            scroll_id, at = scrolls.position(conn, company, scroll_id)
+            start, size = window(at)
+            tasks = task_queries.get_all(conn, company, query, (start, size))
+        with self.engine.begin() as conn:
+            scrolls.move(conn, company, scroll_id, start + len(tasks))
+        return tasks, scroll_id
 
     def get_scalar_series(
         self,

@@ -3,7 +3,6 @@ listing for the web UI and its test suite), with scroll_id paging and resolved r
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
@@ -17,10 +16,6 @@ from tasktrack.queries.models import MAX_PAGE_SIZE, ModelFilter
 from tasktrack.queries.projects import ProjectFilter
 from tasktrack.queries.queues import QueueFilter
 from tasktrack.queries.shaping import check_paths, clearml_json, shape
-
-# A scroll id carries the position the scroll has reached: stateless, so any server process
-# can go on with it. It is no secret: it only moves an offset over the caller's own tasks.
-_SCROLL = re.compile(r"tt1\.([0-9]{1,18})")
 
 
 class GetAllEx(GetAllRequest, frozen=True, kw_only=True):
@@ -45,31 +40,37 @@ def parse_get_all_ex(body: dict[str, Any]) -> GetAllEx:
     return request
 
 
-def scroll_window(body: GetAllEx) -> tuple[tuple[int, int] | None, int]:
-    """(start, size) for a scrolling request (None when it does not scroll), and where the
-    scroll starts. As ClearML: a scroll needs `size` >= 1 (400/12); an unknown scroll id starts
-    a new scroll; `refresh_scroll` brings everything from the start to where it had got."""
+def scrolls(body: GetAllEx) -> bool:
+    """Whether the request scrolls; as ClearML, a scroll needs `size` >= 1 (400/12)."""
     if body.scroll_id is UNSET and body.size is None:
-        return None, 0
+        return False
     if body.size is None or body.size < 1:
         raise InvalidRequest(
             "Validation error: Integer size parameter greater than 1 should be provided when "
             "working with scroll",
             field="size",
         )
-    found = _SCROLL.fullmatch(body.scroll_id or "")
-    position = int(found.group(1)) if found else 0
+    return True
+
+
+def scroll_window(body: GetAllEx, position: int) -> tuple[int, int]:
+    """(start, size) of the page a scroll that has got to `position` answers next:
+    `refresh_scroll` brings everything from the start to where it had got."""
+    size = body.size or 1
     if body.refresh_scroll:
-        return (0, max(position, body.size)), 0
-    return (position, body.size), position
+        return 0, max(position, size)
+    return position, size
 
 
 def get_all_ex(call: Call, body: GetAllEx) -> Any:
-    window, start = scroll_window(body)
-    tasks = call.client.query_all(body, window)
     answer: dict[str, Any] = {}
-    if window is not None:
-        answer["scroll_id"] = f"tt1.{start + len(tasks)}"
+    if scrolls(body):
+        scroll_id = body.scroll_id if isinstance(body.scroll_id, str) else None
+        tasks, answer["scroll_id"] = call.client.query_scroll(
+            body, scroll_id, lambda at: scroll_window(body, at)
+        )
+    else:
+        tasks = call.client.query_all(body)
     asked = body.only_fields or []
     queue_paths = references.queue_paths(asked)
     model_paths = model_refs.asked(asked)

@@ -40,6 +40,7 @@ DISTRIBUTED: Final[tuple[str, ...]] = (
     # Catch-up checkpoints, one per projector and tenant (projections/checkpoints.py): a
     # tenant's batch writes its checkpoint beside its rows, on the worker holding them.
     "projector_checkpoints",
+    "scroll_states",
 )
 
 # Small tables read across tenants, changed rarely: a copy on every node (reference tables),

@@ -80,6 +80,9 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     # sweeps expired revocations; a user's preferences row is created and rewritten.
     "revoked_tokens": ("SELECT", "INSERT", "DELETE"),
     "user_preferences": ("SELECT", "INSERT", "UPDATE"),
+    # Listing scrolls (docs/architecture.md, "Listing scrolls"): a scroll's row is created,
+    # moved on with each page, and swept once expired.
+    "scroll_states": ("SELECT", "INSERT", "UPDATE", "DELETE"),
 }
 
 # Relations whose owner is the schema's owner: the bookkeeping table alembic creates first.

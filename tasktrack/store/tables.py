@@ -568,3 +568,15 @@ user_preferences = Table(
     Column("preferences", JSONB, nullable=False),
     _ts("updated_at", nullable=False),
 )
+
+# Where each listing scroll (tasks.get_all_ex `scroll_id`) has got: one id for the scroll's
+# life, as ClearML's Redis state, swept once expired. A reader's cursor, not a fact in the log.
+scroll_states = Table(
+    "scroll_states",
+    metadata,
+    Column("company", Text, primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    _ts("expires_at", nullable=False),
+    Index("scroll_states_expires_at", "company", "expires_at"),
+)

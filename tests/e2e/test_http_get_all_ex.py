@@ -5,6 +5,7 @@ nothing."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,16 +23,43 @@ def test_scroll_pages_through_and_refresh_brings_everything(api: Api) -> None:
     tasks = [_task(api, f"scroll {i}", hyperparams=param(i)) for i in range(7)]
     body = {"id": tasks, "order_by": ["hyperparams.t.p.value"], "size": 3}
     seen: list[str] = []
-    scroll = None
-    for expected in (3, 3, 1, 0):
+    first = api.ok("tasks.get_all_ex", {**body, "scroll_id": None})
+    scroll = first["scroll_id"]
+    seen += [t["id"] for t in first["tasks"]]
+    for expected in (3, 1, 0):
         data = api.ok("tasks.get_all_ex", {**body, "scroll_id": scroll})
         assert len(data["tasks"]) == expected
         seen += [t["id"] for t in data["tasks"]]
-        scroll = data["scroll_id"]
+        # One id for the scroll's life, as ClearML's: its web UI takes a changed id for an
+        # expired scroll and starts its table again.
+        assert data["scroll_id"] == scroll
     assert seen == tasks
     refreshed = api.ok("tasks.get_all_ex", {**body, "scroll_id": scroll, "refresh_scroll": True})
     assert [t["id"] for t in refreshed["tasks"]] == tasks
+    assert refreshed["scroll_id"] == scroll
+    # After a refresh the scroll goes on from where the refresh got to (the end).
+    assert api.ok("tasks.get_all_ex", {**body, "scroll_id": scroll})["tasks"] == []
     assert api.error("tasks.get_all_ex", {"scroll_id": scroll})[:2] == (400, 12)
+
+
+def test_an_unknown_or_foreign_scroll_id_starts_a_new_scroll(
+    api: Api, new_caller: Callable[..., Api]
+) -> None:
+    tasks = [_task(api, f"fresh scroll {i}") for i in range(3)]
+    body = {"id": tasks, "order_by": ["name"], "size": 2}
+    mine = api.ok("tasks.get_all_ex", {**body, "scroll_id": None})["scroll_id"]
+    again = api.ok("tasks.get_all_ex", {**body, "scroll_id": "no such scroll"})
+    assert [t["id"] for t in again["tasks"]] == tasks[:2]
+    assert again["scroll_id"] not in (mine, "no such scroll")
+    # Another company's caller presenting my scroll's id gets a scroll of its own, at 0.
+    other = new_caller()
+    theirs = other.ok("tasks.get_all_ex", {"size": 2, "scroll_id": mine})
+    assert theirs["tasks"] == []
+    assert theirs["scroll_id"] != mine
+    # Mine was not moved by them: it goes on with the third task.
+    assert [t["id"] for t in api.ok("tasks.get_all_ex", {**body, "scroll_id": mine})["tasks"]] == [
+        tasks[2]
+    ]
 
 
 def test_project_references_and_clearml_shapes(api: Api) -> None:

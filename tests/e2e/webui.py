@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +81,8 @@ DETAILS = {
 class Seeded:
     """What the tests put in: a project, three tasks by two users, and alice's key pair."""
 
+    company = "webui-co"  # the seeding fixture names one per test module
+
     def __init__(self, api: Api, bob: Api, access_key: str, secret_key: str) -> None:
         self.access_key, self.secret_key = access_key, secret_key
         self.api = api
@@ -140,17 +141,19 @@ def ui_base(e2e_database: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def seeded(ui_base: str, e2e_engine: Engine) -> Iterator[Seeded]:
-    # A company of each module's own: the browser modules share the session's database, and
-    # each seeds the same project names and logs in as a first-time user (the welcome dialog).
-    company = f"webui-{uuid.uuid4().hex[:8]}"
+def seeded(ui_base: str, e2e_engine: Engine, request: pytest.FixtureRequest) -> Iterator[Seeded]:
+    # A company per test module: the modules share the session's database, and each seeds the
+    # same project names (a second "vision" in one company would be refused).
+    company = f"webui-{request.module.__name__.rsplit('.', 1)[-1]}"
     with e2e_engine.begin() as conn:
         alice = credentials.create(conn, company, "alice")
         bob = credentials.create(conn, company, "bob")
     alice_api = Api(ui_base, basic(alice.access_key, alice.secret_key))
     bob_api = Api(ui_base, basic(bob.access_key, bob.secret_key))
     try:
-        yield Seeded(alice_api, bob_api, alice.access_key, alice.secret_key)
+        seeded = Seeded(alice_api, bob_api, alice.access_key, alice.secret_key)
+        seeded.company = company
+        yield seeded
     finally:
         alice_api.close()
         bob_api.close()

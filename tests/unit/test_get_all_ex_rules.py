@@ -12,7 +12,7 @@ import pytest
 from tasktrack.domain.errors import BadFilter, InvalidRequest
 from tasktrack.domain.state import TaskState
 from tasktrack.domain.values import Artifact, Execution
-from tasktrack.http.task_endpoints import GetAllEx, scroll_window
+from tasktrack.http.task_endpoints import GetAllEx, scroll_window, scrolls
 from tasktrack.queries import references
 from tasktrack.queries.filter_language import OrderKey, parse_order
 from tasktrack.queries.filter_more import MultiField, list_filters, parse_multi
@@ -93,15 +93,17 @@ def _ex(**body: Any) -> GetAllEx:
 
 
 def test_scroll_windows() -> None:
-    assert scroll_window(_ex()) == (None, 0)
-    assert scroll_window(_ex(scroll_id=None, size=10)) == ((0, 10), 0)
-    assert scroll_window(_ex(scroll_id="tt1.20", size=10)) == ((20, 10), 20)
-    assert scroll_window(_ex(scroll_id="someone else's", size=10)) == ((0, 10), 0)
-    assert scroll_window(_ex(scroll_id="tt1.20", size=10, refresh_scroll=True)) == ((0, 20), 0)
+    assert scrolls(_ex()) is False
+    assert scrolls(_ex(scroll_id=None, size=10)) is True
+    assert scroll_window(_ex(scroll_id=None, size=10), 0) == (0, 10)
+    assert scroll_window(_ex(scroll_id="s", size=10), 20) == (20, 10)
+    # A refresh brings everything from the start to where the scroll had got (a page at least).
+    assert scroll_window(_ex(scroll_id="s", size=10, refresh_scroll=True), 20) == (0, 20)
+    assert scroll_window(_ex(scroll_id="s", size=10, refresh_scroll=True), 4) == (0, 10)
     with pytest.raises(InvalidRequest):
-        scroll_window(_ex(scroll_id="tt1.20"))
+        scrolls(_ex(scroll_id="s"))
     with pytest.raises(InvalidRequest):
-        scroll_window(_ex(scroll_id=None, size=0))
+        scrolls(_ex(scroll_id=None, size=0))
 
 
 def test_references_answer_the_project_as_an_object() -> None:
