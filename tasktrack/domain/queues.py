@@ -153,6 +153,40 @@ def line(entries: list[Entry], event: ev.AnyEvent) -> list[Entry]:
             return entries
 
 
+# The queue events that change its line (a replay keeps only these of a queue's stream).
+LINE_EVENTS = (
+    ev.QueueTaskAdded,
+    ev.QueueTaskRemoved,
+    ev.QueueTaskHandedOut,
+    ev.QueueTaskMoved,
+    ev.QueueDeleted,
+)
+
+
+def line_with_handouts(
+    changes: Iterable[tuple[int, ev.AnyEvent]], handouts: Iterable[tuple[int, str]]
+) -> list[Entry]:
+    """The line after a queue's line events (with their stream versions) and the handouts
+    from it on its tasks' streams (the queue version each followed, the task): a handout
+    that followed version v is applied after the queue's events up to v and before the
+    next. Handouts after one version are concurrent with each other and only take entries
+    out, so their order among themselves does not matter."""
+    pending = sorted(handouts)
+    entries: list[Entry] = []
+    i = 0
+    for version, event in changes:
+        j = i
+        while j < len(pending) and pending[j][0] < version:
+            j += 1
+        if j > i:
+            gone = {task for _, task in pending[i:j]}
+            entries = [e for e in entries if e.task not in gone]
+            i = j
+        entries = line(entries, event)
+    gone = {task for _, task in pending[i:]}
+    return [e for e in entries if e.task not in gone]
+
+
 def position_after(entries: list[Entry], task: str, move: int | str) -> int:
     """Where a move puts the task: "first", "last", or `move` places later (negative:
     earlier), clamped to the line (ClearML's reposition)."""

@@ -75,6 +75,14 @@ events = Table(
     Index("events_stream_id_stream_version_idx", "stream_id", "stream_version"),
     Index("events_tx_position_idx", "tx", "position"),
     Index("events_recorded_at_brin", "recorded_at", postgresql_using="brin"),
+    # A queue's handouts, which are events of its tasks' streams (migration 0022).
+    Index(
+        "events_handouts_idx",
+        "company",
+        text("(data ->> 'queue')"),
+        "position",
+        postgresql_where=text("type = 'TaskHandedOut'"),
+    ),
 )
 
 # Current state of every live task: one row per task, all fields of ClearML's task object.
