@@ -118,21 +118,6 @@ class Lines:
             self.members.update({t: [] for t in queued} | queuerows.members(again))
         self._remember(queuerows.loaded(rows))
 
-    def lock_first(self, queue_id: str) -> Entry | None:
-        """Lock one queue, load it and read its first entry in one round trip (the handout's
-        critical section is the queue's lock: a round trip less under it is a shorter wait
-        for every other agent of the queue). The entry is read after the lock is granted
-        (the statements run in order), so nobody can take it before this transaction ends."""
-        uow = self.uow
-        names = {queues.lock_of(queue_id)} - uow.locked
-        locking = eventlog.send_lock_and_see(uow.conn, names, [])
-        rows = queuerows.send_load(uow.conn, self.company, [queue_id])
-        head = queuerows.send_first(uow.conn, self.company, queue_id)
-        eventlog.seen(locking)
-        uow.locked |= names
-        self._remember(queuerows.loaded(rows))
-        return queuerows.first_of(head)
-
     def claim(self, queue_id: str, only: str | None = None) -> Entry | None:
         """A handout's claim: the queue locked SHARED and loaded, then the first waiting
         entry whose task's lock could be taken without waiting (locked, then read again),
@@ -158,8 +143,17 @@ class Lines:
         while line:
             if only is not None and line[0].task != only:
                 return None
-            fresh = [e for e in line if e.task not in tried][: 1 if only else None]
-            got = eventlog.try_first(uow.conn, [e.task for e in fresh])
+            fresh = [e.task for e in line if e.task not in tried][: 1 if only else None]
+            # One round trip: try the locks; then, read after the grant (statements run in
+            # order), the entry and the row of the task whose lock was taken.
+            trying = eventlog.send_try_first(uow.conn, fresh)
+            again = queuerows.send_claimed_entry(
+                uow.conn, self.company, queue_id, fresh, eventlog.CLAIMED
+            )
+            row = uow.send_load_one(f"(%s::text[])[{eventlog.CLAIMED}]", (fresh,))
+            got = eventlog.tried(trying)
+            entry = queuerows.first_of(again)
+            uow.loaded(row)
             if got is None:
                 if len(line) < CANDIDATES or only is not None:
                     return None  # every waiting task is held by another transaction
@@ -169,12 +163,9 @@ class Lines:
                 )
                 line = queuerows.line_of(page)
                 continue
-            task = fresh[got].task
+            task = fresh[got]
             tried.add(task)
             uow.locked.add(task)
-            again = queuerows.send_entry(uow.conn, self.company, queue_id, task)
-            uow.load([task])
-            entry = queuerows.first_of(again)
             if entry is not None:
                 return entry
             # Handed out (or removed) between our read of the line and our lock: read the
