@@ -46,10 +46,6 @@ class TasksProjector(StreamReplay):
         """The rows of a list of task ids (one parameter: the list)."""
         return f"SELECT {SELECT_LIST} FROM {self.table} WHERE id = ANY(%s)"
 
-    def select_one_sql(self, id_expression: str) -> str:
-        """The row of the task whose id an SQL expression gives (a handout's claimed task)."""
-        return f"SELECT {SELECT_LIST} FROM {self.table} WHERE id = {id_expression}"
-
     def rows(self, fetched: Iterable[Sequence[Any]]) -> dict[str, TaskRow]:
         return {r[0]: state_from_row(r) for r in fetched}
 

@@ -143,17 +143,8 @@ class Lines:
         while line:
             if only is not None and line[0].task != only:
                 return None
-            fresh = [e.task for e in line if e.task not in tried][: 1 if only else None]
-            # One round trip: try the locks; then, read after the grant (statements run in
-            # order), the entry and the row of the task whose lock was taken.
-            trying = eventlog.send_try_first(uow.conn, fresh)
-            again = queuerows.send_claimed_entry(
-                uow.conn, self.company, queue_id, fresh, eventlog.CLAIMED
-            )
-            row = uow.send_load_one(f"(%s::text[])[{eventlog.CLAIMED}]", (fresh,))
-            got = eventlog.tried(trying)
-            entry = queuerows.first_of(again)
-            uow.loaded(row)
+            fresh = [e for e in line if e.task not in tried][: 1 if only else None]
+            got = eventlog.try_first(uow.conn, [e.task for e in fresh])
             if got is None:
                 if len(line) < CANDIDATES or only is not None:
                     return None  # every waiting task is held by another transaction
@@ -163,9 +154,12 @@ class Lines:
                 )
                 line = queuerows.line_of(page)
                 continue
-            task = fresh[got]
+            task = fresh[got].task
             tried.add(task)
             uow.locked.add(task)
+            again = queuerows.send_entry(uow.conn, self.company, queue_id, task)
+            uow.load([task])
+            entry = queuerows.first_of(again)
             if entry is not None:
                 return entry
             # Handed out (or removed) between our read of the line and our lock: read the

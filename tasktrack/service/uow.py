@@ -83,16 +83,6 @@ class UnitOfWork:
         self._remember_rows(rows)
         return rows
 
-    def send_load_one(self, id_expression: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
-        """Send the read of the task whose id an SQL expression gives, without waiting;
-        `loaded` reads it (a locked task's row, when its id is only known server-side)."""
-        return self.conn.execute(self.tasks.select_one_sql(id_expression), params)
-
-    def loaded(self, cursor: psycopg.Cursor[Any]) -> dict[str, TaskRow]:
-        rows = self.tasks.rows(cursor.fetchall())
-        self._remember_rows(rows)
-        return rows
-
     def load_heads(self, stream_ids: Iterable[str]) -> None:
         """Heads of locked streams no read model keeps a head for (projects), from the log."""
         for stream_id, (head, at) in commandreads.stream_heads(self.conn, stream_ids).items():

@@ -172,17 +172,11 @@ _LOCK_SHARED_SQL = (
 # The first of these locks that nobody holds, taken without waiting for any: the keys are
 # tried in the array's order (unnest yields it in order, the filter runs row by row and
 # LIMIT stops at the first taken), so at most one lock is taken. No transaction id is
-# assigned (advisory locks), so the stream-order rule above still holds for the append. The
-# index taken (0: none) is also kept in a transaction-local setting, so that statements sent
-# in the same round trip can read the row of the one taken (CLAIMED); MATERIALIZED makes the
-# try run once.
-CLAIMED = "current_setting('tasktrack.claimed')::int"
+# assigned (advisory locks), so the stream-order rule above still holds for the append.
 _TRY_FIRST_SQL = (
-    "WITH t AS MATERIALIZED ("
-    " SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS assigned,"
-    " (SELECT k.i FROM unnest(%s::bigint[]) WITH ORDINALITY AS k(key, i)"
-    "  WHERE pg_try_advisory_xact_lock(k.key) LIMIT 1) AS got) "
-    "SELECT assigned, got, set_config('tasktrack.claimed', coalesce(got, 0)::text, true) FROM t"
+    "SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS assigned, "
+    "(SELECT k.i FROM unnest(%s::bigint[]) WITH ORDINALITY AS k(key, i) "
+    " WHERE pg_try_advisory_xact_lock(k.key) LIMIT 1)"
 )
 
 
@@ -195,15 +189,12 @@ def seen_shared(cursor: psycopg.Cursor[Any]) -> None:
     check_locked(cursor.fetchone())
 
 
-def send_try_first(conn: psycopg.Connection[Any], names: Sequence[str]) -> psycopg.Cursor[Any]:
-    """Send the try of these streams' locks, in order, the first free one taken without
-    waiting; `tried` reads its index in `names` (None: every one is held). Statements sent
-    after it find that index in CLAIMED (1-based, 0 for none)."""
-    return conn.execute(_TRY_FIRST_SQL, ([lock_key(n) for n in names],))
-
-
-def tried(cursor: psycopg.Cursor[Any]) -> int | None:
-    row = cursor.fetchone()
+def try_first(conn: psycopg.Connection[Any], names: Sequence[str]) -> int | None:
+    """Lock the first of these streams that no other transaction holds, without waiting;
+    its index in `names`, None when every one is held (or none is given)."""
+    if not names:
+        return None
+    row = conn.execute(_TRY_FIRST_SQL, ([lock_key(n) for n in names],)).fetchone()
     check_locked(row)
     assert row is not None
     return None if row[1] is None else int(row[1]) - 1

@@ -148,18 +148,6 @@ def send_entry(
     )
 
 
-def send_claimed_entry(
-    conn: psycopg.Connection[Any], company: str, queue_id: str, tasks: list[str], claimed: str
-) -> psycopg.Cursor[Any]:
-    """Send the read of the entry of `tasks[claimed - 1]`, `claimed` an SQL expression
-    evaluated by the server (eventlog.CLAIMED; 0: none, so no row); `first_of` reads it."""
-    return conn.execute(
-        "SELECT task_id, added, rank FROM queue_entries "
-        f"WHERE company = %s AND queue_id = %s AND task_id = (%s::text[])[{claimed}]",
-        (company, queue_id, tasks),
-    )
-
-
 def send_memberships(
     conn: psycopg.Connection[Any], company: str, task_ids: Iterable[str]
 ) -> psycopg.Cursor[Any]:
