@@ -113,7 +113,7 @@ def _queue_mismatches(conn: Any, stream: str, records: list[Any]) -> list[str]:
     assert state is not None
     # Handouts are on the tasks' streams: each goes right after the queue version it names.
     handouts = [
-        (r.event.queue_version, r.stream_id)
+        (r.event.queue_version, r.stream_id, r.event.entered)
         for r in eventlog.read_handouts(conn, state.company, state.id)
     ]
     line = queues.line_with_handouts(changes, handouts)

@@ -20,6 +20,7 @@ Old logs' QueueTaskHandedOut, on the queue's stream, folds as it always did.
 from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -46,7 +47,7 @@ class QueuesProjector(StreamReplay):
         # A replay's, until replay_done: each live queue's row and line events, and the
         # handouts of each (company, queue) by the queue version they follow.
         self._queues: list[tuple[QueueState, list[Any], list[tuple[int, ev.AnyEvent]]]] = []
-        self._handouts: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        self._handouts: dict[tuple[str, str], list[tuple[int, str, datetime]]] = {}
 
     def apply(
         self,
@@ -139,7 +140,8 @@ class QueuesProjector(StreamReplay):
                 e = record.event
                 if isinstance(e, ev.TaskHandedOut):
                     key = (record.metadata.company, e.queue)
-                    self._handouts.setdefault(key, []).append((e.queue_version, stream.id))
+                    handout = (e.queue_version, stream.id, e.entered)
+                    self._handouts.setdefault(key, []).append(handout)
             return
         mine = [r for r in stream.records if isinstance(r.event, ev.QUEUE_EVENTS)]
         state: QueueState | None = None

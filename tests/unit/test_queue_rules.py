@@ -130,9 +130,11 @@ def test_handouts_on_task_streams_fold_in_at_the_queue_version_they_name() -> No
         (9, _added("e", 9)),
     ]
     # b handed out after version 4, a after 7 (d's entering); 5 names no line event.
-    line = queues.line_with_handouts(changes, [(7, "a"), (4, "b"), (5, "x")])
+    line = queues.line_with_handouts(
+        changes, [(7, "a", _at(1)), (4, "b", _at(2)), (5, "x", _at(0))]
+    )
     assert [(e.task, e.rank) for e in line] == [("c", 1), ("e", 2)]
-    line = queues.line_with_handouts(changes, [(4, "b")])
+    line = queues.line_with_handouts(changes, [(4, "b", _at(2))])
     # Without b, the move renumbers c, a as 1, 2; d and e enter after them.
     assert [(e.task, e.rank) for e in sorted(line, key=lambda e: e.rank)] == [
         ("c", 1),
@@ -140,4 +142,8 @@ def test_handouts_on_task_streams_fold_in_at_the_queue_version_they_name() -> No
         ("e", 3),
     ]
     # Applied at the end instead (the wrong place), b would have been renumbered with them.
-    assert queues.line_with_handouts(changes, [(9, "b")]) != line
+    assert queues.line_with_handouts(changes, [(9, "b", _at(2))]) != line
+    # A handout whose queue version is behind the stay it ends (read before that stay's
+    # commit showed) still ends that stay, and only it.
+    assert _order(queues.line_with_handouts(changes, [(1, "e", _at(9))])) == ["c", "a", "b"]
+    assert _order(queues.line_with_handouts(changes, [(1, "e", _at(5))])) == ["c", "a", "b", "e"]
