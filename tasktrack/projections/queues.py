@@ -55,7 +55,22 @@ class QueuesProjector(StreamReplay):
         batch: Sequence[Recorded],
         states: MutableMapping[str, TaskState],
     ) -> None:
-        for record in batch:
+        # In log order, handouts among the queues' events: a catch-up or a replay's tail
+        # applies many commands per batch, and a handout must follow its task's entering.
+        mine = [r for r in batch if isinstance(r.event, (*ev.QUEUE_EVENTS, ev.TaskHandedOut))]
+        if not mine:
+            return
+        # The tenant of a stream is the company of its metadata (domain/chain.py holds every
+        # event of a stream to the same one).
+        continued = {
+            r.stream_id for r in mine if not isinstance(r.event, ev.QueueCreated | ev.TaskHandedOut)
+        }
+        found: dict[str, QueueState | None] = {}
+        for company in {r.metadata.company for r in mine}:
+            loaded = queuerows.load(conn, company, continued, self.table)
+            found.update({k: row.state for k, row in loaded.items()})
+        last: dict[str, Recorded] = {}
+        for record in mine:
             if isinstance(record.event, ev.TaskHandedOut):
                 # Only the line changes: the queue's row (and its stream head) stays as is.
                 conn.execute(
@@ -63,18 +78,7 @@ class QueuesProjector(StreamReplay):
                     "WHERE company = %s AND queue_id = %s AND task_id = %s",
                     (record.metadata.company, record.event.queue, record.stream_id),
                 )
-        mine = [r for r in batch if isinstance(r.event, ev.QUEUE_EVENTS)]
-        if not mine:
-            return
-        # The tenant of a stream is the company of its metadata (domain/chain.py holds every
-        # event of a stream to the same one).
-        continued = {r.stream_id for r in mine if not isinstance(r.event, ev.QueueCreated)}
-        found: dict[str, QueueState | None] = {}
-        for company in {r.metadata.company for r in mine}:
-            loaded = queuerows.load(conn, company, continued, self.table)
-            found.update({k: row.state for k, row in loaded.items()})
-        last: dict[str, Recorded] = {}
-        for record in mine:
+                continue
             folded = queues.evolve(found.get(record.stream_id), record.event)
             found[record.stream_id] = folded
             last[record.stream_id] = record
