@@ -8,8 +8,8 @@ status changes as single-row UPDATEs of a plain status table, one commit each (t
 three calls). Setup (tasks created and enqueued, rows inserted) is not timed; the clock runs
 from releasing the agents together to the last one finding the queue empty.
 The check, both sides: every task handed out to exactly one agent (the agents' lists), every
-task completed; for tasktrack also one QueueTaskHandedOut per task in the queue's stream and an
-empty line.
+task completed; for tasktrack also one TaskHandedOut from the queue per task (on the tasks'
+streams) and an empty line.
 Run as a child: `python -m bench.w8 tasktrack|raw URL PARAMS`.
 """
 
@@ -152,7 +152,7 @@ def _setup_tasktrack(url: str, p: dict[str, Any]) -> tuple[str, list[str]]:
 
 def _check_tasktrack(url: str, queue: str, tasks: list[str]) -> str:
     """From the read models and the log: every task completed, the line empty, and one
-    handout event per task in the queue's stream."""
+    handout event from the queue per task."""
     with psycopg.connect(_libpq(url)) as conn:
         statuses = dict(
             conn.execute(
@@ -168,9 +168,9 @@ def _check_tasktrack(url: str, queue: str, tasks: list[str]) -> str:
         if waiting is None or waiting[0] != 0:
             return f"{waiting} tasks still in the queue's line"
         handouts = conn.execute(
-            "SELECT count(*), count(DISTINCT data->>'task') FROM events "
-            "WHERE stream_id = %s AND type = 'QueueTaskHandedOut'",
-            (queue,),
+            "SELECT count(*), count(DISTINCT stream_id) FROM events "
+            "WHERE company = %s AND type = 'TaskHandedOut' AND data->>'queue' = %s",
+            (COMPANY, queue),
         ).fetchone()
         if handouts != (len(tasks), len(tasks)):
             return f"handout events (all, distinct tasks) {handouts}, want {len(tasks)} of each"

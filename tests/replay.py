@@ -27,8 +27,10 @@ def mismatches(engine: Engine, after_position: int) -> list[str]:
     with engine.connect() as sa_conn:
         conn = raw(sa_conn)
         tenants = conn.execute(
-            "SELECT DISTINCT company, stream_id FROM events WHERE position > %s",
-            (after_position,),
+            "SELECT DISTINCT company, stream_id FROM events WHERE position > %s "
+            "UNION SELECT company, data->>'queue' FROM events "
+            "WHERE position > %s AND type = 'TaskHandedOut'",
+            (after_position, after_position),
         ).fetchall()
         streams = sorted({stream for _, stream in tenants})
         rows = {}
@@ -105,11 +107,17 @@ def _queue_mismatches(conn: Any, stream: str, records: list[Any]) -> list[str]:
     if chaincheck.check_stream(conn, stream) is not None:
         problems.append(f"{stream}: hash chain broken")
     state: queues.QueueState | None = None
-    line: list[queues.Entry] = []
+    changes = []
     for record in records:
         state = queues.evolve(state, record.event)
-        line = queues.line(line, record.event)
+        changes.append((record.stream_version, record.event))
     assert state is not None
+    # Handouts are on the tasks' streams: each goes right after the queue version it names.
+    handouts = [
+        (r.event.queue_version, r.stream_id, r.event.entered)
+        for r in eventlog.read_handouts(conn, state.company, state.id)
+    ]
+    line = queues.line_with_handouts(changes, handouts)
     row = queuerows.load(conn, state.company, [state.id]).get(state.id)
     entries = queuerows.entries(conn, state.company, state.id)
     if state.deleted:

@@ -391,6 +391,19 @@ class TaskPinged(Event, frozen=True, kw_only=True):
     """The task said it is alive."""
 
 
+class TaskHandedOut(Event, frozen=True, kw_only=True):
+    """The task left `queue`'s line to be run: handed to the caller of queues.get_next_task
+    (`by`). On the task's stream, so that handouts from one queue lock only their tasks; the
+    queue's story reads them back by `queue` (docs/architecture.md, "Exactly-once handout").
+    `queue_version` is the queue stream's version when it happened (structural queue
+    commands exclude handouts, so it places the handout exactly among the queue's events),
+    `entered` when the task had entered the line."""
+
+    queue: str
+    queue_version: int
+    entered: datetime
+
+
 class WorkerReported(Event, frozen=True, kw_only=True):
     """A worker reported that it is running this task."""
 
@@ -508,7 +521,9 @@ class QueueTaskMoved(Event, frozen=True, kw_only=True):
 
 
 class QueueTaskHandedOut(Event, frozen=True, kw_only=True):
-    """The task left the queue to be run: handed to the caller of queues.get_next_task."""
+    """The task left the queue to be run: handed to the caller of queues.get_next_task.
+    Written on the queue's stream until handouts moved to the task's (TaskHandedOut); logs
+    that have it still fold it, and a queue's story shows a TaskHandedOut as one."""
 
     task: str
 
@@ -791,6 +806,7 @@ TaskEvent = (
     | TaskParentDeleted
     | TaskInputModelDeleted
     | TaskPinged
+    | TaskHandedOut
     | WorkerReported
     | MetricsReported
     | TaskLogged

@@ -325,6 +325,8 @@ HANDLERS: dict[type[ev.Event], Callable[[TaskState, Any], TaskState]] = {
     ev.TaskParentDeleted: lambda s, e: _set(s, parent=DELETED_PARENT_PREFIX + e.parent),
     ev.TaskInputModelDeleted: _input_model_deleted,
     ev.TaskPinged: _pinged,
+    # Leaving the queue's line changes nothing of the task (ClearML's get_next_task neither).
+    ev.TaskHandedOut: lambda s, e: s,
     ev.MetricsReported: _metrics,
     ev.TaskLogged: _reported,
     ev.TaskEventsReported: _reported,

@@ -1,8 +1,10 @@
-"""A queue's history and each task's wait in its line, folded from the queue's stream (pure).
+"""A queue's history and each task's wait in its line, folded from the queue's story (pure).
 
-The queue's stream says who put a task in line, who moved or removed it, and when it was handed
-out; which worker then took it is a fact of the task's stream (WorkerReported, the worker's
-first report of running it), so the caller passes those reports in as `takers`.
+The queue's stream says who put a task in line, who moved or removed it; when it was handed
+out is a fact of the task's stream (TaskHandedOut; older logs have QueueTaskHandedOut on the
+queue's stream), which `story` puts in place among the queue's events; which worker then
+took it is another fact of the task's stream (WorkerReported, the worker's first report of
+running it), so the caller passes those reports in as `takers`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,24 @@ class LineWait(msgspec.Struct, frozen=True, kw_only=True):
     worker: str | None  # handed_out: the worker that took it, if one reported it
     wait_seconds: float | None  # left_at - entered_at (None while it waits)
     seconds_so_far: float  # up to now while it waits
+
+
+def story(
+    queue_events: Iterable[tuple[int, ev.AnyEvent]], handouts: Iterable[tuple[str, ev.AnyEvent]]
+) -> list[ev.AnyEvent]:
+    """The queue's events (with their stream versions) and the TaskHandedOut events from it
+    (with their tasks' ids), as one story: each handout, as a QueueTaskHandedOut, right after
+    the queue event whose version it names (then by time), so the folds below read old and
+    new logs alike."""
+    placed: list[tuple[int, int, datetime, ev.AnyEvent]] = [
+        (version, 0, event.at, event) for version, event in queue_events
+    ]
+    for task, event in handouts:
+        if isinstance(event, ev.TaskHandedOut):
+            out = ev.QueueTaskHandedOut(at=event.at, by=event.by, task=task)
+            placed.append((event.queue_version, 1, event.at, out))
+    placed.sort(key=lambda p: p[:3])
+    return [p[3] for p in placed]
 
 
 def taker(takers: Takers, task: str, handed_at: datetime) -> str | None:

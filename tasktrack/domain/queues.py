@@ -153,6 +153,51 @@ def line(entries: list[Entry], event: ev.AnyEvent) -> list[Entry]:
             return entries
 
 
+# The queue events that change its line (a replay keeps only these of a queue's stream).
+LINE_EVENTS = (
+    ev.QueueTaskAdded,
+    ev.QueueTaskRemoved,
+    ev.QueueTaskHandedOut,
+    ev.QueueTaskMoved,
+    ev.QueueDeleted,
+)
+
+
+def line_with_handouts(
+    changes: Iterable[tuple[int, ev.AnyEvent]], handouts: Iterable[tuple[int, str, datetime]]
+) -> list[Entry]:
+    """The line after a queue's line events (with their stream versions) and the handouts
+    from it on its tasks' streams (the queue version each followed, the task, when it had
+    entered): a handout that followed version v is applied after the queue's events up to v
+    and before the next. Handouts after one version are concurrent with each other and only
+    take entries out, so their order among themselves does not matter. A handout ends the
+    stay it names (`entered`); one met before that stay began (a queue version read behind
+    the entry it took, as a sharded cluster's commit can show) ends it when it begins."""
+    pending = sorted(handouts, key=lambda h: (h[0], h[1]))
+    entries: list[Entry] = []
+    early: set[tuple[str, datetime]] = set()
+
+    def take(done: list[tuple[int, str, datetime]]) -> list[Entry]:
+        waiting = {(e.task, e.added) for e in entries}
+        gone = {(task, entered) for _, task, entered in done}
+        early.update(gone - waiting)
+        return [e for e in entries if (e.task, e.added) not in gone]
+
+    i = 0
+    for version, event in changes:
+        j = i
+        while j < len(pending) and pending[j][0] < version:
+            j += 1
+        if j > i:
+            entries = take(pending[i:j])
+            i = j
+        entries = line(entries, event)
+        if isinstance(event, ev.QueueTaskAdded) and (event.task, event.at) in early:
+            early.discard((event.task, event.at))
+            entries = [e for e in entries if e.task != event.task]
+    return take(pending[i:])
+
+
 def position_after(entries: list[Entry], task: str, move: int | str) -> int:
     """Where a move puts the task: "first", "last", or `move` places later (negative:
     earlier), clamped to the line (ClearML's reposition)."""

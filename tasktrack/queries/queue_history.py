@@ -1,5 +1,6 @@
-"""A queue's history and the waits in its line, read from the log: the queue's own stream, and
-the WorkerReported facts of the tasks it handed out (which worker took each)."""
+"""A queue's history and the waits in its line, read from the log: the queue's own stream, the
+TaskHandedOut facts of the tasks it handed out (when, to whom), and their WorkerReported facts
+(which worker took each)."""
 
 from __future__ import annotations
 
@@ -44,8 +45,14 @@ def resolve(conn: Connection, company: str, queue: str) -> str:
     return str(found)
 
 
-def _stream(conn: Connection, queue_id: str, until: datetime | None = None) -> list[ev.AnyEvent]:
-    return [r.event for r in eventlog.read_stream(raw(conn), queue_id, until=until)]
+def story(
+    conn: Connection, company: str, queue_id: str, until: datetime | None = None
+) -> list[ev.AnyEvent]:
+    """The queue's stream with its handouts in place (domain/queue_history.py's `story`)."""
+    c = raw(conn)
+    own = [(r.stream_version, r.event) for r in eventlog.read_stream(c, queue_id, until=until)]
+    handouts = [(r.stream_id, r.event) for r in eventlog.read_handouts(c, company, queue_id, until)]
+    return queue_history.story(own, handouts)
 
 
 def _takers(conn: Connection, company: str, tasks: list[str]) -> Takers:
@@ -71,7 +78,7 @@ def history(conn: Connection, company: str, queue: str, limit: int = DEFAULT_STE
     limit = analytics.limit_of(limit)
     queue_id = resolve(conn, company, queue)
     view = get_by_id(conn, company, queue_id, None)
-    stream = _stream(conn, queue_id)
+    stream = story(conn, company, queue_id)
     last = stream[-limit:]
     takers = _takers(conn, company, queue_history.handed_out(last))
     return QueueHistory(
@@ -105,7 +112,7 @@ def line_waits(
     now = datetime.now(UTC)
     found: list[LineWait] = []
     for queue_id in ids:
-        stream = _stream(conn, queue_id)
+        stream = story(conn, company, queue_id)
         takers = _takers(conn, company, queue_history.handed_out(stream))
         found += [
             w

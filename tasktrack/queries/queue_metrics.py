@@ -1,4 +1,5 @@
-"""queues.get_queue_metrics: queue length and average wait over time, from the queues' streams."""
+"""queues.get_queue_metrics: queue length and average wait over time, from the queues' stories
+(each queue's stream and the handouts from it on its tasks' streams)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from sqlalchemy import Connection, not_, select
 from tasktrack.domain import queue_metrics
 from tasktrack.domain.errors import BadFilter, InvalidRequest
 from tasktrack.domain.queues import HIDDEN_TAGS
-from tasktrack.store import eventlog
-from tasktrack.store.engine import raw
+from tasktrack.queries import queue_history
 from tasktrack.store.tables import queues
 
 LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last moment a datetime holds
@@ -53,7 +53,7 @@ def get_queue_metrics(
     until = datetime.fromtimestamp(to_date, UTC)
     series = {}
     for queue_id in found:
-        events = [r.event for r in eventlog.read_stream(raw(conn), queue_id, until=until)]
+        events = queue_history.story(conn, company, queue_id, until)
         series[queue_id] = queue_metrics.buckets(
             queue_metrics.samples(events), from_date, to_date, interval
         )

@@ -7,9 +7,18 @@ another queue (enqueue) appends the matching QueueTaskRemoved / QueueTaskAdded t
 streams in the same transaction as the task's own events.
 
 Locking (store/eventlog.py has the order): a command locks its tasks first; which queues a
-task waits in can then only shrink (get_next_task takes a task out holding its queue's lock
-alone), so the queues read after the task's lock are all it may have to leave; they and the
-queue the command puts the task in are locked together, in a second call, before any write.
+task waits in then no longer changes (every command that takes a task out of a line holds the
+task's lock, get_next_task included), so the queues read after the task's lock are all it may
+have to leave; they and the queue the command puts the task in are locked together, in a
+second call, before any write.
+
+Handouts (`claim`) lock the other way round, the queue first, and that is safe because they
+take it SHARED and then never wait: a task's lock is only tried, and a task whose lock is
+held is skipped (as SKIP LOCKED skips a locked row). Every command that appends to a queue's
+stream (enqueue, remove, move, clear, delete, update) takes the queue's lock EXCLUSIVE, so it
+waits for the handouts in flight and they for it: a handout never sees a line being
+reordered or added to, and the queue's stream version it records places it exactly among
+the queue's own events.
 """
 
 from __future__ import annotations
@@ -35,6 +44,10 @@ C = TypeVar("C", bound=cmd.Command)
 
 Found = tuple[str | None, str | None]  # an enqueue's queue id (None: to be made), its name
 _TAG = queues.DEFAULT_TAG
+# A handout's candidates per read: more than the agents that claim at once, so that one page
+# nearly always holds a task nobody is claiming.
+CANDIDATES = 16
+FIRST_RANK = -(2**63)
 
 
 class LinesMoved(RuntimeError):
@@ -105,20 +118,57 @@ class Lines:
             self.members.update({t: [] for t in queued} | queuerows.members(again))
         self._remember(queuerows.loaded(rows))
 
-    def lock_first(self, queue_id: str) -> Entry | None:
-        """Lock one queue, load it and read its first entry in one round trip (the handout's
-        critical section is the queue's lock: a round trip less under it is a shorter wait
-        for every other agent of the queue). The entry is read after the lock is granted
-        (the statements run in order), so nobody can take it before this transaction ends."""
+    def claim(self, queue_id: str, only: str | None = None) -> Entry | None:
+        """A handout's claim: the queue locked SHARED and loaded, then the first waiting
+        entry whose task's lock could be taken without waiting (locked, then read again),
+        None when the line is empty or every waiting task is being claimed or changed by
+        someone else (as a SKIP LOCKED queue answers). `only`: that task, if it is first.
+
+        Why it is exactly once: an entry leaves the line only under its task's lock (a
+        handout, a task command) or the queue's exclusive lock (which our shared one
+        excludes), and an entry is re-read after its task's lock is granted, in a statement
+        whose snapshot follows the grant; a task handed out by another agent meanwhile is
+        no longer there (its commit was visible before its locks were released)."""
         uow = self.uow
-        names = {queues.lock_of(queue_id)} - uow.locked
-        locking = eventlog.send_lock_and_see(uow.conn, names, [])
+        name = queues.lock_of(queue_id)
+        locking = eventlog.send_lock_shared(uow.conn, name)
         rows = queuerows.send_load(uow.conn, self.company, [queue_id])
-        head = queuerows.send_first(uow.conn, self.company, queue_id)
-        eventlog.seen(locking)
-        uow.locked |= names
+        page = queuerows.send_line_after(uow.conn, self.company, queue_id, FIRST_RANK, CANDIDATES)
+        eventlog.seen_shared(locking)
         self._remember(queuerows.loaded(rows))
-        return queuerows.first_of(head)
+        line = queuerows.line_of(page)
+        if queue_id not in self.queues:
+            return None
+        tried: set[str] = set()
+        while line:
+            if only is not None and line[0].task != only:
+                return None
+            fresh = [e for e in line if e.task not in tried][: 1 if only else None]
+            got = eventlog.try_first(uow.conn, [e.task for e in fresh])
+            if got is None:
+                if len(line) < CANDIDATES or only is not None:
+                    return None  # every waiting task is held by another transaction
+                # A page of busy tasks: the next page (a line longer than the agents).
+                page = queuerows.send_line_after(
+                    uow.conn, self.company, queue_id, line[-1].rank, CANDIDATES
+                )
+                line = queuerows.line_of(page)
+                continue
+            task = fresh[got].task
+            tried.add(task)
+            uow.locked.add(task)
+            again = queuerows.send_entry(uow.conn, self.company, queue_id, task)
+            uow.load([task])
+            entry = queuerows.first_of(again)
+            if entry is not None:
+                return entry
+            # Handed out (or removed) between our read of the line and our lock: read the
+            # line again (a new snapshot) and try the others.
+            page = queuerows.send_line_after(
+                uow.conn, self.company, queue_id, FIRST_RANK, CANDIDATES
+            )
+            line = queuerows.line_of(page)
+        return None
 
     def _remember(self, rows: dict[str, queuerows.QueueRow]) -> None:
         """The rows of locked queues: their state, and their stream heads for the appends."""

@@ -1,10 +1,12 @@
 """The queues service's handlers: lock, load, decide, append to the queue's stream (and its
 tasks' streams), project. ClearML's answers and error codes (apierrors 701-708).
 
-Lock order (store/eventlog.py): a command's tasks before its queues. get_next_task locks its
-queue alone: reading the first entry and appending QueueTaskHandedOut happen under that lock in
-one transaction, so two pollers never get the same task, and a handout is either committed with
-the task's leaving the queue or not at all (a crash in between leaves the task first in line).
+Lock order (store/eventlog.py): a command's tasks before its queues. get_next_task takes its
+queue's lock SHARED, then tries the lock of a waiting task (skipping tasks held by others):
+claiming the entry, appending TaskHandedOut to the task's stream and deleting the entry happen
+in one transaction, so two pollers never get the same task, and a handout is either committed
+with the task's leaving the queue or not at all (a crash in between leaves the task in line).
+service/queue_lines.py explains why the shared lock and the try-lock cannot deadlock.
 """
 
 from __future__ import annotations
@@ -282,20 +284,28 @@ def _move(uow: UnitOfWork, c: qc.OnQueuedTask, move: int | str) -> Result:
 
 
 def on_next(uow: UnitOfWork, c: qc.GetNextTask) -> Result:
-    """Hand out the first task in line: its leaving is this command's one event."""
+    """Hand out the first task in line that nobody else is claiming: TaskHandedOut on the
+    task's stream (its leaving the line) is this command's one event. Concurrent handouts
+    from one queue lock different tasks and run side by side (Lines.claim says why that is
+    exactly once)."""
     lines = Lines(uow)
-    first = lines.lock_first(c.queue)
-    lines.require(c.queue)
-    if first is None or (c.task is not None and first.task != c.task):
+    claimed = lines.claim(c.queue, c.task)
+    state = lines.require(c.queue)
+    if claimed is None:
         return {}
-    ctx = _ctx(uow, [c.queue])
-    event = ev.QueueTaskHandedOut(at=ctx.now, by=ctx.user, task=first.task)
-    uow.append(c.queue, [event], ctx.now)
+    ctx = _ctx(uow, [c.queue, claimed.task])
+    event = ev.TaskHandedOut(
+        at=ctx.now,
+        by=ctx.user,
+        queue=state.id,
+        queue_version=uow.heads[c.queue].version,
+        entered=claimed.added,
+    )
+    uow.append(claimed.task, [event], ctx.now)
     uow.project()
-    result: Result = {"entry": {"task": first.task, "added": first.added}}
+    result: Result = {"entry": {"task": claimed.task, "added": claimed.added}}
     if c.get_task_info:
-        uow.load([first.task])  # read, not locked: its company and owner do not change
-        task = uow.states.get(first.task)
+        task = uow.states.get(claimed.task)
         if task is not None:
             result["task_info"] = {"company": task.company, "user": task.user}
     return result

@@ -176,6 +176,44 @@ def seen(cursor: psycopg.Cursor[Any]) -> dict[str, str]:
     return dict(zip(row[2] or [], row[3] or [], strict=True))
 
 
+# A queue's lock in SHARED mode, for handouts (service/queues.py, on_next): handouts run
+# side by side, every command that appends to the queue's stream holds it EXCLUSIVE.
+_LOCK_SHARED_SQL = (
+    "SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS assigned, "
+    "pg_advisory_xact_lock_shared(%s)"
+)
+
+# The first of these locks that nobody holds, taken without waiting for any: the keys are
+# tried in the array's order (unnest yields it in order, the filter runs row by row and
+# LIMIT stops at the first taken), so at most one lock is taken. No transaction id is
+# assigned (advisory locks), so the stream-order rule above still holds for the append.
+_TRY_FIRST_SQL = (
+    "SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS assigned, "
+    "(SELECT k.i FROM unnest(%s::bigint[]) WITH ORDINALITY AS k(key, i) "
+    " WHERE pg_try_advisory_xact_lock(k.key) LIMIT 1)"
+)
+
+
+def send_lock_shared(conn: psycopg.Connection[Any], name: str) -> psycopg.Cursor[Any]:
+    """Send the SHARED lock of one stream (a queue's, for a handout); `seen_shared` reads it."""
+    return conn.execute(_LOCK_SHARED_SQL, (lock_key(name),))
+
+
+def seen_shared(cursor: psycopg.Cursor[Any]) -> None:
+    check_locked(cursor.fetchone())
+
+
+def try_first(conn: psycopg.Connection[Any], names: Sequence[str]) -> int | None:
+    """Lock the first of these streams that no other transaction holds, without waiting;
+    its index in `names`, None when every one is held (or none is given)."""
+    if not names:
+        return None
+    row = conn.execute(_TRY_FIRST_SQL, ([lock_key(n) for n in names],)).fetchone()
+    check_locked(row)
+    assert row is not None
+    return None if row[1] is None else int(row[1]) - 1
+
+
 def check_expected(stream_id: str, expected: int | None, actual: int) -> None:
     """A conditional write: the stream, at version `actual`, must be at `expected` (0: must not
     exist yet), 409 otherwise. Checked with the stream's lock held, before anything is written."""
@@ -309,6 +347,24 @@ def read_stream(
         query += " AND recorded_at <= %s"
         params.append(until)
     query += " ORDER BY stream_version"
+    return [recorded(row) for row in conn.execute(query, params)]
+
+
+def read_handouts(
+    conn: psycopg.Connection[Any], company: str, queue_id: str, until: datetime | None = None
+) -> list[Recorded]:
+    """The TaskHandedOut events (on tasks' streams) from one queue of `company`, up to a time,
+    in log order: a queue's story is its stream and these. The partial index
+    events_handouts_idx (migration 0022) finds them without reading the rest of the log."""
+    query = (
+        f"SELECT {_COLUMNS} FROM events WHERE company = %s AND type = 'TaskHandedOut' "
+        "AND (data ->> 'queue') = %s"
+    )
+    params: list[Any] = [company, queue_id]
+    if until is not None:
+        query += " AND recorded_at <= %s"
+        params.append(until)
+    query += " ORDER BY position"
     return [recorded(row) for row in conn.execute(query, params)]
 
 

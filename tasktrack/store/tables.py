@@ -76,6 +76,14 @@ events = Table(
     Index("events_tx_position_idx", "tx", "position"),
     Index("events_company_tx_position_idx", "company", "tx", "position"),
     Index("events_recorded_at_brin", "recorded_at", postgresql_using="brin"),
+    # A queue's handouts, which are events of its tasks' streams (migration 0022).
+    Index(
+        "events_handouts_idx",
+        "company",
+        text("(data ->> 'queue')"),
+        "position",
+        postgresql_where=text("type = 'TaskHandedOut'"),
+    ),
 )
 
 # Current state of every live task: one row per task, all fields of ClearML's task object.

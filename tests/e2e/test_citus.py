@@ -93,6 +93,12 @@ def test_a_task_life_over_http_then_the_operators_checks(
         try:
             task = api.ok("tasks.create", {"name": "on citus", "type": "training"})["id"]
             assert api.ok("tasks.enqueue", {"task": task, "queue_name": "gpu"})["queued"] == 1
+            # The handout: the queue's shared lock, the task's try-lock, TaskHandedOut on the
+            # task's stream and the entry's deletion, every statement on the tenant's shard.
+            (queue,) = api.ok("queues.get_all", {"name": "^gpu$"})["queues"]
+            handed = api.ok("queues.get_next_task", {"queue": queue["id"]})
+            assert handed["entry"]["task"] == task
+            assert api.ok("queues.get_num_entries", {"queue": queue["id"]})["num"] == 0
             api.ok("tasks.started", {"task": task})
             lines = [
                 json.dumps(

@@ -1,11 +1,11 @@
 """Agents poll one queue (queues.get_next_task) while `tasktrack serve` is SIGKILLed and started
 again, twice: no task is lost and none is handed out twice.
 
-A handout is one transaction (the queue's QueueTaskHandedOut event, its line, the idempotency
-record). A kill before the commit leaves the task first in line; a kill after it, before the
-answer reached the agent, is what the agent's request id is for: it asks again with the same
-id (as ClearML's agents retry a call that got no answer) and gets the stored answer, the same
-task, rather than another one while the first stays handed out to nobody.
+A handout is one transaction (TaskHandedOut on the task's stream, naming the queue; the entry
+leaving the line; the idempotency record). A kill before the commit leaves the task in line; a
+kill after it, before the answer reached the agent, is what the agent's request id is for: it
+asks again with the same id (as ClearML's agents retry a call that got no answer) and gets the
+stored answer, the same task, rather than another one while the first stays handed out to nobody.
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ def test_no_task_is_lost_or_doubled_when_the_server_is_killed_mid_handout(
         handed = Counter(
             r[0]
             for r in conn.exec_driver_sql(
-                "SELECT data::jsonb->>'task' FROM events "
-                "WHERE stream_id = %s AND type = 'QueueTaskHandedOut'",
+                "SELECT stream_id FROM events "
+                "WHERE type = 'TaskHandedOut' AND data::jsonb->>'queue' = %s",
                 (queue,),
             )
         )

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from tasktrack.api import Client
 from tasktrack.domain import queues
 from tasktrack.domain.errors import DomainError
+from tasktrack.projections import rebuild, registry
 from tasktrack.store import eventlog
 from tasktrack.store.engine import raw
 from tests.integration.task_commands_support import new_task
@@ -25,8 +26,8 @@ POLLERS = 8
 def _handed_out_in_log(engine: Engine, queue: str) -> Counter[str]:
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(
-            "SELECT data::jsonb->>'task' FROM events "
-            "WHERE stream_id = %s AND type = 'QueueTaskHandedOut'",
+            "SELECT stream_id FROM events "
+            "WHERE type = 'TaskHandedOut' AND data::jsonb->>'queue' = %s",
             (queue,),
         )
         return Counter(r[0] for r in rows)
@@ -172,11 +173,108 @@ def test_commands_lock_the_task_before_its_queue(client: Client, engine: Engine,
     assert client.get_num_entries(q) == 0
 
 
-def test_get_next_task_takes_no_task_lock(client: Client, engine: Engine) -> None:
-    q = str(client.create_queue(name="no task lock")["id"])
-    t = new_task(client)
-    client.enqueue(task=t, queue=q)
+def test_a_handout_skips_a_task_whose_lock_is_held(client: Client, engine: Engine) -> None:
+    """As SKIP LOCKED skips a locked row: the first task's lock is held elsewhere (another
+    agent claiming it, a task command changing it), so the handout takes the next, and it
+    never waits for that lock."""
+    q = str(client.create_queue(name="skip held")["id"])
+    first, second = new_task(client, "first"), new_task(client, "second")
+    client.enqueue_many(ids=[first, second], queue=q)
     with engine.connect() as holder:
-        raw(holder).execute("SELECT pg_advisory_xact_lock(%s)", (eventlog.lock_key(t),))
-        assert client.get_next_task(queue=q)["entry"]["task"] == t  # not blocked
+        raw(holder).execute("SELECT pg_advisory_xact_lock(%s)", (eventlog.lock_key(first),))
+        started = time.monotonic()
+        assert client.get_next_task(queue=q)["entry"]["task"] == second
+        assert client.get_next_task(queue=q) == {}  # only a held task waits: nothing to hand
+        assert client.get_next_task(queue=q, task=first) == {}
+        assert time.monotonic() - started < 5
         holder.rollback()
+    assert client.get_next_task(queue=q)["entry"]["task"] == first
+    assert client.get_num_entries(q) == 0
+
+
+def test_handouts_share_the_queue_and_exclude_line_changes(client: Client, engine: Engine) -> None:
+    """A handout in flight holds its queue's lock SHARED: another handout runs beside it,
+    while a command that changes the line (move, remove, enqueue, clear) waits for it."""
+    q = str(client.create_queue(name="shared")["id"])
+    tasks = [new_task(client, f"task {i}") for i in range(3)]
+    client.enqueue_many(ids=tasks, queue=q)
+    key = eventlog.lock_key(queues.lock_of(q))
+    with engine.connect() as holder:
+        raw(holder).execute("SELECT pg_advisory_xact_lock_shared(%s)", (key,))
+        assert client.get_next_task(queue=q)["entry"]["task"] == tasks[0]  # not blocked
+        done = threading.Event()
+        mover = threading.Thread(
+            target=lambda: (client.move_task_to_front(queue=q, task=tasks[2]), done.set())
+        )
+        mover.start()
+        time.sleep(0.5)
+        assert not done.is_set(), "a move ran beside a handout"
+        holder.rollback()
+    mover.join(timeout=30)
+    assert done.is_set()
+    assert client.get_next_task(queue=q)["entry"]["task"] == tasks[2]
+    # And a line change in flight (the EXCLUSIVE lock) holds handouts back.
+    with engine.connect() as holder:
+        raw(holder).execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+        got: list[object] = []
+        poller = threading.Thread(target=lambda: got.append(client.get_next_task(queue=q)))
+        poller.start()
+        time.sleep(0.5)
+        assert got == [], "a handout ran beside a line change"
+        holder.rollback()
+    poller.join(timeout=30)
+    assert [g["entry"]["task"] for g in got if isinstance(g, dict)] == [tasks[1]]
+
+
+def test_pollers_and_line_changes_racing_leave_a_line_the_replay_agrees_with(
+    client: Client, engine: Engine
+) -> None:
+    """Handouts racing moves, enqueues and renames of one queue: every task handed out once,
+    and the line the live path left (ranks included) is what the replay folds from the
+    queue's stream and the handouts on the tasks' streams (the conftest's verify checks
+    too; this test asks for it while the line is not empty)."""
+    q = str(client.create_queue(name="racing")["id"])
+    tasks = [new_task(client, f"task {i}") for i in range(40)]
+    late = [new_task(client, f"late {i}") for i in range(20)]
+    client.enqueue_many(ids=tasks, queue=q)
+    errors: list[BaseException] = []
+    got: list[list[str]] = [[] for _ in range(4)]
+
+    def change() -> None:
+        try:
+            for i, t in enumerate(late):
+                client.enqueue(task=t, queue=q)
+                if i % 3 == 0:
+                    try:
+                        client.move_task_to_front(queue=q, task=t)
+                    except DomainError as exc:  # 703: handed out already
+                        if exc.subcode != 703:
+                            raise
+                if i % 5 == 0:
+                    client.update_queue(queue=q, name=f"racing {i}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    def poll(mine: list[str]) -> None:
+        try:
+            for _ in range(12):
+                answer = client.get_next_task(queue=q)
+                if answer:
+                    mine.append(answer["entry"]["task"])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=change)] + [
+        threading.Thread(target=poll, args=(got[i],)) for i in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    handed = Counter(t for mine in got for t in mine)
+    assert max(handed.values()) == 1
+    assert handed == _handed_out_in_log(engine, q)
+    left = [e.task for e in client.get_queue(q).entries]
+    assert sorted(left + list(handed)) == sorted(tasks + late)
+    assert rebuild.verify(engine, list(registry.PROJECTORS)) == []

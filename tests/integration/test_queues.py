@@ -44,8 +44,14 @@ def test_a_queue_is_a_stream_of_its_changes(client: Client, engine: Engine) -> N
         "QueueUpdated",
         "QueueMetadataChanged",
         "QueueTaskAdded",
-        "QueueTaskHandedOut",
-    ]
+    ]  # the handout is a fact of the task's stream, which names the queue
+    assert stream_types(engine, t)[-1] == "TaskHandedOut"
+    with engine.connect() as conn:
+        data = conn.exec_driver_sql(
+            "SELECT data::jsonb FROM events WHERE stream_id = %s AND type = 'TaskHandedOut'",
+            (t,),
+        ).scalar_one()
+    assert (data["queue"], data["queue_version"], data["by"]) == (q, 4, "alice")
 
 
 def test_refusals_carry_clearmls_codes_and_change_nothing(client: Client) -> None:

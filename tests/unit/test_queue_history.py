@@ -83,3 +83,28 @@ def test_a_deleted_queue_ends_every_stay_still_open() -> None:
 def test_a_handout_of_a_task_not_in_line_is_no_wait() -> None:
     stream = [ev.QueueTaskHandedOut(at=at(1), by="agent", task="ghost")]
     assert qh.waits("q", stream, {}, now=at(2)) == []
+
+
+def test_a_queue_story_puts_task_handouts_after_the_version_they_name() -> None:
+    own: list[tuple[int, ev.AnyEvent]] = [
+        (1, ev.QueueCreated(at=at(0), by="ann", queue_id="q", company="c", name="gpu")),
+        (2, ev.QueueTaskAdded(at=at(1), by="ann", task="a")),
+        (3, ev.QueueTaskAdded(at=at(2), by="ann", task="b")),
+        (4, ev.QueueTaskRemoved(at=at(9), by="ann", task="b", reason="dequeued")),
+    ]
+    handouts: list[tuple[str, ev.AnyEvent]] = [
+        ("a", ev.TaskHandedOut(at=at(5), by="agent", queue="q", queue_version=3, entered=at(1)))
+    ]
+    story = qh.story(own, handouts)
+    assert [type(e).__name__ for e in story] == [
+        "QueueCreated",
+        "QueueTaskAdded",
+        "QueueTaskAdded",
+        "QueueTaskHandedOut",
+        "QueueTaskRemoved",
+    ]
+    waits = qh.waits("q", story, {"a": [(at(6), "w1")]}, now=at(20))
+    assert [(w.task, w.outcome, w.worker, w.wait_seconds) for w in waits] == [
+        ("a", "handed_out", "w1", 4.0),
+        ("b", "removed", None, 7.0),
+    ]

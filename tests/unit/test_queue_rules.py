@@ -114,3 +114,36 @@ def test_queue_streams_are_locked_after_every_other_lock() -> None:
     assert set(keys[-20:]) == queue_keys
     assert keys[:20] == sorted(keys[:20])
     assert keys[-20:] == sorted(keys[-20:])
+
+
+def test_handouts_on_task_streams_fold_in_at_the_queue_version_they_name() -> None:
+    """A line folded with handouts placed after the queue version each names gives the
+    ranks the live path gave: a handout before an enqueue frees the largest rank, one before
+    a move is not renumbered; the old QueueTaskHandedOut on the queue's stream still folds."""
+    changes: list[tuple[int, ev.AnyEvent]] = [
+        (2, _added("a", 1)),
+        (3, _added("b", 2)),
+        (4, _added("c", 3)),
+        (6, ev.QueueTaskMoved(at=_at(6), by="u", task="c", position=0)),
+        (7, _added("d", 7)),
+        (8, ev.QueueTaskHandedOut(at=_at(8), by="u", task="d")),  # an old log's handout
+        (9, _added("e", 9)),
+    ]
+    # b handed out after version 4, a after 7 (d's entering); 5 names no line event.
+    line = queues.line_with_handouts(
+        changes, [(7, "a", _at(1)), (4, "b", _at(2)), (5, "x", _at(0))]
+    )
+    assert [(e.task, e.rank) for e in line] == [("c", 1), ("e", 2)]
+    line = queues.line_with_handouts(changes, [(4, "b", _at(2))])
+    # Without b, the move renumbers c, a as 1, 2; d and e enter after them.
+    assert [(e.task, e.rank) for e in sorted(line, key=lambda e: e.rank)] == [
+        ("c", 1),
+        ("a", 2),
+        ("e", 3),
+    ]
+    # Applied at the end instead (the wrong place), b would have been renumbered with them.
+    assert queues.line_with_handouts(changes, [(9, "b", _at(2))]) != line
+    # A handout whose queue version is behind the stay it ends (read before that stay's
+    # commit showed) still ends that stay, and only it.
+    assert _order(queues.line_with_handouts(changes, [(1, "e", _at(9))])) == ["c", "a", "b"]
+    assert _order(queues.line_with_handouts(changes, [(1, "e", _at(5))])) == ["c", "a", "b", "e"]
