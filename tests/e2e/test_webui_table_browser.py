@@ -407,3 +407,27 @@ def test_queues_page_shows_the_queues_statistics(logged_in: Browser, sweep: Swee
     )
     logged_in.shot("32-queue-stats")
     logged_in.assert_clean()
+
+
+def test_renaming_and_describing_in_the_ui_are_events_by_the_logged_in_user(
+    logged_in: Browser, sweep: Sweep, e2e_engine: Engine
+) -> None:
+    """The details header's inline name edit and its description menu: each save is an event
+    of the task's stream by the user logged in (alice), though the task is carol's."""
+    name, renamed = "sweep-11", "sweep-11 renamed in the ui"
+    task = sweep.ids[name]
+    logged_in.open(f"/projects/{sweep.project}/experiments/{task}/execution", name)
+    page = logged_in.page
+    page.locator("sm-experiment-info-header .edit-name .value").first.click()
+    field = page.locator("sm-experiment-info-header .edit-name input.inline-edit-input").first
+    field.wait_for(timeout=WAIT_MS)
+    field.fill(renamed)
+    field.press("Enter")
+    page.locator("sm-experiment-info-header", has_text=renamed).first.wait_for(timeout=WAIT_MS)
+    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    logged_in.shot("33-renamed")
+    kind, user = _last_event(e2e_engine, task)
+    assert kind in {"TaskEdited", "TaskUpdated"} and user == "alice", (kind, user)
+    [row] = sweep.api.ok("tasks.get_all", {"id": [task]})["tasks"]
+    assert row["name"] == renamed
+    logged_in.assert_clean()
