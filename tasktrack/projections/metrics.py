@@ -21,6 +21,7 @@ from tasktrack.domain.models import model_of
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.reports import points
 from tasktrack.domain.state import TaskState
+from tasktrack.projections import pinning
 from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.projections.tenants import replayed_owner, tenant
 
@@ -244,7 +245,9 @@ class MetricsProjector(StreamReplay):
     ) -> None:
         keys = list(stats)
         rows = [stats[k] for k in keys]
-        conn.execute(
+        pinning.run(
+            conn,
+            company,
             self._upsert,
             {
                 "task": task,

@@ -6,6 +6,9 @@ whose tables are not each pinned to one `company` value is planned across shards
 correlated subqueries and lateral joins are refused; pinned, every table it reads is held to the
 tenant's shards, and Citus accepts it. A command's batch is always one tenant's, so it takes the
 pinned statement; on a single node both forms have the same plan and result.
+
+A pinned statement is sent through `run`: its parameters rendered in, as the argument of
+`tasktrack_run_pinned` (migration 0025), which Citus delegates whole to the tenant's worker.
 """
 
 from __future__ import annotations
@@ -34,9 +37,26 @@ def execute(
     `plain` (a replay's batch of many tenants; on a sharded layout, replays run per tenant)."""
     tenants = set(params["company"])
     if len(tenants) == 1:
-        conn.execute(pinned, {**params, "tenant": tenants.pop()})
+        tenant = tenants.pop()
+        run(conn, tenant, pinned, {**params, "tenant": tenant})
     else:
         conn.execute(plain, params)
+
+
+def run(
+    conn: psycopg.Connection[Any], company: str, statement: str, params: Mapping[str, Any]
+) -> None:
+    """Run `statement` (every table in it held to `company`) through `tasktrack_run_pinned`.
+
+    Why a function: Citus cannot run a statement whose rows come from parameters (`unnest`) on
+    a shard; it pulls them to the coordinator and copies them back over a second connection,
+    which commits the command in two phases. A call of the function distributed by its
+    company (`db distribute`) is delegated to the tenant's worker and the statement runs there
+    whole, on the transaction's one connection. The parameters are rendered client side
+    (psycopg's quoting), since the function takes one text; on a single node the same call.
+    """
+    text = psycopg.ClientCursor(conn).mogrify(statement, params)
+    conn.execute("SELECT tasktrack_run_pinned(%s, %s)", (company, text))
 
 
 def keys_where(column: str, keys: Sequence[tuple[str, str]]) -> tuple[str, tuple[Any, ...]]:
