@@ -10,8 +10,10 @@ pulls the rows to the coordinator and copies them back over a second connection,
 `events.add` committed in two phases. Sent as the argument of this function, which
 `tasktrack db distribute` distributes by `p_company` (co-located with `events`, delegation
 forced), the statement runs whole on the worker holding the tenant, over the command's one
-connection (docs/architecture.md, "Citus"). On a single node it is a plain function and the
-same call: one code path. SECURITY INVOKER (the default): the caller's privileges apply.
+connection (docs/architecture.md, "Citus"). On a single node it is created too (one schema
+everywhere) but not called: the statements run as they are, prepared by psycopg, which a
+statement run through EXECUTE is not. SECURITY INVOKER (the default): the caller's
+privileges apply.
 """
 
 from collections.abc import Sequence

@@ -122,6 +122,8 @@ class MetricsProjector(StreamReplay):
 
     def __init__(self, table: str = "task_metrics", cap: int = MAX_PAIRS_PER_TASK) -> None:
         self.table = table
+        # The live table (not a rebuild's or verify's twin): on Citus, run on its worker.
+        self._live = table == "task_metrics"
         self.cap = cap
         self._upsert = _upsert_sql(table)
         self._pending: dict[str, Folded] = {}  # by task, while deferred
@@ -268,4 +270,5 @@ class MetricsProjector(StreamReplay):
                 "nonfinite": [s.nonfinite_count for s in rows],
                 "sum": [s.value_sum for s in rows],
             },
+            live=self._live,
         )
