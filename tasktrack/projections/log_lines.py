@@ -138,6 +138,8 @@ class LogLinesProjector(StreamReplay):
 
     def __init__(self, table: str = "task_log_lines") -> None:
         self.table = table
+        # The live table (not a rebuild's or verify's twin): on Citus, run on its worker.
+        self._live = table == "task_log_lines"
         self._insert = _insert_sql(table)
         self._insert_pinned = pinning.pin(self._insert, ("x.company = t.company",))
         self._clear = _clear_sql(table)
@@ -213,7 +215,7 @@ class LogLinesProjector(StreamReplay):
                 for key, value in zip(columns, row, strict=True):
                     columns[key].append(value)
         if columns["task"]:
-            pinning.execute(conn, self._insert, self._insert_pinned, columns)
+            pinning.execute(conn, self._insert, self._insert_pinned, columns, live=self._live)
 
     def replay(self, stream: Stream, out: Rows) -> None:
         """A live task's lines, numbered 1, 2, 3, … in the order they arrived (what clears

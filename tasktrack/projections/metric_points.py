@@ -162,6 +162,8 @@ class MetricPointsProjector(StreamReplay):
         runs: str = "task_runs",
     ) -> None:
         self.tables = (points, series, runs)
+        # The live tables (not a rebuild's or verify's twins): on Citus, run on its worker.
+        self._live = self.tables == ("task_metric_points", "task_metric_series", "task_runs")
         self._write = sql.write_sql(points, series, runs)
         self._write_pinned = pinning.pin(self._write, sql.TENANT_JOINS)
         self._runs = sql.runs_sql(runs)
@@ -218,7 +220,7 @@ class MetricPointsProjector(StreamReplay):
         params = {"company": [c for c, _ in dropped], "task": [t for _, t in dropped]}
         for plain, pinned in zip(self._delete, self._delete_pinned, strict=True):
             if dropped:
-                pinning.execute(conn, plain, pinned, params)
+                pinning.execute(conn, plain, pinned, params, live=self._live)
 
     def _points(
         self, conn: psycopg.Connection[Any], mine: list[Recorded], tenants: dict[str, str]
@@ -231,7 +233,9 @@ class MetricPointsProjector(StreamReplay):
         for chunk in chunks(mine, CHUNK_POINTS):
             found = gather(chunk, tenants, offsets)
             if found:
-                pinning.execute(conn, self._write, self._write_pinned, columns(found))
+                pinning.execute(
+                    conn, self._write, self._write_pinned, columns(found), live=self._live
+                )
         reset = sorted(offsets)
         rows = [(tenants[t], t, offsets[t]) for t in reset]
         if len({company for company, _, _ in rows}) == 1:

@@ -21,6 +21,7 @@ from tasktrack.domain.models import model_of
 from tasktrack.domain.records import Recorded
 from tasktrack.domain.reports import points
 from tasktrack.domain.state import TaskState
+from tasktrack.projections import pinning
 from tasktrack.projections.base import Rows, Stream, StreamReplay
 from tasktrack.projections.tenants import replayed_owner, tenant
 
@@ -121,6 +122,8 @@ class MetricsProjector(StreamReplay):
 
     def __init__(self, table: str = "task_metrics", cap: int = MAX_PAIRS_PER_TASK) -> None:
         self.table = table
+        # The live table (not a rebuild's or verify's twin): on Citus, run on its worker.
+        self._live = table == "task_metrics"
         self.cap = cap
         self._upsert = _upsert_sql(table)
         self._pending: dict[str, Folded] = {}  # by task, while deferred
@@ -244,7 +247,9 @@ class MetricsProjector(StreamReplay):
     ) -> None:
         keys = list(stats)
         rows = [stats[k] for k in keys]
-        conn.execute(
+        pinning.run(
+            conn,
+            company,
             self._upsert,
             {
                 "task": task,
@@ -265,4 +270,5 @@ class MetricsProjector(StreamReplay):
                 "nonfinite": [s.nonfinite_count for s in rows],
                 "sum": [s.value_sum for s in rows],
             },
+            live=self._live,
         )

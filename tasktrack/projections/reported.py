@@ -121,6 +121,8 @@ class ReportedEventsProjector(StreamReplay):
 
     def __init__(self, table: str = "task_reported_events") -> None:
         self.table = table
+        # The live table (not a rebuild's or verify's twin): on Citus, run on its worker.
+        self._live = table == "task_reported_events"
         self._insert = _insert_sql(table)
         self._pending: list[tuple[tuple[str, str], list[Recorded]]] = []
         self._waiting = 0
@@ -171,7 +173,7 @@ class ReportedEventsProjector(StreamReplay):
                 for name, value in zip(columns, values, strict=True):
                     columns[name].append(value)
         if columns["task"]:
-            pinning.execute(conn, self._insert, self._insert_pinned, columns)
+            pinning.execute(conn, self._insert, self._insert_pinned, columns, live=self._live)
 
     # The replay (projections/replay.py) holds no figure longer than it takes to COPY it:
     # streams come with their payload events as stubs; the live ones (after the stream's last

@@ -31,6 +31,11 @@ _TX_FUNCTION = (
 )
 
 
+# Migration 0025's runner of one tenant's projector statement (projections/pinning.py): on
+# Citus distributed by its company argument, so a call runs whole on the tenant's worker.
+RUN_PINNED = "tasktrack_run_pinned(text,text)"
+
+
 class NotCitus(RuntimeError):
     """The database has no Citus extension: the sharded layout cannot be applied there."""
 
@@ -167,4 +172,14 @@ def distribute(engine: Engine) -> list[Placed]:
             now = current_places(conn).get(table)
             changed = _place(conn, table, place, now)
         done.append(Placed(table=table, place=place, changed=changed))
+    with engine.begin() as conn:
+        # After `events` is placed (it is co-located with it). Delegation forced: a command
+        # calls it inside its transaction, after its other statements, where Citus would
+        # otherwise run the function on the coordinator (docs/architecture.md, "Citus").
+        # Calling it again on a second run only sets the same metadata.
+        raw(conn).execute(
+            f"SELECT create_distributed_function('{RUN_PINNED}', "
+            "distribution_arg_name := 'p_company', colocate_with := 'events', "
+            "force_delegation := true)"
+        )
     return done

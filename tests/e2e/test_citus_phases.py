@@ -22,20 +22,6 @@ from tests.e2e.cli import run
 
 SCALAR = "training_stats_scalar"
 
-# Not done yet (docs/architecture.md, "Citus"): the metric, log line and reported event
-# statements of events.add still take their rows from parameters (unnest), which Citus pulls to
-# the coordinator and copies back to the shard on a second connection, so these commit in two
-# phases. Listed here so the test says exactly which: one that stops (or starts) doing so
-# fails it until the list is changed.
-STILL_TWO_PHASE = {
-    "events.add scalar",
-    "events.add_batch scalars",
-    "events.add log",
-    "events.add plot",
-    "events.add debug image",
-    "events.add_batch mixed",
-}
-
 
 @pytest.fixture(scope="module")
 def citus_url(citus_coordinator: str) -> Iterator[str]:
@@ -200,7 +186,7 @@ def test_every_single_tenant_command_commits_in_one_phase(
     with capsys.disabled():
         print(f"\n{'command':32} {'trips':>4} 2PC\n{table}")
     assert all(trips > 0 for _, trips, _ in rows), "every command reaches a worker:\n" + table
-    assert {n for n, _, two in rows if two} == STILL_TWO_PHASE, table
+    assert [n for n, _, two in rows if two] == [], table
     # No command sends a statement to every shard on its way (the queries behind get_all and
     # get_by_id still read task_metrics by id alone: not a command's, left to the readers).
     with engine.connect() as conn:
