@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from tasktrack.domain import model_commands as mc
 from tasktrack.domain.commands import Command
+from tasktrack.http import scrolling
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries import references
 from tasktrack.queries.models import ModelFilter
@@ -25,6 +27,10 @@ class TaskId(msgspec.Struct, frozen=True, kw_only=True):
 
 class GetModels(ModelFilter, frozen=True, kw_only=True):
     only_fields: list[str] | None = None
+    # models.get_all_ex's scroll (tasktrack/http/scrolling.py); get_all ignores it.
+    scroll_id: str | UnsetType | None = UNSET
+    size: int | None = None
+    refresh_scroll: bool = False
 
 
 class GetFrameworks(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,10 +73,28 @@ def _get_all(call: Call, body: GetModels) -> Any:
 
 
 def get_all_ex(call: Call, body: GetModels) -> Any:
-    """get_all, with the references held as ids answered as `{id}` (as ClearML's listing)."""
-    found = call.client.query_models(body)
+    """get_all, with the references held as ids answered as `{id}` (as ClearML's listing),
+    and scroll_id paging (one id for the scroll's life, as tasks.get_all_ex's)."""
+    answer: dict[str, Any] = {}
+    if scrolling.scrolls(body):
+        found, answer["scroll_id"] = call.client.query_models_scroll(
+            body, scrolling.scroll_id(body), lambda at: scrolling.window(body, at)
+        )
+    else:
+        found = call.client.query_models(body)
     docs = shape(found, body.only_fields) if body.only_fields else [clearml_json(m) for m in found]
-    return {"models": references.expand(docs, references.MODEL_IDS)}
+    answer["models"] = references.expand(docs, references.MODEL_IDS)
+    return answer
+
+
+# The list filters the web UI sends empty (or null) for "no filter" (`"id": []` with every
+# models table request); models.get_all keeps "an empty list matches nothing".
+_LIST_FILTERS = ("id", "project", "task", "framework", "uri", "user", "tags", "system_tags")
+
+
+def parse_get_all_ex(body: dict[str, Any]) -> GetModels:
+    body = {k: v for k, v in body.items() if not (k in _LIST_FILTERS and v in (None, []))}
+    return msgspec.convert(body, GetModels)
 
 
 def _get_frameworks(call: Call, body: GetFrameworks) -> Any:
@@ -116,7 +140,8 @@ def endpoints() -> list[Spec]:
             name="models.get_all_ex",
             request=GetModels,
             run=get_all_ex,
-            summary="Models by filters (include_stats: labels_count)",
+            parse=parse_get_all_ex,
+            summary="Models by filters (include_stats: labels_count), with scroll_id paging",
         ),
         Spec(
             name="models.get_frameworks",
