@@ -104,3 +104,31 @@ def test_models_scroll_unknown_or_foreign_id_starts_over(
 
 def test_models_order_by_an_unknown_field_is_refused(api: Api) -> None:
     assert api.error("models.get_all_ex", {"order_by": ["-no_such_field"]})[:2] == (400, 16)
+
+
+def test_models_get_all_ex_joins_references_and_get_by_id_ex(api: Api) -> None:
+    project = api.ok("projects.create", {"name": "joined models", "description": "d"})["id"]
+    task = api.ok("tasks.create", {"name": "maker", "type": "training", "project": project})["id"]
+    [model] = _models(api, ["joined"], project)
+    api.ok("models.edit", {"model": model, "task": task})
+    asked = ["name", "company", "user.name", "project.name", "task.name", "parent"]
+    # The web UI's table request: `"id": []` means no filter (models.get_all keeps "nothing").
+    body = {"id": [], "project": [project], "only_fields": asked}
+    [got] = api.ok("models.get_all_ex", body)["models"]
+    company = got["company"]["id"]
+    assert got == {
+        "id": model,
+        "name": "joined",
+        "company": {"id": company, "name": company},
+        "user": {"id": got["user"]["id"], "name": got["user"]["id"]},
+        "project": {"id": project, "name": "joined models"},
+        "task": {"id": task, "name": "maker"},
+    }
+    assert api.ok("models.get_all", {"id": [], "project": [project]})["models"] == []
+    # Without only_fields references stay `{id}` and the user its id, as before.
+    [whole] = api.ok("models.get_all_ex", {"id": [model]})["models"]
+    assert (whole["project"], whole["task"]) == ({"id": project}, {"id": task})
+    assert whole["user"] == got["user"]["id"]
+    [by_id] = api.ok("models.get_by_id_ex", {"id": model, "only_fields": asked})["models"]
+    assert by_id == got
+    assert api.error("models.get_by_id_ex", {"only_fields": asked})[:2] == (400, 12)
