@@ -6,13 +6,14 @@ A company reads its own models and public ones (ClearML's "company or public" ru
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Connection, Row, Select, false, or_, select, true
+from sqlalchemy import Connection, Row, Select, and_, false, func, or_, select, true
 
 from tasktrack.domain.errors import BadFilter, TaskNotFound
 from tasktrack.domain.model_errors import ModelNotFound
+from tasktrack.queries.filter_more import FieldFilter
 from tasktrack.queries.filter_request import check_expanded, check_pattern, check_values
 from tasktrack.queries.listing import bad_name_pattern, count_matching
 from tasktrack.queries.project_contents import with_children
@@ -75,6 +76,8 @@ class ModelFilter(msgspec.Struct, frozen=True, kw_only=True):
     include_stats: bool = False
     # Other companies' public models too (ClearML's default); False: the company's own only.
     allow_public: bool = True
+    # ClearML's structured tag filters (the UI's Tags column): `tags` / `system_tags` only.
+    filters: dict[Literal["tags", "system_tags"], FieldFilter] | None = None
     # ClearML's order keys (`-` descends); none: the newest first.
     order_by: str | list[str] | None = None
     page: int = 0
@@ -227,7 +230,35 @@ def _matching(conn: Connection, company: str, f: ModelFilter) -> Select[Any]:
         stmt = stmt.where(_tag_filter(models.c.tags, f.tags))
     if f.system_tags:
         stmt = stmt.where(_tag_filter(models.c.system_tags, f.system_tags))
+    for name, wanted in (f.filters or {}).items():
+        stmt = stmt.where(_field_filter(models.c[name], wanted))
     return stmt
+
+
+def _field_filter(col: Any, f: FieldFilter) -> Any:
+    """ClearML's `filters` entry on a tag array: `any` (one include held, or one exclude
+    missing; null: empty), `all` (every include held, no exclude), joined by `op`."""
+    empty = func.coalesce(func.cardinality(col), 0) == 0
+    joined = []
+    for values, any_of in ((f.any, True), (f.all, False)):
+        if values is None:
+            continue
+        include = sorted({v for v in values.include if v is not None})
+        exclude = sorted({v for v in values.exclude if v is not None})
+        parts = []
+        if include:
+            parts.append(col.overlap(include) if any_of else col.contains(include))
+        if None in values.include:
+            parts.append(empty)
+        if exclude:
+            parts.append(~col.contains(exclude) if any_of else ~col.overlap(exclude))
+        if None in values.exclude:
+            parts.append(~empty)
+        if parts:
+            joined.append(or_(*parts) if any_of else and_(*parts))
+    if not joined:
+        return true()
+    return and_(*joined) if f.op == "and" else or_(*joined)
 
 
 def get_frameworks(conn: Connection, company: str, projects: list[str] | None) -> list[str]:

@@ -132,3 +132,22 @@ def test_models_get_all_ex_joins_references_and_get_by_id_ex(api: Api) -> None:
     [by_id] = api.ok("models.get_by_id_ex", {"id": model, "only_fields": asked})["models"]
     assert by_id == got
     assert api.error("models.get_by_id_ex", {"only_fields": asked})[:2] == (400, 12)
+
+
+def test_models_filters_on_tags(api: Api) -> None:
+    project = api.ok("projects.create", {"name": "tagged models", "description": "d"})["id"]
+    ids = dict(zip("abc", _models(api, ["a", "b", "c"], project), strict=True))
+    api.ok("models.update_tags", {"ids": [ids["a"]], "add_tags": ["prod"]})
+    api.ok("models.update_tags", {"ids": [ids["b"]], "add_tags": ["prod", "old"]})
+
+    def names(tags: dict[str, object]) -> list[str]:
+        body = {"project": [project], "order_by": ["name"], "filters": {"tags": tags}}
+        return [m["name"] for m in api.ok("models.get_all_ex", body)["models"]]
+
+    assert names({"any": {"include": ["prod"]}}) == ["a", "b"]
+    assert names({"any": {"exclude": ["prod"]}}) == ["c"]
+    assert names({"all": {"include": ["prod", "old"]}}) == ["b"]
+    assert names({"any": {"include": [None]}}) == ["c"]
+    assert names({"any": {"include": ["old"], "exclude": ["prod"]}}) == ["b", "c"]
+    body = {"filters": {"tags": {"any": {"include": ["x"]}, "bogus": 1}}}
+    assert api.error("models.get_all_ex", body)[:2] == (400, 12)
