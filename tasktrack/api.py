@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from datetime import date, datetime
-from typing import Any, Literal, Self, overload
+from typing import Any, Literal, Self, TypeVar, overload
 
 import msgspec
 from msgspec import structs
@@ -70,6 +70,9 @@ def start(engine: Engine) -> TaskService:
     codec.check_upcasters()
     migrate.require_current(engine)
     return TaskService(engine)
+
+
+_Row = TypeVar("_Row")
 
 
 class Client(
@@ -200,17 +203,32 @@ class Client(
         scroll_id: str | None,
         window: Callable[[int], tuple[int, int]],
     ) -> tuple[list[TaskView], str]:
-        """One page of a listing scroll: (tasks, the scroll's id). `window` turns the scroll's
-        stored position into (start, size); the id stays the same for the scroll's life (a
-        None, unknown or expired id starts a new one), as ClearML's web UI expects."""
+        """One page of a tasks listing scroll: (tasks, the scroll's id); see `scrolled`."""
+        company = self.caller.company
+        return self.scrolled(
+            scroll_id, window, lambda conn, at: task_queries.get_all(conn, company, query, at)
+        )
+
+    def scrolled(
+        self,
+        scroll_id: str | None,
+        window: Callable[[int], tuple[int, int]],
+        read: Callable[[Connection, tuple[int, int]], list[_Row]],
+    ) -> tuple[list[_Row], str]:
+        """One page of a listing scroll (tasks, models, projects): (rows, the scroll's id).
+        `window` turns the scroll's stored position into (start, size), `read` reads that
+        window; the id stays the same for the scroll's life (a None, unknown, other company's
+        or expired id starts a new one), as ClearML's web UI expects."""
         company = self.caller.company
         with self._read() as conn:
             scroll_id, at = scrolls.position(conn, company, scroll_id)
             start, size = window(at)
-            tasks = task_queries.get_all(conn, company, query, (start, size))
+            rows = read(conn, (start, size))
+        # The read runs under the read timeout (`_read`); moving the scroll is a write, in a
+        # transaction of its own.
         with self.engine.begin() as conn:
-            scrolls.move(conn, company, scroll_id, start + len(tasks))
-        return tasks, scroll_id
+            scrolls.move(conn, company, scroll_id, start + len(rows))
+        return rows, scroll_id
 
     def get_scalar_series(
         self,
@@ -255,6 +273,18 @@ class Client(
     ) -> list[project_queries.ProjectView]:
         with self._read() as conn:
             return project_queries.get_all(conn, self.caller.company, query)
+
+    def query_projects_scroll(
+        self,
+        query: project_queries.ProjectFilter,
+        scroll_id: str | None,
+        window: Callable[[int], tuple[int, int]],
+    ) -> tuple[list[project_queries.ProjectView], str]:
+        """One page of a projects listing scroll (projects.get_all_ex); see `scrolled`."""
+        company = self.caller.company
+        return self.scrolled(
+            scroll_id, window, lambda conn, at: project_queries.get_all(conn, company, query, at)
+        )
 
     def project_stats(
         self,

@@ -3,8 +3,9 @@ service like a task's, queries read the `models` read model."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import Connection
@@ -17,6 +18,8 @@ from tasktrack.service import Caller
 from tasktrack.service.results import Result
 from tasktrack.store.engine import raw
 
+_Row = TypeVar("_Row")
+
 
 class ModelMethods:
     """Mixed into Client, which provides `_do`, `_read` and `caller`."""
@@ -27,6 +30,14 @@ class ModelMethods:
         raise NotImplementedError
 
     def _read(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def scrolled(
+        self,
+        scroll_id: str | None,
+        window: Callable[[int], tuple[int, int]],
+        read: Callable[[Connection, tuple[int, int]], list[_Row]],
+    ) -> tuple[list[_Row], str]:
         raise NotImplementedError
 
     def create_model(self, **f: Any) -> Result:
@@ -101,6 +112,19 @@ class ModelMethods:
     def query_models(self, query: model_queries.ModelFilter) -> list[model_queries.ModelView]:
         with self._read() as conn:
             return model_queries.get_all(conn, self.caller.company, query)
+
+    def query_models_scroll(
+        self,
+        query: model_queries.ModelFilter,
+        scroll_id: str | None,
+        window: Callable[[int], tuple[int, int]],
+    ) -> tuple[list[model_queries.ModelView], str]:
+        """One page of a models listing scroll (models.get_all_ex): (models, the scroll's id),
+        under the tasks' scroll state (Client.scrolled)."""
+        company = self.caller.company
+        return self.scrolled(
+            scroll_id, window, lambda conn, at: model_queries.get_all(conn, company, query, at)
+        )
 
     def model_history(self, model: str) -> list[model_history.ModelHistoryEntry]:
         """Every event of the model's stream from the log (who changed what, when); deleted

@@ -7,7 +7,9 @@ from importlib.metadata import version
 from typing import Any, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
+from tasktrack.http import scrolling
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries import references
 from tasktrack.queries.filter_more import FieldFilter
@@ -30,6 +32,10 @@ class GetProjectsEx(ProjectFilter, frozen=True, kw_only=True):
     children_type: ChildKind | None = None
     children_tags: list[str | None] | None = None
     children_tags_filter: FieldFilter | None = None
+    # The projects page's scroll (tasktrack/http/scrolling.py).
+    scroll_id: str | UnsetType | None = UNSET
+    size: int | None = None
+    refresh_scroll: bool = False
 
 
 class ProjectId(msgspec.Struct, frozen=True, kw_only=True):
@@ -106,7 +112,16 @@ def _parse_get_all_ex(body: dict[str, Any]) -> GetProjectsEx:
 
 def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
     # ClearML's formats (datetimes with +00:00: the web UI appends it to what it parses).
-    found = [clearml_json(p) for p in call.client.query_projects(body)]
+    scroll: dict[str, str] = {}
+    if scrolling.scrolls(body):
+        # The scroll moves over the listing's rows: the children and active_users filters
+        # below then keep some of each page, as ClearML's joins would not.
+        page, scroll["scroll_id"] = call.client.query_projects_scroll(
+            body, scrolling.scroll_id(body), lambda at: scrolling.window(body, at)
+        )
+    else:
+        page = call.client.query_projects(body)
+    found = [clearml_json(p) for p in page]
     children = None
     selected: set[str] | None = None
     if body.children_type is not None:
@@ -153,7 +168,7 @@ def _get_all_ex(call: Call, body: GetProjectsEx) -> Any:
         included = any(not f.startswith("-") for f in body.only_fields)
         fields = body.only_fields + sorted(set(added)) if included else body.only_fields
         found = [only_fields(p, fields) for p in found]
-    return {"projects": references.company_objects(found)}
+    return {"projects": references.company_objects(found), **scroll}
 
 
 def _task_tags(call: Call, body: TagsRequest) -> Any:

@@ -59,7 +59,7 @@ def _metrics(items: list[MetricVariants]) -> dict[str, list[str] | None] | None:
 
 def _get_task_data(call: Call, body: TaskData) -> Any:
     if body.model_events:
-        models = msgspec.convert(body.listing, model_endpoints.GetModels)
+        models = model_endpoints.parse_get_all_ex(body.listing)
         found = model_endpoints.get_all_ex(call, models)["models"]
     else:
         tasks = task_endpoints.parse_get_all_ex(body.listing)

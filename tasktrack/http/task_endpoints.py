@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from tasktrack.domain.errors import InvalidRequest
+from tasktrack.http import scrolling
 from tasktrack.http.calls import Call, Spec
 from tasktrack.queries import model_refs, references
 from tasktrack.queries.filter_request import LIST_FIELDS, GetAllRequest, request_from
@@ -40,34 +40,11 @@ def parse_get_all_ex(body: dict[str, Any]) -> GetAllEx:
     return request
 
 
-def scrolls(body: GetAllEx) -> bool:
-    """Whether the request scrolls; as ClearML, a scroll needs `size` >= 1 (400/12)."""
-    if body.scroll_id is UNSET and body.size is None:
-        return False
-    if body.size is None or body.size < 1:
-        raise InvalidRequest(
-            "Validation error: Integer size parameter greater than 1 should be provided when "
-            "working with scroll",
-            field="size",
-        )
-    return True
-
-
-def scroll_window(body: GetAllEx, position: int) -> tuple[int, int]:
-    """(start, size) of the page a scroll that has got to `position` answers next:
-    `refresh_scroll` brings everything from the start to where it had got."""
-    size = body.size or 1
-    if body.refresh_scroll:
-        return 0, max(position, size)
-    return position, size
-
-
 def get_all_ex(call: Call, body: GetAllEx) -> Any:
     answer: dict[str, Any] = {}
-    if scrolls(body):
-        scroll_id = body.scroll_id if isinstance(body.scroll_id, str) else None
+    if scrolling.scrolls(body):
         tasks, answer["scroll_id"] = call.client.query_scroll(
-            body, scroll_id, lambda at: scroll_window(body, at)
+            body, scrolling.scroll_id(body), lambda at: scrolling.window(body, at)
         )
     else:
         tasks = call.client.query_all(body)

@@ -6,13 +6,14 @@ A company reads its own models and public ones (ClearML's "company or public" ru
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Connection, Row, Select, false, or_, select, true
+from sqlalchemy import Connection, Row, Select, and_, false, func, or_, select, true
 
 from tasktrack.domain.errors import BadFilter, TaskNotFound
 from tasktrack.domain.model_errors import ModelNotFound
+from tasktrack.queries.filter_more import FieldFilter
 from tasktrack.queries.filter_request import check_expanded, check_pattern, check_values
 from tasktrack.queries.listing import bad_name_pattern, count_matching
 from tasktrack.queries.project_contents import with_children
@@ -75,6 +76,10 @@ class ModelFilter(msgspec.Struct, frozen=True, kw_only=True):
     include_stats: bool = False
     # Other companies' public models too (ClearML's default); False: the company's own only.
     allow_public: bool = True
+    # ClearML's structured tag filters (the UI's Tags column): `tags` / `system_tags` only.
+    filters: dict[Literal["tags", "system_tags"], FieldFilter] | None = None
+    # ClearML's order keys (`-` descends); none: the newest first.
+    order_by: str | list[str] | None = None
     page: int = 0
     page_size: int = MAX_PAGE_SIZE
 
@@ -139,17 +144,60 @@ def _in(column: str, values: list[str] | None) -> list[Any]:
     return [models.c[column].in_(values) if values else false()]
 
 
-def get_all(conn: Connection, company: str, f: ModelFilter) -> list[ModelView]:
+def get_all(
+    conn: Connection, company: str, f: ModelFilter, window: tuple[int, int] | None = None
+) -> list[ModelView]:
+    """One page of the models the filter matches (or `window`: start and size, for a scroll)."""
     if f.page < 0 or f.page_size < 1:
         raise BadFilter("page must be >= 0 and page_size >= 1")
     stmt = _matching(conn, company, f)
     size = min(f.page_size, MAX_PAGE_SIZE)
     offset = min(f.page * size, 2**63 - 1)
-    stmt = stmt.order_by(models.c.created.desc(), models.c.id).limit(size).offset(offset)
+    if window is not None:
+        offset, size = window[0], min(window[1], MAX_PAGE_SIZE)
+    stmt = stmt.order_by(*_order(f.order_by)).limit(size).offset(offset)
     with bad_name_pattern(conn, f.name):
         rows = conn.execute(stmt).fetchall()
     metrics = last_metrics(conn, [r.id for r in rows])
     return [_view(r, f.include_stats, metrics.get(r.id)) for r in rows]
+
+
+# The keys a models listing sorts by (the UI's columns): the user and project columns sort by
+# their ids, which keeps one user's (one project's) models together as their names would.
+_ORDER_COLUMNS: dict[str, Any] = {
+    "name": models.c.name,
+    "created": models.c.created,
+    "last_update": models.c.last_update,
+    "last_change": models.c.last_change,
+    "framework": models.c.framework,
+    "ready": models.c.ready,
+    "comment": models.c.comment,
+    "uri": models.c.uri,
+    "task": models.c.task,
+    "id": models.c.id,
+    "user": models.c.user_id,
+    "user.name": models.c.user_id,
+    "project": models.c.project,
+    "project.name": models.c.project,
+    "task.name": models.c.task,
+    "last_iteration": models.c.last_iteration,
+}
+
+
+def _order(keys: str | list[str] | None) -> list[Any]:
+    """ORDER BY of the keys (`-` descends), then id, so that pages (and scrolls) of equal keys
+    neither repeat nor skip a model; no keys: the newest first."""
+    wanted = [keys] if isinstance(keys, str) else [k for k in keys or [] if k]
+    if not wanted:
+        return [models.c.created.desc(), models.c.id]
+    clauses = []
+    for key in wanted:
+        name = key.lstrip("-")
+        column = _ORDER_COLUMNS.get(name)
+        if column is None:
+            raise BadFilter(f"cannot order models by {name!r}", field="order_by", value=key)
+        clauses.append(column.desc().nulls_last() if key.startswith("-") else column.asc())
+    return [*clauses, models.c.id]
 
 
 def count(conn: Connection, company: str, f: ModelFilter, limit: int | None) -> int:
@@ -182,7 +230,35 @@ def _matching(conn: Connection, company: str, f: ModelFilter) -> Select[Any]:
         stmt = stmt.where(_tag_filter(models.c.tags, f.tags))
     if f.system_tags:
         stmt = stmt.where(_tag_filter(models.c.system_tags, f.system_tags))
+    for name, wanted in (f.filters or {}).items():
+        stmt = stmt.where(_field_filter(models.c[name], wanted))
     return stmt
+
+
+def _field_filter(col: Any, f: FieldFilter) -> Any:
+    """ClearML's `filters` entry on a tag array: `any` (one include held, or one exclude
+    missing; null: empty), `all` (every include held, no exclude), joined by `op`."""
+    empty = func.coalesce(func.cardinality(col), 0) == 0
+    joined = []
+    for values, any_of in ((f.any, True), (f.all, False)):
+        if values is None:
+            continue
+        include = sorted({v for v in values.include if v is not None})
+        exclude = sorted({v for v in values.exclude if v is not None})
+        parts = []
+        if include:
+            parts.append(col.overlap(include) if any_of else col.contains(include))
+        if None in values.include:
+            parts.append(empty)
+        if exclude:
+            parts.append(~col.contains(exclude) if any_of else ~col.overlap(exclude))
+        if None in values.exclude:
+            parts.append(~empty)
+        if parts:
+            joined.append(or_(*parts) if any_of else and_(*parts))
+    if not joined:
+        return true()
+    return and_(*joined) if f.op == "and" else or_(*joined)
 
 
 def get_frameworks(conn: Connection, company: str, projects: list[str] | None) -> list[str]:

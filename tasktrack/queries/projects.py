@@ -105,12 +105,18 @@ def get_by_id(conn: Connection, company: str, project_id: str) -> ProjectView:
     return _view(row)
 
 
-def get_all(conn: Connection, company: str, f: ProjectFilter) -> list[ProjectView]:
+def get_all(
+    conn: Connection, company: str, f: ProjectFilter, window: tuple[int, int] | None = None
+) -> list[ProjectView]:
+    """One page of the projects the filter matches, by name (or `window`: start and size, for
+    a scroll)."""
     if f.page < 0 or f.page_size < 1:
         raise BadFilter("page must be >= 0 and page_size >= 1")
     stmt = _matching(company, f)
     size = min(f.page_size, MAX_PAGE_SIZE)
     offset = min(f.page * size, 2**63 - 1)  # OFFSET is a bigint; past the end is empty
+    if window is not None:
+        offset, size = window[0], min(window[1], MAX_PAGE_SIZE)
     stmt = stmt.order_by(projects.c.name, projects.c.id).limit(size).offset(offset)
     with bad_name_pattern(conn, f.name):
         rows = conn.execute(stmt).fetchall()

@@ -114,3 +114,36 @@ def test_parameter_values_metrics_and_model_tags_over_http(new_caller: Callable[
     assert (status, envelope["meta"]["result_subcode"]) == (400, 12)  # section and name needed
     api.ok("models.create", {"name": "m", "uri": "file:///m", "project": project, "tags": ["x"]})
     assert api.ok("projects.get_model_tags", {"projects": [project]})["tags"] == ["x"]
+
+
+def test_projects_get_all_ex_scrolls_under_one_id(api: Api, new_caller: Callable[..., Api]) -> None:
+    # The projects page's request: the top level, 16 at a time, with a scroll.
+    names = [f"paged {i:02d}" for i in range(5)]
+    for name in reversed(names):
+        api.ok("projects.create", {"name": name, "description": "d"})
+    body = {"shallow_search": True, "size": 2, "only_fields": ["name"], "name": "^paged "}
+    first = api.ok("projects.get_all_ex", {**body, "scroll_id": None})
+    scroll = first["scroll_id"]
+    seen = [p["name"] for p in first["projects"]]
+    for expected in (2, 1, 0):
+        data = api.ok("projects.get_all_ex", {**body, "scroll_id": scroll})
+        assert len(data["projects"]) == expected
+        assert data["scroll_id"] == scroll
+        seen += [p["name"] for p in data["projects"]]
+    assert seen == names
+    refreshed = api.ok("projects.get_all_ex", {**body, "scroll_id": scroll, "refresh_scroll": True})
+    assert [p["name"] for p in refreshed["projects"]] == names
+    assert refreshed["scroll_id"] == scroll
+    # An unknown id starts over under a new id; another company's caller gets a scroll of its
+    # own over its own projects (none), and mine does not move.
+    again = api.ok("projects.get_all_ex", {**body, "scroll_id": "no such scroll"})
+    assert [p["name"] for p in again["projects"]] == names[:2]
+    assert again["scroll_id"] not in (scroll, "no such scroll")
+    theirs = new_caller().ok("projects.get_all_ex", {**body, "scroll_id": again["scroll_id"]})
+    assert theirs["projects"] == []
+    assert theirs["scroll_id"] != again["scroll_id"]
+    nexts = api.ok("projects.get_all_ex", {**body, "scroll_id": again["scroll_id"]})
+    assert [p["name"] for p in nexts["projects"]] == names[2:4]
+    assert api.error("projects.get_all_ex", {"scroll_id": scroll})[:2] == (400, 12)
+    # No scroll asked: no scroll answered.
+    assert "scroll_id" not in api.ok("projects.get_all_ex", {"name": "^paged "})

@@ -65,6 +65,7 @@ TASK_BODIES: dict[str, dict[str, Any]] = {
     # A filter by another company's task finds nothing, as one by an unknown task.
     "models.get_all": {},
     "models.get_all_ex": {},
+    "models.get_by_id_ex": {"id": ["no-such-model"]},
     # The events service's readers and its two deleting commands (issue 18).
     "events.get_task_events": {},
     "events.get_task_plots": {},

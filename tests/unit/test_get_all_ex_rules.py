@@ -12,7 +12,9 @@ import pytest
 from tasktrack.domain.errors import BadFilter, InvalidRequest
 from tasktrack.domain.state import TaskState
 from tasktrack.domain.values import Artifact, Execution
-from tasktrack.http.task_endpoints import GetAllEx, scroll_window, scrolls
+from tasktrack.http.scrolling import scrolls
+from tasktrack.http.scrolling import window as scroll_window
+from tasktrack.http.task_endpoints import GetAllEx
 from tasktrack.queries import references
 from tasktrack.queries.filter_language import OrderKey, parse_order
 from tasktrack.queries.filter_more import MultiField, list_filters, parse_multi
