@@ -196,7 +196,7 @@ def follow(
         while not should_stop():
             held_back = False
             # Looked up each pass: a log distributed while a follower runs is then read by
-            # tenant from its next pass on (its NOTIFY trigger gone, it polls).
+            # tenant from its next pass on (woken the same way: the service notifies).
             by_tenant = sharded(engine)
             for spec in specs:
                 applied = catch_up(engine, spec, batch_size, fast_start=fast_start)
