@@ -40,12 +40,12 @@ from tasktrack.projections.checkpoints import (
     write_checkpoint,
 )
 from tasktrack.projections.registry import ProjectorSpec
-from tasktrack.store import distribute, eventlog
+from tasktrack.store import distribute, eventlog, transactions
 from tasktrack.store.engine import raw
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "tasktrack_events"
+CHANNEL = transactions.CHANNEL  # the service notifies after each commit that wrote events
 # A follower that finds events it may not read yet looks again after this, then doubling up to
 # the cap: a long write transaction anywhere on the server holds the horizon, and one cheap look a
 # second while it does keeps the lag after it ends under a second (not the poll's minute).
@@ -196,7 +196,7 @@ def follow(
         while not should_stop():
             held_back = False
             # Looked up each pass: a log distributed while a follower runs is then read by
-            # tenant from its next pass on (its NOTIFY trigger gone, it polls).
+            # tenant from its next pass on (woken the same way: the service notifies).
             by_tenant = sharded(engine)
             for spec in specs:
                 applied = catch_up(engine, spec, batch_size, fast_start=fast_start)

@@ -93,8 +93,10 @@ def handler_for(kind: type[cmd.Command]) -> Callable[[UnitOfWork, Any], Result] 
 class TaskService:
     """The only writer of tasktrack: every entry point (HTTP, Python API, CLI) comes here."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, notify: bool = True) -> None:
         self.engine = engine
+        # Wake catch-up runners after each commit that appended events (off: they only poll).
+        self.notify = notify
 
     def execute(
         self, command: cmd.Command, caller: Caller, *, request_id: str | None = None
@@ -152,20 +154,35 @@ class TaskService:
         conn = pooled.driver_connection
         assert isinstance(conn, psycopg.Connection)
         sent_commit = False
+        commit: psycopg.Cursor[Any] | None = None
         try:
             # Round trips are most of a command's cost, so: pipeline mode (statements go out
             # without waiting; the connection syncs only when a result is read) and BEGIN and
             # COMMIT sent as plain statements in autocommit mode (psycopg would sync on each).
             # A command then costs two round trips: its reads (locks and rows, in one go: see
-            # UnitOfWork.open) and its writes followed by the COMMIT.
+            # UnitOfWork.open) and its writes followed by the COMMIT (and the runners' wake-up,
+            # a transaction of its own after it: transactions.send_wake_up says why).
             conn.autocommit = True
             with conn.pipeline():
                 transactions.begin(conn)
-                result = self._unit(handler, command, metadata, request_id, conn)
+                result, wrote = self._unit(handler, command, metadata, request_id, conn)
                 sent_commit = True
-                transactions.commit(conn)
+                commit = transactions.commit(conn)
+                if wrote and self.notify:
+                    transactions.send_wake_up(conn)
             return result
         except BaseException as exc:
+            if (
+                isinstance(exc, psycopg.Error)
+                and commit is not None
+                and transactions.committed(commit)
+            ):
+                # Only the wake-up after the COMMIT failed: the command is done, and the
+                # runners' poll finds its events all the same.
+                log.warning("NOTIFY after %s failed: %s", type(command).__name__, exc)
+                if _connection_lost(conn, exc):
+                    pooled.invalidate()
+                return result
             _end_transaction(pooled, conn, exc, sent_commit)
             raise
         finally:
@@ -180,7 +197,8 @@ class TaskService:
         metadata: Metadata,
         request_id: str | None,
         conn: psycopg.Connection[Any],
-    ) -> Result:
+    ) -> tuple[Result, bool]:
+        """The command's result, and whether it appended events (then the runners are woken)."""
         uow = UnitOfWork(conn, metadata)
         if request_id is not None:
             # Retries of one request wait for each other here, then find the result.
@@ -188,11 +206,11 @@ class TaskService:
             stored = uow.stored_response(request_id, command)
             if stored is not None:
                 result: Result = stored
-                return result
+                return result, False
         result = handler(uow, command)
         if request_id is not None:
             uow.remember(request_id, command, result)
-        return result
+        return result, uow.wrote
 
 
 class StreamClash(DomainError):

@@ -41,6 +41,7 @@ class UnitOfWork:
         self.head_times: dict[str, datetime] = {}
         self.appended: list[Recorded] = []
         self.locked: set[str] = set()
+        self.wrote = False  # appended events (even if a savepoint then dropped them)
         self._savepoints = 0
 
     # --- before the first write -------------------------------------------------------------
@@ -139,6 +140,7 @@ class UnitOfWork:
         if not events:
             return
         head = self.heads.get(stream_id, NEW_STREAM)
+        self.wrote = True
         pending = eventlog.send_append(
             self.conn,
             stream_id=stream_id,

@@ -14,14 +14,16 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
-from tasktrack.service import Caller
+from tasktrack.service import Caller, TaskService
 from tests import settle
 from tests.e2e.cli import TASKTRACK, run
 
 
-def _fill(engine: Engine, tasks: int) -> str:
-    """`tasks` tasks created, started and completed; return the last one."""
-    client = Client(engine, Caller(company="ops", user="olga"))
+def _fill(engine: Engine, tasks: int, *, notify: bool = True) -> str:
+    """`tasks` tasks created, started and completed; return the last one (`notify`: the
+    service wakes the runners after each commit)."""
+    service = TaskService(engine, notify=notify)
+    client = Client(engine, Caller(company="ops", user="olga"), service=service)
     task = ""
     for i in range(tasks):
         task = str(client.create(name=f"job {i}", type="training", project="p")["id"])
@@ -151,14 +153,12 @@ def test_a_follower_that_gets_no_notify_still_applies_within_its_poll(
         _waits_after_applying(engine, end)
         end = _woken_by_notify(engine, _fill(engine, 1))
 
-    with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE events DISABLE TRIGGER events_notify"))
-    _fill(engine, 1)
+    _fill(engine, 1, notify=False)
     end = settle.horizon_reaches_end(engine)
     # A new follower (no old notification queued for it), and no NOTIFY any more.
     with _runner(url, "--follow", "--wait", "--poll", "600") as deaf:
         _waits_after_applying(engine, end)
-        _fill(engine, 1)
+        _fill(engine, 1, notify=False)
         missed = settle.horizon_reaches_end(engine)
         time.sleep(1.5)
         assert _checkpoint(engine) == end < missed  # nothing wakes it: it sleeps on
@@ -167,7 +167,7 @@ def test_a_follower_that_gets_no_notify_still_applies_within_its_poll(
     # The same without NOTIFY but polling every 0.2 s.
     with _runner(url, "--follow", "--wait", "--poll", "0.2") as poller:
         _until(lambda: _checkpoint(engine) == missed, "the poller never caught up")
-        _fill(engine, 1)
+        _fill(engine, 1, notify=False)
         end = settle.horizon_reaches_end(engine)
         started = time.monotonic()
         _until(lambda: _checkpoint(engine) == end, "the poller never applied the new events")
