@@ -1,7 +1,7 @@
 """Drop the log's NOTIFY trigger: the service wakes the runners after each commit instead.
 
-Revision ID: 0025_notify_after_commit
-Revises: 0024_handout_index
+Revision ID: 0026_notify_after_commit
+Revises: 0025_run_pinned
 Create Date: 2026-12-06
 
 A transaction that sends a NOTIFY takes one lock for the whole database at its commit and
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-revision: str = "0025_notify_after_commit"
-down_revision: str | None = "0024_handout_index"
+revision: str = "0026_notify_after_commit"
+down_revision: str | None = "0025_run_pinned"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
