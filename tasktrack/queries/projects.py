@@ -44,6 +44,8 @@ class ProjectFilter(msgspec.Struct, frozen=True, kw_only=True):
     tags: list[str] | None = None
     system_tags: list[str] | None = None
     search_hidden: bool = False
+    # ClearML's sort keys, "-" for descending (the web UI asks `featured, -last_update`).
+    order_by: list[str] | None = None
     page: int = 0
     page_size: int = MAX_PAGE_SIZE
 
@@ -117,10 +119,42 @@ def get_all(
     offset = min(f.page * size, 2**63 - 1)  # OFFSET is a bigint; past the end is empty
     if window is not None:
         offset, size = window[0], min(window[1], MAX_PAGE_SIZE)
-    stmt = stmt.order_by(projects.c.name, projects.c.id).limit(size).offset(offset)
+    stmt = stmt.order_by(*_ordering(f.order_by), projects.c.name, projects.c.id)
+    stmt = stmt.limit(size).offset(offset)
     with bad_name_pattern(conn, f.name):
         rows = conn.execute(stmt).fetchall()
     return [_view(r) for r in rows]
+
+
+# What a project listing can be sorted by. ClearML also takes `featured`, the order of its
+# example projects (every other project has the same default), which tasktrack has none of: it
+# sorts nothing, and the keys after it decide.
+_SORTABLE = {
+    "name": projects.c.name,
+    # A name's last part; the pages that sort by it list one level, where the whole name sorts
+    # the same.
+    "basename": projects.c.name,
+    "created": projects.c.created,
+    "last_update": projects.c.last_update,
+    "user": projects.c.user_id,
+    "id": projects.c.id,
+}
+
+
+def _ordering(order_by: list[str] | None) -> list[Any]:
+    """The ORDER BY of `order_by`; missing values sort lowest, as ClearML's MongoDB sorts them
+    (first ascending, last descending)."""
+    keys: list[Any] = []
+    for given in order_by or []:
+        name = given.lstrip("-+")
+        if name == "featured":
+            continue
+        if name not in _SORTABLE:
+            raise BadFilter(f"cannot order projects by {given!r}")
+        column = _SORTABLE[name]
+        desc = given.startswith("-")
+        keys.append(column.desc().nulls_last() if desc else column.asc().nulls_first())
+    return keys
 
 
 def count(conn: Connection, company: str, f: ProjectFilter, limit: int | None) -> int:

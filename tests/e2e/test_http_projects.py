@@ -147,3 +147,24 @@ def test_projects_get_all_ex_scrolls_under_one_id(api: Api, new_caller: Callable
     assert api.error("projects.get_all_ex", {"scroll_id": scroll})[:2] == (400, 12)
     # No scroll asked: no scroll answered.
     assert "scroll_id" not in api.ok("projects.get_all_ex", {"name": "^paged "})
+
+
+def test_projects_are_listed_in_the_order_asked(new_caller: Callable[..., Api]) -> None:
+    """ClearML's `order_by` (the web UI's projects page asks `featured, -last_update`): the most
+    recently updated first; `featured` (ClearML's example projects) changes nothing here; an
+    unknown key is refused."""
+    api = new_caller()
+    ids = {name: _project(api, name) for name in ("alpha", "beta", "gamma")}
+    api.ok("projects.update", {"project": ids["alpha"], "description": "touched last"})
+
+    def listed(order_by: list[str]) -> list[str]:
+        found = api.ok("projects.get_all_ex", {"order_by": order_by, "only_fields": ["name"]})
+        return [p["name"] for p in found["projects"]]
+
+    assert listed(["featured", "-last_update"]) == ["alpha", "gamma", "beta"]
+    assert listed(["last_update"]) == ["beta", "gamma", "alpha"]
+    assert listed(["-name"]) == ["gamma", "beta", "alpha"]
+    assert listed(["featured"]) == listed([]) == ["alpha", "beta", "gamma"]
+    status, envelope = api.call("projects.get_all_ex", {"order_by": ["-color"]})
+    assert (status, envelope["meta"]["result_code"]) == (400, 400)
+    assert "color" in envelope["meta"]["result_msg"]
