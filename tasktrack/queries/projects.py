@@ -128,7 +128,7 @@ def get_all(
 
 # What a project listing can be sorted by. ClearML also takes `featured`, the order of its
 # example projects (every other project has the same default), which tasktrack has none of: it
-# sorts nothing, and the keys after it decide.
+# sorts nothing, and the keys after it decide; so does `@text_score` (a search's relevance).
 _SORTABLE = {
     "name": projects.c.name,
     # A name's last part; the pages that sort by it list one level, where the whole name sorts
@@ -147,7 +147,7 @@ def _ordering(order_by: list[str] | None) -> list[Any]:
     keys: list[Any] = []
     for given in order_by or []:
         name = given.lstrip("-+")
-        if name == "featured":
+        if name in ("featured", "@text_score"):  # no example projects; no text score here
             continue
         if name not in _SORTABLE:
             raise BadFilter(f"cannot order projects by {given!r}")
