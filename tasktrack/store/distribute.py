@@ -13,10 +13,10 @@ from sqlalchemy import Connection, Engine
 from tasktrack.store import layout
 from tasktrack.store.engine import raw
 
-# The events table's NOTIFY trigger (migration 0007, dropped by 0025: the service notifies after
+# The events table's NOTIFY trigger (migration 0007, dropped by 0026: the service notifies after
 # its commit, on the coordinator). A NOTIFY inside a transaction that Citus commits in two phases
 # makes the PREPARE fail, and in one phase it is sent on the worker, where nobody listens: a
-# schema older than 0025 that is distributed loses it here (docs/architecture.md, "Citus").
+# schema older than 0026 that is distributed loses it here (docs/architecture.md, "Citus").
 NOTIFY_TRIGGER = "events_notify"
 
 

@@ -36,7 +36,7 @@ def send_wake_up(conn: psycopg.Connection[Any]) -> None:
     """Send the runners' NOTIFY as a transaction of its own, after a command's COMMIT.
 
     Not inside the command's transaction (the job of a trigger on `events` until migration
-    0025): a transaction that notifies takes one lock for the whole database at its commit
+    0026): a transaction that notifies takes one lock for the whole database at its commit
     and holds it through the commit's WAL flush, so every writing command committed one after
     the other, each waiting for its own fsync, instead of sharing flushes (W8: 8 agents).
     Alone, it writes no WAL before its commit record, so PostgreSQL commits it without waiting
