@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tasktrack.store import credentials
-from tests.e2e.dbstate import stream_actions
 from tests.e2e.http import Api, basic
-from tests.e2e.webui import WAIT_MS, Browser, Seeded
+from tests.e2e.webui import WAIT_MS, Browser, Rows, Seeded, header, last_event, tick
 
 COUNT = 70
 NAME = re.compile(r"\bnet-\d\d\b")
+ROWS = Rows(NAME, COUNT, page=10)
+# The models table's filter menus list some options as plain checkboxes.
+MENU_OPTIONS = "[data-id=FilterOption], mat-checkbox"
 
 
 @dataclass
@@ -82,83 +84,15 @@ def zoo(seeded: Seeded, ui_base: str, e2e_engine: Engine) -> Iterator[Zoo]:
         carol.close()
 
 
-def _rows(browser: Browser) -> list[str]:
-    rows = browser.page.locator("tbody tr").all_inner_texts()
-    return [m.group(0) for r in rows if (m := NAME.search(r))]
-
-
-def _all_rows(browser: Browser) -> list[str]:
-    """Scroll the table to its end (the UI loads the next page when its loader row scrolls into
-    view) and answer every row it then shows."""
-    page = browser.page
-    shown = _rows(browser)
-    for _ in range(COUNT // 10 + 2):
-        page.evaluate("() => document.querySelector('tbody tr')?.scrollIntoView()")
-        page.wait_for_timeout(100)
-        more = page.evaluate(
-            """() => {
-                const row = document.querySelector('tr.table-load-more:not(.hidden)');
-                if (row) row.scrollIntoView();
-                return row !== null;
-            }"""
-        )
-        if not more:
-            break
-        deadline = time.monotonic() + 10
-        while _rows(browser) == shown and time.monotonic() < deadline:
-            page.wait_for_timeout(200)
-        page.wait_for_load_state("networkidle", timeout=WAIT_MS)
-        if _rows(browser) == shown:
-            break
-        shown = _rows(browser)
-    return shown
-
-
 def _table(browser: Browser, path: str, query: str = "") -> None:
     browser.open(f"/projects/{path}/models{query}", "net-")
 
 
-def _header(browser: Browser, title: str) -> Any:
-    exact = re.compile(rf"^\s*{re.escape(title)}\s*$", re.IGNORECASE)
-    return browser.page.locator("thead th").filter(has_text=exact).first
-
-
-def _wait_rows(browser: Browser, expected: list[str]) -> list[str]:
-    deadline = time.monotonic() + WAIT_MS / 1000
-    shown = _all_rows(browser)
-    while shown != expected and time.monotonic() < deadline:
-        browser.page.wait_for_timeout(300)
-        shown = _all_rows(browser)
-    return shown
-
-
-def _tick(browser: Browser, column: str, option: str) -> None:
-    """Tick (or untick) `option` in the column's filter menu and close the menu."""
-    page = browser.page
-    _header(browser, column).locator("sm-menu button").first.click()
-    options = ".mat-mdc-menu-panel :is([data-id=FilterOption], mat-checkbox)"
-    choice = page.locator(options, has_text=option).first
-    choice.wait_for(timeout=WAIT_MS)
-    choice.click()
-    page.keyboard.press("Escape")
-    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
-
-
-def _last_event(engine: Engine, model: str) -> tuple[str, str]:
-    """(type, user) of the newest event of the model's stream."""
-    with engine.connect() as conn:
-        stream = conn.execute(
-            text("SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE :s"),
-            {"s": f"%{model}"},
-        ).scalar_one()
-    return stream_actions(engine, stream)[-1]
-
-
 def test_a_projects_models_scroll_to_every_model_once(logged_in: Browser, zoo: Zoo) -> None:
     _table(logged_in, zoo.project)
-    first = _rows(logged_in)
+    first = ROWS.shown(logged_in)
     assert len(first) == 30, first  # one page of the UI
-    shown = _all_rows(logged_in)
+    shown = ROWS.all(logged_in)
     logged_in.shot("40-models-scrolled")
     assert len(shown) == len(set(shown)), sorted(n for n in shown if shown.count(n) > 1)
     # The default order: the newest first (the models were made in index order).
@@ -168,7 +102,7 @@ def test_a_projects_models_scroll_to_every_model_once(logged_in: Browser, zoo: Z
 
 def test_all_models_scroll_to_every_model_once(logged_in: Browser, zoo: Zoo) -> None:
     _table(logged_in, "*")
-    shown = _all_rows(logged_in)
+    shown = ROWS.all(logged_in)
     logged_in.shot("41-all-models-scrolled")
     assert len(shown) == len(set(shown)), sorted(n for n in shown if shown.count(n) > 1)
     assert shown == sorted(zoo.ids, reverse=True)
@@ -177,20 +111,20 @@ def test_all_models_scroll_to_every_model_once(logged_in: Browser, zoo: Zoo) -> 
 
 def test_sorting_models_by_name(logged_in: Browser, zoo: Zoo) -> None:
     _table(logged_in, zoo.project)
-    sort = _header(logged_in, "Name").locator("[data-id=sortTableColumn]")
+    sort = header(logged_in, "Name").locator("[data-id=sortTableColumn]")
     sort.click()
     logged_in.page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     names = sorted(zoo.ids)
-    first = _wait_rows(logged_in, names[::-1])
+    first = ROWS.wait(logged_in, names[::-1])
     if first != names[::-1]:  # this UI's first click may sort ascending
         assert first == names, first
         sort.click()
         logged_in.page.wait_for_load_state("networkidle", timeout=WAIT_MS)
-        assert _wait_rows(logged_in, names[::-1]) == names[::-1]
+        assert ROWS.wait(logged_in, names[::-1]) == names[::-1]
     else:
         sort.click()
         logged_in.page.wait_for_load_state("networkidle", timeout=WAIT_MS)
-        assert _wait_rows(logged_in, names) == names
+        assert ROWS.wait(logged_in, names) == names
     logged_in.shot("42-models-sorted-by-name")
     logged_in.assert_clean()
 
@@ -200,10 +134,10 @@ def _wait_ordered(browser: Browser, names: set[str]) -> list[str]:
     table keeps the order the sorting test left), or what it shows after WAIT_MS."""
     up = sorted(names)
     deadline = time.monotonic() + WAIT_MS / 1000
-    shown = _all_rows(browser)
+    shown = ROWS.all(browser)
     while shown not in (up, up[::-1]) and time.monotonic() < deadline:
         browser.page.wait_for_timeout(300)
-        shown = _all_rows(browser)
+        shown = ROWS.all(browser)
     return shown
 
 
@@ -220,17 +154,17 @@ def test_filtering_models_by_a_column_menu(
     logged_in: Browser, zoo: Zoo, column: str, option: str, matches: Any
 ) -> None:
     _table(logged_in, zoo.project, "?order=name")
-    _tick(logged_in, column, option)
+    tick(logged_in, column, option, MENU_OPTIONS)
     wanted = {n for n in zoo.ids if matches(zoo, n)}
     shown = _wait_ordered(logged_in, wanted)
     logged_in.shot(f"43-models-filter-{column.lower()}")
     assert shown in (sorted(wanted), sorted(wanted, reverse=True)), shown
-    _tick(logged_in, column, option)
+    tick(logged_in, column, option, MENU_OPTIONS)
     if column == "Tags":
         # A tag's second tick excludes it: every other model.
         others = set(zoo.ids) - wanted
         assert sorted(_wait_ordered(logged_in, others)) == sorted(others)
-        _tick(logged_in, column, option)
+        tick(logged_in, column, option, MENU_OPTIONS)
     # Unticked, every model is back.
     assert sorted(_wait_ordered(logged_in, set(zoo.ids))) == sorted(zoo.ids)
     logged_in.assert_clean()
@@ -276,7 +210,7 @@ def test_archiving_and_restoring_a_model_are_events_by_the_logged_in_user(
     page.locator("tr", has_text=name).first.wait_for(state="hidden", timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     logged_in.shot("46-model-archived")
-    assert _last_event(e2e_engine, model) == ("ModelArchived", "alice")
+    assert last_event(e2e_engine, model) == ("ModelArchived", "alice")
     page.get_by_text("OPEN ARCHIVE", exact=False).first.click()
     page.locator("tr", has_text=name).first.wait_for(timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
@@ -285,11 +219,11 @@ def test_archiving_and_restoring_a_model_are_events_by_the_logged_in_user(
     page.locator("tr", has_text=name).first.wait_for(state="hidden", timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     logged_in.shot("47-model-restored")
-    assert _last_event(e2e_engine, model) == ("ModelUnarchived", "alice")
+    assert last_event(e2e_engine, model) == ("ModelUnarchived", "alice")
     [got] = zoo.api.ok("models.get_all", {"id": [model]})["models"]
     assert "archived" not in got["system_tags"]
     _table(logged_in, zoo.project)
-    assert name in _all_rows(logged_in)
+    assert name in ROWS.all(logged_in)
     logged_in.assert_clean()
 
 

@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tasktrack.store import credentials
-from tests.e2e.dbstate import stream_actions
 from tests.e2e.http import Api, basic
-from tests.e2e.webui import WAIT_MS, Browser, Seeded
+from tests.e2e.webui import WAIT_MS, Browser, Rows, Seeded, header, last_event, tick
 
 COUNT = 64
 TYPES = ("training", "testing", "data_processing")
 NAME = re.compile(r"\bsweep-\d\d\b")
+ROWS = Rows(NAME, COUNT, page=30)
 
 
 def _width(i: int) -> str:
@@ -94,86 +94,11 @@ def _table(browser: Browser, sweep: Sweep, query: str = "") -> None:
     browser.open(f"/projects/{sweep.project}/experiments{query}", "sweep-")
 
 
-def _rows(browser: Browser) -> list[str]:
-    """The task names the table shows, top to bottom (one per row)."""
-    rows = browser.page.locator("tbody tr").all_inner_texts()
-    return [m.group(0) for r in rows if (m := NAME.search(r))]
-
-
-def _all_rows(browser: Browser) -> list[str]:
-    """Scroll the table to its end (the UI loads the next page when its last row's loader
-    scrolls into view) and answer every row it then shows."""
-    page = browser.page
-    shown = _rows(browser)
-    for _ in range(COUNT // 30 + 2):
-        # In the page's own script: the loader row is re-rendered as rows arrive, so a handle
-        # taken on it from here can be stale by the time it is used.
-        # From the top to the loader: the UI loads on the loader coming into view, which a
-        # loader already in view (the table shrank under it) would not do.
-        page.evaluate("() => document.querySelector('tbody tr')?.scrollIntoView()")
-        page.wait_for_timeout(100)
-        more = page.evaluate(
-            """() => {
-                const row = document.querySelector('tr.table-load-more:not(.hidden)');
-                if (row) row.scrollIntoView();
-                return row !== null;
-            }"""
-        )
-        if not more:
-            break
-        deadline = time.monotonic() + 10
-        while _rows(browser) == shown and time.monotonic() < deadline:
-            page.wait_for_timeout(200)
-        page.wait_for_load_state("networkidle", timeout=WAIT_MS)
-        if _rows(browser) == shown:
-            break
-        shown = _rows(browser)
-    return shown
-
-
-def _wait_rows(browser: Browser, expected: list[str]) -> list[str]:
-    """Every row, once the table shows `expected` (those rows in that order), or what it
-    shows after WAIT_MS."""
-    deadline = time.monotonic() + WAIT_MS / 1000
-    shown = _all_rows(browser)
-    while shown != expected and time.monotonic() < deadline:
-        browser.page.wait_for_timeout(300)
-        shown = _all_rows(browser)
-    return shown
-
-
-def _header(browser: Browser, title: str) -> Any:
-    """The table's header cell of the column titled `title`."""
-    exact = re.compile(rf"^\s*{re.escape(title)}\s*$", re.IGNORECASE)
-    return browser.page.locator("thead th").filter(has_text=exact).first
-
-
-def _tick(browser: Browser, column: str, option: str) -> None:
-    """Tick (or untick) `option` in the column's filter menu and close the menu."""
-    page = browser.page
-    _header(browser, column).locator("sm-menu button").first.click()
-    choice = page.locator(".mat-mdc-menu-panel [data-id=FilterOption]", has_text=option).first
-    choice.wait_for(timeout=WAIT_MS)
-    choice.click()
-    page.keyboard.press("Escape")
-    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
-
-
-def _last_event(engine: Engine, task: str) -> tuple[str, str]:
-    """(type, user) of the newest event of the task's stream."""
-    with engine.connect() as conn:
-        stream = conn.execute(
-            text("SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE :s"),
-            {"s": f"%{task}"},
-        ).scalar_one()
-    return stream_actions(engine, stream)[-1]
-
-
 def test_scrolling_shows_every_task_once(logged_in: Browser, sweep: Sweep) -> None:
     _table(logged_in, sweep)
-    first = _rows(logged_in)
+    first = ROWS.shown(logged_in)
     assert len(first) == 30, first  # one page of the UI
-    shown = _all_rows(logged_in)
+    shown = ROWS.all(logged_in)
     logged_in.shot("20-table-scrolled")
     assert len(shown) == len(set(shown)), sorted(n for n in shown if shown.count(n) > 1)
     assert set(shown) == set(sweep.ids), sorted(set(sweep.ids) - set(shown))
@@ -184,14 +109,14 @@ def test_scrolling_shows_every_task_once(logged_in: Browser, sweep: Sweep) -> No
 
 def test_sorting_by_name_orders_the_rows(logged_in: Browser, sweep: Sweep) -> None:
     _table(logged_in, sweep)
-    sort = _header(logged_in, "Name").locator("[data-id=sortTableColumn]")
+    sort = header(logged_in, "Name").locator("[data-id=sortTableColumn]")
     sort.click()  # the UI's first click sorts descending
     logged_in.page.wait_for_load_state("networkidle", timeout=WAIT_MS)
-    descending = _wait_rows(logged_in, sorted(sweep.ids, reverse=True))
+    descending = ROWS.wait(logged_in, sorted(sweep.ids, reverse=True))
     assert descending == sorted(sweep.ids, reverse=True), descending
     sort.click()
     logged_in.page.wait_for_load_state("networkidle", timeout=WAIT_MS)
-    ascending = _wait_rows(logged_in, sorted(sweep.ids))
+    ascending = ROWS.wait(logged_in, sorted(sweep.ids))
     logged_in.shot("21-table-sorted-by-name")
     assert ascending == sorted(sweep.ids), ascending
     logged_in.assert_clean()
@@ -210,19 +135,19 @@ def test_filtering_by_a_column_menu_shows_exactly_the_matching_rows(
     logged_in: Browser, sweep: Sweep, column: str, option: str, matches: Any
 ) -> None:
     _table(logged_in, sweep, "?order=name")
-    _tick(logged_in, column, option)
+    tick(logged_in, column, option)
     wanted = sorted(n for n in sweep.ids if matches(sweep, n))
-    shown = _wait_rows(logged_in, wanted)
+    shown = ROWS.wait(logged_in, wanted)
     logged_in.shot(f"23-table-filter-{column.lower()}")
     assert shown == wanted
-    _tick(logged_in, column, option)
+    tick(logged_in, column, option)
     if column == "Tags":
         # A tag's second tick excludes it: every other task.
         others = sorted(set(sweep.ids) - set(wanted))
-        assert _wait_rows(logged_in, others) == others
-        _tick(logged_in, column, option)
+        assert ROWS.wait(logged_in, others) == others
+        tick(logged_in, column, option)
     # Unticked, every task is back (the UI keeps a project's filters between visits).
-    assert _wait_rows(logged_in, sorted(sweep.ids)) == sorted(sweep.ids)
+    assert ROWS.wait(logged_in, sorted(sweep.ids)) == sorted(sweep.ids)
     logged_in.assert_clean()
 
 
@@ -277,17 +202,17 @@ def test_a_hyperparameter_column_shows_each_tasks_value_and_sorts(
     param.click()
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     page.keyboard.press("Escape")
-    _header(logged_in, "Args.width").wait_for(timeout=WAIT_MS)
+    header(logged_in, "Args.width").wait_for(timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     shown = _column(logged_in, "Args.width")
     assert len(shown) == 30
     assert all(shown[n] == _width(int(n[-2:])) for n in shown), shown
     # Sorted by it (the first click descends): the widths from the top.
-    _header(logged_in, "Args.width").locator("[data-id=sortTableColumn]").click()
+    header(logged_in, "Args.width").locator("[data-id=sortTableColumn]").click()
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     by_width = sorted(sweep.ids, key=lambda n: _width(int(n[-2:])), reverse=True)
-    ordered = _wait_rows(logged_in, by_width)
-    _header(logged_in, "Args.width").scroll_into_view_if_needed()
+    ordered = ROWS.wait(logged_in, by_width)
+    header(logged_in, "Args.width").scroll_into_view_if_needed()
     logged_in.shot("24-table-hyperparameter-column")
     assert ordered == by_width
     logged_in.assert_clean()
@@ -311,7 +236,7 @@ def test_a_metric_column_shows_each_tasks_last_value(logged_in: Browser, sweep: 
     title = next((t.strip() for t in titles if "total" in t.lower()), None)
     assert title is not None, titles
     shown = _column(logged_in, title)
-    _header(logged_in, title).scroll_into_view_if_needed()
+    header(logged_in, title).scroll_into_view_if_needed()
     logged_in.shot("25-table-metric-column")
     reported = {n: _loss(int(n[-2:])) for n in shown if sweep.status[n] != "created"}
     assert reported
@@ -336,15 +261,15 @@ def test_adding_a_tag_in_the_ui_is_an_event_by_the_logged_in_user(
     page.locator("tr", has_text=name).get_by_text("promising").wait_for(timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     logged_in.shot("26-tag-added")
-    assert _last_event(e2e_engine, sweep.ids[name]) == ("TaskTagsUpdated", "alice")
+    assert last_event(e2e_engine, sweep.ids[name]) == ("TaskTagsUpdated", "alice")
     [task] = sweep.api.ok("tasks.get_all", {"id": [sweep.ids[name]]})["tasks"]
     assert task["tags"] == ["promising"]
     # The tag filter offers it and finds exactly that task.
-    _tick(logged_in, "Tags", "promising")
-    assert _wait_rows(logged_in, [name]) == [name]
+    tick(logged_in, "Tags", "promising")
+    assert ROWS.wait(logged_in, [name]) == [name]
     logged_in.shot("27-tag-filter")
-    _tick(logged_in, "Tags", "promising")  # excluded
-    _tick(logged_in, "Tags", "promising")  # no filter
+    tick(logged_in, "Tags", "promising")  # excluded
+    tick(logged_in, "Tags", "promising")  # no filter
     logged_in.assert_clean()
 
 
@@ -356,7 +281,7 @@ def test_restoring_from_the_archive_is_an_event_by_the_logged_in_user(
     sweep.api.ok("tasks.archive_many", {"ids": [task]})
     _table(logged_in, sweep, "?order=name")
     page = logged_in.page
-    assert name not in _all_rows(logged_in)
+    assert name not in ROWS.all(logged_in)
     page.get_by_text("OPEN ARCHIVE", exact=False).first.click()
     page.locator("tr", has_text=name).first.wait_for(timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
@@ -366,9 +291,9 @@ def test_restoring_from_the_archive_is_an_event_by_the_logged_in_user(
     page.locator("tr", has_text=name).first.wait_for(state="hidden", timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     logged_in.shot("29-archive-after-restore")
-    assert _last_event(e2e_engine, task) == ("TaskUnarchived", "alice")
+    assert last_event(e2e_engine, task) == ("TaskUnarchived", "alice")
     _table(logged_in, sweep, "?order=name")
-    assert name in _all_rows(logged_in)
+    assert name in ROWS.all(logged_in)
     logged_in.shot("30-table-after-restore")
     logged_in.assert_clean()
 
@@ -426,7 +351,7 @@ def test_renaming_and_describing_in_the_ui_are_events_by_the_logged_in_user(
     page.locator("sm-experiment-info-header", has_text=renamed).first.wait_for(timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     logged_in.shot("33-renamed")
-    kind, user = _last_event(e2e_engine, task)
+    kind, user = last_event(e2e_engine, task)
     assert (kind, user) in {("TaskEdited", "alice"), ("TaskUpdated", "alice")}
     [row] = sweep.api.ok("tasks.get_all", {"id": [task]})["tasks"]
     assert row["name"] == renamed

@@ -11,14 +11,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from tasktrack.store import credentials
+from tests.e2e.dbstate import stream_actions
 from tests.e2e.http import Api, basic, serving
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -245,3 +247,84 @@ def logged_in(browser: Browser, seeded: Seeded) -> Browser:
     welcome.wait_for(state="hidden", timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     return browser
+
+
+class Rows:
+    """A table page of the UI (tasks, models) whose rows are named by `name`, loaded a page of
+    `page` rows at a time as its loader row scrolls into view."""
+
+    def __init__(self, name: re.Pattern[str], count: int, page: int) -> None:
+        self.name, self.pages = name, count // page + 2
+
+    def shown(self, browser: Browser) -> list[str]:
+        """The names the table shows, top to bottom (one per row)."""
+        rows = browser.page.locator("tbody tr").all_inner_texts()
+        return [m.group(0) for r in rows if (m := self.name.search(r))]
+
+    def all(self, browser: Browser) -> list[str]:
+        """Scroll the table to its end and answer every row it then shows."""
+        page = browser.page
+        shown = self.shown(browser)
+        for _ in range(self.pages):
+            # In the page's own script: the loader row is re-rendered as rows arrive, so a
+            # handle taken on it from here can be stale by the time it is used. From the top to
+            # the loader: the UI loads on the loader coming into view, which a loader already in
+            # view (the table shrank under it) would not do.
+            page.evaluate("() => document.querySelector('tbody tr')?.scrollIntoView()")
+            page.wait_for_timeout(100)
+            more = page.evaluate(
+                """() => {
+                    const row = document.querySelector('tr.table-load-more:not(.hidden)');
+                    if (row) row.scrollIntoView();
+                    return row !== null;
+                }"""
+            )
+            if not more:
+                break
+            deadline = time.monotonic() + 10
+            while self.shown(browser) == shown and time.monotonic() < deadline:
+                page.wait_for_timeout(200)
+            page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+            if self.shown(browser) == shown:
+                break
+            shown = self.shown(browser)
+        return shown
+
+    def wait(self, browser: Browser, expected: list[str]) -> list[str]:
+        """Every row, once the table shows `expected` (those rows in that order), or what it
+        shows after WAIT_MS."""
+        deadline = time.monotonic() + WAIT_MS / 1000
+        shown = self.all(browser)
+        while shown != expected and time.monotonic() < deadline:
+            browser.page.wait_for_timeout(300)
+            shown = self.all(browser)
+        return shown
+
+
+def header(browser: Browser, title: str) -> Any:
+    """The table's header cell of the column titled `title`."""
+    exact = re.compile(rf"^\s*{re.escape(title)}\s*$", re.IGNORECASE)
+    return browser.page.locator("thead th").filter(has_text=exact).first
+
+
+def tick(
+    browser: Browser, column: str, option: str, options: str = "[data-id=FilterOption]"
+) -> None:
+    """Tick (or untick) `option` in the column's filter menu and close the menu."""
+    page = browser.page
+    header(browser, column).locator("sm-menu button").first.click()
+    choice = page.locator(f".mat-mdc-menu-panel :is({options})", has_text=option).first
+    choice.wait_for(timeout=WAIT_MS)
+    choice.click()
+    page.keyboard.press("Escape")
+    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+
+
+def last_event(engine: Engine, entity: str) -> tuple[str, str]:
+    """(type, user) of the newest event of the stream of a task or model (by its id)."""
+    with engine.connect() as conn:
+        stream = conn.execute(
+            text("SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE :s"),
+            {"s": f"%{entity}"},
+        ).scalar_one()
+    return stream_actions(engine, stream)[-1]
