@@ -172,12 +172,12 @@ def test_archiving_in_the_ui_is_an_event_by_the_logged_in_user(
     task = seeded.tasks["bert finetune"]  # bob's task; alice archives it
     logged_in.open(f"/projects/{seeded.project}/experiments", "bert finetune")
     page = logged_in.page
+    logged_in.watch_notices()
     page.locator("tr", has_text="bert finetune").first.click(button="right")
     page.locator(".mat-mdc-menu-item", has_text="Archive").first.click()
     page.get_by_text("bert finetune").first.wait_for(state="hidden", timeout=WAIT_MS)
     # The UI says so in a success toast (the same notifier its error toasts use).
-    toast = page.locator(".notifier__notification--success", has_text="archived")
-    toast.first.wait_for(timeout=WAIT_MS)
+    logged_in.wait_notice("success", "archived")
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)
     logged_in.shot("10-after-archive")
     assert "resnet sweep" in logged_in.text()

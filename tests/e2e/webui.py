@@ -192,6 +192,34 @@ class Browser:
             self.page.keyboard.press("Escape")
             welcome.wait_for(state="hidden", timeout=WAIT_MS)
 
+    def watch_notices(self) -> None:
+        """Record every notification (toast) the UI shows from now on. A toast goes away after
+        a few seconds, which a loaded machine can outlast before a wait for it starts; the
+        record keeps it (class and text, re-read on every change while it is shown)."""
+        self.page.evaluate(
+            """() => {
+                window.__ttNotices = new Set();
+                const grab = () => document.querySelectorAll('.notifier__notification')
+                    .forEach(n => window.__ttNotices.add(n.className + ' | ' + n.innerText));
+                if (!window.__ttObserver) {
+                    window.__ttObserver = new MutationObserver(grab);
+                    window.__ttObserver.observe(
+                        document.body, {childList: true, subtree: true, characterData: true});
+                }
+                grab();
+            }"""
+        )
+
+    def wait_notice(self, kind: str, text: str) -> None:
+        """Wait until a `kind` notification ('success', 'error'…) saying `text` was shown since
+        `watch_notices`, even if it is gone by now."""
+        self.page.wait_for_function(
+            """([kind, text]) => Array.from(window.__ttNotices || []).some(
+                n => n.includes('notifier__notification--' + kind) && n.includes(text))""",
+            arg=[kind, text],
+            timeout=WAIT_MS,
+        )
+
     def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"

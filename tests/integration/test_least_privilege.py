@@ -19,6 +19,7 @@ from tasktrack.projections import rebuild, registry, runner
 from tasktrack.service import Caller
 from tasktrack.store import credentials, migrate, privileges
 from tasktrack.store.engine import make_engine, raw
+from tests import settle
 from tests.roles import Roles, owner_and_app
 
 
@@ -95,7 +96,10 @@ def test_the_service_runs_as_the_application_role(app: Client, app_engine: Engin
     app.delete(task=other, force=True)  # deletes read-model rows
     assert not any(t.id == other for t in app.get_all())
 
-    # The catch-up runner, and the server's credential check and token key.
+    # The catch-up runner, and the server's credential check and token key. The runner reads
+    # below the commit-safe horizon, which is server-wide: a transaction another test (or its
+    # server) holds open keeps the events just written out of reach until it ends.
+    settle.horizon_reaches_end(app_engine)
     (activity,) = registry.catch_up()
     assert runner.catch_up(app_engine, activity) > 0
     with app_engine.begin() as conn:
