@@ -411,3 +411,26 @@ def _rows(engine: Engine, company: str) -> list[tuple[Any, ...]]:
             {"c": company, "n": ACTIVITY.name},
         ).all()
     return [tuple(r) for r in rows]
+
+
+def test_the_tenants_are_found_shard_by_shard(sharded: Engine, sharded_url: str) -> None:
+    """eventlog.tenants on the cluster probes each shard's index (run_command_on_shards) and
+    finds exactly the companies a plain DISTINCT over the distributed log finds."""
+    mine = sorted(_tenant(p) for p in ("a", "b", "c", "d", "e"))
+    errors: list[BaseException] = []
+    for company in mine:
+        _write_tasks(sharded_url, company, 1, errors)
+    assert errors == []
+    with sharded.connect() as sa_conn:
+        conn = raw(sa_conn)
+        found = eventlog.tenants(conn)
+        rows = conn.execute("SELECT DISTINCT company FROM events").fetchall()
+        shards = conn.execute(
+            "SELECT count(DISTINCT nodeport) FROM citus_shards "
+            "WHERE table_name = 'events'::regclass"
+        ).fetchone()
+        sa_conn.rollback()
+    assert set(mine) <= set(found)
+    assert found == sorted(str(r[0]) for r in rows)
+    assert shards is not None
+    assert shards[0] == 2  # the log is on both workers, and both were read
