@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -300,6 +302,32 @@ def test_new_events_come_after_the_old_ones_once_each_in_one_phase(
     assert applied == new, "each new event once, no old one again"
     assert runner.catch_up(after, ACTIVITY) == 0
     assert _sums(after) == {c: n + 1 for c, n in before.created.items()}
+
+
+def test_a_follower_applies_each_tenants_next_events_once(before: Before, after: Engine) -> None:
+    want = {c: n + 2 for c, n in before.created.items()}  # one more task each, beside the last
+    stop = threading.Event()
+    follower = threading.Thread(
+        target=runner.follow,
+        args=(after, [ACTIVITY]),
+        kwargs={"poll_seconds": 0.1, "should_stop": stop.is_set},
+    )
+    follower.start()
+    try:
+        for company in before.tenants:
+            Client(after, Caller(company=company, user="dan")).create(
+                name="for the follower", type="training"
+            )
+        deadline = time.monotonic() + 60
+        while _sums(after) != want:
+            assert time.monotonic() < deadline, _sums(after)
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        follower.join(timeout=30)
+    assert not follower.is_alive()
+    assert runner.catch_up(after, ACTIVITY) == 0
+    assert _sums(after) == want
 
 
 def test_an_export_imports_into_another_distributed_database(
