@@ -370,3 +370,72 @@ def test_an_export_imports_into_another_distributed_database(
             assert runner.catch_up(engine, ACTIVITY) == 1
         finally:
             engine.dispose()
+
+
+def test_a_copied_event_ahead_of_its_workers_counter_is_brought_below_it(
+    citus_coordinator: str,
+) -> None:
+    """What `advance_workers` guards against: an event that reached its shard with a `tx` ahead
+    of the worker's counter (copied without the stamping trigger, as a shard move copies, or
+    by another Citus version) sits above the worker's horizon, and its tenant's reader stalls
+    on it. Planted here on the worker with triggers off (a copy of a real event under another
+    stream id, in a database of this test's own); distribute's step brings the counter past."""
+    company = f"ahead-{uuid.uuid4().hex[:8]}"
+    with citus.distributed_database(citus_coordinator) as url:
+        engine = make_engine(url, pool_size=1)
+        try:
+            Client(engine, Caller(company=company, user="eve")).create(
+                name="the one", type="training"
+            )
+            settle.horizon_reaches_end(engine)
+            with psycopg.connect(_libpq(url)) as coord:
+                row = coord.execute(
+                    "SELECT shard_name('events'::regclass, s.shardid), p.nodeport "
+                    "FROM pg_dist_shard s JOIN pg_dist_shard_placement p USING (shardid) "
+                    "WHERE s.shardid = get_shard_id_for_distribution_column('events', %s::text)",
+                    (company,),
+                ).fetchone()
+            assert row is not None
+            shard, port = str(row[0]), int(row[1])
+            worker_url = make_url(url).set(drivername="postgresql", port=port)
+            with psycopg.connect(worker_url.render_as_string(hide_password=False)) as worker:
+                counter = worker.execute("SELECT pg_current_xact_id()::text").fetchone()
+                assert counter is not None
+                ahead = int(counter[0]) + 5000
+                columns = [
+                    str(r[0])
+                    for r in worker.execute(
+                        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+                        "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                        (shard,),
+                    )
+                ]
+                made = {
+                    "position": "position + 1000000",
+                    "tx": f"'{ahead}'::xid8",
+                    "stream_id": "stream_id || '-copied'",
+                }
+                worker.execute("SET session_replication_role = replica")  # no trigger fires
+                worker.execute(
+                    f"INSERT INTO {shard} ({', '.join(columns)}) "
+                    f"SELECT {', '.join(made.get(c, c) for c in columns)} FROM {shard} "
+                    "WHERE company = %s",
+                    (company,),
+                )
+                worker.commit()
+            with engine.connect() as sa_conn:
+                conn = raw(sa_conn)
+                stalled = eventlog.read_all(conn, LOG_START, company=company)
+                sa_conn.rollback()
+            assert len(stalled) == 1, "the planted event is above the worker's horizon"
+            with engine.begin() as sa_conn:
+                assert distribute_log.advance_workers(sa_conn) == ahead
+            with engine.connect() as sa_conn:
+                conn = raw(sa_conn)
+                counters = distribute_log.worker_counters(sa_conn)
+                assert all(c > ahead for c in counters.values()), counters
+                seen = eventlog.read_all(conn, LOG_START, company=company)
+                assert [r.stream_id.endswith("-copied") for r in seen] == [False, True]
+                sa_conn.rollback()
+        finally:
+            engine.dispose()
