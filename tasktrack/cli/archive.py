@@ -12,7 +12,7 @@ from tasktrack.cli.common import database
 from tasktrack.cli.progress import bar
 from tasktrack.domain import seal
 from tasktrack.projections import rebuild as rebuilding
-from tasktrack.projections import registry
+from tasktrack.projections import registry, tenant_build
 from tasktrack.store import archive, archive_files, distribute, migrate, privileges
 from tasktrack.store.engine import raw
 
@@ -141,8 +141,17 @@ def import_(file: Path, key_file: Path | None, digest: str | None, unsigned: boo
                 click.echo(f"tasktrack: import refused: {exc}", err=True)
                 sys.exit(1)
         specs = list(registry.PROJECTORS)
-        with bar("building projections", done.events * 2) as step:
-            rebuilding.rebuild(db.engine, specs, progress=step)
+        with db.engine.connect() as sa_conn:
+            sharded = distribute.log_is_distributed(sa_conn)
+            sa_conn.rollback()
+        if sharded:
+            # A log sharded by tenant has no whole-log replay: each tenant's projections are
+            # built on its worker, in its own commit-safe order (projections/tenant_build.py).
+            with bar("building projections, tenant by tenant", done.events) as step:
+                tenant_build.build_tenants(db.engine, specs, progress=step)
+        else:
+            with bar("building projections", done.events * 2) as step:
+                rebuilding.rebuild(db.engine, specs, progress=step)
     click.echo(f"imported {done.events} events from {file} and built every projection")
     for line in done.checked:
         click.echo(f"checked: {line}")

@@ -8,6 +8,7 @@ import sys
 import click
 
 from tasktrack.cli.common import database
+from tasktrack.projections import distributing
 from tasktrack.store import distribute as layout_apply
 from tasktrack.store import migrate, privileges
 
@@ -109,17 +110,32 @@ def distribute() -> None:
 
     Every growing table is distributed by `company`, co-located with the log; the small global
     ones become reference tables. Run it once after `tasktrack db upgrade`, as the schema's
-    owner; running it again finishes an interrupted run. Refused on a plain PostgreSQL.
+    owner, with every writer and runner stopped (refused while another client is connected);
+    a database that already holds a log keeps every event, row and catch-up checkpoint (made
+    per tenant). Running it again finishes an interrupted run. Refused on a plain PostgreSQL.
     """
     with database() as current:
         migrate.require_current(current.engine)
         with current.engine.connect() as conn:
             privileges.require_owner(conn, "`tasktrack db distribute`")
         try:
-            placed = layout_apply.distribute(current.engine)
-        except (layout_apply.NotCitus, layout_apply.Unclassified) as exc:
+            done = distributing.distribute_database(current.engine)
+        except (
+            layout_apply.NotCitus,
+            layout_apply.Unclassified,
+            distributing.NotSafeToDistribute,
+        ) as exc:
             click.echo(f"tasktrack: {current.url}: {exc}", err=True)
             sys.exit(1)
-    for p in placed:
+    for p in done.placed:
         click.echo(f"{p.table}: {p.place}{'' if p.changed else ' (already)'}")
-    click.echo(f"{current.url}: distributed by company ({len(placed)} tables placed)")
+    if done.caught_up:
+        click.echo(f"catch-up projectors caught up first: {done.caught_up} events applied")
+    if done.top_tx:
+        click.echo(f"workers' transaction counters past the copied log's tx {done.top_tx}")
+    for name in done.converted:
+        click.echo(f"{name}: the whole log's checkpoint made one per tenant")
+    click.echo(
+        f"{current.url}: distributed by company ({len(done.placed)} tables placed, "
+        f"{done.events} events, {done.seconds:.1f} s)"
+    )

@@ -114,9 +114,9 @@ def current_places(conn: Connection) -> dict[str, str]:
 def _place(conn: Connection, table: str, place: str, now: str | None) -> bool:
     """Put one table in its place; False if it was there already."""
     pg = raw(conn)
+    if _in_place(place, now):
+        return False
     if place == "distributed":
-        if now is not None and now.startswith("h"):
-            return False
         colocate = "none" if table == layout.DISTRIBUTED[0] else layout.DISTRIBUTED[0]
         # Triggers on a sharded table are refused unless allowed: the log's append-only
         # triggers only raise on UPDATE, DELETE and TRUNCATE and touch no other table, which
@@ -128,11 +128,40 @@ def _place(conn: Connection, table: str, place: str, now: str | None) -> bool:
         )
         return True
     if place == "reference":
-        if now is not None and now.endswith("t"):
-            return False
         pg.execute("SELECT create_reference_table(%s)", (table,))
         return True
     return False  # 'coordinator': Citus leaves a plain table on the coordinator
+
+
+def check(conn: Connection) -> None:
+    """Raise NotCitus on a plain PostgreSQL and Unclassified when the schema holds a table the
+    registry does not place."""
+    if citus_version(conn) is None:
+        raise NotCitus(
+            "this database has no citus extension: `tasktrack db distribute` needs a Citus "
+            "coordinator (CREATE EXTENSION citus, workers added); a plain PostgreSQL keeps "
+            "the single-node layout, which needs no distribute step"
+        )
+    missing = unclassified(schema_tables(conn))
+    if missing:
+        raise Unclassified(
+            f"tables not placed in store/layout.py: {', '.join(missing)}; "
+            "add each to DISTRIBUTED, REFERENCE or COORDINATOR"
+        )
+
+
+def _in_place(place: str, now: str | None) -> bool:
+    if place == "distributed":
+        return now is not None and now.startswith("h")
+    if place == "reference":
+        return now is not None and now.endswith("t")
+    return True
+
+
+def unplaced(conn: Connection) -> list[str]:
+    """The tables not yet where store/layout.py puts them (none once distributed)."""
+    now = current_places(conn)
+    return [t for t, place in layout.classified().items() if not _in_place(place, now.get(t))]
 
 
 def distribute(engine: Engine) -> list[Placed]:
@@ -140,18 +169,7 @@ def distribute(engine: Engine) -> list[Placed]:
     plain PostgreSQL and Unclassified when the schema holds a table the registry does not
     place, before changing anything."""
     with engine.connect() as conn:
-        if citus_version(conn) is None:
-            raise NotCitus(
-                "this database has no citus extension: `tasktrack db distribute` needs a Citus "
-                "coordinator (CREATE EXTENSION citus, workers added); a plain PostgreSQL keeps "
-                "the single-node layout, which needs no distribute step"
-            )
-        missing = unclassified(schema_tables(conn))
-        if missing:
-            raise Unclassified(
-                f"tables not placed in store/layout.py: {', '.join(missing)}; "
-                "add each to DISTRIBUTED, REFERENCE or COORDINATOR"
-            )
+        check(conn)
     done: list[Placed] = []
     with engine.begin() as conn:
         # Only when it is there: Citus refuses any trigger command on a sharded table, a
