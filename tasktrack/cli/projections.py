@@ -12,7 +12,7 @@ import msgspec
 from tasktrack.cli.common import database
 from tasktrack.cli.progress import bar
 from tasktrack.projections import rebuild as rebuilding
-from tasktrack.projections import registry, runner, tenant_rebuild
+from tasktrack.projections import registry, runner, tenant_rebuild, tenant_verify
 from tasktrack.store import distribute, migrate, privileges
 from tasktrack.store.engine import Database
 
@@ -120,41 +120,58 @@ def run(
 @click.argument("names", nargs=-1)
 @click.option(
     "--company",
-    help="On a log sharded by tenant: rebuild this tenant's catch-up projections only "
-    "(NAMES: every catch-up one by default), in one transaction, writers going on.",
+    help="On a log sharded by tenant: rebuild this tenant's rows only (NAMES: every "
+    "projection by default), holding off only its writers, only for its last events and the "
+    "replacement of its rows.",
 )
 def rebuild_(names: tuple[str, ...], company: str | None) -> None:
-    """Replay the whole log into twin tables (stream order), then swap them in by renaming."""
+    """Replay the log into twin tables (stream order), then swap them in (on a sharded log:
+    tenant by tenant, each tenant's rows replaced)."""
     specs = _specs(names)
-    if company is not None:
-        _rebuild_tenant([s for s in specs if s.mode == "catch_up"] if not names else specs, company)
-        return
     with database() as db:
         migrate.require_current(db.engine)
         _require_owner(db, "tasktrack projections rebuild")
+        with db.engine.connect() as conn:
+            sharded = distribute.log_is_distributed(conn)
+            conn.rollback()
+        if company is not None or sharded:
+            _rebuild_tenants(db, specs, company)
+            return
         total = rebuilding.total_events(db.engine)
         # One pass of the log for every projection (then the tail written since).
-        try:
-            with bar("rebuilding " + ", ".join(s.name for s in specs), total) as step:
-                end = rebuilding.rebuild(db.engine, specs, progress=step)
-        except distribute.NotYetDistributed as exc:
-            click.echo(f"tasktrack: {exc}", err=True)
-            sys.exit(1)
+        with bar("rebuilding " + ", ".join(s.name for s in specs), total) as step:
+            end = rebuilding.rebuild(db.engine, specs, progress=step)
     click.echo(f"rebuilt {len(specs)} projections up to position {end.position}")
 
 
 @projections.command()
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Differences as JSON lines.")
-def verify(names: tuple[str, ...], as_json: bool) -> None:
+@click.option("--company", help="On a log sharded by tenant: verify this tenant's rows only.")
+def verify(names: tuple[str, ...], as_json: bool, company: str | None) -> None:
     """Replay into twin tables and compare with the live ones; exit 1 on any difference."""
     specs = _specs(names)
     with database() as db:
         migrate.require_current(db.engine)
         _require_owner(db, "tasktrack projections verify")
+        with db.engine.connect() as conn:
+            sharded = distribute.log_is_distributed(conn)
+            conn.rollback()
+        if company is not None and not sharded:
+            click.echo(
+                "tasktrack: --company verifies one tenant of a log sharded by tenant (Citus); "
+                "a single PostgreSQL is verified whole: verify without --company",
+                err=True,
+            )
+            sys.exit(1)
         total = rebuilding.total_events(db.engine)
         with bar("verifying " + ", ".join(s.name for s in specs), total * _passes(specs)) as step:
-            found = rebuilding.verify(db.engine, specs, progress=step)
+            if sharded:
+                # Tenant by tenant, each against one snapshot of its worker: no lock.
+                tenants = [company] if company else tenant_rebuild.tenants(db.engine, specs)
+                found = tenant_verify.verify(db.engine, specs, tenants, progress=step)
+            else:
+                found = rebuilding.verify(db.engine, specs, progress=step)
     for d in found:
         if as_json:
             click.echo(msgspec.json.encode(d).decode())
@@ -162,6 +179,13 @@ def verify(names: tuple[str, ...], as_json: bool) -> None:
             what = f" in {', '.join(d.columns)}" if d.columns else ""
             click.echo(f"{d.table} {d.key}: {d.kind}{what}")
     if found:
+        if sharded:
+            per_tenant: dict[str, int] = {}
+            for d in found:
+                tenant = str(d.key.get("company"))
+                per_tenant[tenant] = per_tenant.get(tenant, 0) + 1
+            for tenant, n in sorted(per_tenant.items()):
+                click.echo(f"tasktrack: tenant {tenant}: {n} differences", err=True)
         click.echo(
             f"tasktrack: {len(found)} differences between the read models and a replay", err=True
         )
@@ -169,17 +193,22 @@ def verify(names: tuple[str, ...], as_json: bool) -> None:
     click.echo(f"all {len(specs)} projections equal a replay of the log")
 
 
-def _rebuild_tenant(specs: list[registry.ProjectorSpec], company: str) -> None:
-    with database() as db:
-        migrate.require_current(db.engine)
-        _require_owner(db, "tasktrack projections rebuild --company")
-        try:
-            with bar(f"rebuilding {company}'s " + ", ".join(s.name for s in specs), None) as step:
+def _rebuild_tenants(
+    db: Database, specs: list[registry.ProjectorSpec], company: str | None
+) -> None:
+    """A sharded log: one tenant's rows (`company`), else every tenant's, one after another."""
+    who = f"{company}'s" if company else "every tenant's"
+    try:
+        with bar(f"rebuilding {who} " + ", ".join(s.name for s in specs), None) as step:
+            if company is None:
+                n = tenant_rebuild.rebuild_all(db.engine, specs, progress=step)
+            else:
                 n = tenant_rebuild.rebuild_tenant(db.engine, specs, company, progress=step)
-        except tenant_rebuild.NotPerTenant as exc:
-            click.echo(f"tasktrack: {exc}", err=True)
-            sys.exit(1)
-    click.echo(f"rebuilt {len(specs)} projections of {company} from its {n} events")
+    except tenant_rebuild.NotPerTenant as exc:
+        click.echo(f"tasktrack: {exc}", err=True)
+        sys.exit(1)
+    tenants = company or "every tenant"
+    click.echo(f"rebuilt {len(specs)} projections of {tenants} ({n} events replayed)")
 
 
 def _require_owner(db: Database, action: str) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 
 import msgspec
 import psycopg
+from psycopg import sql
 from sqlalchemy import Engine
 
 from tasktrack.domain.records import Checkpoint
@@ -133,7 +134,7 @@ def _twins(specs: list[ProjectorSpec], suffix: str) -> dict[str, str]:
     return replacement.twins([t for s in specs for t in s.tables], suffix)
 
 
-def _projectors(specs: list[ProjectorSpec], names: dict[str, str]) -> list[Replaying]:
+def projectors(specs: list[ProjectorSpec], names: dict[str, str]) -> list[Replaying]:
     out: list[Replaying] = []
     for spec in specs:
         projector = spec.projector(names)
@@ -143,7 +144,7 @@ def _projectors(specs: list[ProjectorSpec], names: dict[str, str]) -> list[Repla
 
 
 @contextmanager
-def _connections(
+def connections(
     engine: Engine, purpose: str
 ) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Connection[Any], psycopg.Connection[Any]]]:
     """(control, reader, writer): the control connection holds this purpose's session lock
@@ -162,7 +163,7 @@ def _connections(
             conn.commit()
 
 
-def _tail(
+def tail(
     conn: psycopg.Connection[Any],
     specs: list[ProjectorSpec],
     names: dict[str, str],
@@ -171,17 +172,24 @@ def _tail(
     *,
     writers_locked_out: bool = False,
     progress: Progress | None = None,
+    company: str | None = None,
 ) -> Checkpoint:
     """Apply the events after `after` to the twins, batch by batch, with the projectors'
     `apply`: the live path's code, on tables that now have their keys. Return where it
-    stopped (nothing left that may be read)."""
+    stopped (nothing left that may be read). `company`: that tenant's events only, `after`
+    a place in its own order (a sharded log, projections/tenant_rebuild.py)."""
     projectors = [s.projector(names) for s in specs]
     for projector in projectors:
         if isinstance(projector, Deferring):
             projector.defer()  # the twins are this replay's own until the swap
     while True:
         batch = eventlog.read_all(
-            conn, after, limit=BATCH, max_bytes=BATCH_BYTES, writers_locked_out=writers_locked_out
+            conn,
+            after,
+            limit=BATCH,
+            max_bytes=BATCH_BYTES,
+            writers_locked_out=writers_locked_out,
+            company=company,
         )
         if not batch:
             for projector in projectors:
@@ -199,7 +207,7 @@ def _tail(
             progress(len(batch))
 
 
-def _fill(
+def fill(
     conns: tuple[psycopg.Connection[Any], psycopg.Connection[Any], psycopg.Connection[Any]],
     specs: list[ProjectorSpec],
     names: dict[str, str],
@@ -226,15 +234,21 @@ def _fill(
         below = max(below, until.tx + 1)
     conn.commit()
     done = replay.replay(
-        reader, writer, _projectors(specs, names), below, until=until, progress=progress
+        reader, writer, projectors(specs, names), below, until=until, progress=progress
     )
     return Checkpoint(below - 1, LAST_POSITION), done.last
 
 
 def verify(
-    engine: Engine, specs: list[ProjectorSpec], progress: Progress | None = None
+    engine: Engine,
+    specs: list[ProjectorSpec],
+    progress: Progress | None = None,
+    *,
+    companies: list[str] | None = None,
 ) -> list[Difference]:
-    """Replay into twins and compare them with the live tables; [] when they are equal."""
+    """Replay into twins and compare them with the live tables; [] when they are equal.
+    `companies`: on a sharded log, only these tenants' rows of catch-up projections (its
+    inline ones are verified per tenant by projections/tenant_verify.py)."""
     inline = [s for s in specs if s.mode == "inline"]
     caught_up = [s for s in specs if s.mode == "catch_up"]
     differences: list[Difference] = []
@@ -243,7 +257,7 @@ def verify(
         # A sharded log: catch-up projections are verified as of each tenant's checkpoint.
         by_tenant = distribute.log_is_distributed(sa_conn)
         sa_conn.rollback()
-    with _connections(engine, "verify") as conns:
+    with connections(engine, "verify") as conns:
         conn = conns[0]
         try:
             for spec in caught_up:
@@ -255,13 +269,18 @@ def verify(
                     if by_tenant
                     else checkpoints.read_checkpoint(conn, spec.name)
                 )
+                held = ""
+                if companies is not None and isinstance(until, dict):
+                    until = {c: cp for c, cp in until.items() if c in companies}
+                    held = " WHERE company = ANY({})"
                 for t in spec.tables:
                     conn.execute(f"DROP TABLE IF EXISTS pg_temp.{t}__live")
-                    conn.execute(f"CREATE TEMP TABLE {t}__live AS SELECT * FROM {t}")
+                    copy = f"CREATE TEMP TABLE {t}__live AS SELECT * FROM {t}{held}"
+                    conn.execute(sql.SQL(copy).format(sql.Literal(companies)))
                 conn.commit()
                 conn.isolation_level = None
                 mine = {t: names[t] for t in spec.tables}
-                _fill(conns, [spec], mine, until=until, progress=progress)
+                fill(conns, [spec], mine, until=until, progress=progress)
                 differences += [
                     d for t in spec.tables for d in compare(conn, t, mine[t], live=f"{t}__live")
                 ]
@@ -270,13 +289,13 @@ def verify(
                 conn.commit()
             if inline:
                 mine = {t: names[t] for s in inline for t in s.tables}
-                after, _ = _fill(conns, inline, mine, progress=progress)
+                after, _ = fill(conns, inline, mine, progress=progress)
                 replacement.build(conns, mine, indexes=False)  # the tail upserts by key
                 states = BoundedStates()
-                after = _tail(conn, inline, mine, after, states, progress=progress)
+                after = tail(conn, inline, mine, after, states, progress=progress)
                 # Writers held off (see the module docstring): drain the rest, then compare.
                 conn.execute("LOCK TABLE events IN SHARE MODE")
-                _tail(conn, inline, mine, after, states, writers_locked_out=True)
+                tail(conn, inline, mine, after, states, writers_locked_out=True)
                 differences += [d for t in mine for d in compare(conn, t, mine[t])]
                 conn.rollback()
         finally:
@@ -309,17 +328,17 @@ def rebuild(
         if not runner_locks_held:
             for spec in caught_up:
                 stack.enter_context(checkpoints.exclusive(engine, spec.name, wait=True))
-        conns = stack.enter_context(_connections(engine, "rebuild"))
+        conns = stack.enter_context(connections(engine, "rebuild"))
         conn = conns[0]
         try:
-            after, at = _fill(conns, specs, names, progress=progress)
+            after, at = fill(conns, specs, names, progress=progress)
             renames = replacement.build(conns, names, indexes=True)
             states = BoundedStates()
-            after = _tail(conn, specs, names, after, states, progress=progress)
+            after = tail(conn, specs, names, after, states, progress=progress)
             # Writers held off for the last events only (when an inline projection is among
             # them; a catch-up one only needs its own tables), then the swap, atomically.
             _lock_for_swap(conn, list(names), writers=bool(inline))
-            after = _tail(
+            after = tail(
                 conn,
                 specs,
                 names,

@@ -1,71 +1,189 @@
-"""`projections rebuild --company`: one tenant's catch-up projections rebuilt on a sharded log.
+"""`projections rebuild` on a sharded log: tenant by tenant, only that tenant's writers held off.
 
-On a log sharded by tenant (Citus) a tenant's events, rows and checkpoint all live on one
-worker, and its commit-safe order is read there (docs/architecture.md, "Citus"). So one
-tenant's catch-up projection is rebuilt in ONE transaction, with no write stop anywhere: its
-rows are deleted, its events applied again from the first with the projector's `apply` (the
-live path's code) in its commit-safe order, and its checkpoint written where that read
-stopped. Readers see the old rows until the commit, then the new ones; a crash leaves the old
-ones. Writers go on: an event committed after the read's horizon is beyond the new checkpoint,
-and the runner applies it next. The projector's runner lock is held throughout, so no batch of
-the runner interleaves. Inline projections (written by commands, so a rebuild would have to
-hold the tenant's writers off) are not rebuilt per tenant yet.
+On a log sharded by tenant (Citus) a tenant's events, rows and checkpoints all live on one
+worker, and its commit-safe order is read there (docs/architecture.md, "Citus"). A whole-log
+rebuild there is every tenant's rebuild in turn; one tenant's is:
+
+- **Inline projections** (written by the tenant's commands): the rebuild's own steps
+  (projections/rebuild.py) held to the tenant. Its events up to the last one below its worker's
+  horizon are replayed into twins on the fast path (stream order, COPY), the twins get their
+  keys, and the events written since are applied batch by batch with the projectors' `apply`,
+  all while its writers go on. Then, in one transaction, the tenant's writers are held off (its
+  lock, store/tenant_lock.py, taken exclusive: other tenants take other locks and never wait),
+  the last few events are drained into the twins, and the tenant's live rows are replaced by
+  the twins' (a DELETE and an INSERT … SELECT per table, held to the tenant). Writers of the
+  tenant wait for the drain and the replacement of its rows: a time that grows with the
+  tenant's rows, not the log's.
+- **Catch-up projections**: under the runner's lock, in ONE transaction on the tenant's worker,
+  with no write stop: its rows deleted, its events applied again from the first with the
+  projector's `apply` in its commit-safe order, its checkpoint written where that read stopped.
+  Writers go on: what they commit later is beyond the checkpoint, for the runner.
+
+A crash leaves the tenant's old rows (each replacement is one transaction); the next replay
+drops the twins. A single PostgreSQL keeps one checkpoint and one order for the whole log:
+there `--company` is refused and the whole rebuild swaps tables (projections/rebuild.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
+from typing import Any
 
+import psycopg
 from sqlalchemy import Engine
 
 from tasktrack.domain.records import LOG_START
-from tasktrack.projections import checkpoints
+from tasktrack.projections import checkpoints, rebuild
 from tasktrack.projections.registry import ProjectorSpec
-from tasktrack.store import distribute, eventlog
+from tasktrack.store import distribute, eventlog, replacement, tenant_lock
 from tasktrack.store.engine import raw
 
 # A batch of the tenant's events: bounded in count and in payload, as the runner's.
 BATCH = 1000
 BATCH_BYTES = 4 * 1024 * 1024
+Progress = Callable[[int], None]
 
 
 class NotPerTenant(ValueError):
-    """What was asked cannot be rebuilt for one tenant (yet)."""
+    """What was asked cannot be rebuilt for one tenant."""
 
 
-def rebuild_tenant(
-    engine: Engine,
-    specs: list[ProjectorSpec],
-    company: str,
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Rebuild `company`'s rows of these catch-up projections; return the events applied."""
-    inline = [s.name for s in specs if s.mode != "catch_up"]
-    if inline:
-        raise NotPerTenant(
-            f"only catch-up projections are rebuilt per tenant, not {', '.join(inline)} "
-            "(inline: rebuild them without --company)"
-        )
+def require_sharded(engine: Engine) -> None:
+    """Refuse a single PostgreSQL: its catch-up projections have one checkpoint for the whole
+    log, and its commands take no tenant lock (store/tenant_lock.py)."""
     with engine.connect() as sa_conn:
-        if not distribute.log_is_distributed(sa_conn):
-            raise NotPerTenant(
-                "--company rebuilds one tenant of a log sharded by tenant (Citus); a single "
-                "PostgreSQL keeps one checkpoint for the whole log: rebuild without --company"
-            )
+        sharded = distribute.log_is_distributed(sa_conn)
         sa_conn.rollback()
+    if not sharded:
+        raise NotPerTenant(
+            "--company rebuilds one tenant of a log sharded by tenant (Citus); a single "
+            "PostgreSQL keeps one checkpoint for the whole log: rebuild without --company"
+        )
+
+
+def tenants(engine: Engine, specs: list[ProjectorSpec]) -> list[str]:
+    """Every tenant with events, or with rows in these projections (rows of a tenant without
+    events are wrong, and a rebuild removes them)."""
+    with engine.connect() as sa_conn:
+        conn = raw(sa_conn)
+        found = set(eventlog.tenants(conn))
+        for table in sorted({t for s in specs for t in s.tables}):
+            found |= {str(r[0]) for r in conn.execute(f"SELECT DISTINCT company FROM {table}")}
+        sa_conn.rollback()
+    return sorted(found)
+
+
+def rebuild_all(
+    engine: Engine, specs: list[ProjectorSpec], progress: Progress | None = None
+) -> int:
+    """Every tenant's rows of these projections, one tenant after the other; the events
+    replayed. Each tenant's writers are held off only for its own replacement."""
+    require_sharded(engine)
     total = 0
-    with ExitStack() as locks:
-        for spec in specs:  # the runner's own locks: no batch of it interleaves
-            locks.enter_context(checkpoints.exclusive(engine, spec.name, wait=True))
-        for spec in specs:
-            total += _one(engine, spec, company, progress)
+    with _runner_locks(engine, specs):
+        for company in tenants(engine, specs):
+            total += _rebuild(engine, specs, company, progress)
     return total
 
 
-def _one(
-    engine: Engine, spec: ProjectorSpec, company: str, progress: Callable[[int], None] | None
+def rebuild_tenant(
+    engine: Engine, specs: list[ProjectorSpec], company: str, progress: Progress | None = None
 ) -> int:
+    """Rebuild `company`'s rows of these projections; return the events replayed."""
+    require_sharded(engine)
+    with _runner_locks(engine, specs):
+        return _rebuild(engine, specs, company, progress)
+
+
+def _runner_locks(engine: Engine, specs: list[ProjectorSpec]) -> ExitStack:
+    """The catch-up runners' own locks: no batch of theirs interleaves with the rebuild."""
+    locks = ExitStack()
+    for spec in specs:
+        if spec.mode == "catch_up":
+            locks.enter_context(checkpoints.exclusive(engine, spec.name, wait=True))
+    return locks
+
+
+def _rebuild(
+    engine: Engine, specs: list[ProjectorSpec], company: str, progress: Progress | None
+) -> int:
+    inline = [s for s in specs if s.mode == "inline"]
+    total = _inline(engine, inline, company, progress) if inline else 0
+    for spec in specs:
+        if spec.mode == "catch_up":
+            total += _catch_up(engine, spec, company, progress)
+    return total
+
+
+def _inline(
+    engine: Engine, specs: list[ProjectorSpec], company: str, progress: Progress | None
+) -> int:
+    """The tenant's rows of inline projections replayed into twins, then swapped for its live
+    rows with its writers held off (see the module docstring)."""
+    names = replacement.twins([t for s in specs for t in s.tables], "rebuild")
+    counted = _Counter(progress)
+    with rebuild.connections(engine, "rebuild") as conns:
+        conn = conns[0]
+        try:
+            # Writers go on through the fast path, the keys and the tail.
+            start = tenant_lock.committed_end(conn, company)
+            conn.commit()
+            # The fast path reads the tenant's log up to `start`; the tail goes on from there.
+            rebuild.fill(conns, specs, names, until={company: start}, progress=counted)
+            replacement.build(conns, names, indexes=False)  # the tail upserts by key
+            states = rebuild.BoundedStates()
+            after = rebuild.tail(
+                conn, specs, names, start, states, progress=counted, company=company
+            )
+            # Now the tenant's writers are held off: its lock first, before any row is
+            # touched (the order store/tenant_lock.py relies on), then every transaction of
+            # the tenant ended on its worker, then the last events, then its rows replaced.
+            tenant_lock.hold_off_writers(conn, company)
+            tenant_lock.wait_until_settled(conn, company)
+            rebuild.tail(
+                conn,
+                specs,
+                names,
+                after,
+                states,
+                writers_locked_out=True,
+                progress=counted,
+                company=company,
+            )
+            for live, twin in names.items():
+                _replace_rows(conn, live, twin, company)
+            conn.commit()  # ends the hold
+        finally:
+            conn.rollback()
+            replacement.drop(conn, names)
+            conn.commit()
+    return counted.n
+
+
+def _replace_rows(conn: psycopg.Connection[Any], live: str, twin: str, company: str) -> None:
+    """The tenant's rows of `live` replaced by its rows of `twin`, in the caller's transaction:
+    on Citus both statements go to the tenant's shard (the twin's rows are sent from the
+    coordinator)."""
+    columns = ", ".join(_stored_columns(conn, live))
+    conn.execute(f"DELETE FROM {live} WHERE company = %s", (company,))
+    conn.execute(
+        f"INSERT INTO {live} ({columns}) SELECT {columns} FROM {twin} WHERE company = %s",
+        (company,),
+    )
+
+
+def _stored_columns(conn: psycopg.Connection[Any], table: str) -> list[str]:
+    """The columns an INSERT may set (not dropped, not generated), in the table's order."""
+    rows = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+        (table,),
+    ).fetchall()
+    return [f'"{r[0]}"' for r in rows]
+
+
+def _catch_up(engine: Engine, spec: ProjectorSpec, company: str, progress: Progress | None) -> int:
     applied = 0
     with engine.connect() as sa_conn:
         conn = raw(sa_conn)
@@ -90,3 +208,16 @@ def _one(
             if after != LOG_START:
                 checkpoints.write_checkpoint(conn, spec.name, after, company=company)
     return applied
+
+
+class _Counter:
+    """Counts the events replayed while passing them on to the progress bar."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.n = 0
+
+    def __call__(self, n: int) -> None:
+        self.n += n
+        if self.progress is not None:
+            self.progress(n)

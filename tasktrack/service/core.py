@@ -31,7 +31,7 @@ from tasktrack.service import (
 from tasktrack.service.queue_lines import LinesMoved
 from tasktrack.service.results import Result
 from tasktrack.service.uow import UnitOfWork
-from tasktrack.store import eventlog, idempotency, transactions
+from tasktrack.store import eventlog, idempotency, tenant_lock, transactions
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +163,14 @@ class TaskService:
             # UnitOfWork.open) and its writes followed by the COMMIT (and the runners' wake-up,
             # a transaction of its own after it: transactions.send_wake_up says why).
             conn.autocommit = True
+            sharded = tenant_lock.commands_take_it(conn)  # asked once per connection
             with conn.pipeline():
                 transactions.begin(conn)
+                if sharded:
+                    # The tenant's write lock, shared, before every other lock of the command
+                    # and pipelined with its first round trip: a per-tenant rebuild takes it
+                    # exclusive to hold this tenant's writers off (store/tenant_lock.py).
+                    tenant_lock.send_shared(conn, metadata.company)
                 result, wrote = self._unit(handler, command, metadata, request_id, conn)
                 sent_commit = True
                 commit = transactions.commit(conn)
