@@ -201,14 +201,17 @@ def _rebuild_tenants(
     try:
         with bar(f"rebuilding {who} " + ", ".join(s.name for s in specs), None) as step:
             if company is None:
-                n = tenant_rebuild.rebuild_all(db.engine, specs, progress=step)
+                done = tenant_rebuild.rebuild_all(db.engine, specs, progress=step)
             else:
-                n = tenant_rebuild.rebuild_tenant(db.engine, specs, company, progress=step)
+                done = tenant_rebuild.rebuild_tenant(db.engine, specs, company, progress=step)
     except tenant_rebuild.NotPerTenant as exc:
         click.echo(f"tasktrack: {exc}", err=True)
         sys.exit(1)
-    tenants = company or "every tenant"
-    click.echo(f"rebuilt {len(specs)} projections of {tenants} ({n} events replayed)")
+    tenants = company or f"every tenant ({done.tenants})"
+    click.echo(
+        f"rebuilt {len(specs)} projections of {tenants} ({done.events} events replayed); "
+        f"a tenant's writers were held off for {done.longest_hold_s * 1000:.0f} ms at most"
+    )
 
 
 def _require_owner(db: Database, action: str) -> None:

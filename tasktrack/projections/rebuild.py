@@ -257,6 +257,13 @@ def verify(
         # A sharded log: catch-up projections are verified as of each tenant's checkpoint.
         by_tenant = distribute.log_is_distributed(sa_conn)
         sa_conn.rollback()
+    if by_tenant and inline:
+        # The SHARE lock on the log below would be sent to every worker: a write stop of the
+        # whole cluster. Inline projections are verified per tenant there, without a lock.
+        raise distribute.NotYetDistributed(
+            "inline projections of a log sharded by tenant are verified tenant by tenant "
+            "(projections/tenant_verify.py, what `tasktrack projections verify` runs there)"
+        )
     with connections(engine, "verify") as conns:
         conn = conns[0]
         try:
@@ -319,9 +326,9 @@ def rebuild(
     caught_up = [s for s in specs if s.mode == "catch_up"]
     with engine.connect() as sa_conn:
         # Its fast path reads below one horizon and its tail in one order of the whole log,
-        # which a sharded log lacks; per-tenant checkpoints for the swap need a per-tenant
-        # tail (docs/architecture.md, "Citus": not done yet).
-        distribute.refuse_on_distributed_log(sa_conn, "`tasktrack projections rebuild`")
+        # which a sharded log lacks: there the rebuild goes tenant by tenant
+        # (projections/tenant_rebuild.py, which `projections rebuild` runs on such a log).
+        distribute.refuse_on_distributed_log(sa_conn, "a whole-log swap rebuild")
         sa_conn.rollback()
     names = _twins(specs, "rebuild")
     with ExitStack() as stack:

@@ -26,10 +26,12 @@ there `--company` is refused and the whole rebuild swaps tables (projections/reb
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
+import msgspec
 import psycopg
 from sqlalchemy import Engine
 
@@ -47,6 +49,15 @@ Progress = Callable[[int], None]
 
 class NotPerTenant(ValueError):
     """What was asked cannot be rebuilt for one tenant."""
+
+
+class Rebuilt(msgspec.Struct, frozen=True, kw_only=True):
+    """What a per-tenant rebuild did: the events it replayed (once per pass: inline, then
+    each catch-up projection), and the longest time one tenant's writers were held off."""
+
+    tenants: int
+    events: int
+    longest_hold_s: float
 
 
 def require_sharded(engine: Engine) -> None:
@@ -76,24 +87,29 @@ def tenants(engine: Engine, specs: list[ProjectorSpec]) -> list[str]:
 
 def rebuild_all(
     engine: Engine, specs: list[ProjectorSpec], progress: Progress | None = None
-) -> int:
-    """Every tenant's rows of these projections, one tenant after the other; the events
-    replayed. Each tenant's writers are held off only for its own replacement."""
+) -> Rebuilt:
+    """Every tenant's rows of these projections, one tenant after the other. Each tenant's
+    writers are held off only for its own last events and rows."""
     require_sharded(engine)
-    total = 0
+    done = []
     with _runner_locks(engine, specs):
         for company in tenants(engine, specs):
-            total += _rebuild(engine, specs, company, progress)
-    return total
+            done.append(_rebuild(engine, specs, company, progress))
+    return Rebuilt(
+        tenants=len(done),
+        events=sum(n for n, _ in done),
+        longest_hold_s=max((held for _, held in done), default=0.0),
+    )
 
 
 def rebuild_tenant(
     engine: Engine, specs: list[ProjectorSpec], company: str, progress: Progress | None = None
-) -> int:
-    """Rebuild `company`'s rows of these projections; return the events replayed."""
+) -> Rebuilt:
+    """Rebuild `company`'s rows of these projections."""
     require_sharded(engine)
     with _runner_locks(engine, specs):
-        return _rebuild(engine, specs, company, progress)
+        events, held = _rebuild(engine, specs, company, progress)
+    return Rebuilt(tenants=1, events=events, longest_hold_s=held)
 
 
 def _runner_locks(engine: Engine, specs: list[ProjectorSpec]) -> ExitStack:
@@ -107,20 +123,21 @@ def _runner_locks(engine: Engine, specs: list[ProjectorSpec]) -> ExitStack:
 
 def _rebuild(
     engine: Engine, specs: list[ProjectorSpec], company: str, progress: Progress | None
-) -> int:
+) -> tuple[int, float]:
+    """(events replayed, seconds the tenant's writers were held off)."""
     inline = [s for s in specs if s.mode == "inline"]
-    total = _inline(engine, inline, company, progress) if inline else 0
+    total, held = _inline(engine, inline, company, progress) if inline else (0, 0.0)
     for spec in specs:
         if spec.mode == "catch_up":
             total += _catch_up(engine, spec, company, progress)
-    return total
+    return total, held
 
 
 def _inline(
     engine: Engine, specs: list[ProjectorSpec], company: str, progress: Progress | None
-) -> int:
+) -> tuple[int, float]:
     """The tenant's rows of inline projections replayed into twins, then swapped for its live
-    rows with its writers held off (see the module docstring)."""
+    rows with its writers held off (see the module docstring); (events, seconds held)."""
     names = replacement.twins([t for s in specs for t in s.tables], "rebuild")
     counted = _Counter(progress)
     with rebuild.connections(engine, "rebuild") as conns:
@@ -139,6 +156,7 @@ def _inline(
             # Now the tenant's writers are held off: its lock first, before any row is
             # touched (the order store/tenant_lock.py relies on), then every transaction of
             # the tenant ended on its worker, then the last events, then its rows replaced.
+            asked = time.monotonic()  # held from the request: new commands queue behind it
             tenant_lock.hold_off_writers(conn, company)
             tenant_lock.wait_until_settled(conn, company)
             rebuild.tail(
@@ -154,11 +172,12 @@ def _inline(
             for live, twin in names.items():
                 _replace_rows(conn, live, twin, company)
             conn.commit()  # ends the hold
+            held = time.monotonic() - asked
         finally:
             conn.rollback()
             replacement.drop(conn, names)
             conn.commit()
-    return counted.n
+    return counted.n, held
 
 
 def _replace_rows(conn: psycopg.Connection[Any], live: str, twin: str, company: str) -> None:

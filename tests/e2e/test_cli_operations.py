@@ -68,6 +68,15 @@ def test_projections_and_audit_commands(db: tuple[str, Engine]) -> None:
     audited = run("audit", "verify", "--anchor", anchor, env=env)
     assert audited.returncode == 1
     assert "anchor" in audited.stdout
+    # Per tenant is a sharded log's (Citus): refused here, with nothing changed.
+    for args in (("rebuild", "--company", "ops"), ("verify", "--company", "ops")):
+        refused = run("projections", *args, env=env)
+        assert refused.returncode == 1, (args, refused.stdout, refused.stderr)
+        assert "single PostgreSQL" in refused.stderr
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT DISTINCT comment FROM tasks")).scalars().all() == [
+            "forged"
+        ]
     assert run("projections", "rebuild", env=env).returncode == 0
     assert run("projections", "verify", env=env).returncode == 0
     replay = run("audit", "replay", victim, env=env)
