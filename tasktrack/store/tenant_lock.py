@@ -77,8 +77,9 @@ def committed_end(conn: psycopg.Connection[Any], company: str) -> Checkpoint:
     (LOG_START if none): every event up to it is committed, and every later one sorts after
     it. One statement routed to the worker holding the tenant, whose `tx` and horizon are one
     counter (eventlog.read_all)."""
+    # tx read as text under another name: ORDER BY tx would otherwise sort that text.
     row = conn.execute(
-        "SELECT tx::text, position FROM events WHERE company = %s "
+        "SELECT tx::text AS tx_text, position FROM events WHERE company = %s "
         "AND tx < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx DESC, position DESC LIMIT 1",
         (company,),
     ).fetchone()
