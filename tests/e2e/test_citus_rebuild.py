@@ -246,10 +246,16 @@ def test_verify_names_the_damaged_tenant_with_writers_running_and_a_whole_rebuil
     sharded_url: str, sharded: Engine
 ) -> None:
     """With writers of two tenants running: verify finds one damaged row of B and names B (and
-    nothing of A, whose rows change meanwhile); `--company A` finds nothing; the whole rebuild,
-    tenant by tenant, repairs it while they write; then everything equals a replay."""
+    nothing of A, whose rows change meanwhile), and a row of a tenant with no event at all;
+    `--company A` finds nothing; the whole rebuild, tenant by tenant, repairs both while they
+    write; then everything equals a replay."""
     env = {"TASKTRACK_DATABASE_URL": sharded_url}
-    a, b = _tenant("va"), _tenant("vb")
+    a, b, ghost = _tenant("va"), _tenant("vb"), _tenant("vg")
+    with sharded.begin() as conn:
+        conn.execute(
+            text("INSERT INTO task_runs (company, task_id, run) VALUES (:c, 'nothing', 1)"),
+            {"c": ghost},
+        )
     writers = _start(sharded_url, [a, b])
     b_writer = writers[1]
     finished = next(t for t, s in list(b_writer.acknowledged.items()) if len(s) == len(STEPS))
@@ -261,6 +267,7 @@ def test_verify_names_the_damaged_tenant_with_writers_running_and_a_whole_rebuil
     found = run("projections", "verify", env=env)
     assert found.returncode == 1, found.stdout + found.stderr
     assert f"tenant {b}: 1 differences" in found.stderr
+    assert f"tenant {ghost}: 1 differences" in found.stderr
     assert a not in found.stderr
     assert a not in found.stdout
     assert finished in found.stdout
@@ -273,5 +280,10 @@ def test_verify_names_the_damaged_tenant_with_writers_running_and_a_whole_rebuil
     _in_log_once(sharded, writers)
     verified = run("projections", "verify", env=env)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    with sharded.connect() as conn:
+        left = conn.execute(
+            text("SELECT count(*) FROM task_runs WHERE company = :c"), {"c": ghost}
+        ).scalar_one()
+    assert left == 0
     counts = Counter(len(s) for w in writers for s in w.acknowledged.values())
     assert counts[len(STEPS)] > 0
