@@ -12,6 +12,7 @@ deleted task's rows are removed.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, MutableMapping, Sequence
 from decimal import Decimal, localcontext
@@ -151,6 +152,21 @@ def columns(found: dict[SeriesKey, Points]) -> dict[str, Any]:
     return params
 
 
+@functools.cache  # one set per table names: projectors are made per command
+def _statements(
+    points: str, series: str, runs: str
+) -> tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]]:
+    write = sql.write_sql(points, series, runs)
+    return (
+        write,
+        pinning.pin(write, sql.TENANT_JOINS),
+        sql.runs_sql(runs),
+        sql.run_sql(runs),
+        tuple(sql.delete_sql(points, series, runs)),
+        tuple(sql.delete_pinned_sql(points, series, runs)),
+    )
+
+
 class MetricPointsProjector(StreamReplay):
     name = "task_metric_points"
     kinds = frozenset({"task", "model"})
@@ -164,12 +180,14 @@ class MetricPointsProjector(StreamReplay):
         self.tables = (points, series, runs)
         # The live tables (not a rebuild's or verify's twins): on Citus, run on its worker.
         self._live = self.tables == ("task_metric_points", "task_metric_series", "task_runs")
-        self._write = sql.write_sql(points, series, runs)
-        self._write_pinned = pinning.pin(self._write, sql.TENANT_JOINS)
-        self._runs = sql.runs_sql(runs)
-        self._run = sql.run_sql(runs)
-        self._delete = sql.delete_sql(points, series, runs)
-        self._delete_pinned = sql.delete_pinned_sql(points, series, runs)
+        (
+            self._write,
+            self._write_pinned,
+            self._runs,
+            self._run,
+            self._delete,
+            self._delete_pinned,
+        ) = _statements(points, series, runs)
         # events.delete_for_task: the task's points and series of every run go, its run stays.
         self._clear_pinned = self._delete_pinned[:2]
 
