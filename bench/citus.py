@@ -2,18 +2,19 @@
 
 A database for a run is made on the coordinator with the extension on every node
 (tests/citus.py), then migrated and `db distribute`d for tasktrack; a raw baseline creates its
-own tables and distributes them by tenant here, as `db distribute` does the log. The round trips
-and two-phase commits of one command are counted from what the coordinator sends
-(`citus.log_remote_commands`), in a separate probe run, so the timed runs carry no logging.
+own tables and distributes them by tenant here, as `db distribute` does the log. The two-phase
+commits of a timed run are read from the cluster's statistics after it (prepared_so_far), which
+the run does not notice; the statements one command sends to the workers are logged
+(`citus.log_remote_commands`) in a separate probe run, so the timed runs carry no logging.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from contextlib import ExitStack
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 
 from tasktrack.store import migrate
@@ -73,43 +74,64 @@ def is_citus(conn: psycopg.Connection[Any]) -> bool:
     return row is not None
 
 
-class Counted:
-    """The statements the coordinator sends to workers while `count` is called, one connection
-    whose notices (citus.log_remote_commands) are collected."""
+# The statements a coordinator sends to workers, as the probe runs log them (tests/citus.py).
+RemoteCommands = citus.RemoteCommands
 
-    def __init__(self) -> None:
-        self.sent: list[str] = []
 
-    def handler(self, diag: Any) -> None:
-        message = diag.message_primary or ""
-        if message.startswith("issuing "):
-            self.sent.append(message)
+def prepared_so_far(url: str, *, settle_s: float = 60.0) -> int:
+    """The PREPARE TRANSACTIONs of two-phase commits in the database of `url` so far, summed
+    over the nodes of the cluster, once every other session in it has ended.
 
-    def count(self, action: Callable[[], Any]) -> dict[str, int]:
-        """Remote commands and PREPARE TRANSACTIONs (one per node of a two-phase commit)
-        that `action` caused."""
-        start = len(self.sent)
-        action()
-        mine = self.sent[start:]
-        return {
-            "remote_commands": len(mine),
-            "prepared": sum("PREPARE TRANSACTION" in s for s in mine),
+    Citus writes a row into a node's pg_dist_transaction for each PREPARE that node sends (the
+    record its 2PC recovery reads); recovery deletes the rows within a minute, but the table's
+    inserted-rows statistic keeps counting. A backend adds its counts to that statistic when it
+    ends (or after a second idle), so the sessions of a run, the coordinator's and those it
+    opened on workers, must be gone before the count is read. Nothing is logged or asked of the
+    run itself: its timing is not disturbed."""
+    with psycopg.connect(libpq(url)) as conn:
+        nodes = conn.execute("SELECT nodename, nodeport, nodeid FROM pg_dist_node").fetchall()
+    name = make_url(url).database
+    with ExitStack() as stack:
+        # One connection per node for the whole wait, so that the sessions asking are known
+        # (a closed connection's backend lingers a moment: reconnecting would count it).
+        conns = {
+            int(nodeid): stack.enter_context(
+                psycopg.connect(host=host, port=port, user="postgres", dbname=name,
+                                autocommit=True)
+            )
+            for host, port, nodeid in nodes
+        }  # fmt: skip
+        deadline = time.monotonic() + settle_s
+        while (lingering := _lingering(conns)) > 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{lingering} sessions still open in {name} after {settle_s} s")
+            time.sleep(0.2)
+        total = 0
+        for conn in conns.values():
+            row = conn.execute(
+                "SELECT n_tup_ins FROM pg_stat_all_tables "
+                "WHERE relid = 'pg_catalog.pg_dist_transaction'::regclass"
+            ).fetchone()
+            total += int(row[0]) if row else 0
+    return total
+
+
+def _lingering(conns: dict[int, psycopg.Connection[Any]]) -> int:
+    """The client sessions in the database, over all nodes (`conns` by node id), that are
+    neither the ones asking nor a Citus maintenance daemon's (those live as long as the
+    database; their connections are named after the daemon's global pid, node id * 10^10 +
+    pid)."""
+    activity: list[tuple[int, str, str]] = []
+    daemons = set()
+    for nodeid, conn in conns.items():
+        rows = conn.execute(
+            "SELECT pid, backend_type, application_name FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        activity += rows
+        daemons |= {
+            f"citus_internal gpid={nodeid * 10**10 + pid}"
+            for pid, kind, _ in rows
+            if str(kind).startswith("Citus Maintenance Daemon")
         }
-
-
-def count_on(conn: psycopg.Connection[Any], counted: Counted) -> None:
-    """Have `conn` log the statements the coordinator sends into `counted`."""
-    conn.add_notice_handler(counted.handler)
-    conn.execute("SET citus.log_remote_commands = on")
-    conn.commit()
-
-
-def counting_engine(url: str, counted: Counted) -> Engine:
-    """An engine of one connection whose remote commands go to `counted`."""
-    engine = make_engine(url, pool_size=1)
-
-    @event.listens_for(engine, "connect")
-    def _log_remote(dbapi_conn: Any, _record: Any) -> None:
-        count_on(dbapi_conn, counted)
-
-    return engine
+    return sum(kind == "client backend" and name not in daemons for _, kind, name in activity)

@@ -214,8 +214,8 @@ def run_raw(url: str, p: dict[str, Any]) -> RunResult:
 
 def probe_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
     """Each command of the cycle once on a cluster, with what the coordinator sent for it."""
-    counted = citus.Counted()
-    engine = citus.counting_engine(url, counted)
+    counted = citus.RemoteCommands()
+    engine = counted.engine(url)
     client = Client(engine, Caller(company="bench0", user="bench"))
     try:
         made: list[str] = []
@@ -235,9 +235,9 @@ def _create(client: Client) -> str:
 def probe_raw(url: str, p: dict[str, Any]) -> RunResult:
     """The raw write (one INSERT, one commit) once on a cluster, counted."""
     _raw_schema(url)
-    counted = citus.Counted()
+    counted = citus.RemoteCommands()
     with psycopg.connect(citus.libpq(url)) as conn:
-        citus.count_on(conn, counted)
+        counted.listen(conn)
 
         def write() -> None:
             _raw_insert(conn, on_citus=True, writer=0, stream="w0-t0", version=1)

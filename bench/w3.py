@@ -233,8 +233,8 @@ def _report(p: dict[str, Any], ids: list[str], batch: list[tuple[int, int, int]]
 def probe_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
     """One task's first and second report of `batch` points on a cluster, counted (the first
     creates the series, the second updates them)."""
-    counted = citus.Counted()
-    engine = citus.counting_engine(url, counted)
+    counted = citus.RemoteCommands()
+    engine = counted.engine(url)
     client = Client(engine, Caller(company=company(p, 0), user="bench"))
     try:
         task = str(client.create(name="w3 probe task", type="training")["id"])
@@ -255,10 +255,10 @@ def probe_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
 
 def probe_raw(url: str, p: dict[str, Any]) -> RunResult:
     """The raw baseline's report (COPY, upsert, commit) once on a cluster, counted."""
-    counted = citus.Counted()
+    counted = citus.RemoteCommands()
     with psycopg.connect(citus.libpq(url)) as conn:
         on_citus = _raw_schema(conn)
-        citus.count_on(conn, counted)
+        counted.listen(conn)
         first = next(batches({**p, "tasks": 1}))
         per = {"report": counted.count(lambda: _raw_batch(conn, p, first, 0, on_citus))}
     return RunResult(seconds=0, units=0, peak_rss_mb=peak_rss_mb(), extra=per)

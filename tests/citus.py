@@ -14,14 +14,18 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+
+from tasktrack.store.engine import make_engine
 
 ENV_URL = "TASKTRACK_TEST_CITUS_URL"
 # The scripts that build Citus and start a cluster live beside the project (../shared/citus);
@@ -151,3 +155,44 @@ def distributed_database(coordinator: str) -> Iterator[str]:
         yield url
     finally:
         drop_database(coordinator, url)
+
+
+class RemoteCommands:
+    """The statements a coordinator sends to workers on the connections that listen, as Citus
+    logs them (`citus.log_remote_commands`: one `issuing …` notice each, `BEGIN`, `COMMIT` and
+    `PREPARE TRANSACTION` included)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def _notice(self, diag: psycopg.errors.Diagnostic) -> None:
+        message = diag.message_primary or ""
+        if message.startswith("issuing "):
+            self.sent.append(message)
+
+    def listen(self, conn: psycopg.Connection[Any]) -> None:
+        """Have `conn` log what the coordinator sends for it here."""
+        conn.add_notice_handler(self._notice)
+        conn.execute("SET citus.log_remote_commands = on")
+        conn.commit()
+
+    def engine(self, url: str) -> Engine:
+        """An engine of one connection that listens."""
+        engine = make_engine(url, pool_size=1)
+        event.listen(engine, "connect", lambda dbapi_conn, _record: self.listen(dbapi_conn))
+        return engine
+
+    def since(self, start: int) -> list[str]:
+        """The statements sent after the first `start`."""
+        return self.sent[start:]
+
+    def count(self, action: Callable[[], Any]) -> dict[str, int]:
+        """The statements `action` caused, and the `PREPARE TRANSACTION`s among them (one per
+        worker connection of a two-phase commit)."""
+        start = len(self.sent)
+        action()
+        mine = self.since(start)
+        return {
+            "remote_commands": len(mine),
+            "prepared": sum("PREPARE TRANSACTION" in s for s in mine),
+        }

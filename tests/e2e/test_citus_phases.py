@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
 from tasktrack.service import Caller
-from tasktrack.store.engine import make_engine
 from tests import citus
-from tests.e2e.cli import run
 
 SCALAR = "training_stats_scalar"
 
@@ -26,39 +23,15 @@ SCALAR = "training_stats_scalar"
 @pytest.fixture(scope="module")
 def citus_url(citus_coordinator: str) -> Iterator[str]:
     """A database on the cluster, migrated and distributed by the commands an operator runs."""
-    url = citus.create_database(citus_coordinator)
-    try:
-        env = {"TASKTRACK_DATABASE_URL": url}
-        for step in (("db", "upgrade"), ("db", "distribute")):
-            done = run(*step, env=env)
-            assert done.returncode == 0, done.stderr
+    with citus.distributed_database(citus_coordinator) as url:
         yield url
-    finally:
-        citus.drop_database(citus_coordinator, url)
-
-
-@dataclass
-class Sent:
-    """The statements the coordinator sent to workers, as Citus logs them."""
-
-    lines: list[str]
-
-    def since(self, start: int) -> list[str]:
-        return [s for s in self.lines[start:] if s.startswith("issuing ")]
 
 
 @pytest.fixture
-def logged(citus_url: str) -> Iterator[tuple[Engine, Sent]]:
-    """An engine whose connections log every statement sent to a worker into `Sent`."""
-    sent = Sent([])
-    engine = make_engine(citus_url, pool_size=1)
-
-    @event.listens_for(engine, "connect")
-    def log_remote(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.add_notice_handler(lambda d: sent.lines.append(d.message_primary or ""))
-        dbapi_conn.execute("SET citus.log_remote_commands = on")
-        dbapi_conn.commit()
-
+def logged(citus_url: str) -> Iterator[tuple[Engine, citus.RemoteCommands]]:
+    """An engine whose connection logs every statement sent to a worker."""
+    sent = citus.RemoteCommands()
+    engine = sent.engine(citus_url)
     try:
         yield engine, sent
     finally:
@@ -168,18 +141,15 @@ def _workload(client: Client) -> list[tuple[str, Callable[[], Any]]]:
 
 
 def test_every_single_tenant_command_commits_in_one_phase(
-    logged: tuple[Engine, Sent], capsys: pytest.CaptureFixture[str]
+    logged: tuple[Engine, citus.RemoteCommands], capsys: pytest.CaptureFixture[str]
 ) -> None:
     engine, sent = logged
     client = Client(engine, Caller(company=f"co-{uuid.uuid4().hex[:10]}", user="alice"))
     rows: list[tuple[str, int, int]] = []
     try:
         for name, call in _workload(client):
-            start = len(sent.lines)
-            call()
-            issued = sent.since(start)
-            prepared = [s for s in issued if "PREPARE TRANSACTION" in s]
-            rows.append((name, len(issued), len(prepared)))
+            counted = sent.count(call)
+            rows.append((name, counted["remote_commands"], counted["prepared"]))
     finally:
         client.close()
     table = "\n".join(f"{n:32} {trips:4} {two:3}" for n, trips, two in rows)
@@ -197,7 +167,7 @@ def test_every_single_tenant_command_commits_in_one_phase(
     assert fanning == ["tasks.get_all", "tasks.get_by_id"], table
 
 
-def test_the_count_sees_a_two_phase_commit(logged: tuple[Engine, Sent]) -> None:
+def test_the_count_sees_a_two_phase_commit(logged: tuple[Engine, citus.RemoteCommands]) -> None:
     """The measure can fail: a transaction writing two tenants' rows (two workers, whatever
     the shard placement of these two) is prepared on each."""
     engine, sent = logged
@@ -217,14 +187,16 @@ def test_the_count_sees_a_two_phase_commit(logged: tuple[Engine, Sent]) -> None:
         }
     first, *rest = nodes
     other = next(c for c in rest if nodes[c] != nodes[first])
-    start = len(sent.lines)
-    with engine.begin() as conn:
-        for company in (first, other):
-            conn.execute(
-                text(
-                    "INSERT INTO idempotency_keys (company, request_id, fingerprint, response, "
-                    "created_at) VALUES (:c, 'r', 'f'::bytea, '{}', now())"
-                ),
-                {"c": company},
-            )
-    assert [s for s in sent.since(start) if "PREPARE TRANSACTION" in s] != []
+
+    def write_two_tenants() -> None:
+        with engine.begin() as conn:
+            for company in (first, other):
+                conn.execute(
+                    text(
+                        "INSERT INTO idempotency_keys (company, request_id, fingerprint, "
+                        "response, created_at) VALUES (:c, 'r', 'f'::bytea, '{}', now())"
+                    ),
+                    {"c": company},
+                )
+
+    assert sent.count(write_two_tenants)["prepared"] > 0
