@@ -89,25 +89,25 @@ def prepared_so_far(url: str, *, settle_s: float = 60.0) -> int:
     opened on workers, must be gone before the count is read. Nothing is logged or asked of the
     run itself: its timing is not disturbed."""
     with psycopg.connect(libpq(url)) as conn:
-        nodes = conn.execute("SELECT nodename, nodeport, nodeid FROM pg_dist_node").fetchall()
+        nodes = conn.execute("SELECT nodename, nodeport FROM pg_dist_node").fetchall()
     name = make_url(url).database
     with ExitStack() as stack:
         # One connection per node for the whole wait, so that the sessions asking are known
         # (a closed connection's backend lingers a moment: reconnecting would count it).
-        conns = {
-            int(nodeid): stack.enter_context(
+        conns = [
+            stack.enter_context(
                 psycopg.connect(host=host, port=port, user="postgres", dbname=name,
                                 autocommit=True)
             )
-            for host, port, nodeid in nodes
-        }  # fmt: skip
+            for host, port in nodes
+        ]  # fmt: skip
         deadline = time.monotonic() + settle_s
         while (lingering := _lingering(conns)) > 0:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{lingering} sessions still open in {name} after {settle_s} s")
             time.sleep(0.2)
         total = 0
-        for conn in conns.values():
+        for conn in conns:
             row = conn.execute(
                 "SELECT n_tup_ins FROM pg_stat_all_tables "
                 "WHERE relid = 'pg_catalog.pg_dist_transaction'::regclass"
@@ -116,22 +116,30 @@ def prepared_so_far(url: str, *, settle_s: float = 60.0) -> int:
     return total
 
 
-def _lingering(conns: dict[int, psycopg.Connection[Any]]) -> int:
-    """The client sessions in the database, over all nodes (`conns` by node id), that are
-    neither the ones asking nor a Citus maintenance daemon's (those live as long as the
-    database; their connections are named after the daemon's global pid, node id * 10^10 +
-    pid)."""
-    activity: list[tuple[int, str, str]] = []
+def _lingering(conns: list[psycopg.Connection[Any]]) -> int:
+    """The client sessions in the database, over all nodes, that are neither the ones asking
+    nor those a Citus maintenance daemon keeps open (its deadlock detection's, on every node,
+    for as long as the database lives). Citus names its internal connections after the global
+    pid of the backend that opened them, node id * 10^10 + pid, the node id being 99999999 in
+    the daemons' (seen on Citus 13.2): a session counts as a daemon's when its pid part is a
+    daemon's pid."""
+    activity: list[tuple[str, str]] = []
     daemons = set()
-    for nodeid, conn in conns.items():
+    for conn in conns:
         rows = conn.execute(
             "SELECT pid, backend_type, application_name FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchall()
-        activity += rows
+        activity += [(str(kind), str(name or "")) for _, kind, name in rows]
         daemons |= {
-            f"citus_internal gpid={nodeid * 10**10 + pid}"
-            for pid, kind, _ in rows
-            if str(kind).startswith("Citus Maintenance Daemon")
+            int(pid) for pid, kind, _ in rows if str(kind).startswith("Citus Maintenance Daemon")
         }
-    return sum(kind == "client backend" and name not in daemons for _, kind, name in activity)
+    return sum(kind == "client backend" and _opener(name) not in daemons for kind, name in activity)
+
+
+def _opener(application_name: str) -> int | None:
+    """The pid of the backend that opened a Citus internal connection, from its name."""
+    prefix = "citus_internal gpid="
+    if not application_name.startswith(prefix):
+        return None
+    return int(application_name[len(prefix) :]) % 10**10
