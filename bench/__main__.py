@@ -340,7 +340,8 @@ def _row(record: dict[str, Any]) -> list[str]:
 
 def _cluster_rows(record: dict[str, Any]) -> list[list[str]]:
     """What a workload sent to the cluster's workers: each probed command's statements and
-    PREPAREs, then the PREPAREs of each timed run of both sides."""
+    PREPAREs (those the coordinator logged, those every node counted), then the PREPAREs of
+    each timed run of both sides."""
     rows = []
     for side, key in (("tasktrack", "per_command"), ("raw", "raw_per_command")):
         for command, counts in record.get(key, {}).items():
@@ -350,12 +351,13 @@ def _cluster_rows(record: dict[str, Any]) -> list[list[str]]:
                     f"{side}: {command} (probe)",
                     str(counts["remote_commands"]),
                     str(counts["prepared"]),
+                    str(counts["prepared_all_nodes"]),
                 ]
             )
     for side, key in (("tasktrack", "prepared_per_run"), ("raw", "raw_prepared_per_run")):
         if key in record:
             runs = ", ".join(str(n) for n in record[key])
-            rows.append([record["workload"], f"{side}: each timed run, whole", "-", runs])
+            rows.append([record["workload"], f"{side}: each timed run, whole", "-", "-", runs])
     return rows
 
 
@@ -389,7 +391,7 @@ def main() -> None:
     for column in ("workload", "n", "tasktrack", "raw", "ratio", "spread", "peak RSS"):
         table.add_column(column)
     cluster = Table(title="sent to the Citus workers")
-    for column in ("workload", "what", "statements", "PREPAREs"):
+    for column in ("workload", "what", "statements", "PREPAREs logged", "PREPAREs, all nodes"):
         cluster.add_column(column)
     with harness.server() as server, tempfile.TemporaryDirectory(prefix="tt-bench-") as tmp:
         for name in wanted:

@@ -11,6 +11,7 @@ the run does not notice; the statements one command sends to the workers are log
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
@@ -74,8 +75,34 @@ def is_citus(conn: psycopg.Connection[Any]) -> bool:
     return row is not None
 
 
-# The statements a coordinator sends to workers, as the probe runs log them (tests/citus.py).
-RemoteCommands = citus.RemoteCommands
+class Probe:
+    """Commands counted one at a time on a cluster: the statements the coordinator sent to the
+    workers for each (its log, tests/citus.RemoteCommands) and the PREPARE TRANSACTIONs of
+    every node (prepared_so_far). The second sees what the first cannot: a two-phase commit
+    that a worker coordinates itself, inside a function call delegated to it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sent = citus.RemoteCommands()
+        self.engine = self.sent.engine(url)
+
+    def connect(self) -> psycopg.Connection[Any]:
+        """A connection that logs what the coordinator sends for it (the action closes it)."""
+        conn = psycopg.connect(libpq(self.url))
+        self.sent.listen(conn)
+        return conn
+
+    def count(self, action: Callable[[], Any]) -> dict[str, int]:
+        # The engine's sessions end before each read of the statistics: a session adds its
+        # counts to them when it ends.
+        self.engine.dispose()
+        before = prepared_so_far(self.url)
+        counts = self.sent.count(action)
+        self.engine.dispose()
+        return {**counts, "prepared_all_nodes": prepared_so_far(self.url) - before}
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def prepared_so_far(url: str, *, settle_s: float = 60.0) -> int:
