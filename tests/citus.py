@@ -15,7 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy import Engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from tasktrack.store.engine import make_engine
 
@@ -69,7 +69,7 @@ def _free(port: int) -> bool:
     return True
 
 
-def _libpq(url: str) -> str:
+def _libpq(url: str | URL) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -196,3 +196,69 @@ class RemoteCommands:
             "remote_commands": len(mine),
             "prepared": sum("PREPARE TRANSACTION" in s for s in mine),
         }
+
+
+def prepared_so_far(url: str, *, settle_s: float = 60.0) -> int:
+    """The PREPARE TRANSACTIONs of two-phase commits in the database of `url` so far, summed
+    over the nodes of the cluster, once every other session in it has ended.
+
+    Citus writes a row into a node's pg_dist_transaction for each PREPARE that node sends (the
+    record its 2PC recovery reads); recovery deletes the rows within a minute, but the table's
+    inserted-rows statistic keeps counting. A backend adds its counts to that statistic when it
+    ends (or after a second idle), so the sessions of a run, the coordinator's and those it
+    opened on workers, must be gone before the count is read. Nothing is logged or asked of the
+    run itself: its timing is not disturbed."""
+    with psycopg.connect(_libpq(url)) as conn:
+        nodes = conn.execute("SELECT nodename, nodeport FROM pg_dist_node").fetchall()
+    name = make_url(url).database
+    with ExitStack() as stack:
+        # One connection per node for the whole wait, so that the sessions asking are known
+        # (a closed connection's backend lingers a moment: reconnecting would count it).
+        conns = [
+            stack.enter_context(
+                psycopg.connect(_libpq(make_url(url).set(host=host, port=port)), autocommit=True)
+            )
+            for host, port in nodes
+        ]
+        deadline = time.monotonic() + settle_s
+        while (lingering := _lingering(conns)) > 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{lingering} sessions still open in {name} after {settle_s} s")
+            time.sleep(0.2)
+        total = 0
+        for conn in conns:
+            row = conn.execute(
+                "SELECT n_tup_ins FROM pg_stat_all_tables "
+                "WHERE relid = 'pg_catalog.pg_dist_transaction'::regclass"
+            ).fetchone()
+            total += int(row[0]) if row else 0
+    return total
+
+
+def _lingering(conns: list[psycopg.Connection[Any]]) -> int:
+    """The client sessions in the database, over all nodes, that are neither the ones asking
+    nor those a Citus maintenance daemon keeps open (its deadlock detection's, on every node,
+    for as long as the database lives). Citus names its internal connections after the global
+    pid of the backend that opened them, node id * 10^10 + pid, the node id being 99999999 in
+    the daemons' (seen on Citus 13.2): a session counts as a daemon's when its pid part is a
+    daemon's pid."""
+    activity: list[tuple[str, str]] = []
+    daemons = set()
+    for conn in conns:
+        rows = conn.execute(
+            "SELECT pid, backend_type, application_name FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        activity += [(str(kind), str(name or "")) for _, kind, name in rows]
+        daemons |= {
+            int(pid) for pid, kind, _ in rows if str(kind).startswith("Citus Maintenance Daemon")
+        }
+    return sum(kind == "client backend" and _opener(name) not in daemons for kind, name in activity)
+
+
+def _opener(application_name: str) -> int | None:
+    """The pid of the backend that opened a Citus internal connection, from its name."""
+    prefix = "citus_internal gpid="
+    if not application_name.startswith(prefix):
+        return None
+    return int(application_name[len(prefix) :]) % 10**10
