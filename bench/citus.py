@@ -11,7 +11,6 @@ carry no logging.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -74,31 +73,5 @@ def is_citus(conn: psycopg.Connection[Any]) -> bool:
     return row is not None
 
 
-class Probe:
-    """Commands counted one at a time on a cluster: the statements the coordinator sent to the
-    workers for each (its log, tests/citus.RemoteCommands) and the PREPARE TRANSACTIONs of
-    every node (tests/citus.prepared_so_far). The second sees what the first cannot: a
-    two-phase commit that a worker coordinates itself, inside a function call delegated to it."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.sent = citus.RemoteCommands()
-        self.engine = self.sent.engine(url)
-
-    def connect(self) -> psycopg.Connection[Any]:
-        """A connection that logs what the coordinator sends for it (the action closes it)."""
-        conn = psycopg.connect(libpq(self.url))
-        self.sent.listen(conn)
-        return conn
-
-    def count(self, action: Callable[[], Any]) -> dict[str, int]:
-        # The engine's sessions end before each read of the statistics: a session adds its
-        # counts to them when it ends.
-        self.engine.dispose()
-        before = citus.prepared_so_far(self.url)
-        counts = self.sent.count(action)
-        self.engine.dispose()
-        return {**counts, "prepared_all_nodes": citus.prepared_so_far(self.url) - before}
-
-    def close(self) -> None:
-        self.engine.dispose()
+# Commands counted one at a time on a cluster (tests/citus.py): the probe runs' measure.
+Probe = citus.Probe

@@ -213,7 +213,7 @@ def run_raw(url: str, p: dict[str, Any]) -> RunResult:
 
 
 def probe_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
-    """Each command of the cycle once on a cluster, counted (bench/citus.py, Probe)."""
+    """Each command of the cycle once on a cluster, counted (tests/citus.py, Probe)."""
     probe = citus.Probe(url)
     client = Client(probe.engine, Caller(company="bench0", user="bench"))
     try:

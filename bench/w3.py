@@ -232,7 +232,7 @@ def _report(p: dict[str, Any], ids: list[str], batch: list[tuple[int, int, int]]
 
 def probe_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
     """One task's first and second report of `batch` points on a cluster, counted (the first
-    creates the series, the second updates them; bench/citus.py, Probe)."""
+    creates the series, the second updates them; tests/citus.py, Probe)."""
     probe = citus.Probe(url)
     client = Client(probe.engine, Caller(company=company(p, 0), user="bench"))
     try:

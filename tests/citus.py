@@ -262,3 +262,36 @@ def _opener(application_name: str) -> int | None:
     if not application_name.startswith(prefix):
         return None
     return int(application_name[len(prefix) :]) % 10**10
+
+
+class Probe:
+    """Commands counted one at a time on a cluster, through `engine` (one connection) or
+    `connect()`: the statements the coordinator sent to the workers for each (its log,
+    RemoteCommands) and the PREPARE TRANSACTIONs of every node (prepared_so_far). The second
+    sees what the first cannot: a two-phase commit that a worker coordinates itself, inside a
+    function call delegated to it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sent = RemoteCommands()
+        self.engine = self.sent.engine(url)
+
+    def connect(self) -> psycopg.Connection[Any]:
+        """A connection that logs what the coordinator sends for it (the action closes it)."""
+        conn = psycopg.connect(_libpq(self.url))
+        self.sent.listen(conn)
+        return conn
+
+    def count(self, action: Callable[[], Any]) -> dict[str, int]:
+        """RemoteCommands.count of `action`, and `prepared_all_nodes`: the PREPAREs every node
+        sent meanwhile."""
+        # The engine's session ends before each read of the statistics: a session adds its
+        # counts to them when it ends.
+        self.engine.dispose()
+        before = prepared_so_far(self.url)
+        counts = self.sent.count(action)
+        self.engine.dispose()
+        return {**counts, "prepared_all_nodes": prepared_so_far(self.url) - before}
+
+    def close(self) -> None:
+        self.engine.dispose()
