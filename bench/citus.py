@@ -73,5 +73,11 @@ def is_citus(conn: psycopg.Connection[Any]) -> bool:
     return row is not None
 
 
+def prepared_so_far(url: str) -> int:
+    """The PREPARE TRANSACTIONs of two-phase commits in the database so far, on all nodes,
+    once its other sessions have ended (tests/citus.py)."""
+    return citus.prepared_so_far(url)
+
+
 # Commands counted one at a time on a cluster (tests/citus.py): the probe runs' measure.
 Probe = citus.Probe
