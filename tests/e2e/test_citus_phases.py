@@ -142,7 +142,7 @@ def _workload(client: Client) -> list[tuple[str, Callable[[], Any]]]:
     ]
 
 
-def test_every_single_tenant_command_commits_in_one_phase(
+def test_single_tenant_commands_commit_in_one_phase_but_scalar_reports_on_their_worker(
     probe: citus.Probe, capsys: pytest.CaptureFixture[str]
 ) -> None:
     client = Client(probe.engine, Caller(company=f"co-{uuid.uuid4().hex[:10]}", user="alice"))
@@ -168,7 +168,7 @@ def test_every_single_tenant_command_commits_in_one_phase(
     # What the coordinator's log cannot see: a report with scalars is committed in two phases
     # by its worker, inside the delegated tasktrack_run_pinned (the metric points statement's
     # CTE results are sent to every node; docs/architecture.md, "Citus"). Listed, so that the
-    # list can only shrink knowingly.
+    # list changes only knowingly.
     assert [n for n, _, _, every in rows if every] == [
         "events.add scalar",
         "events.add_batch scalars",
