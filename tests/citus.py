@@ -69,7 +69,13 @@ def _free(port: int) -> bool:
     return True
 
 
-def _libpq(url: str | URL) -> str:
+def tenant(prefix: str) -> str:
+    """A company name of the test's own."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def libpq(url: str | URL) -> str:
+    """The URL as libpq (psycopg) takes it."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -100,7 +106,7 @@ def cluster_url() -> Iterator[str]:
 def create_database(coordinator: str) -> str:
     """A fresh database with the citus extension on every node and the workers added to it."""
     name = f"tt_citus_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_libpq(coordinator), autocommit=True) as conn:
+    with psycopg.connect(libpq(coordinator), autocommit=True) as conn:
         workers = conn.execute(
             "SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 ORDER BY nodeport"
         ).fetchall()
@@ -112,7 +118,7 @@ def create_database(coordinator: str) -> str:
         ) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
     url = make_url(coordinator).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
         host, port = make_url(url).host, make_url(url).port
         conn.execute("SELECT citus_set_coordinator_host(%s, %s)", (host, port))
@@ -127,7 +133,7 @@ def drop_database(coordinator: str, url: str) -> None:
     drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
     for attempt in range(5):
         try:
-            with psycopg.connect(_libpq(coordinator), autocommit=True) as conn:
+            with psycopg.connect(libpq(coordinator), autocommit=True) as conn:
                 conn.execute("SET citus.enable_create_database_propagation = on")
                 conn.execute(drop)
             return
@@ -208,7 +214,7 @@ def prepared_so_far(url: str, *, settle_s: float = 60.0) -> int:
     ends (or after a second idle), so the sessions of a run, the coordinator's and those it
     opened on workers, must be gone before the count is read. Nothing is logged or asked of the
     run itself: its timing is not disturbed."""
-    with psycopg.connect(_libpq(url)) as conn:
+    with psycopg.connect(libpq(url)) as conn:
         nodes = conn.execute("SELECT nodename, nodeport FROM pg_dist_node").fetchall()
     name = make_url(url).database
     with ExitStack() as stack:
@@ -216,7 +222,7 @@ def prepared_so_far(url: str, *, settle_s: float = 60.0) -> int:
         # (a closed connection's backend lingers a moment: reconnecting would count it).
         conns = [
             stack.enter_context(
-                psycopg.connect(_libpq(make_url(url).set(host=host, port=port)), autocommit=True)
+                psycopg.connect(libpq(make_url(url).set(host=host, port=port)), autocommit=True)
             )
             for host, port in nodes
         ]
@@ -278,7 +284,7 @@ class Probe:
 
     def connect(self) -> psycopg.Connection[Any]:
         """A connection that logs what the coordinator sends for it (the action closes it)."""
-        conn = psycopg.connect(_libpq(self.url))
+        conn = psycopg.connect(libpq(self.url))
         self.sent.listen(conn)
         return conn
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 from sqlalchemy import Connection, Engine
 
-from tasktrack.store import layout
+from tasktrack.store import eventlog, layout
 from tasktrack.store.engine import raw
 
 # The events table's NOTIFY trigger (migration 0007, dropped by 0026: the service notifies after
@@ -67,15 +67,7 @@ def citus_version(conn: Connection) -> str | None:
 def log_is_distributed(conn: Connection) -> bool:
     """Is `events` sharded (Citus)? Then the log has no single commit-safe order any more,
     only one per tenant (eventlog.read_all(company=...))."""
-    pg = raw(conn)
-    row = pg.execute("SELECT to_regclass('pg_catalog.pg_dist_partition')").fetchone()
-    if row is None or row[0] is None:
-        return False
-    found = pg.execute(
-        "SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'events'::regclass "
-        "AND partmethod = 'h'"
-    ).fetchone()
-    return found is not None
+    return eventlog.sharded(raw(conn))
 
 
 def refuse_on_distributed_log(conn: Connection, action: str) -> None:

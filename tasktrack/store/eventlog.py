@@ -435,9 +435,10 @@ _SHARD_TENANTS = (
 )
 
 
-def _sharded(conn: psycopg.Connection[Any]) -> bool:
-    """Is `events` hash-distributed (Citus)? Two statements: the catalog table named by the
-    second does not exist on a plain PostgreSQL."""
+def sharded(conn: psycopg.Connection[Any]) -> bool:
+    """Is `events` sharded by tenant (hash-distributed by Citus)? Then the log has no single
+    commit-safe order any more, only one per tenant (read_all(company=...)). Two statements:
+    the catalog table the second names does not exist on a plain PostgreSQL."""
     row = conn.execute("SELECT to_regclass('pg_catalog.pg_dist_partition')").fetchone()
     if row is None or row[0] is None:
         return False
@@ -453,7 +454,7 @@ def tenants(conn: psycopg.Connection[Any]) -> list[str]:
     tenant by tenant (a sharded log) finds a tenant whose first event came after it started
     on its next pass. A probe of the index per tenant (see _TENANTS), whatever the log's size;
     on a log sharded by tenant, per shard on the workers."""
-    if not _sharded(conn):
+    if not sharded(conn):
         rows = conn.execute(_TENANTS.format(events="events")).fetchall()
         return sorted(str(r[0]) for r in rows)
     found: set[str] = set()

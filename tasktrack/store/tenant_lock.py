@@ -43,16 +43,7 @@ def commands_take_it(conn: psycopg.Connection[Any]) -> bool:
     once per connection, outside any pipeline (the answer costs one round trip)."""
     known = _sharded.get(conn)
     if known is None:
-        row = conn.execute(
-            "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL"
-        ).fetchone()
-        known = bool(row and row[0])
-        if known:
-            found = conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM pg_dist_partition "
-                "WHERE logicalrelid = 'events'::regclass AND partmethod = 'h')"
-            ).fetchone()
-            known = bool(found and found[0])
+        known = eventlog.sharded(conn)
         if not conn.autocommit:
             conn.rollback()
         _sharded[conn] = known

@@ -51,10 +51,6 @@ class Before(msgspec.Struct, kw_only=True):
     refused: Any = None  # the run refused while another session was connected
 
 
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def _lines(task: str, n: int) -> str:
     rows = [
         {
@@ -102,7 +98,7 @@ def _tasks(api: Api) -> list[Any]:
 
 
 def _counts(url: str) -> dict[str, int]:
-    with psycopg.connect(_libpq(url)) as conn:
+    with psycopg.connect(citus.libpq(url)) as conn:
         return {
             t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # type: ignore[index]
             for t in (*layout.DISTRIBUTED, *layout.REFERENCE)
@@ -111,7 +107,7 @@ def _counts(url: str) -> dict[str, int]:
 
 
 def _events(url: str) -> dict[str, int]:
-    with psycopg.connect(_libpq(url)) as conn:
+    with psycopg.connect(citus.libpq(url)) as conn:
         rows = conn.execute("SELECT company, count(*) FROM events GROUP BY company").fetchall()
     return {str(r[0]): int(r[1]) for r in rows}
 
@@ -168,13 +164,13 @@ def before(citus_coordinator: str) -> Iterator[Before]:
 
 
 def test_distribute_is_refused_while_another_client_is_connected(before: Before) -> None:
-    with psycopg.connect(_libpq(before.url), application_name="someone") as other:
+    with psycopg.connect(citus.libpq(before.url), application_name="someone") as other:
         other.execute("SELECT 1")
         refused = run("db", "distribute", env={"TASKTRACK_DATABASE_URL": before.url})
     assert refused.returncode == 1
     assert "other sessions are connected" in refused.stderr
     assert "someone" in refused.stderr
-    with psycopg.connect(_libpq(before.url)) as conn:
+    with psycopg.connect(citus.libpq(before.url)) as conn:
         placed = conn.execute("SELECT count(*) FROM pg_dist_partition").fetchone()
         whole = conn.execute(
             "SELECT count(*) FROM projector_checkpoints WHERE company = ''"
@@ -344,7 +340,10 @@ def test_an_export_imports_into_another_distributed_database(
         total = sum(_events(before.url).values())
         assert f"imported {total} events" in imported.stdout
         assert _events(url) == _events(before.url)
-        with psycopg.connect(_libpq(url)) as conn, psycopg.connect(_libpq(before.url)) as old:
+        with (
+            psycopg.connect(citus.libpq(url)) as conn,
+            psycopg.connect(citus.libpq(before.url)) as old,
+        ):
             shape = "SELECT company, id, name, status, last_iteration FROM tasks ORDER BY 1, 2"
             assert conn.execute(shape).fetchall() == old.execute(shape).fetchall()
             lines = "SELECT count(*) FROM task_log_lines"
@@ -388,7 +387,7 @@ def test_a_copied_event_ahead_of_its_workers_counter_is_brought_below_it(
                 name="the one", type="training"
             )
             settle.horizon_reaches_end(engine)
-            with psycopg.connect(_libpq(url)) as coord:
+            with psycopg.connect(citus.libpq(url)) as coord:
                 row = coord.execute(
                     "SELECT shard_name('events'::regclass, s.shardid), p.nodeport "
                     "FROM pg_dist_shard s JOIN pg_dist_shard_placement p USING (shardid) "

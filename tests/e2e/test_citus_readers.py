@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
 from tasktrack.api import Client
 from tasktrack.domain.records import LOG_START, Checkpoint, Recorded
@@ -30,23 +27,9 @@ from tests.integration import eventlog_support
 ACTIVITY = registry.BY_NAME["activity_daily"]
 
 
-@contextmanager
-def _distributed(coordinator: str) -> Iterator[str]:
-    """A database on the cluster, migrated and distributed as an operator does it."""
-    url = citus.create_database(coordinator)
-    try:
-        env = {"TASKTRACK_DATABASE_URL": url}
-        for step in ("upgrade", "distribute"):
-            done = run("db", step, env=env)
-            assert done.returncode == 0, done.stderr
-        yield url
-    finally:
-        citus.drop_database(coordinator, url)
-
-
 @pytest.fixture(scope="module")
 def sharded_url(citus_coordinator: str) -> Iterator[str]:
-    with _distributed(citus_coordinator) as url:
+    with citus.distributed_database(citus_coordinator) as url:
         yield url
 
 
@@ -54,7 +37,7 @@ def sharded_url(citus_coordinator: str) -> Iterator[str]:
 def bare_log_url(citus_coordinator: str) -> Iterator[str]:
     """The race tests' own database: they write bare events (no TaskCreated first), which a
     replay of the other tests' projections would refuse."""
-    with _distributed(citus_coordinator) as url:
+    with citus.distributed_database(citus_coordinator) as url:
         yield url
 
 
@@ -63,14 +46,6 @@ def sharded(sharded_url: str) -> Iterator[Engine]:
     engine = make_engine(sharded_url, pool_size=2)
     yield engine
     engine.dispose()
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _tenant(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def _write_tasks(url: str, company: str, n: int, errors: list[BaseException]) -> None:
@@ -121,7 +96,7 @@ def test_the_runner_reads_every_tenant_from_its_own_checkpoint_never_skipping_or
     covers its whole log, the counts are the ones written (an event skipped or applied twice
     would change them), and `projections verify` finds the read model equal to a replay up to
     each tenant's checkpoint."""
-    tenants = [_tenant("ra"), _tenant("rb")]
+    tenants = [citus.tenant("ra"), citus.tenant("rb")]
     per_writer = 8
     errors: list[BaseException] = []
     writers = [
@@ -161,7 +136,7 @@ def test_the_runner_reads_every_tenant_from_its_own_checkpoint_never_skipping_or
 def test_the_follower_finds_a_tenant_that_appears_after_it_started(
     sharded_url: str, sharded: Engine
 ) -> None:
-    first, later = _tenant("fa"), _tenant("fb")
+    first, later = citus.tenant("fa"), citus.tenant("fb")
     errors: list[BaseException] = []
     _write_tasks(sharded_url, first, 2, errors)
     stop = threading.Event()
@@ -191,7 +166,7 @@ def _wait_for(done: Callable[[], bool], timeout: float = 60) -> None:
 
 
 def _tasks(url: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(_libpq(url)) as conn:
+    with psycopg.connect(citus.libpq(url)) as conn:
         rows = conn.execute(
             "SELECT company, id, name, status, stream_version FROM tasks ORDER BY company, id"
         ).fetchall()
@@ -205,7 +180,7 @@ def test_an_export_of_the_cluster_imports_into_a_plain_postgresql_with_the_same_
     tmp_path: Path,
 ) -> None:
     errors: list[BaseException] = []
-    for company in (_tenant("xa"), _tenant("xb")):
+    for company in (citus.tenant("xa"), citus.tenant("xb")):
         _write_tasks(sharded_url, company, 3, errors)
     assert errors == []
     settle.horizon_reaches_end(sharded)
@@ -238,7 +213,7 @@ def test_an_export_of_the_cluster_imports_into_a_plain_postgresql_with_the_same_
 
 def test_a_tenants_anchor_on_the_cluster_checks_its_log(sharded_url: str) -> None:
     env = {"TASKTRACK_DATABASE_URL": sharded_url}
-    company = _tenant("an")
+    company = citus.tenant("an")
     errors: list[BaseException] = []
     _write_tasks(sharded_url, company, 2, errors)
     assert errors == []
@@ -251,7 +226,7 @@ def test_a_tenants_anchor_on_the_cluster_checks_its_log(sharded_url: str) -> Non
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "the anchor matches" in checked.stdout
     # Another tenant's log does not match it; a whole-log anchor is refused on a sharded log.
-    other = run("audit", "verify", "--company", _tenant("no"), "--anchor", anchor, env=env)
+    other = run("audit", "verify", "--company", citus.tenant("no"), "--anchor", anchor, env=env)
     assert other.returncode == 1
     assert "no longer matches" in other.stdout
     whole = run("audit", "verify", "--anchor", anchor, env=env)
@@ -286,9 +261,9 @@ def _tenant_log(conn: psycopg.Connection[Any], company: str) -> list[Recorded]:
 def test_stream_order_holds_for_a_tenants_writer_of_several_streams(bare_log_url: str) -> None:
     """A command writing two streams of one tenant locks both first; if it waits for one, its
     events still come after the ones appended meanwhile, in the tenant's reader's order."""
-    company = _tenant("so")
+    company = citus.tenant("so")
     stream, other = factories.new_id(), factories.new_id()
-    url = _libpq(bare_log_url)
+    url = citus.libpq(bare_log_url)
     with psycopg.connect(url) as first:
         eventlog.lock_streams(first, [stream])
         _append(first, company, stream)
@@ -327,8 +302,8 @@ def test_concurrent_writers_of_one_tenant_are_each_read_once_in_commit_safe_orde
     """Four writers of one tenant on their own coordinator connections, commits interleaved
     with a reader polling batch by batch from its checkpoint (as the runner does): every event
     is read exactly once, each stream in version order."""
-    company = _tenant("cw")
-    url = _libpq(bare_log_url)
+    company = citus.tenant("cw")
+    url = citus.libpq(bare_log_url)
     written: list[int] = []
     lock = threading.Lock()
     stop = threading.Event()
@@ -375,7 +350,7 @@ def test_one_tenants_catch_up_projection_is_rebuilt_while_others_stay_untouched(
     replay, from its own events, with its checkpoint at its log's end; another tenant's rows
     and checkpoint are left as they were."""
     env = {"TASKTRACK_DATABASE_URL": sharded_url}
-    damaged, other = _tenant("rd"), _tenant("ro")
+    damaged, other = citus.tenant("rd"), citus.tenant("ro")
     errors: list[BaseException] = []
     for company in (damaged, other):
         _write_tasks(sharded_url, company, 3, errors)
@@ -417,7 +392,7 @@ def _rows(engine: Engine, company: str) -> list[tuple[Any, ...]]:
 def test_the_tenants_are_found_shard_by_shard(sharded: Engine, sharded_url: str) -> None:
     """eventlog.tenants on the cluster probes each shard's index (run_command_on_shards) and
     finds exactly the companies a plain DISTINCT over the distributed log finds."""
-    mine = sorted(_tenant(p) for p in ("a", "b", "c", "d", "e"))
+    mine = sorted(citus.tenant(p) for p in ("a", "b", "c", "d", "e"))
     errors: list[BaseException] = []
     for company in mine:
         _write_tasks(sharded_url, company, 1, errors)

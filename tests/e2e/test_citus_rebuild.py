@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
 from tasktrack.api import Client
 from tasktrack.service import Caller
@@ -41,14 +39,6 @@ def sharded(sharded_url: str) -> Iterator[Engine]:
     engine = make_engine(sharded_url, pool_size=2)
     yield engine
     engine.dispose()
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _tenant(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 class Writer(threading.Thread):
@@ -158,13 +148,13 @@ def test_the_tenant_lock_holds_off_that_tenants_commands_only(
 ) -> None:
     """With a tenant's write lock held exclusive, its next command waits on it (seen in
     pg_locks) while another tenant's command goes through; released, the first one completes."""
-    held, other = _tenant("held"), _tenant("free")
+    held, other = citus.tenant("held"), citus.tenant("free")
     for company in (held, other):  # warm: each tenant has written before
         Client(sharded, Caller(company=company, user="u")).create(name="first", type="training")
     done: list[str] = []
     with (
-        psycopg.connect(_libpq(sharded_url)) as lock,
-        psycopg.connect(_libpq(sharded_url), autocommit=True) as watch,
+        psycopg.connect(citus.libpq(sharded_url)) as lock,
+        psycopg.connect(citus.libpq(sharded_url), autocommit=True) as watch,
     ):
         tenant_lock.hold_off_writers(lock, held)
         waiting = Client(sharded, Caller(company=held, user="u"))
@@ -192,7 +182,7 @@ def test_one_tenant_is_rebuilt_while_its_writers_and_anothers_run(
     commands never wait on A's lock (pg_locks, sampled throughout), and afterwards every
     projection equals a replay."""
     env = {"TASKTRACK_DATABASE_URL": sharded_url}
-    a, b = _tenant("ra"), _tenant("rb")
+    a, b = citus.tenant("ra"), citus.tenant("rb")
     writers = _start(sharded_url, [a, a, b])
     with sharded.begin() as conn:
         damaged = conn.execute(
@@ -210,7 +200,7 @@ def test_one_tenant_is_rebuilt_while_its_writers_and_anothers_run(
     sampling = threading.Event()
 
     def sample() -> None:
-        with psycopg.connect(_libpq(sharded_url), autocommit=True) as watch:
+        with psycopg.connect(citus.libpq(sharded_url), autocommit=True) as watch:
             while not sampling.is_set():
                 waited.update(_waiting_advisory(watch))
                 time.sleep(0.005)
@@ -250,7 +240,7 @@ def test_verify_names_the_damaged_tenant_with_writers_running_and_a_whole_rebuil
     `--company A` finds nothing; the whole rebuild, tenant by tenant, repairs both while they
     write; then everything equals a replay."""
     env = {"TASKTRACK_DATABASE_URL": sharded_url}
-    a, b, ghost = _tenant("va"), _tenant("vb"), _tenant("vg")
+    a, b, ghost = citus.tenant("va"), citus.tenant("vb"), citus.tenant("vg")
     with sharded.begin() as conn:
         conn.execute(
             text("INSERT INTO task_runs (company, task_id, run) VALUES (:c, 'nothing', 1)"),
