@@ -7,8 +7,9 @@ workload that writes gets a fresh database per run, one that reads or rebuilds a
 The figure that counts is the ratio of the medians. One JSON object per workload goes to stdout,
 a table to stderr. With `--citus-url` (a Citus coordinator's maintenance database, workers
 added) the workloads that support it (W1c, W3) run on single-node PostgreSQL and then on the
-cluster, tasktrack `db distribute`d and the raw baseline's tables sharded by tenant the same way,
-with per-command round trips and two-phase commits counted there (bench/citus.py).
+cluster, tasktrack `db distribute`d and the raw baseline's tables sharded by tenant the same way:
+the two-phase commits of each timed run are counted from the cluster's own counter, and a probe
+run after them logs the statements each command sends to the workers (bench/citus.py).
 """
 
 from __future__ import annotations
@@ -190,8 +191,15 @@ def measure(
     first = 0 if warm_up else 1
     for i in range(first, runs + 1):  # run 0 is the warm-up
         url = shared or harness.fresh_database(server, migrated=migrated)
+        # On a cluster, the run's two-phase commits: the counter's rise over the run in its
+        # own database (read before the run and after its sessions end).
+        counting = citus.is_cluster(server) and shared is None
         try:
+            before = citus.prepared_so_far(url) if counting else 0
             result = harness.run_child(module, impl, url, p)
+            if counting:
+                after = citus.prepared_so_far(url)
+                result = msgspec.structs.replace(result, prepared=after - before)
         finally:
             if shared is None:
                 harness.drop_database(server, url)
@@ -210,6 +218,7 @@ def run_workload(w: Workload, server: str, quick: bool, runs: int, workdir: Path
     """Measure one workload and its baseline. Quick mode (a smoke run) skips the warm-ups and
     the memory run at N/10."""
     warm_up = not quick
+    load_before = harness.load_average()
     p = w.params(quick)
     shared = None
     if w.prepare_file is not None:
@@ -228,6 +237,8 @@ def run_workload(w: Workload, server: str, quick: bool, runs: int, workdir: Path
             **harness.summary(ours_runs),
             "unit": w.unit,
         }
+        if citus.is_cluster(server):
+            record["prepared_per_run"] = [r.prepared for r in ours_runs]
         if w.latency:
             record["latency_ms"] = ours_runs[len(ours_runs) // 2].extra
         elif any(r.extra for r in ours_runs):
@@ -257,6 +268,8 @@ def run_workload(w: Workload, server: str, quick: bool, runs: int, workdir: Path
                 raw_peak_rss_mb=raw["peak_rss_mb"],
                 ratio_to_raw=round(record["rate"] / raw["rate"], 3),
             )
+            if citus.is_cluster(server):
+                record["raw_prepared_per_run"] = [r.prepared for r in raw_runs]
     finally:
         if shared is not None:
             harness.drop_database(server, shared)
@@ -274,6 +287,7 @@ def run_workload(w: Workload, server: str, quick: bool, runs: int, workdir: Path
             if small_shared is not None:
                 harness.drop_database(server, small_shared)
         record["peak_rss_mb_at_tenth_n"] = round(small_runs[0].peak_rss_mb, 1)
+    record["load_average"] = [load_before, harness.load_average()]  # 1 min, at start and end
     record["postgres"] = harness.postgres_version(server)
     record["git"] = harness.git_revision()
     return record
@@ -324,6 +338,29 @@ def _row(record: dict[str, Any]) -> list[str]:
     ]
 
 
+def _cluster_rows(record: dict[str, Any]) -> list[list[str]]:
+    """What a workload sent to the cluster's workers: each probed command's statements and
+    PREPAREs (those the coordinator logged, those every node counted), then the PREPAREs of
+    each timed run of both sides."""
+    rows = []
+    for side, key in (("tasktrack", "per_command"), ("raw", "raw_per_command")):
+        for command, counts in record.get(key, {}).items():
+            rows.append(
+                [
+                    record["workload"],
+                    f"{side}: {command} (probe)",
+                    str(counts["remote_commands"]),
+                    str(counts["prepared"]),
+                    str(counts["prepared_all_nodes"]),
+                ]
+            )
+    for side, key in (("tasktrack", "prepared_per_run"), ("raw", "raw_prepared_per_run")):
+        if key in record:
+            runs = ", ".join(str(n) for n in record[key])
+            rows.append([record["workload"], f"{side}: each timed run, whole", "-", "-", runs])
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="about 10x smaller (CI smoke)")
@@ -353,6 +390,9 @@ def main() -> None:
     table = Table(title="tasktrack vs raw PostgreSQL (medians)")
     for column in ("workload", "n", "tasktrack", "raw", "ratio", "spread", "peak RSS"):
         table.add_column(column)
+    cluster = Table(title="sent to the Citus workers")
+    for column in ("workload", "what", "statements", "PREPAREs logged", "PREPAREs, all nodes"):
+        cluster.add_column(column)
     with harness.server() as server, tempfile.TemporaryDirectory(prefix="tt-bench-") as tmp:
         for name in wanted:
             w = BY_ID[name]
@@ -371,7 +411,12 @@ def main() -> None:
                 sys.stdout.write(json.dumps(record) + "\n")
                 sys.stdout.flush()
                 table.add_row(*_row(record))
-    Console(stderr=True, width=160).print(table)
+                for row in _cluster_rows(record):
+                    cluster.add_row(*row)
+    console = Console(stderr=True, width=160)
+    console.print(table)
+    if args.citus_url:
+        console.print(cluster)
 
 
 if __name__ == "__main__":

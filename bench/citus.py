@@ -2,18 +2,18 @@
 
 A database for a run is made on the coordinator with the extension on every node
 (tests/citus.py), then migrated and `db distribute`d for tasktrack; a raw baseline creates its
-own tables and distributes them by tenant here, as `db distribute` does the log. The round trips
-and two-phase commits of one command are counted from what the coordinator sends
-(`citus.log_remote_commands`), in a separate probe run, so the timed runs carry no logging.
+own tables and distributes them by tenant here, as `db distribute` does the log. The two-phase
+commits of a timed run are read from the cluster's statistics after it (tests/citus.py,
+prepared_so_far), which the run does not notice; the statements one command sends to the
+workers are logged (`citus.log_remote_commands`) in a separate probe run, so the timed runs
+carry no logging.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 
 from tasktrack.store import migrate
@@ -73,43 +73,11 @@ def is_citus(conn: psycopg.Connection[Any]) -> bool:
     return row is not None
 
 
-class Counted:
-    """The statements the coordinator sends to workers while `count` is called, one connection
-    whose notices (citus.log_remote_commands) are collected."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def handler(self, diag: Any) -> None:
-        message = diag.message_primary or ""
-        if message.startswith("issuing "):
-            self.sent.append(message)
-
-    def count(self, action: Callable[[], Any]) -> dict[str, int]:
-        """Remote commands and PREPARE TRANSACTIONs (one per node of a two-phase commit)
-        that `action` caused."""
-        start = len(self.sent)
-        action()
-        mine = self.sent[start:]
-        return {
-            "remote_commands": len(mine),
-            "prepared": sum("PREPARE TRANSACTION" in s for s in mine),
-        }
+def prepared_so_far(url: str) -> int:
+    """The PREPARE TRANSACTIONs of two-phase commits in the database so far, on all nodes,
+    once its other sessions have ended (tests/citus.py)."""
+    return citus.prepared_so_far(url)
 
 
-def count_on(conn: psycopg.Connection[Any], counted: Counted) -> None:
-    """Have `conn` log the statements the coordinator sends into `counted`."""
-    conn.add_notice_handler(counted.handler)
-    conn.execute("SET citus.log_remote_commands = on")
-    conn.commit()
-
-
-def counting_engine(url: str, counted: Counted) -> Engine:
-    """An engine of one connection whose remote commands go to `counted`."""
-    engine = make_engine(url, pool_size=1)
-
-    @event.listens_for(engine, "connect")
-    def _log_remote(dbapi_conn: Any, _record: Any) -> None:
-        count_on(dbapi_conn, counted)
-
-    return engine
+# Commands counted one at a time on a cluster (tests/citus.py): the probe runs' measure.
+Probe = citus.Probe

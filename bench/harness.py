@@ -33,6 +33,9 @@ class RunResult(msgspec.Struct, kw_only=True):
     peak_rss_mb: float
     check: str = "ok"
     extra: dict[str, Any] = {}
+    # On a Citus cluster, the two-phase commits' PREPARE TRANSACTIONs of the whole run (its
+    # setup and check included), filled in by the harness from the cluster's counter.
+    prepared: int | None = None
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> list[float]:
@@ -179,6 +182,11 @@ def summary(runs: list[RunResult]) -> dict[str, Any]:
         "peak_rss_mb": round(max(r.peak_rss_mb for r in runs), 1),
         "runs": [round(s, 4) for s in seconds],
     }
+
+
+def load_average() -> float:
+    """The machine's load average over the last minute (the benchmarks share it)."""
+    return round(os.getloadavg()[0], 1)
 
 
 def machine() -> dict[str, Any]:

@@ -213,18 +213,17 @@ def run_raw(url: str, p: dict[str, Any]) -> RunResult:
 
 
 def probe_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
-    """Each command of the cycle once on a cluster, with what the coordinator sent for it."""
-    counted = citus.Counted()
-    engine = citus.counting_engine(url, counted)
-    client = Client(engine, Caller(company="bench0", user="bench"))
+    """Each command of the cycle once on a cluster, counted (tests/citus.py, Probe)."""
+    probe = citus.Probe(url)
+    client = Client(probe.engine, Caller(company="bench0", user="bench"))
     try:
         made: list[str] = []
-        per = {"create": counted.count(lambda: made.append(_create(client)))}
+        per = {"create": probe.count(lambda: made.append(_create(client)))}
         task = made[0]
         for command in CYCLE:
-            per[command] = counted.count(lambda c=command: _step(client, c, task, 0))
+            per[command] = probe.count(lambda c=command: _step(client, c, task, 0))
     finally:
-        engine.dispose()
+        probe.close()
     return RunResult(seconds=0, units=0, peak_rss_mb=peak_rss_mb(), extra=per)
 
 
@@ -235,15 +234,17 @@ def _create(client: Client) -> str:
 def probe_raw(url: str, p: dict[str, Any]) -> RunResult:
     """The raw write (one INSERT, one commit) once on a cluster, counted."""
     _raw_schema(url)
-    counted = citus.Counted()
-    with psycopg.connect(citus.libpq(url)) as conn:
-        citus.count_on(conn, counted)
+    probe = citus.Probe(url)
 
-        def write() -> None:
+    def write() -> None:
+        with probe.connect() as conn:
             _raw_insert(conn, on_citus=True, writer=0, stream="w0-t0", version=1)
             conn.commit()
 
-        per = {"insert": counted.count(write)}
+    try:
+        per = {"insert": probe.count(write)}
+    finally:
+        probe.close()
     return RunResult(seconds=0, units=0, peak_rss_mb=peak_rss_mb(), extra=per)
 
 

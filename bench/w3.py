@@ -232,35 +232,41 @@ def _report(p: dict[str, Any], ids: list[str], batch: list[tuple[int, int, int]]
 
 def probe_tasktrack(url: str, p: dict[str, Any]) -> RunResult:
     """One task's first and second report of `batch` points on a cluster, counted (the first
-    creates the series, the second updates them)."""
-    counted = citus.Counted()
-    engine = citus.counting_engine(url, counted)
-    client = Client(engine, Caller(company=company(p, 0), user="bench"))
+    creates the series, the second updates them; tests/citus.py, Probe)."""
+    probe = citus.Probe(url)
+    client = Client(probe.engine, Caller(company=company(p, 0), user="bench"))
     try:
         task = str(client.create(name="w3 probe task", type="training")["id"])
         client.started(task=task)
         first, second = (b for b, _ in zip(batches({**p, "tasks": 1}), range(2), strict=False))
         per = {
-            "add_events (first report)": counted.count(
+            "add_events (first report)": probe.count(
                 lambda: client.add_events(_report(p, [task], first))
             ),
-            "add_events (next report)": counted.count(
+            "add_events (next report)": probe.count(
                 lambda: client.add_events(_report(p, [task], second))
             ),
         }
     finally:
-        engine.dispose()
+        probe.close()
     return RunResult(seconds=0, units=0, peak_rss_mb=peak_rss_mb(), extra=per)
 
 
 def probe_raw(url: str, p: dict[str, Any]) -> RunResult:
     """The raw baseline's report (COPY, upsert, commit) once on a cluster, counted."""
-    counted = citus.Counted()
     with psycopg.connect(citus.libpq(url)) as conn:
         on_citus = _raw_schema(conn)
-        citus.count_on(conn, counted)
-        first = next(batches({**p, "tasks": 1}))
-        per = {"report": counted.count(lambda: _raw_batch(conn, p, first, 0, on_citus))}
+    probe = citus.Probe(url)
+    first = next(batches({**p, "tasks": 1}))
+
+    def report() -> None:
+        with probe.connect() as conn:
+            _raw_batch(conn, p, first, 0, on_citus)
+
+    try:
+        per = {"report": probe.count(report)}
+    finally:
+        probe.close()
     return RunResult(seconds=0, units=0, peak_rss_mb=peak_rss_mb(), extra=per)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from tasktrack.api import Client
@@ -169,15 +169,8 @@ def test_a_tasks_status_commands_commit_in_one_phase_on_one_worker(citus_url: st
     """create, started, completed and get_all of one tenant: no two-phase commit (Citus would
     PREPARE on each node a transaction wrote to), seen in the statements the coordinator sends
     (citus.log_remote_commands). Every command family: tests/e2e/test_citus_phases.py."""
-    sent: list[str] = []
-    engine = make_engine(citus_url, pool_size=1)
-
-    @event.listens_for(engine, "connect")
-    def log_remote(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.add_notice_handler(lambda d: sent.append(d.message_primary or ""))
-        dbapi_conn.execute("SET citus.log_remote_commands = on")
-        dbapi_conn.commit()
-
+    remote = citus.RemoteCommands()
+    engine = remote.engine(citus_url)
     try:
         client = Client(engine, Caller(company=f"co-{uuid.uuid4().hex[:10]}", user="alice"))
         task = client.create(name="one phase", type="training")["id"]
@@ -186,6 +179,7 @@ def test_a_tasks_status_commands_commit_in_one_phase_on_one_worker(citus_url: st
         assert [t.status for t in client.get_all(id=[task])] == ["completed"]
     finally:
         engine.dispose()
+    sent = remote.sent
     assert any(s.startswith("issuing INSERT INTO public.events_") for s in sent), sent[:5]
     assert [s for s in sent if "PREPARE TRANSACTION" in s] == []
 

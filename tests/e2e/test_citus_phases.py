@@ -1,24 +1,23 @@
 """Every command family a tenant uses, on a three-node Citus cluster (tests/citus.py): none may
 commit in two phases (Citus sends `PREPARE TRANSACTION` to each node a transaction wrote to on
-more than one connection or node), and the round trips (statements the coordinator sends to
-workers, `citus.log_remote_commands`) are printed per command: the table in
-docs/architecture.md, "Citus". Skipped off CI without Citus, failing in CI."""
+more than one connection or node) as the coordinator sees it, and only the listed ones as the
+nodes count them (a worker's own two-phase commit inside a delegated function); the round trips
+(statements the coordinator sends to workers, `citus.log_remote_commands`) are printed per
+command: the table in docs/architecture.md, "Citus". Skipped off CI without Citus, failing in
+CI."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import text
 
 from tasktrack.api import Client
 from tasktrack.service import Caller
-from tasktrack.store.engine import make_engine
 from tests import citus
-from tests.e2e.cli import run
 
 SCALAR = "training_stats_scalar"
 
@@ -26,43 +25,19 @@ SCALAR = "training_stats_scalar"
 @pytest.fixture(scope="module")
 def citus_url(citus_coordinator: str) -> Iterator[str]:
     """A database on the cluster, migrated and distributed by the commands an operator runs."""
-    url = citus.create_database(citus_coordinator)
-    try:
-        env = {"TASKTRACK_DATABASE_URL": url}
-        for step in (("db", "upgrade"), ("db", "distribute")):
-            done = run(*step, env=env)
-            assert done.returncode == 0, done.stderr
+    with citus.distributed_database(citus_coordinator) as url:
         yield url
-    finally:
-        citus.drop_database(citus_coordinator, url)
-
-
-@dataclass
-class Sent:
-    """The statements the coordinator sent to workers, as Citus logs them."""
-
-    lines: list[str]
-
-    def since(self, start: int) -> list[str]:
-        return [s for s in self.lines[start:] if s.startswith("issuing ")]
 
 
 @pytest.fixture
-def logged(citus_url: str) -> Iterator[tuple[Engine, Sent]]:
-    """An engine whose connections log every statement sent to a worker into `Sent`."""
-    sent = Sent([])
-    engine = make_engine(citus_url, pool_size=1)
-
-    @event.listens_for(engine, "connect")
-    def log_remote(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.add_notice_handler(lambda d: sent.lines.append(d.message_primary or ""))
-        dbapi_conn.execute("SET citus.log_remote_commands = on")
-        dbapi_conn.commit()
-
+def probe(citus_url: str) -> Iterator[citus.Probe]:
+    """Commands counted one at a time: the statements the coordinator sends to workers (its
+    log) and the PREPAREs of every node (the cluster's statistics)."""
+    counting = citus.Probe(citus_url)
     try:
-        yield engine, sent
+        yield counting
     finally:
-        engine.dispose()
+        counting.close()
 
 
 def _scalar(task: str, it: int, value: float) -> dict[str, Any]:
@@ -167,40 +142,52 @@ def _workload(client: Client) -> list[tuple[str, Callable[[], Any]]]:
     ]
 
 
-def test_every_single_tenant_command_commits_in_one_phase(
-    logged: tuple[Engine, Sent], capsys: pytest.CaptureFixture[str]
+def test_single_tenant_commands_commit_in_one_phase_but_scalar_reports_on_their_worker(
+    probe: citus.Probe, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    engine, sent = logged
-    client = Client(engine, Caller(company=f"co-{uuid.uuid4().hex[:10]}", user="alice"))
-    rows: list[tuple[str, int, int]] = []
+    client = Client(probe.engine, Caller(company=f"co-{uuid.uuid4().hex[:10]}", user="alice"))
+    rows: list[tuple[str, int, int, int]] = []
     try:
         for name, call in _workload(client):
-            start = len(sent.lines)
-            call()
-            issued = sent.since(start)
-            prepared = [s for s in issued if "PREPARE TRANSACTION" in s]
-            rows.append((name, len(issued), len(prepared)))
+            counted = probe.count(call)
+            rows.append(
+                (
+                    name,
+                    counted["remote_commands"],
+                    counted["prepared"],
+                    counted["prepared_all_nodes"],
+                )
+            )
     finally:
         client.close()
-    table = "\n".join(f"{n:32} {trips:4} {two:3}" for n, trips, two in rows)
+    table = "\n".join(f"{n:32} {trips:4} {two:3} {every:3}" for n, trips, two, every in rows)
     with capsys.disabled():
-        print(f"\n{'command':32} {'trips':>4} 2PC\n{table}")
-    assert all(trips > 0 for _, trips, _ in rows), "every command reaches a worker:\n" + table
-    assert [n for n, _, two in rows if two] == [], table
+        print(f"\n{'command':32} {'trips':>4} 2PC all-nodes-2PC\n{table}")
+    assert all(trips > 0 for _, trips, _, _ in rows), "every command reaches a worker:\n" + table
+    assert [n for n, _, two, _ in rows if two] == [], table
+    # What the coordinator's log cannot see: a report with scalars is committed in two phases
+    # by its worker, inside the delegated tasktrack_run_pinned (the metric points statement's
+    # CTE results are sent to every node; docs/architecture.md, "Citus"). Listed, so that the
+    # list changes only knowingly.
+    assert [n for n, _, _, every in rows if every] == [
+        "events.add scalar",
+        "events.add_batch scalars",
+        "events.add_batch mixed",
+    ], table
     # No command sends a statement to every shard on its way (the queries behind get_all and
     # get_by_id still read task_metrics by id alone: not a command's, left to the readers).
-    with engine.connect() as conn:
+    with probe.engine.connect() as conn:
         shards = conn.execute(
             text("SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'events'::regclass")
         ).scalar_one()
-    fanning = [n for n, trips, _ in rows if trips >= shards]
+    fanning = [n for n, trips, _, _ in rows if trips >= shards]
     assert fanning == ["tasks.get_all", "tasks.get_by_id"], table
 
 
-def test_the_count_sees_a_two_phase_commit(logged: tuple[Engine, Sent]) -> None:
-    """The measure can fail: a transaction writing two tenants' rows (two workers, whatever
-    the shard placement of these two) is prepared on each."""
-    engine, sent = logged
+def test_the_count_sees_a_two_phase_commit(probe: citus.Probe) -> None:
+    """The measures can fail: a transaction writing two tenants' rows (two workers, whatever
+    the shard placement of these two) is prepared on each, in the log and on the nodes."""
+    engine = probe.engine
     with engine.connect() as conn:
         placed = conn.execute(
             text(
@@ -217,14 +204,17 @@ def test_the_count_sees_a_two_phase_commit(logged: tuple[Engine, Sent]) -> None:
         }
     first, *rest = nodes
     other = next(c for c in rest if nodes[c] != nodes[first])
-    start = len(sent.lines)
-    with engine.begin() as conn:
-        for company in (first, other):
-            conn.execute(
-                text(
-                    "INSERT INTO idempotency_keys (company, request_id, fingerprint, response, "
-                    "created_at) VALUES (:c, 'r', 'f'::bytea, '{}', now())"
-                ),
-                {"c": company},
-            )
-    assert [s for s in sent.since(start) if "PREPARE TRANSACTION" in s] != []
+
+    def write_two_tenants() -> None:
+        with engine.begin() as conn:
+            for company in (first, other):
+                conn.execute(
+                    text(
+                        "INSERT INTO idempotency_keys (company, request_id, fingerprint, "
+                        "response, created_at) VALUES (:c, 'r', 'f'::bytea, '{}', now())"
+                    ),
+                    {"c": company},
+                )
+
+    counted = probe.count(write_two_tenants)
+    assert counted["prepared_all_nodes"] == counted["prepared"] >= 2, counted
