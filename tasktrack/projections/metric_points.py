@@ -166,6 +166,7 @@ class MetricPointsProjector(StreamReplay):
         self._live = self.tables == ("task_metric_points", "task_metric_series", "task_runs")
         self._write = sql.write_sql(points, series, runs)
         self._write_pinned = pinning.pin(self._write, sql.TENANT_JOINS)
+        self._write_delegated = sql.worker_sql(points, series, runs)
         self._runs = sql.runs_sql(runs)
         self._run = sql.run_sql(runs)
         self._delete = sql.delete_sql(points, series, runs)
@@ -234,7 +235,12 @@ class MetricPointsProjector(StreamReplay):
             found = gather(chunk, tenants, offsets)
             if found:
                 pinning.execute(
-                    conn, self._write, self._write_pinned, columns(found), live=self._live
+                    conn,
+                    self._write,
+                    self._write_pinned,
+                    columns(found),
+                    live=self._live,
+                    delegated=self._write_delegated,
                 )
         reset = sorted(offsets)
         rows = [(tenants[t], t, offsets[t]) for t in reset]
