@@ -1,4 +1,4 @@
-"""The statements of the metric points projector: one that writes a batch's points, and deletes.
+"""The metric points projector's statements: the batch write, its Citus worker form, deletes.
 
 Python has already grouped the batch by series, kept the later report of a repeated iteration
 and sorted each series by iteration (projections/metric_points.py), so SQL gets each series
