@@ -155,11 +155,12 @@ def columns(found: dict[SeriesKey, Points]) -> dict[str, Any]:
 @functools.cache  # one set per table names: projectors are made per command
 def _statements(
     points: str, series: str, runs: str
-) -> tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]]:
+) -> tuple[str, str, str, str, str, tuple[str, ...], tuple[str, ...]]:
     write = sql.write_sql(points, series, runs)
     return (
         write,
         pinning.pin(write, sql.TENANT_JOINS),
+        sql.worker_sql(points, series, runs),  # on Citus, run by the tenant's worker
         sql.runs_sql(runs),
         sql.run_sql(runs),
         tuple(sql.delete_sql(points, series, runs)),
@@ -183,6 +184,7 @@ class MetricPointsProjector(StreamReplay):
         (
             self._write,
             self._write_pinned,
+            self._write_delegated,
             self._runs,
             self._run,
             self._delete,
@@ -252,7 +254,12 @@ class MetricPointsProjector(StreamReplay):
             found = gather(chunk, tenants, offsets)
             if found:
                 pinning.execute(
-                    conn, self._write, self._write_pinned, columns(found), live=self._live
+                    conn,
+                    self._write,
+                    self._write_pinned,
+                    columns(found),
+                    live=self._live,
+                    delegated=self._write_delegated,
                 )
         reset = sorted(offsets)
         rows = [(tenants[t], t, offsets[t]) for t in reset]

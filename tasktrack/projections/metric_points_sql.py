@@ -1,4 +1,4 @@
-"""The statements of the metric points projector: one that writes a batch's points, and deletes.
+"""The metric points projector's statements: the batch write, its Citus worker form, deletes.
 
 Python has already grouped the batch by series, kept the later report of a repeated iteration
 and sorted each series by iteration (projections/metric_points.py), so SQL gets each series
@@ -10,6 +10,30 @@ from __future__ import annotations
 from tasktrack.projections.series_ids import series_id_sql
 
 _NONFINITE = "('NaN', 'Infinity', '-Infinity')"
+
+# The statements' parts: the batch's series (`s`, one row each, `sn` its ordinal), its points
+# (`p`, by `sn`), and a series' points to write with their contributions to the totals
+# (`merged`: the batch's, and the stored ones after `since` that it does not replace).
+_SERIES_ROWS = """s AS (
+    SELECT * FROM unnest(
+        %(company)s::text[], %(task)s::text[], %(offset)s::int4[], %(metric)s::text[],
+        %(variant)s::text[], %(since)s::int8[], %(until)s::int8[], %(count)s::int8[]
+    ) WITH ORDINALITY AS s(company, task_id, run_offset, metric, variant, since, until, k, sn)
+)"""
+_POINT_ROWS = """p AS (
+    SELECT * FROM unnest(
+        string_to_array(%(sn)s, ',')::int8[], string_to_array(%(iter)s, ',')::int8[],
+        string_to_array(%(value)s, ','), string_to_array(%(ts)s, ',')::int8[]
+    ) AS p(sn, iter, value, timestamp)
+)"""
+_MERGED = f"""merged AS (
+    SELECT sn, iter, value::float8 AS value, timestamp,
+        CASE WHEN value IN {_NONFINITE} THEN 0 ELSE value::numeric END AS d_sum,
+        (value NOT IN {_NONFINITE})::int AS d_n
+    FROM p
+    UNION ALL
+    SELECT sn, iter, value, timestamp, d_sum, d_n FROM stored WHERE NOT replaced
+)"""
 
 # Where write_sql's statement reads a table of the batch's tenants (projections/pinning.py).
 TENANT_JOINS = (
@@ -39,12 +63,7 @@ def write_sql(points: str, series: str, runs: str) -> str:
     """
     sid = series_id_sql("s.company", "s.task_id", "s.run", "s.metric", "s.variant")
     return f"""
-WITH s AS (
-    SELECT * FROM unnest(
-        %(company)s::text[], %(task)s::text[], %(offset)s::int4[], %(metric)s::text[],
-        %(variant)s::text[], %(since)s::int8[], %(until)s::int8[], %(count)s::int8[]
-    ) WITH ORDINALITY AS s(company, task_id, run_offset, metric, variant, since, until, k, sn)
-), cur AS MATERIALIZED (
+WITH {_SERIES_ROWS}, cur AS MATERIALIZED (
     SELECT t.company, t.task_id, coalesce((
         SELECT x.run FROM {runs} x WHERE x.company = t.company AND x.task_id = t.task_id
     ), 0) AS run
@@ -66,12 +85,7 @@ WITH s AS (
             AND x.iter < h.since
         ORDER BY x.iter DESC LIMIT 1
     ) AS b ON true
-), p AS (
-    SELECT * FROM unnest(
-        string_to_array(%(sn)s, ',')::int8[], string_to_array(%(iter)s, ',')::int8[],
-        string_to_array(%(value)s, ','), string_to_array(%(ts)s, ',')::int8[]
-    ) AS p(sn, iter, value, timestamp)
-), stored AS MATERIALIZED (
+), {_POINT_ROWS}, stored AS MATERIALIZED (
     SELECT b.sn, x.iter, x.value, x.timestamp,
         x.finite_sum - lag(x.finite_sum, 1, b.finite_sum) OVER w AS d_sum,
         x.finite_n - lag(x.finite_n, 1, b.finite_n) OVER w AS d_n,
@@ -81,14 +95,7 @@ WITH s AS (
     LEFT JOIN p AS q ON q.sn = b.sn AND q.iter = x.iter
     WHERE b.since <= b.last_iter
     WINDOW w AS (PARTITION BY b.sn ORDER BY x.iter)
-), merged AS (
-    SELECT sn, iter, value::float8 AS value, timestamp,
-        CASE WHEN value IN {_NONFINITE} THEN 0 ELSE value::numeric END AS d_sum,
-        (value NOT IN {_NONFINITE})::int AS d_n
-    FROM p
-    UNION ALL
-    SELECT sn, iter, value, timestamp, d_sum, d_n FROM stored WHERE NOT replaced
-), folded AS (
+), {_MERGED}, folded AS (
     SELECT b.company, b.series_id, m.iter, m.value, m.timestamp,
         b.finite_n + sum(m.d_n) OVER w AS finite_n,
         b.finite_sum + sum(m.d_sum) OVER w AS finite_sum,
@@ -131,6 +138,85 @@ def runs_sql(runs: str) -> str:
         "SELECT * FROM unnest(%s::text[], %s::text[], %s::int4[]) "
         "ON CONFLICT (company, task_id) DO UPDATE SET run = r.run + EXCLUDED.run"
     )
+
+
+def worker_sql(points: str, series: str, runs: str) -> str:
+    """write_sql for one tenant's batch (`%(tenant)s` on every table read), as the two
+    statements the tenant's worker runs inside `tasktrack_run_pinned` on a Citus layout.
+
+    Why two: Citus plans a query with a data-modifying CTE piece by piece, each CTE a subplan
+    whose result an `INSERT … SELECT` needs on every node (copied there over new connections,
+    then a two-phase commit over all three), while a single `INSERT … SELECT` whose CTEs only
+    read and whose tables are all held to the tenant runs whole on the tenant's shards, its
+    rows inserted there too (docs/architecture.md, "Citus"). So each write is its own
+    statement, and the order matters: the series first, since counting the points a batch
+    replaces reads the stored points before they are written; the points then read no series
+    row (every series is treated as one that may be rewritten: its stored suffix from `since`
+    is read, none for an append, and written with ON CONFLICT). Same rows as write_sql
+    (tests/integration/test_metric_points_worker.py).
+    """
+    sid = series_id_sql("s.company", "s.task_id", "s.run", "s.metric", "s.variant")
+    keyed = f"""cur AS MATERIALIZED (
+    SELECT t.company, t.task_id, coalesce((
+        SELECT x.run FROM {runs} x
+        WHERE x.company = %(tenant)s AND x.company = t.company AND x.task_id = t.task_id
+    ), 0) AS run
+    FROM (SELECT DISTINCT company, task_id FROM s) AS t
+), keyed AS MATERIALIZED (
+    SELECT s.*, {sid} AS series_id
+    FROM (
+        SELECT s.*, cur.run + s.run_offset AS run FROM s JOIN cur USING (company, task_id)
+    ) AS s
+)"""
+    return f"""
+WITH {_SERIES_ROWS}, {keyed}, {_POINT_ROWS}
+INSERT INTO {series} AS s (company, task_id, run, metric, variant, series_id, points,
+    first_iter, last_iter)
+SELECT h.company, h.task_id, h.run, h.metric, h.variant, h.series_id,
+    coalesce(h.points, 0) + h.k - (
+        SELECT count(*) FROM p JOIN {points} x ON x.company = %(tenant)s
+            AND x.company = h.company AND x.series_id = h.series_id AND x.iter = p.iter
+        WHERE p.sn = h.sn AND h.since <= h.last_iter
+    ),
+    h.since, h.until
+FROM (
+    SELECT k.*, o.points, o.last_iter FROM keyed k
+    LEFT JOIN {series} o ON o.company = %(tenant)s AND o.company = k.company
+        AND o.task_id = k.task_id AND o.run = k.run AND o.metric = k.metric
+        AND o.variant = k.variant
+) AS h
+ON CONFLICT (company, task_id, run, metric, variant) DO UPDATE SET
+    points = EXCLUDED.points,
+    first_iter = least(s.first_iter, EXCLUDED.first_iter),
+    last_iter = greatest(s.last_iter, EXCLUDED.last_iter);
+WITH {_SERIES_ROWS}, {keyed}, base AS MATERIALIZED (
+    SELECT h.sn, h.company, h.series_id, h.since,
+        coalesce(b.finite_n, 0) AS finite_n, coalesce(b.finite_sum, 0) AS finite_sum
+    FROM keyed h LEFT JOIN LATERAL (
+        SELECT x.finite_n, x.finite_sum FROM {points} x
+        WHERE x.company = %(tenant)s AND x.company = h.company AND x.series_id = h.series_id
+            AND x.iter < h.since
+        ORDER BY x.iter DESC LIMIT 1
+    ) AS b ON true
+), {_POINT_ROWS}, stored AS MATERIALIZED (
+    SELECT b.sn, x.iter, x.value, x.timestamp,
+        x.finite_sum - lag(x.finite_sum, 1, b.finite_sum) OVER w AS d_sum,
+        x.finite_n - lag(x.finite_n, 1, b.finite_n) OVER w AS d_n,
+        q.sn IS NOT NULL AS replaced
+    FROM base b JOIN {points} x ON x.company = %(tenant)s AND x.company = b.company
+        AND x.series_id = b.series_id AND x.iter >= b.since
+    LEFT JOIN p AS q ON q.sn = b.sn AND q.iter = x.iter
+    WINDOW w AS (PARTITION BY b.sn ORDER BY x.iter)
+), {_MERGED}
+INSERT INTO {points} AS t (company, series_id, iter, value, timestamp, finite_n, finite_sum)
+SELECT b.company, b.series_id, m.iter, m.value, m.timestamp,
+    b.finite_n + sum(m.d_n) OVER w, b.finite_sum + sum(m.d_sum) OVER w
+FROM merged m JOIN base b USING (sn)
+WINDOW w AS (PARTITION BY m.sn ORDER BY m.iter)
+ON CONFLICT (company, series_id, iter) DO UPDATE SET
+    value = EXCLUDED.value, timestamp = EXCLUDED.timestamp,
+    finite_n = EXCLUDED.finite_n, finite_sum = EXCLUDED.finite_sum
+"""
 
 
 def run_sql(runs: str) -> str:

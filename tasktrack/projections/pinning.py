@@ -47,14 +47,15 @@ def execute(
     params: Mapping[str, Any],
     *,
     live: bool,
+    delegated: str | None = None,
 ) -> None:
     """Run `pinned` when every row of the batch (`params["company"]`) is one tenant's, else
     `plain` (a replay's batch of many tenants; on a sharded layout, replays run per tenant).
-    `live`: the statement writes the live tables (see `run`)."""
+    `live`, `delegated`: see `run`."""
     tenants = set(params["company"])
     if len(tenants) == 1:
         tenant = tenants.pop()
-        run(conn, tenant, pinned, {**params, "tenant": tenant}, live=live)
+        run(conn, tenant, pinned, {**params, "tenant": tenant}, live=live, delegated=delegated)
     else:
         conn.execute(plain, params)
 
@@ -66,10 +67,14 @@ def run(
     params: Mapping[str, Any],
     *,
     live: bool,
+    delegated: str | None = None,
 ) -> None:
     """Run `statement` (every table in it held to `company`), on a distributed layout through
     `tasktrack_run_pinned` when it writes the `live` tables (a rebuild's or verify's twins
-    are the coordinator's own tables, which no worker holds).
+    are the coordinator's own tables, which no worker holds). `delegated`, when given, is what
+    the worker runs instead: the same writes in a form Citus runs there on the tenant's shards
+    alone (several statements, `;`-separated: EXECUTE runs them in order, in the call's
+    transaction).
 
     Why a function: Citus cannot run a statement whose rows come from parameters (`unnest`) on
     a shard; it pulls them to the coordinator and copies them back over a second connection,
@@ -81,7 +86,7 @@ def run(
     if not (live and delegating(conn)):
         conn.execute(statement, params)
         return
-    text = psycopg.ClientCursor(conn).mogrify(statement, params)
+    text = psycopg.ClientCursor(conn).mogrify(delegated or statement, params)
     conn.execute("SELECT tasktrack_run_pinned(%s, %s)", (company, text))
 
 

@@ -1,10 +1,10 @@
 """Every command family a tenant uses, on a three-node Citus cluster (tests/citus.py): none may
 commit in two phases (Citus sends `PREPARE TRANSACTION` to each node a transaction wrote to on
-more than one connection or node) as the coordinator sees it, and only the listed ones as the
-nodes count them (a worker's own two-phase commit inside a delegated function); the round trips
-(statements the coordinator sends to workers, `citus.log_remote_commands`) are printed per
-command: the table in docs/architecture.md, "Citus". Skipped off CI without Citus, failing in
-CI."""
+more than one connection or node), neither as the coordinator sees it nor as the nodes count
+them (a worker's own two-phase commit inside a delegated function shows only there); the round
+trips (statements the coordinator sends to workers, `citus.log_remote_commands`) are printed
+per command: the table in docs/architecture.md, "Citus". Skipped off CI without Citus, failing
+in CI."""
 
 from __future__ import annotations
 
@@ -96,6 +96,10 @@ def _workload(client: Client) -> list[tuple[str, Callable[[], Any]]]:
             "events.add_batch scalars",
             lambda: client.add_events([_scalar(t(), i, 3.0 - i) for i in range(1, 4)]),
         ),
+        (
+            "events.add_batch rewrite",
+            lambda: client.add_events([_scalar(t(), 2, 7.0), _scalar(t(), -1, 1.0)]),
+        ),
         ("events.add log", lambda: client.add_events([{**log, "task": t()}])),
         ("events.add plot", lambda: client.add_events([{**plot, "task": t()}])),
         ("events.add debug image", lambda: client.add_events([{**image, "task": t()}])),
@@ -142,7 +146,7 @@ def _workload(client: Client) -> list[tuple[str, Callable[[], Any]]]:
     ]
 
 
-def test_single_tenant_commands_commit_in_one_phase_but_scalar_reports_on_their_worker(
+def test_single_tenant_commands_commit_in_one_phase_on_every_node(
     probe: citus.Probe, capsys: pytest.CaptureFixture[str]
 ) -> None:
     client = Client(probe.engine, Caller(company=f"co-{uuid.uuid4().hex[:10]}", user="alice"))
@@ -165,15 +169,10 @@ def test_single_tenant_commands_commit_in_one_phase_but_scalar_reports_on_their_
         print(f"\n{'command':32} {'trips':>4} 2PC all-nodes-2PC\n{table}")
     assert all(trips > 0 for _, trips, _, _ in rows), "every command reaches a worker:\n" + table
     assert [n for n, _, two, _ in rows if two] == [], table
-    # What the coordinator's log cannot see: a report with scalars is committed in two phases
-    # by its worker, inside the delegated tasktrack_run_pinned (the metric points statement's
-    # CTE results are sent to every node; docs/architecture.md, "Citus"). Listed, so that the
-    # list changes only knowingly.
-    assert [n for n, _, _, every in rows if every] == [
-        "events.add scalar",
-        "events.add_batch scalars",
-        "events.add_batch mixed",
-    ], table
+    # What the coordinator's log cannot see: a worker's own two-phase commit inside the
+    # delegated tasktrack_run_pinned (scalar reports were, until the metric points write took
+    # a form the worker runs on its own shards; docs/architecture.md, "Citus").
+    assert [n for n, _, _, every in rows if every] == [], table
     # No command sends a statement to every shard on its way (the queries behind get_all and
     # get_by_id still read task_metrics by id alone: not a command's, left to the readers).
     with probe.engine.connect() as conn:
