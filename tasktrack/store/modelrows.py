@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -94,7 +93,6 @@ def load_keys(
     return {r[1]: from_row(r) for r in cursor.fetchall()}
 
 
-@functools.cache  # one per table name: projectors are made per command
 def upsert_sql(table: str) -> str:
     marks = ", ".join(["%s"] * len(COLUMNS))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c not in ("company", "id"))
