@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from tasktrack.projections import rebuild, registry
 from tasktrack.store import migrate
@@ -53,16 +54,41 @@ def new_migrated_database(new_database: Callable[[], str]) -> Callable[[], str]:
     return make
 
 
-def verify_read_models(url: str) -> None:
-    """Every projection of the database must equal a replay of its log (run at session end)."""
+def verify_read_models(url: str, made_by: Mapping[str, str] | None = None) -> None:
+    """Every projection of the database must equal a replay of its log (run at session end).
+
+    A difference names, for each company it concerns, the test that made the company (from
+    `made_by`, when the caller keeps one) and that company's events in log order: a difference
+    that only a whole run shows can then be traced without running it again."""
     engine = make_engine(url, pool_size=2)
     try:
         differences = rebuild.verify(engine, list(registry.PROJECTORS))
+        story = _events_of(engine, differences, made_by or {}) if differences else ""
     finally:
         engine.dispose()
-    assert not differences, "read models differ from a replay of the log:\n" + "\n".join(
-        f"{d.table} {d.key}: {d.kind} {d.columns}" for d in differences[:50]
+    assert not differences, (
+        "read models differ from a replay of the log:\n"
+        + "\n".join(f"{d.table} {d.key}: {d.kind} {d.columns}" for d in differences[:50])
+        + story
     )
+
+
+def _events_of(engine: Engine, differences: list[Any], made_by: Mapping[str, str]) -> str:
+    """The events (and the making test) of each company a difference names, as text."""
+    companies = sorted({d.key["company"] for d in differences if "company" in d.key})[:3]
+    lines: list[str] = []
+    with engine.connect() as conn:
+        for company in companies:
+            lines.append(f"\ncompany {company}, made by {made_by.get(company, '(unknown)')}:")
+            rows = conn.execute(
+                text(
+                    "SELECT position, tx, stream_id, stream_version, type, recorded_at, "
+                    "left(data::text, 300) FROM events WHERE company = :c ORDER BY position"
+                ),
+                {"c": company},
+            )
+            lines.extend("  " + " | ".join(str(v) for v in row) for row in rows.fetchmany(400))
+    return "\n".join(lines)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,13 @@ BODY_LIMIT = 1_000_000
 
 
 @pytest.fixture(scope="session")
-def e2e_database(new_database: Callable[[], str]) -> Iterator[str]:
+def company_makers() -> dict[str, str]:
+    """Which test made each company of the shared database (for the closing check's report)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def e2e_database(new_database: Callable[[], str], company_makers: dict[str, str]) -> Iterator[str]:
     url = new_database()
     engine = make_engine(url, pool_size=1)
     try:
@@ -32,7 +38,7 @@ def e2e_database(new_database: Callable[[], str]) -> Iterator[str]:
     finally:
         engine.dispose()
     yield url
-    verify_read_models(url)
+    verify_read_models(url, company_makers)
 
 
 @pytest.fixture
@@ -75,13 +81,20 @@ def server(e2e_database: str, files_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def new_caller(server: str, e2e_engine: Engine) -> Iterator[Callable[..., Api]]:
+def new_caller(
+    server: str,
+    e2e_engine: Engine,
+    company_makers: dict[str, str],
+    request: pytest.FixtureRequest,
+) -> Iterator[Callable[..., Api]]:
     """Make an Api for a new credential (a fresh company unless one is given)."""
     made: list[Api] = []
 
     def make(company: str | None = None, user: str = "alice") -> Api:
+        company = company or f"co-{uuid.uuid4().hex[:10]}"
+        company_makers.setdefault(company, request.node.nodeid)
         with e2e_engine.begin() as conn:
-            cred = credentials.create(conn, company or f"co-{uuid.uuid4().hex[:10]}", user)
+            cred = credentials.create(conn, company, user)
         api = Api(server, basic(cred.access_key, cred.secret_key))
         api.credential = cred  # type: ignore[attr-defined]
         made.append(api)
