@@ -214,6 +214,11 @@ class TaskService:
                 result: Result = stored
                 return result, False
         result = handler(uow, command)
+        # Every event appended is projected in its own transaction, whatever path the handler
+        # took: a handler that appended and then returned early without `uow.project()` (a
+        # models.move of no models, into a project it created) committed events that the
+        # inline read models never saw. A no-op when the handler projected everything.
+        uow.project()
         if request_id is not None:
             uow.remember(request_id, command, result)
         return result, uow.wrote
