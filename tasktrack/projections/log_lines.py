@@ -8,6 +8,7 @@ replay writes a whole batch of reports at once. A deleted task's lines are remov
 
 from __future__ import annotations
 
+import functools
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ _json = msgspec.json.Encoder()
 NUL_ESCAPE = "\\u0000"
 
 
+@functools.cache  # one per table name: projectors are made per command
 def _insert_sql(table: str) -> str:
     # `top` (each task's last stored line) is read once per task, and wholly before the first
     # row is inserted: the sort is a barrier. Read while inserting, each probe of the index
@@ -56,6 +58,12 @@ ORDER BY l.company, l.task_id, l.ord
 """
 
 
+@functools.cache
+def _pinned(table: str) -> str:
+    return pinning.pin(_insert_sql(table), ("x.company = t.company",))
+
+
+@functools.cache  # one per table name: projectors are made per command
 def _clear_sql(table: str) -> str:
     # The cleared lines go, and the others are numbered 1, 2, 3, … again in their order (as
     # a replay numbers what is left), so `seq` stays the task's count of lines. In two steps
@@ -141,7 +149,7 @@ class LogLinesProjector(StreamReplay):
         # The live table (not a rebuild's or verify's twin): on Citus, run on its worker.
         self._live = table == "task_log_lines"
         self._insert = _insert_sql(table)
-        self._insert_pinned = pinning.pin(self._insert, ("x.company = t.company",))
+        self._insert_pinned = _pinned(table)
         self._clear = _clear_sql(table)
 
     def apply(

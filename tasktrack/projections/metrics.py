@@ -10,6 +10,7 @@ report starts a fresh aggregate.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ _BETTER_MAX = "(EXCLUDED.max_value > t.max_value OR t.max_value IS NULL)"
 _MEAN = "(round({sum}, scale({sum}) + 40) / {n})::float8"
 
 
+@functools.cache  # one per table name: projectors are made per command
 def _upsert_sql(table: str) -> str:
     return f"""
 WITH b AS (

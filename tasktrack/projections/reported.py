@@ -10,6 +10,7 @@ The payload is kept as JSON text (exact, comparable; jsonb would refuse a NUL es
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, MutableMapping, Sequence
 from typing import Any
 
@@ -89,6 +90,7 @@ def row(company: str, task: str, seq: int, body: dict[str, Any]) -> tuple[Any, .
     )
 
 
+@functools.cache  # one per table name: projectors are made per command
 def _insert_sql(table: str) -> str:
     # Each task's numbering continues from its last stored `seq`, read once per task before any
     # row is inserted (the MATERIALIZED barrier), as task_log_lines does.
@@ -115,6 +117,11 @@ ON CONFLICT (company, task_id, type, metric, variant, iter, key) DO UPDATE SET
 """
 
 
+@functools.cache
+def _pinned(table: str) -> str:
+    return pinning.pin(_insert_sql(table), ("x.company = t.company",))
+
+
 class ReportedEventsProjector(StreamReplay):
     name = "task_reported_events"
     kinds = frozenset({"task", "model"})
@@ -128,7 +135,7 @@ class ReportedEventsProjector(StreamReplay):
         self._waiting = 0
         self._losers = 0
         self._read: ReadPayloads | None = None
-        self._insert_pinned = pinning.pin(self._insert, ("x.company = t.company",))
+        self._insert_pinned = _pinned(table)
 
     def apply(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -93,6 +94,7 @@ def load_keys(
     return {r[1]: from_row(r) for r in cursor.fetchall()}
 
 
+@functools.cache  # one per table name: projectors are made per command
 def upsert_sql(table: str) -> str:
     marks = ", ".join(["%s"] * len(COLUMNS))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c not in ("company", "id"))

@@ -6,6 +6,7 @@ what it reads is the latest committed); the queues projector writes them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -79,6 +80,7 @@ def load(
     return loaded(send_load(conn, company, wanted, table))
 
 
+@functools.cache  # one per table name: projectors are made per command
 def upsert_sql(table: str) -> str:
     marks = ", ".join(["%s"] * len(COLUMNS))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c not in ("company", "id"))
