@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from tasktrack.domain.limits import Key
+from tasktrack.domain.limits import Ids, Key
 from tasktrack.domain.values import (
     Artifact,
     ArtifactId,
@@ -188,7 +188,7 @@ class UpdateTags(Command, frozen=True, kw_only=True):
     endpoint = "tasks.update_tags"
     summary = "Add and remove tags of tasks"
 
-    ids: list[str]
+    ids: Ids
     add_tags: list[Key] = []
     remove_tags: list[Key] = []
 
@@ -200,7 +200,7 @@ class MoveTasks(Command, frozen=True, kw_only=True):
     endpoint = "tasks.move"
     summary = "Move tasks into a project (by id, or by name: created if absent)"
 
-    ids: list[str]
+    ids: Ids
     project: Key | UnsetType | None = UNSET
     project_name: Key | UnsetType = UNSET
 
@@ -211,7 +211,7 @@ class MakeTasksPublic(Command, frozen=True, kw_only=True):
     endpoint = "tasks.make_public"
     summary = "Make tasks public (read-only)"
 
-    ids: list[str]
+    ids: Ids
 
 
 class MakeTasksPrivate(Command, frozen=True, kw_only=True):
@@ -220,7 +220,7 @@ class MakeTasksPrivate(Command, frozen=True, kw_only=True):
     endpoint = "tasks.make_private"
     summary = "Make public tasks private again"
 
-    ids: list[str]
+    ids: Ids
 
 
 class SetRequirements(TaskCommand, frozen=True, kw_only=True):
@@ -555,14 +555,14 @@ class MakeProjectsPublic(Command, frozen=True, kw_only=True):
     endpoint = "projects.make_public"
     summary = "Make projects public (read-only)"
 
-    ids: list[str]
+    ids: Ids
 
 
 class MakeProjectsPrivate(Command, frozen=True, kw_only=True):
     endpoint = "projects.make_private"
     summary = "Make public projects private again"
 
-    ids: list[str]
+    ids: Ids
 
 
 # --- the *_many variants: the same command for each id, one failure does not stop the rest --
@@ -572,7 +572,7 @@ class ManyTasks(Command, frozen=True, kw_only=True):
     """A command applied to every id in `ids`, each succeeding or failing on its own."""
 
     single: ClassVar[type[TaskCommand]]
-    ids: list[str]
+    ids: Ids
 
 
 class ResetTasks(ManyTasks, frozen=True, kw_only=True):

@@ -16,6 +16,12 @@ import msgspec
 MAX_KEY_LENGTH = 255
 Key = Annotated[str, msgspec.Meta(max_length=MAX_KEY_LENGTH)]
 
+# A command on a list of ids names at least one, as ClearML's batch, move and make_public
+# requests do (an empty list is 400/12): an empty one once created a move's project and
+# moved nothing.
+Ids = Annotated[list[str], msgspec.Meta(min_length=1)]
+KeyIds = Annotated[list[Key], msgspec.Meta(min_length=1)]
+
 # JSON bodies nested deeper than this are refused; decoding and encoding recurse, and a much
 # deeper value could be stored but never encoded again.
 MAX_JSON_DEPTH = 100

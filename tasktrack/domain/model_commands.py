@@ -9,7 +9,7 @@ from msgspec import UNSET, UnsetType
 
 from tasktrack.domain.commands import Command
 from tasktrack.domain.events import MetadataItem
-from tasktrack.domain.limits import Key
+from tasktrack.domain.limits import Key, KeyIds
 
 
 class ModelFields(Command, frozen=True, kw_only=True):
@@ -87,7 +87,7 @@ class SetModelReady(Command, frozen=True, kw_only=True):
 class ManyModels(Command, frozen=True, kw_only=True):
     """A command on a list of models; each succeeds or fails alone."""
 
-    ids: list[Key]
+    ids: KeyIds
 
 
 class PublishModels(ManyModels, frozen=True, kw_only=True):

@@ -360,8 +360,6 @@ def on_delete_metadata(uow: UnitOfWork, c: mc.DeleteModelMetadata) -> Result:
 def on_update_tags(uow: UnitOfWork, c: mc.UpdateModelTags) -> Result:
     """Tags added to and removed from the company's own models among `ids` (others are
     skipped, as ClearML's update of the matching models): how many changed."""
-    if not c.ids:
-        raise InvalidRequest("Validation error: no model ids provided for editing tags")
     if not (c.add_tags or c.remove_tags):
         raise InvalidRequest("Validation error: either add_tags or remove_tags is needed")
     ids = list(dict.fromkeys(c.ids))
