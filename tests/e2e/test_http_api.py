@@ -148,6 +148,8 @@ def test_unknown_keys_are_ignored_and_user_company_come_from_the_credential(api:
         ("tasks.get_all", {"page": -1}, 400, 16, "page"),
         ("tasks.get_all", {"order_by": ["no_such_field"]}, 400, 16, "no_such_field"),
         ("events.add_batch", "", 400, 17, "empty"),
+        ("tasks.archive_many", {"ids": []}, 400, 12, "$.ids"),
+        ("models.move", {"ids": [], "project_name": "p"}, 400, 12, "length >= 1"),
     ],
 )
 def test_request_errors(
