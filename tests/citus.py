@@ -23,9 +23,10 @@ import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy import Engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 from tasktrack.store.engine import make_engine
+from tests import pgserver
 
 ENV_URL = "TASKTRACK_TEST_CITUS_URL"
 # The scripts that build Citus and start a cluster live beside the project (../shared/citus);
@@ -74,9 +75,7 @@ def tenant(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def libpq(url: str | URL) -> str:
-    """The URL as libpq (psycopg) takes it."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+libpq = pgserver.libpq
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from tasktrack.store import embedded
 
@@ -51,7 +51,9 @@ def server_url() -> Iterator[tuple[str, str]]:
         yield embedded.server_uri(socket_dir, "postgres"), "embedded"
 
 
-def _libpq(url: str) -> str:
+def libpq(url: str | URL) -> str:
+    """The URL as libpq (psycopg) takes it: the embedded server's has a driver name and a
+    socket directory for `host`."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -65,7 +67,7 @@ def create_database(server: str, prefix: str = "tt_test", template: str | None =
     statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     if template is not None:
         statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-    with psycopg.connect(_libpq(server), autocommit=True) as conn:
+    with psycopg.connect(libpq(server), autocommit=True) as conn:
         conn.execute(statement)
     return with_database(server, name)
 
@@ -73,7 +75,7 @@ def create_database(server: str, prefix: str = "tt_test", template: str | None =
 def drop_database(server: str, url: str) -> None:
     name = make_url(url).database
     assert name is not None
-    with psycopg.connect(_libpq(server), autocommit=True) as conn:
+    with psycopg.connect(libpq(server), autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )

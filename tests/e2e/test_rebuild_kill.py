@@ -30,7 +30,7 @@ from tasktrack.api import Client
 from tasktrack.projections import rebuild, registry
 from tasktrack.service import Caller
 from tasktrack.store.engine import make_engine
-from tests import settle
+from tests import pgserver, settle
 from tests.e2e.cli import TASKTRACK, ok, run
 
 # Every test here alters read models on purpose (marks, a forgotten projector) and repairs them.
@@ -215,7 +215,7 @@ def logdb(new_migrated_database: Callable[[], str]) -> Iterator[LogDb]:
     engine = make_engine(url, pool_size=3)
     _fill(engine, TASKS)
     settle.horizon_reaches_end(engine)
-    with psycopg.connect(url, autocommit=True) as watcher:
+    with psycopg.connect(pgserver.libpq(url), autocommit=True) as watcher:
         rebuild_s = _window(url, watcher, "rebuild")
         verify_s = _window(url, watcher, "verify", runs=1)
         yield LogDb(url, engine, watcher, rebuild_s, verify_s)
@@ -321,7 +321,7 @@ def test_a_rebuild_killed_while_waiting_for_a_live_table(logdb: LogDb, held: str
     held one would be new and the rest old: half. A command that waited behind the killed
     rebuild gets through once the reader is gone."""
     before = _mark(logdb.engine)
-    with psycopg.connect(logdb.url) as reader:
+    with psycopg.connect(pgserver.libpq(logdb.url)) as reader:
         reader.execute(f"SELECT count(*) FROM {held}")  # holds ACCESS SHARE until rollback
         spawned = _spawn(logdb.url, logdb.watcher, "rebuild")
 
@@ -448,7 +448,7 @@ def test_a_catch_up_from_zero_killed_again_and_again_resumes_without_double_coun
         client.completed(task=task)
     end = settle.horizon_reaches_end(engine)
     args = ("run", "--wait", "--batch-size", "20")
-    with psycopg.connect(url, autocommit=True) as watcher:
+    with psycopg.connect(pgserver.libpq(url), autocommit=True) as watcher:
         # Undisturbed, from zero (a fresh database: no checkpoint yet), timed.
         spawned = _spawn(url, watcher, *args)
         spawned.wait_connected(watcher)

@@ -12,12 +12,14 @@ from tasktrack.projections import checkpoints, registry
 from tasktrack.projections import rebuild as rebuilding
 from tasktrack.service import Caller
 from tasktrack.store.engine import raw
+from tests import pgserver
 
 ACTIVITY = registry.BY_NAME["activity_daily"]
 
 
 def test_a_held_back_horizon_is_no_difference(own_engine: Engine, pg_server: str) -> None:
-    elsewhere = psycopg.connect(pg_server)  # the maintenance database, not this test's
+    # The maintenance database, not this test's.
+    elsewhere = psycopg.connect(pgserver.libpq(pg_server))
     try:
         elsewhere.execute("SELECT pg_current_xact_id()")  # an xid older than every event below
         client = Client(own_engine, Caller(company="acme", user="alice"))

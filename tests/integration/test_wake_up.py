@@ -12,12 +12,13 @@ from sqlalchemy import Engine, text
 from tasktrack.api import Client
 from tasktrack.domain.errors import DomainError
 from tasktrack.store import transactions
+from tests import pgserver
 
 
 @pytest.fixture
 def listener(engine: Engine) -> Iterator[psycopg.Connection[Any]]:
     url = engine.url.render_as_string(hide_password=False)
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+    with psycopg.connect(pgserver.libpq(url)) as conn:
         conn.autocommit = True
         conn.execute(f"LISTEN {transactions.CHANNEL}")
         yield conn
