@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from tests.pgserver import _libpq
+from tests.pgserver import libpq
 
 
 class Roles(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,7 +42,7 @@ def owner_and_app(server: str, database_url: str) -> Iterator[Roles]:
     password = secrets.token_urlsafe(16)
     name = make_url(database_url).database
     assert name is not None
-    with psycopg.connect(_libpq(server), autocommit=True) as admin:
+    with psycopg.connect(libpq(server), autocommit=True) as admin:
         for role in (owner, app):
             admin.execute(
                 sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
@@ -63,7 +63,7 @@ def owner_and_app(server: str, database_url: str) -> Iterator[Roles]:
             admin_url=database_url,
         )
     finally:
-        with psycopg.connect(_libpq(database_url), autocommit=True) as conn:
+        with psycopg.connect(libpq(database_url), autocommit=True) as conn:
             conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE usename = ANY(%s) AND pid <> pg_backend_pid()",
@@ -76,6 +76,6 @@ def owner_and_app(server: str, database_url: str) -> Iterator[Roles]:
             conn.execute(
                 sql.SQL("DROP OWNED BY {}, {}").format(sql.Identifier(owner), sql.Identifier(app))
             )
-        with psycopg.connect(_libpq(server), autocommit=True) as admin:
+        with psycopg.connect(libpq(server), autocommit=True) as admin:
             for role in (app, owner):
                 admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

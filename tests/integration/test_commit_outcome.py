@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 from tasktrack.api import Client
 from tasktrack.service import Caller
 from tasktrack.service.core import OutcomeUnknown
-from tests.pgserver import _libpq
+from tests.pgserver import libpq
 
 CHECKER = "tasktrack-test-checker"  # the one connection the terminator spares
 ROUND_S = 1.0
@@ -62,7 +62,7 @@ def test_a_command_that_did_not_say_outcome_unknown_wrote_nothing(
                 said[rid] = outcome
 
     def landed_without_saying_so() -> dict[str, str]:
-        with psycopg.connect(_libpq(url), application_name=CHECKER) as conn:
+        with psycopg.connect(libpq(url), application_name=CHECKER) as conn:
             rows = conn.execute("SELECT DISTINCT metadata->>'request_id' FROM events")
             landed = {r[0] for r in rows}
         with lock:

@@ -21,7 +21,7 @@ from tests import settle
 ACTIVITY = registry.BY_NAME["activity_daily"]
 
 
-def _libpq(engine: Engine) -> str:
+def libpq(engine: Engine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -36,7 +36,7 @@ def test_another_session_on_the_database_is_named_and_refused(own_engine: Engine
     with own_engine.connect() as conn:
         distribute_log.require_alone(conn)  # alone: no error
         conn.rollback()
-    with psycopg.connect(_libpq(own_engine), application_name="a-writer") as other:
+    with psycopg.connect(libpq(own_engine), application_name="a-writer") as other:
         other.execute("SELECT 1")
         with own_engine.connect() as conn:
             with pytest.raises(distribute_log.NotSafeToDistribute, match="a-writer"):
