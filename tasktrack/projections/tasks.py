@@ -20,6 +20,7 @@ from tasktrack.domain.records import Recorded, StreamHead
 from tasktrack.domain.state import TaskState
 from tasktrack.projections import bulk
 from tasktrack.projections.base import Rows, Stream, StreamReplay
+from tasktrack.store.keyed import KEYS, keyed
 from tasktrack.store.taskrows import (
     COLUMNS,
     SELECT_LIST,
@@ -50,11 +51,15 @@ class TasksProjector(StreamReplay):
         self.table = table
         self._upsert = _upsert_sql(table)
 
-    @property
-    def select_sql(self) -> str:
-        """The rows of one company's tasks by id (parameters: the company, the list of ids).
-        Held to the company so that on Citus the read goes to its tenant's shard alone."""
-        return f"SELECT {SELECT_LIST} FROM {self.table} WHERE company = %s AND id = ANY(%s)"
+    def send_select(
+        self, conn: psycopg.Connection[Any], company: str, ids: Sequence[str]
+    ) -> psycopg.Cursor[Any]:
+        """Send the read of these tasks of `company` by id (`rows` reads its answer). Held to
+        the company so that on Citus the read goes to its tenant's shard alone."""
+        statement, keys = keyed(
+            f"SELECT {SELECT_LIST} FROM {self.table} WHERE company = %s AND id {KEYS}", ids
+        )
+        return conn.execute(statement, (company, keys))
 
     def rows(self, fetched: Iterable[Sequence[Any]]) -> dict[str, TaskRow]:
         return {r[0]: state_from_row(r) for r in fetched}
@@ -63,7 +68,7 @@ class TasksProjector(StreamReplay):
         self, conn: psycopg.Connection[Any], company: str, ids: Iterable[str]
     ) -> dict[str, TaskRow]:
         """The stored rows of these tasks of `company` (missing ids are absent)."""
-        return self.rows(conn.execute(self.select_sql, (company, list(ids))).fetchall())
+        return self.rows(self.send_select(conn, company, list(ids)).fetchall())
 
     def apply(
         self,

@@ -60,7 +60,7 @@ class UnitOfWork:
         names = (set(ids) | set(extra_locks)) - self.locked
         company = self.metadata.company
         locked = eventlog.send_lock_and_see(self.conn, names, ids, company)
-        rows = self.conn.execute(self.tasks.select_sql, (company, ids))
+        rows = self.tasks.send_select(self.conn, company, ids)
         if then is not None:
             then(self.conn)
         statuses = eventlog.seen(locked)  # the pipeline syncs here, once

@@ -45,6 +45,7 @@ from tasktrack.domain.records import (
     Recorded,
     StreamHead,
 )
+from tasktrack.store.keyed import KEYS, keyed
 
 _metadata_decoder = msgspec.json.Decoder(Metadata)
 _encoder = msgspec.json.Encoder()
@@ -106,7 +107,7 @@ _LOCK_AND_SEE_SQL = (
     "SELECT locks.assigned, locks.n, seen.ids, seen.statuses "
     f"FROM ({LOCK_SQL}) AS locks, "
     "     (SELECT array_agg(id) AS ids, array_agg(status) AS statuses "
-    "      FROM tasks WHERE company = %s AND id = ANY(%s)) AS seen"
+    f"      FROM tasks WHERE company = %s AND id {KEYS}) AS seen"
 )
 # The same answer's shape when the command sees no task (queue commands): no table at all, so
 # no shard either.
@@ -165,7 +166,8 @@ def send_lock_and_see(
         return conn.execute(_LOCK_ONLY_SQL, (lock_keys(names),))
     if company is None:
         raise ValueError("the statuses of tasks are read within their company")
-    return conn.execute(_LOCK_AND_SEE_SQL, (lock_keys(names), company, task_ids))
+    statement, keys = keyed(_LOCK_AND_SEE_SQL, task_ids)
+    return conn.execute(statement, (lock_keys(names), company, keys))
 
 
 def seen(cursor: psycopg.Cursor[Any]) -> dict[str, str]:

@@ -17,6 +17,7 @@ import psycopg
 from tasktrack.domain.events import MetadataItem
 from tasktrack.domain.queues import Entry, QueueState
 from tasktrack.domain.records import StreamHead
+from tasktrack.store.keyed import KEYS, keyed
 from tasktrack.store.staterows import state_fields, state_params, stream_head
 
 STATE_COLUMNS = (
@@ -154,11 +155,12 @@ def send_memberships(
     conn: psycopg.Connection[Any], company: str, task_ids: Iterable[str]
 ) -> psycopg.Cursor[Any]:
     """Send the read of the queues these tasks wait in; `members` reads the answer."""
-    return conn.execute(
-        "SELECT task_id, queue_id FROM queue_entries WHERE company = %s AND task_id = ANY(%s) "
+    statement, keys = keyed(
+        f"SELECT task_id, queue_id FROM queue_entries WHERE company = %s AND task_id {KEYS} "
         "ORDER BY task_id, queue_id",
-        (company, list(task_ids)),
+        list(task_ids),
     )
+    return conn.execute(statement, (company, keys))
 
 
 def members(cursor: psycopg.Cursor[Any]) -> dict[str, list[str]]:

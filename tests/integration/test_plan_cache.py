@@ -1,0 +1,70 @@
+"""An agent's commands are planned once per connection, not once per statement (store/keyed.py).
+
+psycopg prepares a statement the fifth time a connection runs it; PostgreSQL plans the first
+five executions for their parameters and then keeps one generic plan, unless that plan looks
+costlier than those (as `id = ANY($n)` does for one id), when it plans every execution anew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tasktrack.api import Client
+from tasktrack.service import Caller
+from tasktrack.store.engine import make_engine
+
+ROUNDS = 12  # enough that a statement planned every time shows up clearly past the first 5
+# Tasks in the database besides the agent's: PostgreSQL's choice of plan weighs the tables'
+# statistics, and on a nearly empty, never analyzed database the costlier-looking generic plan
+# of `id = ANY($n)` was kept all the same; a few hundred analyzed rows show the difference.
+OTHERS = 300
+
+
+@pytest.fixture
+def one_connection(own_engine: Engine) -> Iterator[Engine]:
+    """The agent's engine: one connection to a database of this test's own."""
+    engine = make_engine(own_engine.url.render_as_string(hide_password=False), pool_size=1)
+    yield engine
+    engine.dispose()
+
+
+def test_an_agents_commands_keep_their_plans(
+    own_engine: Engine, one_connection: Engine, company: str
+) -> None:
+    setup = Client(own_engine, Caller(company=company, user="alice"))
+    for i in range(OTHERS):
+        setup.create(name=f"another task {i}", type="training")
+    queue = str(setup.create_queue(name="plans of an agent")["id"])
+    for i in range(ROUNDS):
+        task = str(setup.create(name=f"planned task {i}", type="training")["id"])
+        setup.enqueue(task=task, queue=queue)
+    with own_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    agent = Client(one_connection, Caller(company=company, user="agent"))
+    for _ in range(ROUNDS):
+        got = agent.get_next_task(queue=queue)
+        assert got, "the queue ran dry early"
+        task = str(got["entry"]["task"])
+        agent.started(task=task)
+        agent.completed(task=task)
+        agent.ping(task=task)
+    # Read on the agent's one connection, before this read's own ROLLBACK at its end: psycopg
+    # forgets every prepared statement of a connection on a ROLLBACK.
+    with one_connection.connect() as conn:
+        prepared = conn.execute(
+            text(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE generic_plans + custom_plans >= :rounds"
+            ),
+            {"rounds": ROUNDS},
+        ).all()
+    # The reads and writes of get_next_task, started, completed and ping, each run ROUNDS
+    # times: the task row's read, the locks with the statuses seen, the task's queues, ...
+    assert len(prepared) >= 8, prepared
+    replanned = [(s, custom) for s, _, custom in prepared if custom > 5]
+    assert not replanned, "statements planned on every execution:\n" + "\n".join(
+        f"{custom} custom plans: {s[:160]}" for s, custom in replanned
+    )
