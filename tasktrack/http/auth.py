@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from tasktrack.http.envelope import API_VERSION
 from tasktrack.http.ratelimit import FailureLimiter
 from tasktrack.http.signing import KeyRing
+from tasktrack.queries.reading import reading
 from tasktrack.service import Caller
 from tasktrack.store import credentials, sessions
 from tasktrack.store.signing_keys import TOKEN_SECONDS
@@ -116,7 +117,7 @@ class Authenticator:
         # Anyone else is checked before the scrypt, so a flood costs no CPU.
         if not self.verified.knows(access_key, secret_key):
             self.limiter.check(access_key, address)
-        with self.engine.connect() as conn:
+        with reading(self.engine, None) as conn:  # ends with COMMIT: queries/reading.py says why
             cred = credentials.verify(conn, access_key, secret_key, self.verified)
         if cred is None:
             self.limiter.failed(access_key, address)
@@ -144,7 +145,7 @@ class Authenticator:
         if not isinstance(access_key, str):
             raise Unauthorized(BAD_TOKEN, "Unauthorized (invalid token)")
         jti = claims.get("jti")
-        with self.engine.connect() as conn:
+        with reading(self.engine, None) as conn:
             if isinstance(jti, str) and sessions.is_revoked(conn, jti):
                 raise Unauthorized(BAD_TOKEN, "Unauthorized (the token was revoked by a logout)")
             cred = credentials.active(conn, access_key)

@@ -1,4 +1,5 @@
-"""An agent's commands are planned once per connection, not once per statement (store/keyed.py).
+"""An agent's commands are planned once per connection, not once per statement (store/keyed.py),
+and reads between them keep what the connection prepared (queries/reading.py).
 
 psycopg prepares a statement the fifth time a connection runs it; PostgreSQL plans the first
 five executions for their parameters and then keeps one generic plan, unless that plan looks
@@ -13,8 +14,12 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tasktrack.api import Client
+from tasktrack.http.auth import Authenticator
+from tasktrack.http.ratelimit import FailureLimiter
 from tasktrack.service import Caller
+from tasktrack.store import credentials
 from tasktrack.store.engine import make_engine
+from tests.e2e.http import basic
 
 ROUNDS = 12  # enough that a statement planned every time shows up clearly past the first 5
 # Tasks in the database besides the agent's: PostgreSQL's choice of plan weighs the tables'
@@ -44,13 +49,23 @@ def test_an_agents_commands_keep_their_plans(
     with own_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
     agent = Client(one_connection, Caller(company=company, user="agent"))
+    # The agent's requests are authenticated on the same pool (tasktrack serve): a bearer
+    # token's checks are reads that must not make the connection forget either.
+    with own_engine.begin() as conn:
+        cred = credentials.create(conn, company, "agent")
+    auth = Authenticator(one_connection, FailureLimiter(100, 100))
+    bearer = "Bearer " + auth.login(basic(cred.access_key, cred.secret_key)).token
     for _ in range(ROUNDS):
+        assert auth.caller(bearer).company == company
         got = agent.get_next_task(queue=queue)
         assert got, "the queue ran dry early"
         task = str(got["entry"]["task"])
         agent.started(task=task)
         agent.completed(task=task)
         agent.ping(task=task)
+        # A read on the same connection, between commands (as an agent reads its task): it
+        # must not make the connection forget what it prepared (queries/reading.py).
+        assert agent.get_by_id(task).id == task
     # Read on the agent's one connection, before this read's own ROLLBACK at its end: psycopg
     # forgets every prepared statement of a connection on a ROLLBACK.
     with one_connection.connect() as conn:
