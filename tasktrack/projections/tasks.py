@@ -52,14 +52,41 @@ class TasksProjector(StreamReplay):
         self._upsert = _upsert_sql(table)
 
     def send_select(
-        self, conn: psycopg.Connection[Any], company: str, ids: Sequence[str]
+        self,
+        conn: psycopg.Connection[Any],
+        company: str,
+        ids: Sequence[str],
+        *,
+        with_queues: bool = False,
     ) -> psycopg.Cursor[Any]:
         """Send the read of these tasks of `company` by id (`rows` reads its answer). Held to
-        the company so that on Citus the read goes to its tenant's shard alone."""
+        the company so that on Citus the read goes to its tenant's shard alone.
+
+        `with_queues`: each row ends with the ids of the queues the task waits in (a task
+        command's read after its lock: one statement instead of two, both with the snapshot
+        that follows the lock); `split_queues` takes them off."""
+        if not with_queues:
+            statement, keys = keyed(
+                f"SELECT {SELECT_LIST} FROM {self.table} WHERE company = %s AND id {KEYS}", ids
+            )
+            return conn.execute(statement, (company, keys))
+        # The entries' read is held to the company too (not only to the outer row's): every
+        # table of the statement then names the one tenant, so Citus routes it to one shard.
         statement, keys = keyed(
-            f"SELECT {SELECT_LIST} FROM {self.table} WHERE company = %s AND id {KEYS}", ids
+            f"SELECT {SELECT_LIST}, ARRAY(SELECT e.queue_id FROM queue_entries e "
+            f"WHERE e.company = %s AND e.task_id = {self.table}.id ORDER BY e.queue_id) "
+            f"FROM {self.table} WHERE company = %s AND id {KEYS}",
+            ids,
         )
-        return conn.execute(statement, (company, keys))
+        return conn.execute(statement, (company, company, keys))
+
+    @staticmethod
+    def split_queues(
+        fetched: Iterable[Sequence[Any]],
+    ) -> tuple[list[Sequence[Any]], dict[str, list[str]]]:
+        """Rows read `with_queues`: the rows as `rows` takes them, and each task's queues."""
+        rows = [r[:-1] for r in fetched]
+        return rows, {r[0]: list(r[-1]) for r in fetched}
 
     def rows(self, fetched: Iterable[Sequence[Any]]) -> dict[str, TaskRow]:
         return {r[0]: state_from_row(r) for r in fetched}

@@ -125,6 +125,7 @@ def on_task(uow: UnitOfWork, c: cmd.TaskCommand | cmd.EditTask) -> results.Resul
         [task_id],
         extra_locks=queue_locks(uow, c),
         then=lambda conn: lines.send(conn, [task_id], c),
+        queues=True,
     )
     seen = opened.get(task_id)
     lines.received(c)

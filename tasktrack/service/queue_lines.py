@@ -68,9 +68,10 @@ class Lines:
         self._sent: list[tuple[str, psycopg.Cursor[Any]]] = []
 
     def send(self, conn: psycopg.Connection[Any], tasks: list[str], c: cmd.Command) -> None:
-        """Reads to send right behind a task command's locks (UnitOfWork.open's `then`): the
-        queues its tasks wait in, and the queue an enqueue names; `received` reads them."""
-        self._sent = [("members", queuerows.send_memberships(conn, self.company, tasks))]
+        """Reads to send right behind a task command's locks (UnitOfWork.open's `then`, opened
+        with `queues=True`, which reads the queues its tasks wait in with their rows): the
+        queue an enqueue names; `received` reads them."""
+        self._sent = []
         self.known |= set(tasks)
         if not isinstance(c, cmd.EnqueueTask):
             return
@@ -84,7 +85,7 @@ class Lines:
 
     def received(self, c: cmd.Command) -> None:
         got = {kind: cursor for kind, cursor in self._sent}
-        self.members.update(queuerows.members(got["members"]))
+        self.members.update(self.uow.waits_in)
         if "named" not in got:
             return
         tagged = queuerows.ids(got["tagged"]) if "tagged" in got else []

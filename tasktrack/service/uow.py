@@ -41,6 +41,8 @@ class UnitOfWork:
         self.head_times: dict[str, datetime] = {}
         self.appended: list[Recorded] = []
         self.locked: set[str] = set()
+        # The queues each task opened `queues=True` waits in, read with its row (after its lock).
+        self.waits_in: dict[str, list[str]] = {}
         self.wrote = False  # appended events (even if a savepoint then dropped them)
         self._savepoints = 0
 
@@ -52,20 +54,25 @@ class UnitOfWork:
         *,
         extra_locks: Iterable[str] = (),
         then: Callable[[psycopg.Connection[Any]], None] | None = None,
+        queues: bool = False,
     ) -> dict[str, str]:
         """The usual first step in ONE round trip (the service runs in pipeline mode): read the
         statuses the command "saw" (before locking), take the locks (the tasks and any extra
         names), read the locked rows (fresh: after the locks). Returns the statuses seen.
-        `then` sends more reads that need the locks (its cursors are read after the sync)."""
+        `then` sends more reads that need the locks (its cursors are read after the sync).
+        `queues`: read with the rows which queues each task waits in (`waits_in`)."""
         names = (set(ids) | set(extra_locks)) - self.locked
         company = self.metadata.company
         locked = eventlog.send_lock_and_see(self.conn, names, ids, company)
-        rows = self.tasks.send_select(self.conn, company, ids)
+        rows = self.tasks.send_select(self.conn, company, ids, with_queues=queues)
         if then is not None:
             then(self.conn)
         statuses = eventlog.seen(locked)  # the pipeline syncs here, once
         self.locked |= names
-        self._remember_rows(self.tasks.rows(rows.fetchall()))
+        fetched = rows.fetchall()
+        if queues:
+            fetched, self.waits_in = self.tasks.split_queues(fetched)
+        self._remember_rows(self.tasks.rows(fetched))
         return statuses
 
     def statuses(self, ids: Iterable[str]) -> dict[str, str]:
