@@ -32,6 +32,16 @@ from tasktrack.store.taskrows import (
     update_sql,
 )
 
+# What a command's read of its task's row may add (TasksProjector.send_select).
+_WAITS_IN = (
+    "ARRAY(SELECT e.queue_id FROM queue_entries e "
+    "WHERE e.company = %s AND e.task_id = {table}.id ORDER BY e.queue_id)"
+)
+_ENTRY = (
+    "(SELECT e.{column} FROM queue_entries e "
+    "WHERE e.company = %s AND e.queue_id = %s AND e.task_id = {table}.id)"
+)
+
 
 @functools.cache  # one per table name: projectors are made per command
 def _upsert_sql(table: str) -> str:
@@ -58,35 +68,37 @@ class TasksProjector(StreamReplay):
         ids: Sequence[str],
         *,
         with_queues: bool = False,
+        entry_in: str | None = None,
     ) -> psycopg.Cursor[Any]:
         """Send the read of these tasks of `company` by id (`rows` reads its answer). Held to
         the company so that on Citus the read goes to its tenant's shard alone.
 
-        `with_queues`: each row ends with the ids of the queues the task waits in (a task
-        command's read after its lock: one statement instead of two, both with the snapshot
-        that follows the lock); `split_queues` takes them off."""
-        if not with_queues:
-            statement, keys = keyed(
-                f"SELECT {SELECT_LIST} FROM {self.table} WHERE company = %s AND id {KEYS}", ids
-            )
-            return conn.execute(statement, (company, keys))
-        # The entries' read is held to the company too (not only to the outer row's): every
-        # table of the statement then names the one tenant, so Citus routes it to one shard.
+        A command's read after its lock may carry more, read with the row's snapshot, so in
+        the same statement instead of one more (`split` takes them off the rows): with
+        `with_queues`, the ids of the queues the task waits in; with `entry_in`, its place in
+        that queue's line (added, rank; NULLs when it does not wait there). The entries' reads
+        are held to the company too: every table of the statement then names the one tenant,
+        so Citus routes the whole of it to one shard."""
+        extras: list[str] = []
+        params: list[Any] = []
+        if with_queues:
+            extras.append(_WAITS_IN.format(table=self.table))
+            params.append(company)
+        if entry_in is not None:
+            extras += [_ENTRY.format(column=c, table=self.table) for c in ("added", "rank")]
+            params += [company, entry_in, company, entry_in]
+        columns = ", ".join([SELECT_LIST, *extras])
         statement, keys = keyed(
-            f"SELECT {SELECT_LIST}, ARRAY(SELECT e.queue_id FROM queue_entries e "
-            f"WHERE e.company = %s AND e.task_id = {self.table}.id ORDER BY e.queue_id) "
-            f"FROM {self.table} WHERE company = %s AND id {KEYS}",
-            ids,
+            f"SELECT {columns} FROM {self.table} WHERE company = %s AND id {KEYS}", ids
         )
-        return conn.execute(statement, (company, company, keys))
+        return conn.execute(statement, (*params, company, keys))
 
     @staticmethod
-    def split_queues(
-        fetched: Iterable[Sequence[Any]],
-    ) -> tuple[list[Sequence[Any]], dict[str, list[str]]]:
-        """Rows read `with_queues`: the rows as `rows` takes them, and each task's queues."""
-        rows = [r[:-1] for r in fetched]
-        return rows, {r[0]: list(r[-1]) for r in fetched}
+    def split(
+        fetched: Sequence[Sequence[Any]], extra: int
+    ) -> tuple[list[Sequence[Any]], list[Sequence[Any]]]:
+        """Rows read with `extra` more columns: the rows as `rows` takes them, and the rest."""
+        return [r[:-extra] for r in fetched], [r[-extra:] for r in fetched]
 
     def rows(self, fetched: Iterable[Sequence[Any]]) -> dict[str, TaskRow]:
         return {r[0]: state_from_row(r) for r in fetched}

@@ -158,11 +158,9 @@ class Lines:
             task = fresh[got].task
             tried.add(task)
             uow.locked.add(task)
-            again = queuerows.send_entry(uow.conn, self.company, queue_id, task)
-            uow.load([task])
-            entry = queuerows.first_of(again)
-            if entry is not None:
-                return entry
+            waiting = uow.load_waiting(task, queue_id)
+            if waiting is not None:
+                return Entry(task=task, added=waiting[0], rank=waiting[1])
             # Handed out (or removed) between our read of the line and our lock: read the
             # line again (a new snapshot) and try the others.
             page = queuerows.send_line_after(

@@ -71,7 +71,10 @@ class UnitOfWork:
         self.locked |= names
         fetched = rows.fetchall()
         if queues:
-            fetched, self.waits_in = self.tasks.split_queues(fetched)
+            fetched, tails = self.tasks.split(fetched, 1)
+            self.waits_in = {
+                row[0]: list(tail[0]) for row, tail in zip(fetched, tails, strict=True)
+            }
         self._remember_rows(self.tasks.rows(fetched))
         return statuses
 
@@ -91,6 +94,18 @@ class UnitOfWork:
         rows = self.tasks.load(self.conn, self.metadata.company, ids)
         self._remember_rows(rows)
         return rows
+
+    def load_waiting(self, task_id: str, queue_id: str) -> tuple[datetime, int] | None:
+        """Load a locked task's row (as `load`) with its place in a queue's line (added, rank;
+        None when it does not wait there): one statement, read after the lock."""
+        company = self.metadata.company
+        cursor = self.tasks.send_select(self.conn, company, [task_id], entry_in=queue_id)
+        rows, tails = self.tasks.split(cursor.fetchall(), 2)
+        self._remember_rows(self.tasks.rows(rows))
+        if not tails or tails[0][0] is None:
+            return None
+        added, rank = tails[0]
+        return added, int(rank)
 
     def load_heads(self, stream_ids: Iterable[str]) -> None:
         """Heads of locked streams no read model keeps a head for (projects), from the log."""

@@ -140,17 +140,6 @@ def line_of(cursor: psycopg.Cursor[Any]) -> list[Entry]:
     return [Entry(task=r[0], added=r[1], rank=r[2]) for r in cursor.fetchall()]
 
 
-def send_entry(
-    conn: psycopg.Connection[Any], company: str, queue_id: str, task_id: str
-) -> psycopg.Cursor[Any]:
-    """Send the read of one task's entry in one queue; `first_of` reads it (None: not there)."""
-    return conn.execute(
-        "SELECT task_id, added, rank FROM queue_entries "
-        "WHERE company = %s AND queue_id = %s AND task_id = %s",
-        (company, queue_id, task_id),
-    )
-
-
 def send_memberships(
     conn: psycopg.Connection[Any], company: str, task_ids: Iterable[str]
 ) -> psycopg.Cursor[Any]:

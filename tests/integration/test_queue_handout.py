@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -190,6 +191,35 @@ def test_a_handout_skips_a_task_whose_lock_is_held(client: Client, engine: Engin
         holder.rollback()
     assert client.get_next_task(queue=q)["entry"]["task"] == first
     assert client.get_num_entries(q) == 0
+
+
+def test_a_task_handed_out_after_the_line_was_read_is_not_handed_out_again(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The line a handout reads is as old as its first statement: another agent may hand the
+    first task out and commit before this one takes that task's lock. The entry is read again
+    with the task's row, after the lock: gone, so this handout reads the line again and takes
+    the next task."""
+    q = str(client.create_queue(name="stale line")["id"])
+    first, second = new_task(client, "first"), new_task(client, "second")
+    client.enqueue_many(ids=[first, second], queue=q)
+    other = client.as_caller(client.caller.company, "another agent")
+    taken_meanwhile: list[str] = []
+    try_first = eventlog.try_first
+
+    def another_agent_first(conn: Any, names: Any) -> int | None:
+        # Between this handout's read of the line and its try of the first task's lock.
+        if not taken_meanwhile:
+            taken_meanwhile.append("…")
+            taken_meanwhile[0] = other.get_next_task(queue=q)["entry"]["task"]
+        return try_first(conn, names)
+
+    monkeypatch.setattr(eventlog, "try_first", another_agent_first)
+    got = client.get_next_task(queue=q)["entry"]["task"]
+    monkeypatch.undo()
+    assert (taken_meanwhile, got) == ([first], second)
+    assert client.get_num_entries(q) == 0
+    assert client.get_next_task(queue=q) == {}
 
 
 def test_handouts_share_the_queue_and_exclude_line_changes(client: Client, engine: Engine) -> None:
