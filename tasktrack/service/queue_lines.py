@@ -133,11 +133,10 @@ class Lines:
         uow = self.uow
         name = queues.lock_of(queue_id)
         locking = eventlog.send_lock_shared(uow.conn, name)
-        rows = queuerows.send_load(uow.conn, self.company, [queue_id])
-        page = queuerows.send_line_after(uow.conn, self.company, queue_id, FIRST_RANK, CANDIDATES)
+        first = queuerows.send_load_with_line(uow.conn, self.company, queue_id, CANDIDATES)
         eventlog.seen_shared(locking)
-        self._remember(queuerows.loaded(rows))
-        line = queuerows.line_of(page)
+        rows, line = queuerows.loaded_with_line(first)
+        self._remember(rows)
         if queue_id not in self.queues:
             return None
         tried: set[str] = set()

@@ -67,6 +67,39 @@ def send_load(
     )
 
 
+def send_load_with_line(
+    conn: psycopg.Connection[Any], company: str, queue_id: str, limit: int
+) -> psycopg.Cursor[Any]:
+    """Send the read of one queue's row with the first `limit` entries of its line, first in
+    line first (a handout's candidates): one statement, one range of the (company, queue_id,
+    rank) index; `loaded_with_line` reads it. Both parts are held to the tenant, so on Citus
+    the statement goes to its one shard."""
+    return conn.execute(
+        f"SELECT {SELECT_LIST}, l.line_tasks, l.line_added, l.line_ranks FROM queues "
+        "LEFT JOIN LATERAL (SELECT array_agg(e.task_id ORDER BY e.rank) AS line_tasks, "
+        "array_agg(e.added ORDER BY e.rank) AS line_added, "
+        "array_agg(e.rank ORDER BY e.rank) AS line_ranks "
+        "FROM (SELECT task_id, added, rank FROM queue_entries "
+        "      WHERE company = %s AND queue_id = %s ORDER BY rank LIMIT %s) AS e) AS l ON true "
+        "WHERE company = %s AND id = %s",
+        (company, queue_id, limit, company, queue_id),
+    )
+
+
+def loaded_with_line(cursor: psycopg.Cursor[Any]) -> tuple[dict[str, QueueRow], list[Entry]]:
+    """The queue's row (none when there is no such queue) and the entries read with it."""
+    found = cursor.fetchall()
+    if not found:
+        return {}, []
+    row = found[0]
+    tasks, added, ranks = row[len(COLUMNS) :]
+    line = [
+        Entry(task=t, added=a, rank=k)
+        for t, a, k in zip(tasks or [], added or [], ranks or [], strict=True)
+    ]
+    return {row[0]: from_row(row[: len(COLUMNS)])}, line
+
+
 def loaded(cursor: psycopg.Cursor[Any]) -> dict[str, QueueRow]:
     return {r[0]: from_row(r) for r in cursor.fetchall()}
 
