@@ -48,9 +48,9 @@ def citus_url(citus_coordinator: str) -> Iterator[str]:
         yield url
 
 
-def libpq(url: str, port: int | None = None) -> str:
-    u = make_url(url).set(drivername="postgresql")
-    return (u if port is None else u.set(port=port)).render_as_string(hide_password=False)
+def _on_worker(url: str, port: int) -> str:
+    """The coordinator's URL, pointed at the worker listening on `port`, as libpq takes it."""
+    return citus.libpq(make_url(url).set(port=port))
 
 
 def _placement(coord: psycopg.Connection[Any], company: str) -> tuple[int, int]:
@@ -72,7 +72,7 @@ def _workers(coord: psycopg.Connection[Any]) -> list[int]:
 
 def _counter(url: str, port: int) -> int:
     """The next transaction id of the worker at `port` (it assigns one to this query)."""
-    with psycopg.connect(libpq(url, port), autocommit=True) as conn:
+    with psycopg.connect(_on_worker(url, port), autocommit=True) as conn:
         row = conn.execute("SELECT pg_current_xact_id()::text").fetchone()
     assert row is not None
     return int(row[0])
@@ -83,7 +83,7 @@ def _advance(url: str, port: int, past: int) -> None:
     transaction per id (a DO block may COMMIT when run outside a transaction block)."""
     gap = past - _counter(url, port) + 1
     if gap > 0:
-        with psycopg.connect(libpq(url, port), autocommit=True) as conn:
+        with psycopg.connect(_on_worker(url, port), autocommit=True) as conn:
             conn.execute(
                 f"DO $$ BEGIN FOR i IN 1..{int(gap)} LOOP PERFORM pg_current_xact_id(); "
                 "COMMIT; END LOOP; END $$"
@@ -122,8 +122,8 @@ def test_a_move_onto_a_worker_whose_counter_is_behind_makes_a_reader_skip(
     client = Client(engine, Caller(company=company, user="alice"))
     try:
         with (
-            psycopg.connect(libpq(citus_url), autocommit=True) as coord,
-            psycopg.connect(libpq(citus_url), autocommit=True) as reader,
+            psycopg.connect(citus.libpq(citus_url), autocommit=True) as coord,
+            psycopg.connect(citus.libpq(citus_url), autocommit=True) as reader,
         ):
             shard, source = _placement(coord, company)
             (target,) = [p for p in _workers(coord) if p != source]
@@ -175,7 +175,7 @@ def test_a_move_under_writes_with_the_counter_advanced_first_loses_and_repeats_n
     def reader() -> None:
         try:
             after = LOG_START
-            with psycopg.connect(libpq(citus_url), autocommit=True) as conn:
+            with psycopg.connect(citus.libpq(citus_url), autocommit=True) as conn:
                 while True:
                     finishing = stop_reading.is_set()
                     batch = _read_from(conn, company, after)
@@ -189,7 +189,7 @@ def test_a_move_under_writes_with_the_counter_advanced_first_loses_and_repeats_n
 
     threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
     try:
-        with psycopg.connect(libpq(citus_url), autocommit=True) as coord:
+        with psycopg.connect(citus.libpq(citus_url), autocommit=True) as coord:
             shard, source = _placement(coord, company)
             (target,) = [p for p in _workers(coord) if p != source]
             # The hazard of the test above, set up again: the source far ahead.
@@ -237,7 +237,7 @@ def test_a_move_under_writes_with_the_counter_advanced_first_loses_and_repeats_n
     audit = run("audit", "verify", env={"TASKTRACK_DATABASE_URL": citus_url})
     assert audit.returncode == 0, audit.stdout + audit.stderr
     covered = sum(int(n) for n in re.findall(r"(\d+) events under chain rule", audit.stdout))
-    with psycopg.connect(libpq(citus_url), autocommit=True) as coord:
+    with psycopg.connect(citus.libpq(citus_url), autocommit=True) as coord:
         row = coord.execute("SELECT count(*) FROM events").fetchone()
     assert row is not None
     assert covered == row[0]
