@@ -38,6 +38,9 @@ class Workload(msgspec.Struct, frozen=True, kw_only=True):
     ours: str = "tasktrack"
     raw: tuple[str, str] | None = None  # (module, impl) of the baseline
     raw_params: Callable[..., dict[str, Any]] | None = None
+    # (module, impl) of a diagnostic run on tasktrack's own schema written by hand in the
+    # fewest statements (W8): what any rewrite of tasktrack's write path could reach.
+    bound: tuple[str, str] | None = None
     prepare: Callable[..., dict[str, Any]] | None = None  # once, into a shared database
     prepare_file: Callable[..., dict[str, Any]] | None = None  # once, files only
     latency: bool = False
@@ -162,6 +165,7 @@ WORKLOADS = [
         params=w8.params,
         n=lambda p: p["tasks"],
         raw=("bench.w8", "raw"),
+        bound=("bench.w8_bound", "bound"),
     ),
     Workload(
         id="W6",
@@ -270,6 +274,17 @@ def run_workload(w: Workload, server: str, quick: bool, runs: int, workdir: Path
             )
             if citus.is_cluster(server):
                 record["raw_prepared_per_run"] = [r.prepared for r in raw_runs]
+            if w.bound is not None and not citus.is_cluster(server):
+                bound = harness.summary(
+                    measure(
+                        *w.bound, server, p, runs, migrated=True, shared=shared, warm_up=warm_up
+                    )
+                )
+                record.update(
+                    bound_rate=bound["rate"],
+                    bound_runs=bound["runs"],
+                    bound_ratio_to_raw=round(bound["rate"] / raw["rate"], 3),
+                )
     finally:
         if shared is not None:
             harness.drop_database(server, shared)
@@ -327,6 +342,8 @@ def _row(record: dict[str, Any]) -> list[str]:
     figure = f"{record['rate']:,.0f} {record['unit']}"
     if "writer_max_ms" in record:
         figure += f", writers' longest wait {record['writer_max_ms']:,.0f} ms"
+    if "bound_rate" in record:
+        figure += f" (bound {record['bound_rate']:,.0f}, {record['bound_ratio_to_raw']:.2f})"
     return [
         record["workload"] + (" on Citus" if record.get("place") == "citus" else ""),
         str(record["n"]),
