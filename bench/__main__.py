@@ -10,6 +10,7 @@ added) the workloads that support it (W1c, W3) run on single-node PostgreSQL and
 cluster, tasktrack `db distribute`d and the raw baseline's tables sharded by tenant the same way:
 the two-phase commits of each timed run are counted from the cluster's own counter, and a probe
 run after them logs the statements each command sends to the workers (bench/citus.py).
+W8 also measures its bound (bench/w8_bound.py): tasktrack's schema written by hand.
 """
 
 from __future__ import annotations
