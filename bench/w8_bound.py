@@ -6,7 +6,7 @@ same way, the same task row columns, status history rows and line entries, so th
 indexes are maintained) with two round trips a command: BEGIN and a read that locks, then one
 statement for every write (a data-modifying CTE) and the COMMIT. What it reaches against the
 raw queue bounds what any rewrite of tasktrack's write path could reach on this schema
-(docs/benchmarks.md, "W8 round 6"). Setup and checks are W8's own, and the audit verifies
+(docs/benchmarks.md, W8, "The bound"). Setup and checks are W8's own, and the audit verifies
 every stream's hash chain.
 Run as a child: `python -m bench.w8_bound bound URL PARAMS`.
 """
@@ -107,6 +107,8 @@ class _Agent:
                 return None
             task, entered, version, head = row[0], row[1], row[2] + 1, bytes(row[3])
             at = datetime.now(UTC)
+            # tasktrack writes the queue stream's version here; the bound does not read the
+            # queue's row (one number in the payload either way).
             event = ev.TaskHandedOut(
                 at=at, by=self.user, queue=queue, queue_version=1, entered=entered
             )
