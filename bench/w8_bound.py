@@ -8,17 +8,25 @@ statement for every write (a data-modifying CTE) and the COMMIT. What it reaches
 raw queue bounds what any rewrite of tasktrack's write path could reach on this schema
 (docs/benchmarks.md, W8, "The bound"). Setup and checks are W8's own, and the audit verifies
 every stream's hash chain.
-Run as a child: `python -m bench.w8_bound bound URL PARAMS`.
+Two variants ask whether the bound itself could move (not part of W8's run; docs/benchmarks.md,
+W8, "Does the bound move?"): `bound-lean-schema` drains with only the keys DESIGN.md requires
+(every other index of the four tables dropped after the setup), `bound-one-execute` sends each
+round trip as one multi-statement simple query (parameters bound on the client) instead of
+pipelined prepared statements.
+Run as a child: `python -m bench.w8_bound bound|bound-lean-schema|bound-one-execute URL PARAMS`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import psycopg
+from psycopg import sql
 
 from bench import w8
 from bench.harness import RunResult, child_main, peak_rss_mb
@@ -97,11 +105,25 @@ class _Agent:
         params += [type(event).schema_version, data.decode(), self.meta_bytes.decode(), at]
         return [*params, digest], digest
 
+    def batch(self) -> AbstractContextManager[Any]:
+        """How a command's statements go out: pipelined, each round trip syncing once."""
+        return self.conn.pipeline()
+
+    def read(self, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """BEGIN and one read (its first row): the command's first round trip."""
+        self.conn.execute("BEGIN")
+        row: tuple[Any, ...] | None = self.conn.execute(query, params).fetchone()
+        return row
+
+    def write(self, query: str, params: tuple[Any, ...]) -> None:
+        """One statement of writes and the COMMIT: the second round trip."""
+        self.conn.execute(query, params)
+        self.conn.execute("COMMIT")
+
     def hand_out(self, queue: str) -> str | None:
         conn = self.conn
-        with conn.pipeline():
-            conn.execute("BEGIN")
-            row = conn.execute(_TAKE, (w8.COMPANY, queue)).fetchone()
+        with self.batch():
+            row = self.read(_TAKE, (w8.COMPANY, queue))
             if row is None:
                 conn.execute("ROLLBACK")
                 return None
@@ -113,18 +135,15 @@ class _Agent:
                 at=at, by=self.user, queue=queue, queue_version=1, entered=entered
             )
             params, digest = self.event_params(task, version, head, event, at)
-            conn.execute(
+            self.write(
                 _HAND_OUT,
                 (w8.COMPANY, queue, task, version, digest, at, w8.COMPANY, task, *params),
             )
-            conn.execute("COMMIT")
         return str(task)
 
     def change_status(self, task: str, to: Status, column: str, kind: type[Any]) -> None:
-        conn = self.conn
-        with conn.pipeline():
-            conn.execute("BEGIN")
-            row = conn.execute(_LOCK_TASK, (w8.COMPANY, task)).fetchone()
+        with self.batch():
+            row = self.read(_LOCK_TASK, (w8.COMPANY, task))
             assert row is not None, f"task {task} has no row"
             status, version, head = row
             version += 1
@@ -135,15 +154,44 @@ class _Agent:
             )
             task_row = [to, at, at, at, at, self.user, version, digest, at, w8.COMPANY, task]
             history = [task, version, status, to, self.user, at]
-            conn.execute(_CHANGE_STATUS.format(column=column), (*params, *task_row, *history))
-            conn.execute("COMMIT")
+            self.write(_CHANGE_STATUS.format(column=column), (*params, *task_row, *history))
+
+
+class _OneExecuteAgent(_Agent):
+    """The same statements, each round trip sent as one simple query of several statements
+    (parameters bound on the client, so no prepared statements): fewer client calls, more
+    parsing and planning on the server."""
+
+    def __init__(self, conn: psycopg.Connection[Any], user: str) -> None:
+        super().__init__(conn, user)
+        self.cursor = psycopg.ClientCursor(conn)
+
+    def _last_row(self, queries: str) -> tuple[Any, ...] | None:
+        cursor = self.cursor
+        cursor.execute(queries)
+        row = None
+        while True:
+            if cursor.description is not None:
+                row = cursor.fetchone()
+            if not cursor.nextset():
+                return row
+
+    def batch(self) -> AbstractContextManager[Any]:
+        return nullcontext()  # each round trip is already one call
+
+    def read(self, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        return self._last_row("BEGIN; " + self.cursor.mogrify(query, params))
+
+    def write(self, query: str, params: tuple[Any, ...]) -> None:
+        self._last_row(self.cursor.mogrify(query, params) + "; COMMIT")
 
 
 def _bound_agent(url: str, p: dict[str, Any], agent: int, out: Any, go: Any) -> None:
     taken: list[str] = []
     ms: dict[str, list[float]] = {"handout": [], "started": [], "completed": []}
+    kind = _OneExecuteAgent if p.get("one_execute") else _Agent
     with psycopg.connect(w8._libpq(url), autocommit=True) as conn:
-        me = _Agent(conn, f"agent{agent}")
+        me = kind(conn, f"agent{agent}")
         out.put(("ready", agent))
         go.wait()
         start = time.perf_counter()
@@ -163,8 +211,38 @@ def _bound_agent(url: str, p: dict[str, Any], agent: int, out: Any, go: Any) -> 
         out.put(("done", time.perf_counter() - start, taken, peak_rss_mb(), ms))
 
 
-def run_bound(url: str, p: dict[str, Any]) -> RunResult:
+# What DESIGN.md requires of these tables: the keys, the log's per-tenant (tx, position) order
+# for commit-safe reading, and the line's order. The lean-schema variant drops the rest.
+_REQUIRED = {
+    "events_pkey",
+    "events_company_stream_id_stream_version_key",
+    "events_company_tx_position_idx",
+    "tasks_pkey",
+    "task_status_history_pkey",
+    "queue_entries_pkey",
+    "queue_entries_company_queue_id_rank_idx",
+}
+_TABLES = ("events", "tasks", "task_status_history", "queue_entries")
+
+
+def _lean_schema(url: str) -> None:
+    with psycopg.connect(w8._libpq(url), autocommit=True) as conn:
+        names = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY(%s)",
+            (list(_TABLES),),
+        ).fetchall()
+        for (name,) in names:
+            if name not in _REQUIRED:
+                conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        conn.execute("VACUUM ANALYZE")
+
+
+def run_bound(
+    url: str, p: dict[str, Any], prepare: Callable[[str], None] | None = None
+) -> RunResult:
     queue, tasks = w8._setup_tasktrack(url, p)
+    if prepare is not None:
+        prepare(url)
     seconds, results = w8._drain(url, {**p, "queue_id": queue}, _bound_agent)
     check = w8._exactly_once(tasks, results)
     if check == "ok":
@@ -185,4 +263,10 @@ def run_bound(url: str, p: dict[str, Any]) -> RunResult:
 
 
 if __name__ == "__main__":
-    child_main({"bound": run_bound})
+    child_main(
+        {
+            "bound": run_bound,
+            "bound-lean-schema": lambda url, p: run_bound(url, p, _lean_schema),
+            "bound-one-execute": lambda url, p: run_bound(url, {**p, "one_execute": True}),
+        }
+    )
