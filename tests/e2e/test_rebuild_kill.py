@@ -175,13 +175,13 @@ def _kill(
     sessions. Return whether the kill landed (the process had not finished on its own, with
     the exit status `finished`)."""
     spawned.connected(watcher)
-    landed = spawned.process.poll() is None
-    if landed:
+    if spawned.process.poll() is None:
         spawned.process.send_signal(signal.SIGKILL)
     _, err = spawned.process.communicate(timeout=30)
-    if landed:
-        assert spawned.process.returncode == -signal.SIGKILL
-    else:
+    # The process can end on its own between the poll and the signal (a kill timed near the
+    # end of its run): its exit status, not the poll, says whether the kill landed.
+    landed = spawned.process.returncode == -signal.SIGKILL
+    if not landed:
         assert spawned.process.returncode == finished, err
     then()
     _until(
